@@ -1,0 +1,1 @@
+"""Typer commands, one module per command; each module exposes `register(app)`."""

@@ -1,0 +1,91 @@
+"""One Runner interface for every backend, so evaluation and benchmarking never care which runs.
+
+Shaped like Polygraphy's runners: construction is cheap and imports nothing heavy;
+`activate()` loads the model (and the backend library); `infer()` runs one batch;
+`deactivate()` frees it. Runners are context managers.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """What a runner takes and gives, so callers can prepare the right batch."""
+
+    input_dtype: str  # "float32", "float16" or "uint8"
+    input_layout: str  # "NCHW" (float, preprocessed) or "NHWC" (uint8 BGR, preprocessing in graph)
+    input_shape: tuple  # (N, C, H, W) or (N, H, W, C); None or str entries are dynamic
+    output: str  # "logits" (N, K, H, W) or "labels" (N, H, W)
+
+
+@dataclass
+class Timing:
+    """Per-call timings a backend can measure itself (GPU runners split copies from compute)."""
+
+    compute_ms: float | None = None
+    h2d_ms: float | None = None
+    d2h_ms: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Runner(abc.ABC):
+    """Base class: subclasses implement `_activate`, `_infer`, `_deactivate`, `io_spec`."""
+
+    backend: str = "base"
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self.active = False
+        self.last_timing = Timing()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def activate(self) -> "Runner":
+        if not self.active:
+            self._activate()
+            self.active = True
+        return self
+
+    def deactivate(self) -> None:
+        if self.active:
+            self._deactivate()
+            self.active = False
+
+    def __enter__(self) -> "Runner":
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.deactivate()
+
+    # -- inference -------------------------------------------------------------------
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run one batch; returns logits (N, K, H, W) float32 or labels (N, H, W)."""
+        if not self.active:
+            raise RuntimeError(f"{type(self).__name__}.infer() called before activate()")
+        return self._infer(batch)
+
+    @property
+    @abc.abstractmethod
+    def io_spec(self) -> IOSpec: ...
+
+    @property
+    def metadata(self) -> dict:
+        """The artifact's metadata (preprocessing contract, classes, provenance)."""
+        return {}
+
+    @property
+    def description(self) -> str:
+        return self.backend
+
+    @abc.abstractmethod
+    def _activate(self) -> None: ...
+
+    @abc.abstractmethod
+    def _infer(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def _deactivate(self) -> None:
+        pass
