@@ -1,0 +1,1 @@
+"""Speed and accuracy measurement, device profiles, reports and plots."""

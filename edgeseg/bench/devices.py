@@ -1,0 +1,51 @@
+"""Device profiles: defaults per target, kept as data in devices.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from edgeseg.errors import EdgesegError
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    name: str
+    description: str
+    jetson: bool
+    gpu: bool
+    precisions: tuple[str, ...]
+    workspace_gb: float
+    dla_cores: int
+    input_sizes: tuple[tuple[int, int], ...]
+    shapes: dict  # {"min": [N,C,H,W], "opt": [...], "max": [...]}
+    model_match: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=None)
+def _profiles() -> dict:
+    return json.loads(resources.files("edgeseg.bench").joinpath("devices.json").read_text())
+
+
+def profile_names() -> list[str]:
+    return list(_profiles())
+
+
+def load_profile(name: str) -> DeviceProfile:
+    entry = _profiles().get(name)
+    if entry is None:
+        raise EdgesegError(f"unknown device profile {name!r}; known: {', '.join(profile_names())}")
+    return DeviceProfile(
+        name=name,
+        description=entry["description"],
+        jetson=bool(entry["jetson"]),
+        gpu=bool(entry["gpu"]),
+        precisions=tuple(entry["precisions"]),
+        workspace_gb=float(entry["workspace_gb"]),
+        dla_cores=int(entry["dla_cores"]),
+        input_sizes=tuple(tuple(s) for s in entry["input_sizes"]),
+        shapes={k: tuple(v) for k, v in entry["shapes"].items()},
+        model_match=tuple(entry.get("model_match", ())),
+    )
