@@ -30,31 +30,29 @@ def _register_commands() -> None:
         module.register(app)
 
 
+@app.callback()
+def _root() -> None:
+    """Take trained S²-FPN segmentation checkpoints to the edge."""
+
+
 _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; library errors become one red line on stderr and exit code 1."""
+    """Run the CLI; library errors become one red line on stderr and exit code 1.
+
+    Typer keeps its own handling of usage errors (exit 2) and --help.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except EdgesegError as exc:
         _fail(str(exc))
         return 1
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
-    except SystemExit as exc:  # typer/click exits (--help, bad options)
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            _fail("aborted")
-            return 1
-        raise
     return 0
 
 

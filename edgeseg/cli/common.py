@@ -1,0 +1,43 @@
+"""Small helpers shared by the command modules (option parsing, output)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from edgeseg.errors import EdgesegError
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'360x480' -> (360, 480)."""
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise EdgesegError(f"input size must look like HxW (e.g. 360x480), got {text!r}") from None
+    if h <= 0 or w <= 0:
+        raise EdgesegError(f"input size must be positive, got {text!r}")
+    return h, w
+
+
+def parse_triple(text: str | None, what: str) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise EdgesegError(f"{what} needs three comma-separated numbers (B,G,R), got {text!r}")
+    return values
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")

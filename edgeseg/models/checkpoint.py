@@ -1,0 +1,119 @@
+"""Loading official S²-FPN / SPFNet checkpoints safely and with clear errors.
+
+Accepts `{"epoch", "model": sd}` (official), `{"state_dict": sd}`, a bare state_dict,
+`module.` prefixes (DataParallel) and half-precision tensors. `weights_only=True`: a
+checkpoint must never be able to run code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+from edgeseg.models.registry import Arch, detect, unused_keys
+
+SHOW = 3  # offending keys named in an error
+
+
+@dataclass
+class Checkpoint:
+    path: str
+    arch: Arch
+    state_dict: dict  # float32, prefix-free, without unused keys
+    epoch: int | None = None
+    layout: str = "bare"  # "model", "state_dict" or "bare"
+    prefixed: bool = False
+    dtypes: tuple[str, ...] = ()
+    unused: list[str] = field(default_factory=list)
+    unused_params: int = 0
+
+    def summary(self) -> dict:
+        return {"path": self.path, **self.arch.to_dict(), "epoch": self.epoch, "layout": self.layout,
+                "module_prefix": self.prefixed, "stored_dtypes": list(self.dtypes), "unused_keys": self.unused}
+
+
+def _torch_load(path: Path):
+    import torch
+
+    if not path.exists():
+        raise EdgesegError(f"{path}: no such file")
+    if path.is_dir():
+        raise EdgesegError(f"{path}: is a directory, not a checkpoint file")
+    size = path.stat().st_size
+    if size == 0:
+        raise EdgesegError(f"{path}: empty file, not a checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # untrusted bytes: any failure is classified, never a traceback
+        with open(path, "rb") as f:
+            head = f.read(4)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        if "Weights only load failed" in str(exc):
+            raise EdgesegError(f"{path}: refused, the checkpoint holds objects other than tensors "
+                               "(loading it could run code)") from None
+        if head.startswith(b"PK"):
+            raise EdgesegError(f"{path}: truncated or corrupt checkpoint ({size} bytes; {first[:120]})") from None
+        raise EdgesegError(f"{path}: not a PyTorch checkpoint ({first[:120]})") from None
+
+
+def _unwrap(obj, path: Path) -> tuple[dict, str, int | None]:
+    if not isinstance(obj, dict):
+        raise EdgesegError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
+    epoch = obj.get("epoch") if isinstance(obj.get("epoch"), int) else None
+    for layout in ("model", "state_dict"):
+        if isinstance(obj.get(layout), dict):
+            return obj[layout], layout, epoch
+    return obj, "bare", epoch
+
+
+def read_checkpoint(path, variant: str | None = None) -> Checkpoint:
+    import torch
+
+    path = Path(path)
+    sd, layout, epoch = _unwrap(_torch_load(path), path)
+    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise EdgesegError(f"{path}: holds no tensors, not a state_dict")
+    prefixed = all(k.startswith("module.") for k in tensors)
+    if prefixed:
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    dtypes = tuple(sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()}))
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    try:
+        arch = detect(tensors, variant)
+    except EdgesegError as exc:
+        raise EdgesegError(f"{path}: {exc}") from None
+    unused = unused_keys(arch, tensors)
+    unused_params = sum(tensors[k].numel() for k in unused if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    for k in unused:
+        del tensors[k]
+    return Checkpoint(str(path), arch, tensors, epoch, layout, prefixed, dtypes, unused, unused_params)
+
+
+def check_state_dict(model, state_dict: dict, path: str) -> None:
+    """Compare keys and shapes before loading, to name what is wrong in one line."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong = [f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}"
+             for k, v in expected.items() if k in state_dict and state_dict[k].shape != v.shape]
+    problems = []
+    if wrong:
+        problems.append(f"{len(wrong)} with the wrong shape ({'; '.join(wrong[:SHOW])})")
+    if missing:
+        problems.append(f"{len(missing)} missing ({', '.join(missing[:SHOW])})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected ({', '.join(unexpected[:SHOW])})")
+    if problems:
+        raise EdgesegError(f"{path}: does not fit the model it claims to be: keys " + "; ".join(problems))
+
+
+def load_model(path, variant: str | None = None):
+    """(model in eval mode, Checkpoint) for an official checkpoint file."""
+    ckpt = read_checkpoint(path, variant)
+    model = ckpt.arch.build()
+    check_state_dict(model, ckpt.state_dict, ckpt.path)
+    model.load_state_dict(ckpt.state_dict, strict=True)
+    return model.eval(), ckpt
