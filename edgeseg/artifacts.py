@@ -48,6 +48,19 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
+@contextlib.contextmanager
+def scratch_path(directory, suffix: str = ""):
+    """Yield a temporary file path in `directory` that is always removed afterwards."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".scratch.", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def write_json(path, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")

@@ -36,7 +36,9 @@ def parse_triple(text: str | None, what: str) -> tuple[float, float, float] | No
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Pipes and CI logs get a fixed width instead of rich's 80 columns, so tables stay readable.
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 150)
 
 
 def print_json(data: dict) -> None:

@@ -1,0 +1,67 @@
+"""`edgeseg export CKPT`: checkpoint -> verified ONNX (FP32 / FP16 / INT8) -> optional engine."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from edgeseg.cli.common import console, parse_size, parse_triple
+
+
+def export_cmd(
+    checkpoint: str = typer.Argument(..., help="official S²-FPN / SPFNet checkpoint (.pth)"),
+    out_dir: str = typer.Option("edgeseg-out", "-o", "--out", help="work directory (one file per stage)"),
+    precision: str = typer.Option("fp32", help="fp32 | fp16 | int8"),
+    format: str = typer.Option("onnx", "--format", help="onnx | engine (TensorRT, builds on this machine)"),
+    dataset: Optional[str] = typer.Option(None, help="camvid | cityscapes (default: from the class count)"),
+    variant: Optional[str] = typer.Option(None, help="s2fpn34m for ResNet-34M checkpoints"),
+    input_size: Optional[str] = typer.Option(None, help="HxW (default: CamVid 360x480, Cityscapes 1024x2048)"),
+    dynamic: bool = typer.Option(False, help="dynamic batch/height/width"),
+    verify_size: list[str] = typer.Option([], help="with --dynamic: HxW sizes to verify at (repeatable)"),
+    opset: int = typer.Option(17, help="ONNX opset"),
+    simplifier: str = typer.Option("onnxsim", help="onnxsim | onnxslim | none (onnxsim: fewest nodes, measured)"),
+    fp16_io: bool = typer.Option(False, help="FP16 model with float16 input/output (default: float32 I/O)"),
+    embed_preprocess: bool = typer.Option(False, help="input uint8 NHWC BGR; preprocessing inside the graph"),
+    argmax: Optional[str] = typer.Option(None, help="output the class map: int32 | uint8"),
+    mean: Optional[str] = typer.Option(None, help="B,G,R mean override"),
+    std: Optional[str] = typer.Option(None, help="B,G,R std (official checkpoints use none)"),
+    channel_order: Optional[str] = typer.Option(None, help="RGB | BGR fed to the model (official: RGB)"),
+    samples: Optional[str] = typer.Option(None, help="folder or list of real images for verification"),
+    num_samples: int = typer.Option(4, help="images used for verification"),
+    save_deploy: bool = typer.Option(False, help="also write the fused PyTorch deploy checkpoint"),
+    calib: Optional[str] = typer.Option(None, help="INT8: calibration manifest, list file or image folder"),
+    calib_data: Optional[str] = typer.Option(None, "--data", help="INT8: dataset root that --calib paths are relative to"),
+    calib_method: Optional[str] = typer.Option(None, help="INT8: minmax | entropy | percentile"),
+    calib_limit: Optional[int] = typer.Option(None, help="INT8: use at most N calibration images"),
+    target: str = typer.Option("tensorrt", help="INT8 Q/DQ placement: tensorrt | cpu"),
+    max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
+    val: Optional[str] = typer.Option(None, help="INT8: validation data (ROOT or list) for the accuracy-aware mode"),
+    device: Optional[str] = typer.Option(None, help="engine: device profile"),
+    workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
+):
+    """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
+
+    The last line on stdout is the path of the final artifact.
+    """
+    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.pipeline import run_export
+    from edgeseg.export.report import print_summary
+
+    quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, target=target,
+                                   max_miou_drop=max_miou_drop, val=val).items() if v is not None}
+    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace).items() if v is not None}
+    options = ExportOptions(
+        precision=precision, format=format, dataset=dataset, variant=variant, input_size=parse_size(input_size),
+        dynamic=dynamic, verify_sizes=tuple(parse_size(s) for s in verify_size), opset=opset, simplifier=simplifier,
+        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=parse_triple(mean, "--mean"),
+        std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
+        save_deploy=save_deploy, quant=quant, engine=engine)
+    err = console(stderr=True)
+    result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
+    print_summary(result, err)
+    typer.echo(str(result.final))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_cmd)

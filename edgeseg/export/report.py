@@ -1,0 +1,29 @@
+"""The export summary table: stage, nodes, size, max |Δ|, argmax agreement against the parent."""
+
+from __future__ import annotations
+
+
+def _size(n: int | None) -> str:
+    return "-" if n is None else f"{n / 1e6:.1f} MB"
+
+
+def print_summary(result, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="export (each stage verified against its parent)")
+    for col in ("stage", "artifact", "nodes", "size", "max |Δ|", "mean |Δ|", "argmax agree", "status"):
+        table.add_column(col, justify="right" if col not in ("stage", "artifact", "status") else "left")
+    for s in result.stages:
+        c = s.check
+        status = "reused" if s.reused else ("ok" if c is None or c.ok else "FAILED")
+        table.add_row(
+            s.name, s.path.name if s.path else "(in memory)", "-" if s.nodes is None else str(s.nodes),
+            _size(s.size_bytes),
+            "-" if c is None or c.max_abs is None else f"{c.max_abs:.2e}",
+            "-" if c is None or c.mean_abs is None else f"{c.mean_abs:.2e}",
+            "-" if c is None else f"{c.agreement:.4%}", status)
+    console.print(table)
+    for s in result.stages:
+        for k, v in s.extra.items():
+            if k != "params":
+                console.print(f"  {s.name}: {k} = {v}")

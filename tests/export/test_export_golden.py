@@ -1,0 +1,26 @@
+"""All eight official architectures export to ONNX and verify (static shape, small input)."""
+
+import numpy as np
+import pytest
+
+from edgeseg.export.options import ExportOptions
+from edgeseg.export.pipeline import run_export
+from edgeseg.runtime.onnx_runner import OrtRunner
+from golden import CASES, io, save_checkpoint, variant
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_architecture_exports(tmp_path, case):
+    x, ref = io(case)
+    save_checkpoint(case, tmp_path / "c.pth")
+    dataset = "camvid" if CASES[case]["classes"] == 11 else "cityscapes"
+    opts = ExportOptions(input_size=tuple(x.shape[2:]), variant=variant(case), dataset=dataset, num_samples=1)
+    result = run_export(tmp_path / "c.pth", tmp_path / "out", opts)
+    assert [s.name for s in result.stages] == ["deploy", "raw", "simplified"]
+    assert all(s.check.ok for s in result.stages)
+    with OrtRunner(result.final) as runner:
+        y = runner.infer(x)
+    # Same noise-floor argument as the PyTorch golden test: compare relative to the output scale.
+    scale = max(1.0, float(np.abs(ref).max()))
+    assert np.abs(y - ref).max() <= 1e-2 * scale
+    assert (y.argmax(1) == ref.argmax(1)).mean() >= 0.995
