@@ -30,6 +30,8 @@ def export_cmd(
     samples: Optional[str] = typer.Option(None, help="folder or list of real images for verification"),
     num_samples: int = typer.Option(4, help="images used for verification"),
     save_deploy: bool = typer.Option(False, help="also write the fused PyTorch deploy checkpoint"),
+    min_agreement: Optional[float] = typer.Option(None, help="override every check's minimum argmax agreement (0..1)"),
+    max_rel_diff: Optional[float] = typer.Option(None, help="override the float checks' max |Δ| / max(1, |logits|)"),
     calib: Optional[str] = typer.Option(None, help="INT8: calibration manifest, list file or image folder"),
     calib_data: Optional[str] = typer.Option(None, "--data", help="INT8: dataset root that --calib paths are relative to"),
     calib_method: Optional[str] = typer.Option(None, help="INT8: minmax | entropy | percentile"),
@@ -56,7 +58,7 @@ def export_cmd(
         dynamic=dynamic, verify_sizes=tuple(parse_size(s) for s in verify_size), opset=opset, simplifier=simplifier,
         fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=parse_triple(mean, "--mean"),
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
-        save_deploy=save_deploy, quant=quant, engine=engine)
+        save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
     err = console(stderr=True)
     result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
     print_summary(result, err)

@@ -31,6 +31,8 @@ class ExportOptions:
     samples: str | None = None  # folder or list of real images for verification
     num_samples: int = 4
     save_deploy: bool = False
+    min_agreement: float | None = None  # override the stated argmax-agreement minimum of every check
+    max_rel_diff: float | None = None  # override the stated max |Δ| / max(1, |ref|) of float checks
     quant: dict = field(default_factory=dict)  # INT8 settings, passed to edgeseg.quant
     engine: dict = field(default_factory=dict)  # TensorRT settings, passed to edgeseg.engine
 
@@ -47,8 +49,14 @@ class ExportOptions:
             raise EdgesegError(f"--argmax must be int32 or uint8, got {self.argmax!r}")
         if self.num_samples < 1:
             raise EdgesegError("--num-samples must be at least 1")
+        if self.min_agreement is not None and not 0.0 <= self.min_agreement <= 1.0:
+            raise EdgesegError(f"--min-agreement must be within 0..1, got {self.min_agreement}")
         if self.fp16_io and self.precision != "fp16":
             raise EdgesegError("--fp16-io only applies to --precision fp16")
+
+    @property
+    def limits(self) -> tuple[float | None, float | None]:
+        return self.min_agreement, self.max_rel_diff
 
     def stage_options(self, *names: str) -> dict:
         """The subset of options that determines a stage's output (its reuse key)."""

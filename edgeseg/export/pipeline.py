@@ -63,8 +63,14 @@ class Context:
     images: list  # BGR uint8 verification images
     sizes: list  # (H, W) verified
     log: object
+    arrays: np.ndarray | None = None  # preprocessed NCHW inputs given as .npy instead of images
 
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
+        if self.arrays is not None:
+            if uint8 or tuple(self.arrays.shape[2:]) != tuple(size):
+                raise EdgesegError(f"--samples .npy holds inputs of size {self.arrays.shape[2:]}; this stage needs "
+                                   f"{'uint8 images' if uint8 else size}: give images instead")
+            return [a[None].astype(np.float32) for a in self.arrays]
         pre = Preprocess(**{**self.preprocess.__dict__, "input_size": size})
         if uint8:
             return [pre.resize(img)[None] for img in self.images]
@@ -105,7 +111,7 @@ def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
 def verify_onnx(ctx: Context, path: Path, parents: dict, kind: str, uint8: bool = False):
     """Run `path` on every verified size, compare with the parent's outputs there."""
     outputs = {size: run_onnx(path, ctx.batches(size, uint8)) for size in ctx.sizes}
-    checks = [parity.compare(parents[size], outputs[size], kind) for size in ctx.sizes]
+    checks = [parity.compare(parents[size], outputs[size], kind, *ctx.options.limits) for size in ctx.sizes]
     worst = min(checks, key=lambda c: (c.ok, c.agreement))
     if all(c.max_abs is not None for c in checks):
         worst = parity.Parity(max(c.max_abs for c in checks), float(np.mean([c.mean_abs for c in checks])),
@@ -184,14 +190,27 @@ def _context(ckpt_path, out_dir, options: ExportOptions, log):
                             channel_order=options.channel_order or base.channel_order,
                             input_size=None if options.dynamic else size)
     sizes = list(options.verify_sizes) if options.dynamic and options.verify_sizes else [size]
-    if options.samples:
+    arrays = None
+    if options.samples and options.samples.endswith(".npy"):
+        images, arrays = [], _load_arrays(options.samples, options.num_samples)
+    elif options.samples:
         images = read_images(image_paths(options.samples, options.num_samples))
     else:
         images = synthetic_images(options.num_samples, size)
     stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")
     ctx = Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
-                  Path(out_dir), stem, images, sizes, log)
+                  Path(out_dir), stem, images, sizes, log, arrays)
     return ctx, model
+
+
+def _load_arrays(path: str, limit: int) -> np.ndarray:
+    try:
+        arrays = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise EdgesegError(f"samples: cannot read {path} ({exc})") from None
+    if arrays.ndim != 4 or arrays.shape[1] != 3:
+        raise EdgesegError(f"samples: {path} must hold preprocessed inputs N x 3 x H x W, got {arrays.shape}")
+    return arrays[:limit]
 
 
 def _deploy_stage(ctx: Context, model):
@@ -202,7 +221,7 @@ def _deploy_stage(ctx: Context, model):
     reference = {s: run_torch(model, ctx.batches(s)) for s in ctx.sizes}
     deploy = copy.deepcopy(model).deploy().eval()
     outputs = {s: run_torch(deploy, ctx.batches(s)) for s in ctx.sizes}
-    checks = [parity.compare(reference[s], outputs[s], "deploy") for s in ctx.sizes]
+    checks = [parity.compare(reference[s], outputs[s], "deploy", *ctx.options.limits) for s in ctx.sizes]
     check = max(checks, key=lambda c: c.max_abs)
     parity.require_ok(check, "deploy")
     path = None

@@ -1,0 +1,80 @@
+"""ONNX Runtime runner: CPU, CUDA or TensorRT execution provider, one model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.artifacts import read_metadata
+from edgeseg.errors import EdgesegError
+from edgeseg.runtime.base import IOSpec, Runner, Timing
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+_NP = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
+
+
+class OrtRunner(Runner):
+    backend = "onnxruntime"
+
+    def __init__(self, path, provider: str = "cpu", threads: int | None = None):
+        super().__init__(path)
+        if provider not in PROVIDERS:
+            raise EdgesegError(f"unknown ONNX Runtime provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+        self.provider, self.threads = provider, threads
+        self.session = None
+
+    def _activate(self) -> None:
+        import onnxruntime as ort
+
+        if not Path(self.path).is_file():
+            raise EdgesegError(f"{self.path}: no such ONNX model")
+        wanted = PROVIDERS[self.provider]
+        if wanted not in ort.get_available_providers():
+            raise EdgesegError(f"ONNX Runtime provider {self.provider} ({wanted}) is not available here; "
+                               f"available: {', '.join(ort.get_available_providers())}")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        if self.threads:
+            so.intra_op_num_threads = self.threads
+        providers = [wanted] + (["CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [])
+        try:
+            self.session = ort.InferenceSession(self.path, so, providers=providers)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EdgesegError(f"{self.path}: ONNX Runtime cannot load it ({first[:200]})") from None
+        self._input = self.session.get_inputs()[0]
+        self._output = self.session.get_outputs()[0]
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        dtype = _NP.get(self._input.type, np.float32)
+        out = self.session.run([self._output.name], {self._input.name: np.ascontiguousarray(batch, dtype=dtype)})[0]
+        self.last_timing = Timing()
+        return out.astype(np.float32) if out.dtype == np.float16 else out
+
+    def _deactivate(self) -> None:
+        self.session = None
+
+    @property
+    def io_spec(self) -> IOSpec:
+        meta_io = self.metadata.get("io", {})
+        if self.session is not None:
+            inp, out = self._input, self._output
+            dtype = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8"}.get(inp.type, "float32")
+            kind = "logits" if "float" in out.type else "labels"
+            return IOSpec(dtype, "NHWC" if dtype == "uint8" else "NCHW",
+                          tuple(d if isinstance(d, int) else None for d in inp.shape), kind)
+        inp, out = meta_io.get("input", {}), meta_io.get("output", {})
+        return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
+                      out.get("kind", "logits"))
+
+    @property
+    def metadata(self) -> dict:
+        if not hasattr(self, "_meta"):
+            self._meta = read_metadata(self.path)
+        return self._meta
+
+    @property
+    def description(self) -> str:
+        return f"onnxruntime {self.provider}" + (f" {self.threads} threads" if self.threads else "")
