@@ -35,7 +35,8 @@ class TorchRunner(Runner):
         model, ckpt = load_model(self.path, self.variant)
         self.model = model.to(self.device)
         info = DatasetInfo.named(self.dataset_name) if self.dataset_name else DatasetInfo.for_classes(ckpt.arch.classes)
-        pre = Preprocess.official(info, self.input_size)
+        # A checkpoint runs at the image's own size unless told otherwise, as the official test does.
+        pre = Preprocess(mean_bgr=info.mean_bgr, input_size=tuple(self.input_size) if self.input_size else None)
         self._meta = {"kind": "checkpoint", "precision": "fp16" if self.fp16 else "fp32", "model": ckpt.arch.to_dict(),
                       "preprocess": pre.to_dict(), "dataset": info.to_dict(), "embedded_preprocess": False,
                       "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW",

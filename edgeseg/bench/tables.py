@@ -1,0 +1,41 @@
+"""Accuracy tables for the screen (rich) and for files (Markdown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _fmt(v, suffix: str = "", digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}{suffix}"
+
+
+def _rows(report: dict):
+    for a in report["artifacts"]:
+        yield [Path(a["path"]).name, a["backend"], a["precision"], _fmt(a["miou"]), _fmt(a["miou_drop"]),
+               _fmt(a["agreement"], "%", 3), _fmt(a["pixel_acc"])]
+
+
+HEADER = ["artifact", "backend", "precision", "mIoU", "drop (pts)", "agreement", "pixel acc"]
+
+
+def eval_table(report: dict):
+    from rich.table import Table
+
+    table = Table(title=f"{report['dataset']} {report['split']}: {report['images']} images "
+                        f"(first row is the reference; resize: {report['resize']})")
+    for i, h in enumerate(HEADER):
+        table.add_column(h, justify="left" if i < 3 else "right")
+    for row in _rows(report):
+        table.add_row(*row)
+    return table
+
+
+def eval_markdown(report: dict) -> str:
+    lines = [f"# {report['dataset']} {report['split']} ({report['images']} images)", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in _rows(report)]
+    names = report["classes"]
+    lines += ["", "## Per-class IoU", "", "| artifact | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for a in report["artifacts"]:
+        lines.append(f"| {Path(a['path']).name} | " + " | ".join(_fmt(a['per_class_iou'][n]) for n in names) + " |")
+    return "\n".join(lines) + "\n"
