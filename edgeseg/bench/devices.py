@@ -49,3 +49,17 @@ def load_profile(name: str) -> DeviceProfile:
         shapes={k: tuple(v) for k, v in entry["shapes"].items()},
         model_match=tuple(entry.get("model_match", ())),
     )
+
+
+def check_profile(profile: DeviceProfile, hw) -> None:
+    """Stop before running anything when the profile does not describe this machine."""
+    where = f"this machine is {hw.machine} ({hw.cpu})"
+    if profile.jetson:
+        if not hw.is_jetson:
+            raise EdgesegError(f"--device {profile.name} needs a {profile.description}; {where} with no "
+                               "/etc/nv_tegra_release: use --device cpu or cuda")
+        model = hw.jetson_model or ""
+        if profile.model_match and model and not any(m.lower() in model.lower() for m in profile.model_match):
+            raise EdgesegError(f"--device {profile.name} is for {profile.description}; this board is {model}")
+    elif profile.gpu and not hw.gpus:
+        raise EdgesegError(f"--device {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none")

@@ -36,9 +36,11 @@ def export_cmd(
     calib_data: Optional[str] = typer.Option(None, "--data", help="INT8: dataset root that --calib paths are relative to"),
     calib_method: Optional[str] = typer.Option(None, help="INT8: minmax | entropy | percentile"),
     calib_limit: Optional[int] = typer.Option(None, help="INT8: use at most N calibration images"),
-    target: str = typer.Option("tensorrt", help="INT8 Q/DQ placement: tensorrt | cpu"),
+    target: Optional[str] = typer.Option(None, help="INT8 Q/DQ placement: tensorrt | cpu (default: the preset's)"),
     max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
-    val: Optional[str] = typer.Option(None, help="INT8: validation data (ROOT or list) for the accuracy-aware mode"),
+    val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
+    val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
+    quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
 ):
@@ -51,7 +53,8 @@ def export_cmd(
     from edgeseg.export.report import print_summary
 
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, target=target,
-                                   max_miou_drop=max_miou_drop, val=val).items() if v is not None}
+                                   max_miou_drop=max_miou_drop, val=val, val_limit=val_limit,
+                                   preset=quant_preset).items() if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace).items() if v is not None}
     options = ExportOptions(
         precision=precision, format=format, dataset=dataset, variant=variant, input_size=parse_size(input_size),

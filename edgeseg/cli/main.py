@@ -66,3 +66,7 @@ def _fail(message: str) -> None:
 
 def entry() -> None:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

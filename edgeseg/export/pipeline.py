@@ -195,6 +195,12 @@ def _context(ckpt_path, out_dir, options: ExportOptions, log):
         images, arrays = [], _load_arrays(options.samples, options.num_samples)
     elif options.samples:
         images = read_images(image_paths(options.samples, options.num_samples))
+    elif options.precision == "int8" and options.quant.get("calib"):
+        # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
+        from edgeseg.data.calibset import load_calibset
+
+        calib = load_calibset(options.quant["calib"], options.quant.get("data"), options.num_samples)
+        images = read_images(calib.paths)
     else:
         images = synthetic_images(options.num_samples, size)
     stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")

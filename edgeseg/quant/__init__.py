@@ -1,1 +1,107 @@
-"""edgeseg.quant"""
+"""INT8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
+
+`quantize` is the library entry point; `run_int8_stage` plugs it into the export pipeline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+
+
+@dataclass
+class QuantReport:
+    calib_images: int
+    calib_sha256: str
+    method: str
+    target: str
+    quantized_layers: int
+    float_layers: int
+    kept_float: list[str] = field(default_factory=list)
+    ranges_reused: bool = False
+    calib_seconds: float = 0.0
+    seconds: float = 0.0
+    fp32_miou: float | None = None
+    int8_miou: float | None = None
+    drop_before: float | None = None
+    drop_after: float | None = None
+    warning: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def calibration_tensors(model, config) -> list[str]:
+    """Every tensor either placement (or this config) may quantize: one calibration serves all."""
+    from edgeseg.quant.placement import plan
+
+    names = set(plan(model, config).tensors)
+    for target in ("tensorrt", "cpu"):
+        names |= set(plan(model, config.with_(target=target)).tensors)
+    return sorted(names)
+
+
+def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, log=lambda m: None,
+             progress=None):
+    """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model."""
+    from edgeseg.quant import calibrate, ranges, sensitivity
+    from edgeseg.quant.placement import plan as make_plan
+    from edgeseg.quant.qdq import quantize_model
+
+    t0 = time.perf_counter()
+    tensors = calibration_tensors(model, config)
+    key = ranges.cache_key(model_sha, calib.sha256, config.range_key, tensors)
+    amax = ranges.load(cache_dir, key)
+    reused = amax is not None
+    calib_seconds = 0.0
+    if amax is None:
+        from edgeseg.data.images import read_image
+
+        log(f"calibrating {len(tensors)} tensors on {len(calib)} images ({config.method})")
+        t1 = time.perf_counter()
+        batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
+        amax = calibrate.collect(model, tensors, batches, config.method, config.bins, config.percentile, progress)
+        calib_seconds = time.perf_counter() - t1
+        ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,
+                                           "calib_images": len(calib), **config.range_key})
+    else:
+        log(f"reusing calibrated ranges ranges-{key}.json")
+
+    def build(keep):
+        return quantize_model(model, make_plan(model, config, keep), amax, config.per_channel)
+
+    fallback = None
+    if config.max_miou_drop is not None:
+        if val is None:
+            raise EdgesegError("--max-miou-drop needs --val (validation images with labels)")
+        val.fp32_logits = sensitivity.run(model, val.batches)
+        qmodel, fallback = sensitivity.fall_back(model, config, amax, build, val, config.max_miou_drop, log)
+    else:
+        qmodel = build(frozenset())
+        if val is not None:
+            val.fp32_logits = sensitivity.run(model, val.batches)
+    p = make_plan(model, config, frozenset(fallback.kept_float) if fallback else frozenset())
+    convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
+    report = QuantReport(len(calib), calib.sha256, config.method, config.target, p.layer_count(),
+                         convs - p.layer_count(), fallback.kept_float if fallback else [], reused,
+                         round(calib_seconds, 2), 0.0, warning=calib.warning())
+    if fallback:
+        report.fp32_miou, report.int8_miou = round(fallback.fp32_miou, 4), round(fallback.int8_miou, 4)
+        report.drop_before, report.drop_after = round(fallback.drop_before, 4), round(fallback.drop_after, 4)
+    elif val is not None:
+        report.fp32_miou = round(val.miou(val.fp32_logits), 4)
+        report.int8_miou = round(val.miou(sensitivity.run(qmodel, val.batches)), 4)
+        report.drop_before = report.drop_after = round(report.fp32_miou - report.int8_miou, 4)
+    report.seconds = round(time.perf_counter() - t0, 2)
+    return qmodel, amax, report
+
+
+def run_int8_stage(ctx, fp32_path: Path):
+    """The export pipeline's INT8 stage: calibrate (or reuse), quantize, verify, write."""
+    from edgeseg.export.pipeline import onnx_stage, run_onnx
+    from edgeseg.quant.stage import int8_stage
+
+    return int8_stage(ctx, fp32_path, onnx_stage, run_onnx)

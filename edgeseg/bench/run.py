@@ -1,0 +1,91 @@
+"""`edgeseg bench` as a library: every artifact timed the same way, one failure never kills the table."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeseg.artifacts import versions
+from edgeseg.bench import hardware, jetson
+from edgeseg.bench.devices import check_profile, load_profile
+from edgeseg.bench.speed import input_batch, time_runner
+from edgeseg.errors import EdgesegError
+
+FORMAT = "edgeseg-bench/1"
+
+
+@dataclass
+class BenchSettings:
+    device: str = "cpu"
+    input_size: tuple[int, int] | None = None
+    batch: int = 1
+    warmup: int = 10
+    iters: int | None = 100
+    duration: float | None = None
+    threads: int | None = None
+    provider: str = "cpu"
+    runner_options: dict = field(default_factory=dict)
+
+
+def _size(runner, settings: BenchSettings, profile) -> tuple[int, int]:
+    if settings.input_size:
+        return tuple(settings.input_size)
+    pre = runner.metadata.get("preprocess", {})
+    if pre.get("input_size"):
+        return tuple(pre["input_size"])
+    return tuple(profile.input_sizes[0])
+
+
+def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
+    from edgeseg.runtime import open_runner
+
+    row = {"path": str(path), "status": "ok", "reason": None}
+    try:
+        runner = open_runner(path, provider=settings.provider, threads=settings.threads, **settings.runner_options)
+        with runner:
+            size = _size(runner, settings, profile)
+            batch = input_batch(runner.io_spec, size, settings.batch)
+            sampler = sampler_factory()
+            timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration)
+            power = sampler.stop() if sampler else None
+            row.update(backend=runner.backend, description=runner.description,
+                       precision=runner.metadata.get("precision", "fp32"), input=list(batch.shape), **timing)
+            if power and power.mean_w:
+                row.update(power_w=round(power.mean_w, 3), power_samples=power.samples,
+                           fps_per_watt=round(power.fps_per_watt(timing["end_to_end"]["fps"]), 3))
+    except EdgesegError as exc:
+        row.update(status="failed", reason=str(exc))
+    except Exception as exc:  # a backend crash must not take the other rows with it
+        row.update(status="failed", reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+    return row
+
+
+def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> dict:
+    profile = load_profile(settings.device)
+    hw = hardware.detect()
+    check_profile(profile, hw)
+    device = {"profile": profile.name, **hw.to_dict()}
+    if hw.is_jetson:
+        device.update(jetson.read_state())
+    sampler_factory = (lambda: jetson.PowerSampler().start()) if hw.is_jetson else (lambda: None)
+    rows = []
+    for p in paths:
+        log(f"benchmarking {Path(p).name}")
+        rows.append(bench_one(p, settings, profile, sampler_factory))
+    return {"format": FORMAT, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "device": device, "versions": versions("onnxruntime", "torch", "tensorrt", "onnx"),
+            "settings": {"batch": settings.batch, "warmup": settings.warmup, "iters": settings.iters,
+                         "duration": settings.duration, "threads": settings.threads, "provider": settings.provider,
+                         "input_size": list(settings.input_size) if settings.input_size else None},
+            "rows": rows}
+
+
+def attach_accuracy(result: dict, eval_report: dict) -> None:
+    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows."""
+    by_path = {a["path"]: a for a in eval_report["artifacts"]}
+    for row in result["rows"]:
+        a = by_path.get(row["path"])
+        if a:
+            row.update(miou=a["miou"], miou_drop=a["miou_drop"], agreement=a["agreement"])
+    result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}

@@ -1,0 +1,33 @@
+"""`edgeseg demo`: the README's first command; everything it needs ships with the repository."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from edgeseg.cli.common import console
+
+
+def demo_cmd(
+    out: str = typer.Option("edgeseg-demo", "-o", "--out", help="work directory"),
+    iters: int = typer.Option(30, help="timed iterations per model"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads (default: all cores)"),
+):
+    """Export FP32/FP16/INT8 of a trained S²-FPN18, evaluate, benchmark, print the table, plot."""
+    from edgeseg.bench import report
+    from edgeseg.demo import run_demo
+
+    t0 = time.perf_counter()
+    err = console(stderr=True)
+    result = run_demo(Path(out), lambda m: err.print(m), iters, threads)
+    con = console()
+    con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240, ONNX Runtime on this CPU"))
+    con.print(f"plot: {Path(out) / 'miou_vs_fps.png'}   predictions: {Path(out) / 'predictions'}/   "
+              f"({time.perf_counter() - t0:.0f} s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)

@@ -1,0 +1,152 @@
+"""Calibration sets: deterministic manifests drawn evenly across a split, and their loading.
+
+A manifest is a text file: `#` header lines (source, seed, count, sha256 of the images' bytes
+in order) and one image path per line, relative to the dataset root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeseg.data.images import IMAGE_SUFFIXES, list_images
+from edgeseg.errors import EdgesegError
+
+MAGIC = "# edgeseg calibration set v1"
+ADVISED = 500  # NVIDIA's advice
+WARN_BELOW = 300
+
+
+@dataclass(frozen=True)
+class CalibSet:
+    paths: tuple[Path, ...]
+    sha256: str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def warning(self) -> str | None:
+        if len(self) < WARN_BELOW:
+            return (f"calibration set has {len(self)} images; fewer than {WARN_BELOW} may give poor ranges "
+                    f"(NVIDIA advises ≥ {ADVISED})")
+        return None
+
+
+def content_hash(paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        try:
+            h.update(Path(p).read_bytes())
+        except OSError as exc:
+            raise EdgesegError(f"calibration image {p} cannot be read ({exc.strerror})") from None
+    return h.hexdigest()
+
+
+def _group(path: Path, kind: str) -> str:
+    """Cityscapes: the city; CamVid: the sequence (file name prefix); otherwise one group."""
+    if kind == "cityscapes":
+        return path.parent.name
+    if kind == "camvid":
+        return path.name.split("_")[0]
+    return ""
+
+
+def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
+    """Round-robin over groups (each shuffled with `seed`), so every city/sequence is represented."""
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for p in sorted(paths):
+        groups[_group(p, kind)].append(p)
+    rng = random.Random(seed)
+    queues = []
+    for key in sorted(groups):
+        members = groups[key][:]
+        rng.shuffle(members)
+        queues.append(members)
+    picked: list[Path] = []
+    while len(picked) < n and any(queues):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop())
+    return picked
+
+
+def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibSet:
+    from edgeseg.artifacts import atomic_path
+    from edgeseg.data.datasets import open_dataset
+
+    root = Path(root).resolve()
+    if n < 1:
+        raise EdgesegError("-n must be at least 1")
+    ds = open_dataset(root, kind, split, info=None if kind != "folder" else _any_info())
+    picked = draw_even([s.image for s in ds.samples], kind, n, seed)
+    digest = content_hash(picked)
+    rel = [p.resolve().relative_to(root).as_posix() for p in picked]
+    header = [MAGIC, f"# source: {kind} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
+              f"# count: {len(rel)}", f"# sha256: {digest}"]
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(header + rel) + "\n")
+    return CalibSet(tuple(picked), digest, str(out))
+
+
+def _any_info():
+    from edgeseg.data.contract import DatasetInfo
+
+    return DatasetInfo.generic(1)
+
+
+def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
+    """A manifest, an official list file (`image label`: only the image is used), or a folder."""
+    src = Path(source)
+    if src.is_dir():
+        paths = list_images(src)
+        if not paths:
+            raise EdgesegError(f"calibration folder {src} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    elif src.is_file():
+        paths = _read_list(src, Path(data_root) if data_root else src.parent)
+    else:
+        raise EdgesegError(f"--calib {source}: no such file or folder")
+    paths = paths[:limit] if limit else paths
+    digest = content_hash(paths)
+    expected = _header_hash(src) if src.is_file() and not limit else None
+    if expected and expected != digest:
+        raise EdgesegError(f"{src}: the images changed since the manifest was made (sha256 differs); remake it")
+    return CalibSet(tuple(paths), digest, str(src))
+
+
+def _read_list(path: Path, root: Path) -> list[Path]:
+    paths, missing = [], []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        p = root / parts[0]
+        (paths if p.exists() else missing).append(p)
+    if missing:
+        raise EdgesegError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
+                           "pass --data ROOT if the paths are relative to a dataset root")
+    if not paths:
+        raise EdgesegError(f"{path}: lists no images")
+    return paths
+
+
+def _header_hash(path: Path) -> str | None:
+    lines = path.read_text().splitlines()
+    if not lines or lines[0] != MAGIC:
+        return None
+    for line in lines:
+        if line.startswith("# sha256: "):
+            return line.split(": ", 1)[1].strip()
+    return None
+
+
+def refuse_overlap(calib: CalibSet, eval_paths) -> None:
+    """Calibrating on evaluation images would flatter the INT8 figures."""
+    names = {Path(p).resolve() for p in eval_paths}
+    shared = [p for p in calib.paths if Path(p).resolve() in names]
+    if shared:
+        raise EdgesegError(f"{len(shared)} calibration images are also in the evaluation split "
+                           f"(first: {shared[0]}); calibrate on the train split")

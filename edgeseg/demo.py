@@ -1,0 +1,89 @@
+"""The bundled end-to-end demo: export FP32/FP16/INT8, evaluate, benchmark, table, plot, pictures.
+
+Runs on CPU in a couple of minutes from what the repository ships: a trained S²-FPN18 CamVid
+checkpoint and 26 val images (edgeseg/assets/camvid-demo/), and a 32-image calibration sample
+(calib/camvid-demo.txt).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+
+SIZE = (180, 240)
+
+
+def assets() -> Path:
+    return Path(str(resources.files("edgeseg") / "assets" / "camvid-demo"))
+
+
+def calib_manifest() -> Path:
+    path = Path(__file__).resolve().parents[1] / "calib" / "camvid-demo.txt"
+    if not path.exists():
+        raise EdgesegError(f"the demo's calibration sample is missing ({path}); run the demo from a clone of the repository")
+    return path
+
+
+def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dict:
+    from edgeseg.bench import report
+    from edgeseg.bench.accuracy import evaluate
+    from edgeseg.bench.plot import draw
+    from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+    from edgeseg.artifacts import write_json
+    from edgeseg.data.datasets import open_dataset
+    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.pipeline import run_export
+    from edgeseg.runtime import open_runner
+
+    ckpt = assets() / "s2fpn18_camvid_half.pth"
+    val = assets()
+    models = {}
+    for precision, extra in (("fp32", {}), ("fp16", {}),
+                             ("int8", {"quant": {"calib": str(calib_manifest()), "target": "cpu"}})):
+        log(f"[bold]export {precision}[/bold]")
+        result = run_export(ckpt, out, ExportOptions(input_size=SIZE, precision=precision, samples=str(val / "val"),
+                                                     num_samples=4, **extra), log=log)
+        models[precision] = str(result.final)
+    log("[bold]evaluate[/bold] on the bundled val sample (26 images)")
+    artifacts = [str(ckpt), *models.values()]
+    runners = [open_runner(a, input_size=SIZE, threads=threads) for a in artifacts]
+    try:
+        for r in runners:
+            r.activate()
+        accuracy = evaluate(runners, open_dataset(val, "camvid", "camvid_val_list.txt")).to_dict()
+    finally:
+        for r in runners:
+            r.deactivate()
+    log(f"[bold]benchmark[/bold] ONNX Runtime CPU, {iters} timed iterations each")
+    bench = run_bench(artifacts, BenchSettings(device="cpu", warmup=5, iters=iters, threads=threads,
+                                               runner_options={"input_size": SIZE}), log=log)
+    attach_accuracy(bench, accuracy)
+    write_json(out / "bench.json", bench)
+    write_json(out / "eval.json", accuracy)
+    rows = report.load_rows_from(bench)
+    draw(rows, out / "miou_vs_fps.png", "S2-FPN18 CamVid 180x240 on this CPU: mIoU vs FPS")
+    _predictions(models, val, out / "predictions")
+    return {"rows": rows, "bench": bench, "accuracy": accuracy}
+
+
+def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
+    import cv2
+
+    from edgeseg.bench.visualize import colorize, disagreement, overlay
+    from edgeseg.cli.predict import predict_labels
+    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.data.images import read_image
+    from edgeseg.runtime import open_runner
+
+    out.mkdir(parents=True, exist_ok=True)
+    palette = DatasetInfo.named("camvid").palette
+    images = sorted((val / "val").glob("*.png"))[:: max(1, 26 // count)][:count]
+    with open_runner(models["fp32"]) as ref, open_runner(models["int8"]) as int8:
+        for path in images:
+            image = read_image(path)
+            a, b = predict_labels(ref, image), predict_labels(int8, image)
+            cv2.imwrite(str(out / f"{path.stem}_fp32_overlay.png"), overlay(image, colorize(a, palette)))
+            cv2.imwrite(str(out / f"{path.stem}_int8_overlay.png"), overlay(image, colorize(b, palette)))
+            cv2.imwrite(str(out / f"{path.stem}_int8_vs_fp32_diff.png"), disagreement(image, a, b)[0])

@@ -1,0 +1,140 @@
+"""Streaming calibration: per-tensor ranges accumulated image by image, memory bounded.
+
+ONNX Runtime's calibrators keep every intermediate output of every image (122 CamVid images
+at 360x480 went past 24 GB). Here the graph itself reduces each calibrated tensor to its
+|max| and, for histogram methods, to a strided sample (1 pixel in 4x4), so one image's
+outputs are small; histograms of |x| are merged as images stream through.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeseg.errors import EdgesegError
+
+STRIDE = 4  # spatial subsampling of the values that feed the histograms
+
+
+class Histogram:
+    """Histogram of |x| over [0, edge); the edge doubles (merging bin pairs) as values grow."""
+
+    def __init__(self, bins: int):
+        self.bins = bins
+        self.counts = np.zeros(bins, dtype=np.int64)
+        self.edge = 0.0
+
+    def add(self, values: np.ndarray, amax: float) -> None:
+        if amax <= 0:
+            self.counts[0] += values.size
+            return
+        if self.edge == 0.0:
+            self.edge = float(amax) * 1.0001
+        while amax >= self.edge:
+            merged = self.counts.reshape(-1, 2).sum(1)
+            self.counts = np.concatenate([merged, np.zeros(self.bins // 2, np.int64)])
+            self.edge *= 2
+        idx = np.minimum((np.abs(values) * (self.bins / self.edge)).astype(np.int64), self.bins - 1)
+        self.counts += np.bincount(idx.ravel(), minlength=self.bins)
+
+    def percentile(self, p: float) -> float:
+        cdf = np.cumsum(self.counts) / max(self.counts.sum(), 1)
+        i = int(np.searchsorted(cdf, p / 100.0))
+        return (i + 1) * self.edge / self.bins
+
+    def entropy(self, levels: int = 128) -> float:
+        """TensorRT's entropy calibration: the threshold minimising KL(P || Q) of the clipped histogram."""
+        hist = self.counts.astype(np.float64)
+        nz = np.nonzero(hist)[0]
+        if nz.size == 0:
+            return self.edge / self.bins
+        top = max(int(nz[-1]) + 1, levels)
+        best, best_i = np.inf, top
+        for i in range(levels, top + 1, max(1, (top - levels) // 256)):
+            p = hist[:i].copy()
+            p[i - 1] += hist[i:].sum()
+            starts = np.linspace(0, i, levels + 1).astype(np.int64)[:-1]
+            lengths = np.diff(np.append(starts, i))
+            used = hist[:i] > 0
+            sums = np.add.reduceat(hist[:i], starts)
+            counts = np.add.reduceat(used.astype(np.float64), starts)
+            q = np.repeat(np.where(counts > 0, sums / np.maximum(counts, 1), 0.0), lengths) * used
+            ps, qs = p / p.sum(), q / max(q.sum(), 1e-12)
+            mask = ps > 0
+            kl = float(np.sum(ps[mask] * np.log(ps[mask] / np.maximum(qs[mask], 1e-12))))
+            if kl < best:
+                best, best_i = kl, i
+        return (best_i + 0.5) * self.edge / self.bins
+
+
+def augment(model, tensors: list[str], histograms: bool):
+    """Copy of `model` whose outputs are |max| (and a strided sample) of each tensor."""
+    import copy
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = copy.deepcopy(model)
+    g = m.graph
+    del g.output[:]
+    g.initializer.extend([numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+                          (("cal_starts", [0, 0]), ("cal_ends", [2**31 - 1, 2**31 - 1]), ("cal_axes", [2, 3]),
+                           ("cal_steps", [STRIDE, STRIDE]))])
+    ranks = _ranks(model)
+    for i, t in enumerate(tensors):
+        g.node.extend([helper.make_node("Abs", [t], [f"cal_abs_{i}"]),
+                       helper.make_node("ReduceMax", [f"cal_abs_{i}"], [f"cal_amax_{i}"], keepdims=0)])
+        g.output.append(helper.make_tensor_value_info(f"cal_amax_{i}", TensorProto.FLOAT, []))
+        if histograms:
+            src = t
+            if ranks.get(t) == 4:
+                g.node.append(helper.make_node("Slice", [t, "cal_starts", "cal_ends", "cal_axes", "cal_steps"],
+                                               [f"cal_sample_{i}"]))
+                src = f"cal_sample_{i}"
+            g.output.append(helper.make_tensor_value_info(src, TensorProto.FLOAT, None))
+    return m
+
+
+def _ranks(model) -> dict:
+    import onnx
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    out = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        if vi.type.tensor_type.HasField("shape"):
+            out[vi.name] = len(vi.type.tensor_type.shape.dim)
+    return out
+
+
+def collect(model, tensors: list[str], batches, method: str, bins: int = 2048, percentile: float = 99.999,
+            progress=None) -> dict[str, float]:
+    """|x| thresholds per tensor (symmetric ranges) from batches streamed one at a time."""
+    import onnxruntime as ort
+
+    if not tensors:
+        return {}
+    histograms = method in ("entropy", "percentile")
+    aug = augment(model, tensors, histograms)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(aug.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    amax = np.zeros(len(tensors))
+    hists = [Histogram(bins) for _ in tensors] if histograms else []
+    seen = 0
+    for batch in batches:
+        outs = sess.run(None, {name: batch})
+        step = 2 if histograms else 1
+        for i in range(len(tensors)):
+            a = float(outs[i * step])
+            amax[i] = max(amax[i], a)
+            if histograms:
+                hists[i].add(outs[i * step + 1], a)
+        del outs
+        seen += 1
+        if progress:
+            progress()
+    if seen == 0:
+        raise EdgesegError("calibration received no images")
+    if method == "minmax":
+        return {t: float(a) for t, a in zip(tensors, amax)}
+    pick = (lambda h: h.percentile(percentile)) if method == "percentile" else (lambda h: h.entropy())
+    return {t: float(min(pick(h), a)) if a > 0 else 0.0 for t, h, a in zip(tensors, hists, amax)}

@@ -1,0 +1,64 @@
+"""INT8 settings: one frozen, validated dataclass with named presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from edgeseg.errors import EdgesegError
+
+METHODS = ("minmax", "entropy", "percentile")
+TARGETS = ("tensorrt", "cpu")
+DEFAULT_METHOD = "percentile"  # measured: benchmarks/results/int8-methods.json
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    method: str = DEFAULT_METHOD
+    percentile: float = 99.999
+    target: str = "tensorrt"  # Q/DQ placement rules: TensorRT's, or ORT-CPU integer kernels
+    per_channel: bool = True  # weights: per output channel (axis 0) or one scale per tensor
+    quantize_all: bool = False  # also Sigmoid/Softmax/Resize/MatMul inputs and the classifier (diagnostics)
+    quantize_matmul: bool = False  # the strip-attention MatMuls (measured: accuracy cost, little speed)
+    bins: int = 2048
+    calib_limit: int | None = None
+    max_miou_drop: float | None = None  # accuracy-aware fallback budget, in mIoU points
+    fallback_limit: int = 24  # at most this many layers kept in float
+    keep_float: tuple[str, ...] = ()  # node names never quantized
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise EdgesegError(f"--calib-method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.target not in TARGETS:
+            raise EdgesegError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if not 90.0 <= self.percentile < 100.0:
+            raise EdgesegError(f"percentile must be within [90, 100), got {self.percentile}")
+        if self.max_miou_drop is not None and self.max_miou_drop < 0:
+            raise EdgesegError("--max-miou-drop must be >= 0")
+        if self.calib_limit is not None and self.calib_limit < 1:
+            raise EdgesegError("--calib-limit must be >= 1")
+
+    def with_(self, **changes) -> "QuantConfig":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def range_key(self) -> dict:
+        """What the calibrated ranges depend on (the rest only changes how they are used)."""
+        return {"method": self.method, "percentile": self.percentile if self.method == "percentile" else None,
+                "bins": self.bins, "calib_limit": self.calib_limit}
+
+
+PRESETS = {
+    "tensorrt": QuantConfig(),
+    "cpu": QuantConfig(target="cpu"),
+    # Everything quantized, per-tensor weights, min/max: the configuration INT8 horror stories come from.
+    "naive": QuantConfig(method="minmax", per_channel=False, quantize_all=True, quantize_matmul=True),
+}
+
+
+def preset(name: str) -> QuantConfig:
+    if name not in PRESETS:
+        raise EdgesegError(f"unknown quantization preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name]

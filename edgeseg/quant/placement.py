@@ -1,0 +1,125 @@
+"""Where Q/DQ goes. Placement decides TensorRT's speed and ONNX Runtime's CPU kernels.
+
+`tensorrt` (NVIDIA's rules): quantize the inputs of Conv (activation and per-channel weight),
+not outputs; on a residual Add only the residual input; Concat inputs share one scale;
+Softmax, Sigmoid, Resize, MatMul and the final classifier conv stay float.
+`cpu` (ONNX Runtime): DQ -> Conv -> Q around every quantized Conv, with an int32 bias, so
+the CPU provider fuses them into integer QLinearConv kernels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+FLOAT_ONLY = {"Softmax", "Sigmoid", "Resize", "MatMul"}
+
+
+@dataclass
+class Plan:
+    """What to quantize: activation tensor -> consumers to rewire, convs whose weights to quantize."""
+
+    activations: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    weights: list[int] = field(default_factory=list)  # node indices (Conv)
+    outputs: list[str] = field(default_factory=list)  # tensors quantized for every consumer (cpu target)
+    shared: list[list[str]] = field(default_factory=list)  # tensors that must share one scale
+    int32_bias: bool = False
+    unique_dq: bool = False
+
+    @property
+    def tensors(self) -> list[str]:
+        return sorted(set(self.activations) | set(self.outputs))
+
+    def layer_count(self) -> int:
+        return len(self.weights)
+
+
+class Graph:
+    """Producers and consumers of every tensor of an ONNX graph."""
+
+    def __init__(self, model):
+        self.nodes = list(model.graph.node)
+        self.inits = {i.name for i in model.graph.initializer}
+        self.outputs = {o.name for o in model.graph.output}
+        self.producer = {out: i for i, n in enumerate(self.nodes) for out in n.output}
+        self.consumers: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, n in enumerate(self.nodes):
+            for j, name in enumerate(n.input):
+                self.consumers[name].append((i, j))
+
+    def is_activation(self, name: str) -> bool:
+        return bool(name) and name not in self.inits and not self._constant(name)
+
+    def _constant(self, name: str) -> bool:
+        p = self.producer.get(name)
+        return p is not None and self.nodes[p].op_type == "Constant"
+
+    def op_of(self, name: str) -> str | None:
+        p = self.producer.get(name)
+        return None if p is None else self.nodes[p].op_type
+
+    def head_convs(self) -> set[int]:
+        """Convs from which a graph output is reached without another Conv: the classifier."""
+        heads, stack, seen = set(), list(self.outputs), set()
+        while stack:
+            t = stack.pop()
+            p = self.producer.get(t)
+            if p is None or p in seen:
+                continue
+            seen.add(p)
+            if self.nodes[p].op_type == "Conv":
+                heads.add(p)
+                continue
+            stack.extend(self.nodes[p].input)
+        return heads
+
+
+def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
+    g = Graph(model)
+    out = Plan(int32_bias=config.target == "cpu", unique_dq=config.target == "cpu")
+    heads = set() if config.quantize_all else g.head_convs()
+    skip = set(keep_float) | set(config.keep_float)
+    for i, n in enumerate(g.nodes):
+        if n.name in skip:
+            continue
+        if n.op_type == "Conv" and i not in heads:
+            out.weights.append(i)
+            if g.is_activation(n.input[0]):
+                out.activations[n.input[0]].append((i, 0))
+            if config.target == "cpu":
+                out.outputs.append(n.output[0])
+        elif n.op_type == "Add" and config.target == "tensorrt" and not config.quantize_all:
+            _residual(g, i, n, out)
+        elif n.op_type == "MatMul" and (config.quantize_matmul or config.quantize_all):
+            for j, t in enumerate(n.input):
+                if g.is_activation(t):
+                    out.activations[t].append((i, j))
+        elif config.quantize_all and n.op_type not in ("Constant", "Shape", "Reshape", "Gather", "Unsqueeze"):
+            for j, t in enumerate(n.input):
+                if g.is_activation(t) and n.op_type not in ("Slice",) :
+                    out.activations[t].append((i, j))
+    _share_concat_scales(g, out)
+    return out
+
+
+def _residual(g: Graph, i: int, n, out: Plan) -> None:
+    """Add(conv_out, residual): quantize only the residual, so the conv can fuse the add."""
+    from_conv = [g.op_of(t) == "Conv" for t in n.input]
+    if sum(from_conv) == 1:
+        j = from_conv.index(False)
+        if g.is_activation(n.input[j]):
+            out.activations[n.input[j]].append((i, j))
+
+
+def _share_concat_scales(g: Graph, out: Plan) -> None:
+    """A quantized Concat output: quantize its inputs too, all with one scale (int8 concat)."""
+    for t in list(out.activations) + list(out.outputs):
+        p = g.producer.get(t)
+        if p is None or g.nodes[p].op_type != "Concat":
+            continue
+        group = [t]
+        for j, src in enumerate(g.nodes[p].input):
+            if g.is_activation(src):
+                out.activations[src].append((p, j))
+                group.append(src)
+        out.shared.append(group)

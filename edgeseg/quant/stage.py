@@ -1,0 +1,96 @@
+"""The INT8 stage of `edgeseg export`: options from the CLI to a verified Q/DQ model on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeseg.artifacts import atomic_path, sha256_file, write_json
+from edgeseg.errors import EdgesegError
+
+
+def config_from(options: dict):
+    from edgeseg.quant.config import QuantConfig, preset
+
+    base = preset(options.get("preset", "tensorrt"))
+    changes = {k: v for k, v in {
+        "method": options.get("method"), "target": options.get("target"),
+        "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
+        "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
+    }.items() if v is not None}
+    return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
+
+
+def validation(ctx, val_source: str, limit: int | None):
+    """Validation images with labels, preprocessed by the artifact's contract."""
+    from edgeseg.data.datasets import open_dataset
+    from edgeseg.quant.sensitivity import Validation
+
+    root, _, split = val_source.partition(":")
+    path = Path(root)
+    if path.is_file():  # a list file: its folder is the root
+        ds = open_dataset(path.parent, ctx.dataset.name, str(path), limit, ctx.dataset)
+    else:
+        ds = open_dataset(path, ctx.dataset.name if ctx.dataset.name != "generic" else "folder", split or "val",
+                          limit, ctx.dataset)
+    batches, labels = [], []
+    contract = _contract(ctx)
+    for sample in ds.samples:
+        image, label = ds.load(sample)
+        batches.append(contract.apply(image)[None])
+        labels.append(label)
+    return Validation(batches, labels, ctx.dataset.num_classes, ctx.dataset.ignore_index), ds
+
+
+def _contract(ctx):
+    from edgeseg.data.contract import Preprocess
+
+    size = ctx.sizes[0]
+    return Preprocess(**{**ctx.preprocess.__dict__, "input_size": size})
+
+
+def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
+    import onnx
+
+    from edgeseg.data.calibset import load_calibset, refuse_overlap
+    from edgeseg.quant import quantize
+    from edgeseg.quant.trt_cache import cache_text
+
+    opts = ctx.options.quant
+    if not opts.get("calib"):
+        raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file or a folder)")
+    config = config_from(opts)
+    calib = load_calibset(opts["calib"], opts.get("data"), config.calib_limit)
+    if calib.warning():
+        ctx.log(f"warning: {calib.warning()}")
+    val, val_ds = (None, None)
+    if opts.get("val"):
+        val, val_ds = validation(ctx, opts["val"], opts.get("val_limit"))
+        refuse_overlap(calib, [s.image for s in val_ds.samples])
+    fp32_sha = sha256_file(fp32_path)
+    report_box = {}
+
+    def make():
+        model, amax, report = quantize(onnx.load(str(fp32_path)), fp32_sha, config, calib, _contract(ctx),
+                                       cache_dir=ctx.out_dir / ".calib-cache", val=val, log=ctx.log)
+        report_box.update(report=report, amax=amax)
+        return model
+
+    stage_opts = {"quant": config.to_dict(), "calib_sha256": calib.sha256, "val": opts.get("val")}
+    suffix = "" if config.target == "tensorrt" else f"-{config.target}"
+    path = ctx.out_dir / f"{ctx.stem}.int8{suffix}.onnx"
+    parents = {s: run_onnx(fp32_path, ctx.batches(s)) for s in ctx.sizes}
+    result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")
+    if "report" in report_box:
+        report = report_box["report"].to_dict()
+        write_json(path.with_name(path.name + ".quant.json"), report)
+        with atomic_path(path.with_name(path.name + ".calib.cache")) as tmp:
+            tmp.write_text(cache_text(report_box["amax"]))
+    else:
+        import json
+
+        qpath = path.with_name(path.name + ".quant.json")
+        report = json.loads(qpath.read_text()) if qpath.exists() else {}
+    result.extra.update({k: v for k, v in report.items() if k in (
+        "calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
+        "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")})
+    return result
