@@ -28,9 +28,9 @@ def parse_nvpmodel(text: str) -> dict | None:
 
 def parse_jetson_clocks(text: str) -> dict:
     """`jetson_clocks --show`: are CPU and GPU clocks pinned at their maximum?"""
-    cpus = re.findall(r"MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d+)", text)
+    cpus = re.findall(r"^cpu\d+:.*?MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d+)", text, re.M)
     cpu_locked = bool(cpus) and all(mn == mx == cur for mn, mx, cur in cpus)
-    gpu = re.search(r"GPU MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d+)", text)
+    gpu = re.search(r"^GPU MinFreq=(\d+) MaxFreq=(\d+) CurrentFreq=(\d+)", text, re.M)
     gpu_locked = bool(gpu) and gpu.group(1) == gpu.group(2) == gpu.group(3)
     return {"cpu_locked": cpu_locked, "gpu_locked": gpu_locked, "locked": cpu_locked and gpu_locked}
 

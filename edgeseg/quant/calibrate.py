@@ -54,7 +54,7 @@ class Histogram:
             p[i - 1] += hist[i:].sum()
             starts = np.linspace(0, i, levels + 1).astype(np.int64)[:-1]
             lengths = np.diff(np.append(starts, i))
-            used = hist[:i] > 0
+            used = p > 0  # the clipped reference's support, outlier bin included
             sums = np.add.reduceat(hist[:i], starts)
             counts = np.add.reduceat(used.astype(np.float64), starts)
             q = np.repeat(np.where(counts > 0, sums / np.maximum(counts, 1), 0.0), lengths) * used

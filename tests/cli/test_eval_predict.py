@@ -4,31 +4,12 @@ import json
 
 import cv2
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
-from edgeseg.artifacts import set_onnx_metadata, write_sidecar
 from edgeseg.bench.visualize import colorize
 from edgeseg.cli.main import main
-from edgeseg.data.contract import DatasetInfo, Preprocess
-
-
-def tiny_onnx(path, seed=0):
-    """A 1x1 conv 3 -> 11 classes with CamVid metadata: a stand-in artifact for CLI tests."""
-    w = np.random.default_rng(seed).normal(size=(11, 3, 1, 1)).astype(np.float32)
-    graph = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["logits"])], "tiny",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "h", "w"])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 11, "h", "w"])],
-                              [numpy_helper.from_array(w, "w")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    info = DatasetInfo.named("camvid")
-    meta = {"precision": "fp32", "preprocess": Preprocess(mean_bgr=info.mean_bgr).to_dict(),
-            "dataset": info.to_dict(), "embedded_preprocess": False}
-    set_onnx_metadata(model, meta)
-    onnx.save(model, str(path))
-    write_sidecar(path, meta)
-    return path
+from edgeseg.data.contract import DatasetInfo
+from tiny import tiny_onnx
 
 
 @pytest.fixture
