@@ -41,7 +41,7 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
     val = assets()
     models = {}
     for precision, extra in (("fp32", {}), ("fp16", {}),
-                             ("int8", {"quant": {"calib": str(calib_manifest()), "target": "cpu"}})):
+                             ("int8", {"quant": {"calib": str(calib_manifest())}})):
         log(f"[bold]export {precision}[/bold]")
         result = run_export(ckpt, out, ExportOptions(input_size=SIZE, precision=precision, samples=str(val / "val"),
                                                      num_samples=4, **extra), log=log)

@@ -60,9 +60,11 @@ def draw(rows: list[dict], path, title: str = "mIoU vs FPS") -> int:
         if i in front:
             cv2.circle(img, px, 12, (0, 0, 200), 2, cv2.LINE_AA)
         label = f"{r.get('precision') or '?'} {r.get('backend') or ''}".strip()
-        cv2.putText(img, label, (px[0] + 12, px[1] - 8 - 14 * (i % 2)), font, 0.45, c, 1, cv2.LINE_AA)
-    cv2.putText(img, "red ring / line: Pareto front (higher mIoU and FPS is better)", (LEFT, H - 20), font, 0.5,
-                (0, 0, 200), 1, cv2.LINE_AA)
+        (tw, _), _ = cv2.getTextSize(label, font, 0.45, 1)
+        lx = px[0] + 12 if px[0] + 12 + tw < W - 5 else px[0] - 12 - tw  # keep labels inside the image
+        cv2.putText(img, label, (lx, px[1] - 8 - 14 * (i % 2)), font, 0.45, c, 1, cv2.LINE_AA)
+    cv2.putText(img, "red ring / line: Pareto front (higher mIoU and FPS is better)", (W - RIGHT - 470, 45), font,
+                0.45, (0, 0, 200), 1, cv2.LINE_AA)
     _save(img, path)
     return len(pts)
 

@@ -40,6 +40,7 @@ def export_cmd(
     max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
     val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
+    fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24)"),
     quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
@@ -54,6 +55,7 @@ def export_cmd(
 
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, target=target,
                                    max_miou_drop=max_miou_drop, val=val, val_limit=val_limit,
+                                   fallback_limit=fallback_limit,
                                    preset=quant_preset).items() if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace).items() if v is not None}
     options = ExportOptions(

@@ -80,8 +80,11 @@ def augment(model, tensors: list[str], histograms: bool):
                            ("cal_steps", [STRIDE, STRIDE]))])
     ranks = _ranks(model)
     for i, t in enumerate(tensors):
-        g.node.extend([helper.make_node("Abs", [t], [f"cal_abs_{i}"]),
-                       helper.make_node("ReduceMax", [f"cal_abs_{i}"], [f"cal_amax_{i}"], keepdims=0)])
+        # max and -min instead of max(|x|): no full-size Abs copy of every tensor.
+        g.node.extend([helper.make_node("ReduceMax", [t], [f"cal_max_{i}"], keepdims=0),
+                       helper.make_node("ReduceMin", [t], [f"cal_min_{i}"], keepdims=0),
+                       helper.make_node("Neg", [f"cal_min_{i}"], [f"cal_nmin_{i}"]),
+                       helper.make_node("Max", [f"cal_max_{i}", f"cal_nmin_{i}"], [f"cal_amax_{i}"])])
         g.output.append(helper.make_tensor_value_info(f"cal_amax_{i}", TensorProto.FLOAT, []))
         if histograms:
             src = t
@@ -115,7 +118,9 @@ def collect(model, tensors: list[str], batches, method: str, bins: int = 2048, p
     aug = augment(model, tensors, histograms)
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    so.enable_cpu_mem_arena = False  # give each image's buffers back instead of growing an arena
     sess = ort.InferenceSession(aug.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    del aug
     name = sess.get_inputs()[0].name
     amax = np.zeros(len(tensors))
     hists = [Histogram(bins) for _ in tensors] if histograms else []

@@ -16,6 +16,7 @@ def config_from(options: dict):
         "method": options.get("method"), "target": options.get("target"),
         "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
         "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
+        "fallback_limit": options.get("fallback_limit"),
     }.items() if v is not None}
     return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
 
@@ -48,6 +49,25 @@ def _contract(ctx):
     return Preprocess(**{**ctx.preprocess.__dict__, "input_size": size})
 
 
+def artifact_tag(config) -> str:
+    """int8, plus whatever differs from the defaults, so variants never overwrite each other."""
+    from edgeseg.quant.config import QuantConfig
+
+    default = QuantConfig()
+    parts = ["int8"]
+    if config.method != default.method:
+        parts.append(config.method)
+    if config.target != default.target:
+        parts.append(config.target)
+    if not config.per_channel:
+        parts.append("pertensor")
+    if config.quantize_all:
+        parts.append("all")
+    if config.max_miou_drop is not None:
+        parts.append(f"budget{config.max_miou_drop:g}")
+    return "-".join(parts)
+
+
 def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
     import onnx
 
@@ -76,8 +96,7 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
         return model
 
     stage_opts = {"quant": config.to_dict(), "calib_sha256": calib.sha256, "val": opts.get("val")}
-    suffix = "" if config.target == "tensorrt" else f"-{config.target}"
-    path = ctx.out_dir / f"{ctx.stem}.int8{suffix}.onnx"
+    path = ctx.out_dir / f"{ctx.stem}.{artifact_tag(config)}.onnx"
     parents = {s: run_onnx(fp32_path, ctx.batches(s)) for s in ctx.sizes}
     result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")
     if "report" in report_box:

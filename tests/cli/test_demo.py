@@ -1,0 +1,23 @@
+"""`edgeseg demo` runs from what the repository ships and leaves a table, a plot and pictures."""
+
+import json
+
+import cv2
+
+from edgeseg.cli.main import main
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    code = main(["demo", "-o", str(tmp_path), "--iters", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    for name in ("fp32.onnx", "fp16.onnx", "int8.onnx", "s2fpn18_camvid_half.pth"):
+        assert name in out
+    plot = cv2.imread(str(tmp_path / "miou_vs_fps.png"))
+    assert plot is not None and plot.shape == (650, 1000, 3)
+    bench = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["status"] for r in bench["rows"]] == ["ok"] * 4
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in bench["rows"]}
+    assert abs(rows["s2fpn18_180x240.fp32.onnx"]["miou_drop"]) < 0.01
+    assert abs(rows["s2fpn18_180x240.int8.onnx"]["miou_drop"]) < 1.0
+    assert len(list((tmp_path / "predictions").glob("*_diff.png"))) == 3

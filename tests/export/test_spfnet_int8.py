@@ -1,0 +1,30 @@
+"""SPFNet goes through INT8 export like S²-FPN (global pooling branches, subspace split)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeseg.artifacts import read_metadata
+from edgeseg.cli.main import main
+from golden import CASES, io, save_checkpoint
+
+
+@pytest.mark.parametrize("case", ["spfnet18"])
+def test_spfnet_int8_export(tmp_path, capsys, case):
+    x, _ = io(case)
+    save_checkpoint(case, tmp_path / "c.pth")
+    np.save(tmp_path / "x.npy", x)
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):  # smooth images around the dataset mean: in range for random weights
+        img = cv2.resize(rng.integers(60, 140, (6, 8, 3), dtype=np.uint8), (128, 96), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(calib / f"{i}.png"), img)
+    dataset = "camvid" if CASES[case]["classes"] == 11 else "cityscapes"
+    code = main(["export", str(tmp_path / "c.pth"), "-o", str(tmp_path / "out"), "--input-size", "96x128",
+                 "--dataset", dataset, "--precision", "int8", "--calib", str(calib), "--samples", str(tmp_path / "x.npy")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    meta = read_metadata(out.strip().splitlines()[-1])
+    assert meta["precision"] == "int8" and meta["model"]["generation"] == "spfnet"
+    assert meta["verification"]["agreement"] >= 0.95
