@@ -6,11 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
-SHARED = (REPO / ".." / "shared").resolve()
-CAMVID = SHARED / "data" / "camvid-half"
-TRAINED = SHARED / "fixtures" / "s2fpn18_camvid_half.pth"
+from paths import CAMVID, TRAINED
 
 
 @pytest.fixture(scope="session")

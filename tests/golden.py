@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from conftest import FIXTURES
+from paths import FIXTURES
 
 OFFICIAL = FIXTURES / "official"
 CASES = json.loads((OFFICIAL / "cases.json").read_text())

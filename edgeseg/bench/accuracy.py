@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
 
 RESIZE_MODES = ("logits", "labels")
+
+
+def _pct(num: int, den: int) -> float | None:
+    return round(num / den * 100, 4) if den else None
 
 
 @dataclass
@@ -39,7 +44,7 @@ class ArtifactScore:
             "miou": round(miou, 4), "pixel_acc": round(self.confusion.pixel_accuracy() * 100, 4),
             "per_class_iou": {n: (None if np.isnan(v) else round(float(v) * 100, 4)) for n, v in zip(names, iou)},
             "miou_drop": None if reference is None else round(reference.confusion.miou() - miou, 4),
-            "agreement": None if reference is None else round(self.agree / max(self.compared, 1) * 100, 4),
+            "agreement": None if reference is None else _pct(self.agree, self.compared),
             "seconds": round(self.seconds, 3),
             "confusion": self.confusion.matrix.tolist(),
         }
@@ -47,52 +52,79 @@ class ArtifactScore:
 
 @dataclass
 class EvalResult:
+    """Scores of every artifact on one split; the first is the reference for drop and agreement."""
+
     dataset: str
     split: str
     images: int
     resize: str
     scores: list[ArtifactScore] = field(default_factory=list)
     class_names: tuple = ()
+    batch: int = 1
 
     def to_dict(self) -> dict:
         ref = self.scores[0] if self.scores else None
         return {"dataset": self.dataset, "split": self.split, "images": self.images, "resize": self.resize,
-                "classes": list(self.class_names),
+                "batch": self.batch, "classes": list(self.class_names),
                 "artifacts": [s.to_dict(self.class_names, None if s is ref else ref) for s in self.scores]}
 
 
-def _feeder(runner):
-    """(key, function image -> model input batch of one) for a runner, from its metadata."""
+def feeder(runner) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """(key, function BGR image -> one model input without batch axis), from the runner's metadata.
+
+    Runners with the same key take the same input, so it is prepared once for all of them.
+    """
     meta = runner.metadata
     if not meta.get("preprocess"):
         raise EdgesegError(f"{runner.path}: no preprocessing contract in its metadata (sidecar or ONNX metadata)")
     pre = Preprocess.from_dict(meta["preprocess"])
-    if pre.input_size is None:  # dynamic model: run at the shape the runner declares, else at image size
-        shape = runner.io_spec.input_shape
-        dims = shape[1:3] if meta.get("embedded_preprocess") else shape[2:4]
-        if len(dims) == 2 and all(isinstance(d, int) for d in dims):
+    embedded = bool(meta.get("embedded_preprocess"))
+    if pre.input_size is None:  # dynamic contract: run at the shape the runner declares, else at image size
+        shape = tuple(runner.io_spec.input_shape)
+        dims = shape[1:3] if embedded else shape[2:4]
+        if len(dims) == 2 and all(isinstance(d, int) and d > 0 for d in dims):
             pre = Preprocess(**{**pre.__dict__, "input_size": tuple(dims)})
-    if meta.get("embedded_preprocess"):
-        return f"uint8 {pre.input_size}", lambda img: pre.resize(img)[None]
-    return json.dumps(pre.to_dict(), sort_keys=True), lambda img: pre.apply(img)[None]
+    if embedded:
+        return f"uint8 NHWC BGR {pre.input_size}", pre.resize
+    return json.dumps(pre.to_dict(), sort_keys=True), pre.apply
 
 
-def to_labels(out: np.ndarray, label_shape, resize: str) -> np.ndarray:
-    """Class map at the label's size ('logits' mode) or at the model's size ('labels' mode)."""
+def to_labels(out: np.ndarray, label_shape, resize: str = "logits") -> np.ndarray:
+    """One output (K x H x W logits, or H x W integer labels) -> class map.
+
+    'logits' mode: at the label's size (logits resized bilinearly, align_corners=False, then
+    argmax; labels resized nearest). 'labels' mode: at the model's own size.
+    """
     import cv2
 
     h, w = label_shape
-    if out.ndim == 3:  # the model already gives labels
-        labels = out[0]
+    if np.issubdtype(out.dtype, np.integer) or out.ndim == 2:
+        labels = out.reshape(out.shape[-2:])
         if resize == "logits" and labels.shape != (h, w):
-            labels = cv2.resize(labels.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            labels = cv2.resize(labels.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
         return labels
-    logits = out[0]
-    if resize == "logits" and logits.shape[1:] != (h, w):
-        hwc = np.ascontiguousarray(logits.transpose(1, 2, 0))
-        resized = cv2.resize(hwc, (w, h), interpolation=cv2.INTER_LINEAR)
-        return resized.reshape(h, w, -1).argmax(2)
-    return logits.argmax(0)
+    if resize == "logits" and out.shape[1:] != (h, w):
+        # cv2 resizes every channel independently: the same as one bilinear resize per class.
+        hwc = np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)
+        return cv2.resize(hwc, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1).argmax(2)
+    return out.argmax(0)
+
+
+def predict_labels(runner, image: np.ndarray) -> np.ndarray:
+    """Class map of one BGR image at its own size, fed as the runner's contract says."""
+    _, feed = feeder(runner)
+    return to_labels(run_batch(runner, feed(image)[None])[0], image.shape[:2], "logits")
+
+
+def run_batch(runner, batch: np.ndarray) -> np.ndarray:
+    """Infer a batch, split into chunks when the model has a fixed batch size smaller than it."""
+    fixed = runner.io_spec.input_shape[0] if runner.io_spec.input_shape else None
+    step = fixed if isinstance(fixed, int) and fixed > 0 else len(batch)
+    if step >= len(batch):
+        return runner.infer(batch)
+    if len(batch) % step:
+        raise EdgesegError(f"{runner.path} takes batches of exactly {step}; --batch must be a multiple of it")
+    return np.concatenate([runner.infer(batch[i:i + step]) for i in range(0, len(batch), step)])
 
 
 def _label_at(label: np.ndarray, shape, resize: str) -> np.ndarray:
@@ -103,17 +135,59 @@ def _label_at(label: np.ndarray, shape, resize: str) -> np.ndarray:
     return label
 
 
-def evaluate(runners, dataset, *, resize: str = "logits", progress=None) -> EvalResult:
-    """Evaluate activated runners on `dataset`; the first runner is the reference."""
-    if resize not in RESIZE_MODES:
-        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
-    info: DatasetInfo = dataset.info
-    feeders = [_feeder(r) for r in runners]
+def _groups(items: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive (label, inputs) items in groups of `size` whose inputs can be stacked."""
+    group: list[tuple] = []
+    for item in items:
+        if group and any(item[1][k].shape != v.shape for k, v in group[0][1].items()):
+            yield group
+            group = []
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def check_classes(runners, info: DatasetInfo) -> None:
+    """Every runner must predict the dataset's classes (checked from metadata, before any image)."""
     for r in runners:
         classes = r.metadata.get("dataset", {}).get("classes")
         if classes is not None and len(classes) != info.num_classes:
-            raise EdgesegError(f"{r.path} predicts {len(classes)} classes; {info.name} has {info.num_classes}")
-    unique = {key: fn for key, fn in feeders}
+            raise EdgesegError(f"{r.path} predicts {len(classes)} classes; the {info.name} dataset has "
+                               f"{info.num_classes}: evaluate it with the dataset it was trained on")
+
+
+def _score_group(runner, key, score, group, resize: str, num_classes: int) -> list[np.ndarray]:
+    """Run one runner on a group and add it to its confusion matrix; returns its class maps."""
+    t0 = time.perf_counter()
+    out = run_batch(runner, np.stack([inputs[key] for _, inputs in group]))
+    score.seconds += time.perf_counter() - t0
+    if np.issubdtype(out.dtype, np.floating) and out.ndim == 4 and out.shape[1] != num_classes:
+        raise EdgesegError(f"{runner.path} gives {out.shape[1]} output channels; the dataset has {num_classes} classes")
+    preds = []
+    for (label, _), one in zip(group, out):
+        pred = to_labels(one, label.shape, resize)
+        score.confusion.update(_label_at(label, pred.shape, resize), pred)
+        preds.append(pred)
+    return preds
+
+
+def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progress=None) -> EvalResult:
+    """Evaluate activated runners on `dataset`; the first runner is the reference.
+
+    Images are read and preprocessed ahead in a background thread; `progress()` is called once
+    per image.
+    """
+    if resize not in RESIZE_MODES:
+        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
+    if batch < 1:
+        raise EdgesegError(f"--batch must be at least 1, got {batch}")
+    info: DatasetInfo = dataset.info
+    check_classes(runners, info)
+    feeders = [feeder(r) for r in runners]
+    unique = dict(feeders)
     scores = [ArtifactScore(r.path, r.backend, r.metadata.get("precision", "fp32"),
                             ConfusionMatrix(info.num_classes, info.ignore_index)) for r in runners]
 
@@ -123,21 +197,18 @@ def evaluate(runners, dataset, *, resize: str = "logits", progress=None) -> Eval
             raise EdgesegError(f"image {sample.image} has no label: evaluation needs labels")
         return label, {key: fn(image) for key, fn in unique.items()}
 
-    for label, inputs in prefetch(dataset.samples, prepare):
-        ref_pred = None
+    for group in _groups(prefetch(dataset.samples, prepare), batch):
+        reference = None
         for runner, (key, _), score in zip(runners, feeders, scores):
-            t0 = time.perf_counter()
-            out = runner.infer(inputs[key])
-            score.seconds += time.perf_counter() - t0
-            model_shape = out.shape[-2:]
-            pred = to_labels(out, label.shape, resize)
-            gt = _label_at(label, model_shape, resize)
-            score.confusion.update(gt, pred)
-            if ref_pred is None:
-                ref_pred = pred
-            elif pred.shape == ref_pred.shape:
-                score.agree += int((pred == ref_pred).sum())
-                score.compared += pred.size
-        if progress:
-            progress()
-    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes)
+            preds = _score_group(runner, key, score, group, resize, info.num_classes)
+            if reference is None:
+                reference = preds
+                continue
+            for pred, ref in zip(preds, reference):
+                if pred.shape == ref.shape:  # 'labels' mode with models of different sizes: not comparable
+                    score.agree += int((pred == ref).sum())
+                    score.compared += pred.size
+        for _ in group:
+            if progress:
+                progress()
+    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)

@@ -54,12 +54,28 @@ def load_profile(name: str) -> DeviceProfile:
 def check_profile(profile: DeviceProfile, hw) -> None:
     """Stop before running anything when the profile does not describe this machine."""
     where = f"this machine is {hw.machine} ({hw.cpu})"
+    instead = "use --device cpu" + (" or --device cuda" if hw.has_gpu and not hw.is_jetson else "")
     if profile.jetson:
         if not hw.is_jetson:
             raise EdgesegError(f"--device {profile.name} needs a {profile.description}; {where} with no "
-                               "/etc/nv_tegra_release: use --device cpu or cuda")
+                               f"/etc/nv_tegra_release: {instead}")
         model = hw.jetson_model or ""
         if profile.model_match and model and not any(m.lower() in model.lower() for m in profile.model_match):
-            raise EdgesegError(f"--device {profile.name} is for {profile.description}; this board is {model}")
-    elif profile.gpu and not hw.gpus:
-        raise EdgesegError(f"--device {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none")
+            raise EdgesegError(f"--device {profile.name} is for {profile.description}; this board is {model}"
+                               + _jetson_hint(model))
+    elif profile.gpu and not hw.has_gpu:
+        raise EdgesegError(f"--device {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none: {instead}")
+
+
+def profile_for_board(model: str) -> str | None:
+    """The Jetson profile whose model_match names this board, if any."""
+    for name in profile_names():
+        entry = _profiles()[name]
+        if entry["jetson"] and any(m.lower() in model.lower() for m in entry.get("model_match", ())):
+            return name
+    return None
+
+
+def _jetson_hint(model: str) -> str:
+    name = profile_for_board(model)
+    return f": use --device {name}" if name else ""

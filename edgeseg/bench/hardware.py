@@ -1,4 +1,8 @@
-"""What this machine is: CPU, NVIDIA GPU, Jetson board and L4T release. Read, never assumed."""
+"""What this machine is: CPU, NVIDIA GPU, Jetson board and L4T release. Read, never assumed.
+
+Every reader is a pure function over the text a file or tool gives, so tests feed recorded
+samples; `detect()` is the only function that touches the machine.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,75 @@ import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+CPUINFO = Path("/proc/cpuinfo")
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 DT_MODEL = Path("/proc/device-tree/model")
+NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"]
 
 
 @dataclass
 class Hardware:
-    machine: str
+    machine: str  # platform.machine(): x86_64, aarch64
     cpu: str
-    cores: int
-    gpus: list[dict] = field(default_factory=list)  # name, compute_cap, driver
-    jetson_model: str | None = None
-    l4t: str | None = None
+    cores: int  # physical cores
+    gpus: list[dict] = field(default_factory=list)  # name, compute_cap, driver (nvidia-smi)
+    jetson_model: str | None = None  # /proc/device-tree/model of an NVIDIA board
+    l4t: str | None = None  # L4T release from /etc/nv_tegra_release, e.g. "36.4.0"
+    threads: int | None = None  # logical CPUs this process may run on
 
     @property
     def is_jetson(self) -> bool:
-        return self.l4t is not None or (self.jetson_model or "").lower().find("jetson") >= 0
+        return self.l4t is not None or "jetson" in (self.jetson_model or "").lower()
+
+    @property
+    def has_gpu(self) -> bool:
+        """A discrete GPU nvidia-smi lists, or a Jetson's integrated one (older L4T has no nvidia-smi)."""
+        return bool(self.gpus) or self.is_jetson
 
     def to_dict(self) -> dict:
         return {**asdict(self), "is_jetson": self.is_jetson}
 
 
 def cpu_model(cpuinfo: str) -> str:
+    """The CPU's marketing name; ARM kernels give no 'model name', so fall back to what they do give."""
     for key in ("model name", "Hardware", "Model"):
         m = re.search(rf"^{key}\s*:\s*(.+)$", cpuinfo, re.M)
         if m:
             return m.group(1).strip()
+    part = re.search(r"^CPU part\s*:\s*(0x[0-9a-f]+)$", cpuinfo, re.M | re.I)
+    if part:
+        return f"ARM CPU part {part.group(1)}"
     return platform.processor() or platform.machine()
+
+
+def count_cores(cpuinfo: str) -> int | None:
+    """Physical cores: distinct (physical id, core id) pairs; None where the kernel omits them (ARM)."""
+    pairs, phys = set(), "0"
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            phys = value.strip()
+        elif key == "core id":
+            pairs.add((phys, value.strip()))
+    return len(pairs) or None
+
+
+def logical_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@lru_cache(maxsize=1)
+def physical_cores() -> int:
+    """This machine's physical cores (ONNX Runtime's default intra-op thread count)."""
+    text = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
+    return min(count_cores(text) or logical_cpus(), logical_cpus())
 
 
 def parse_nvidia_smi(text: str) -> list[dict]:
@@ -44,7 +88,7 @@ def parse_nvidia_smi(text: str) -> list[dict]:
     gpus = []
     for line in text.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 3:
+        if len(parts) >= 3 and parts[0] and not parts[0].lower().startswith(("error", "failed", "no devices")):
             gpus.append({"name": parts[0], "compute_cap": parts[1], "driver": parts[2]})
     return gpus
 
@@ -55,18 +99,27 @@ def parse_l4t(text: str) -> str | None:
     return f"{m.group(1)}.{m.group(2)}" if m else None
 
 
+def board_model(raw: bytes) -> str | None:
+    """The device-tree model string, kept only for NVIDIA boards (a Raspberry Pi has one too)."""
+    model = raw.rstrip(b"\0").decode(errors="replace").strip()
+    return model if re.search(r"jetson|nvidia|tegra", model, re.I) else None
+
+
+def _nvidia_gpus() -> list[dict]:
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        done = subprocess.run(NVIDIA_SMI_QUERY, capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return parse_nvidia_smi(done.stdout) if done.returncode == 0 else []
+
+
 def detect() -> Hardware:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    hw = Hardware(platform.machine(), cpu_model(cpuinfo), os.cpu_count() or 1)
-    if shutil.which("nvidia-smi"):
-        try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=10).stdout
-            hw.gpus = parse_nvidia_smi(out)
-        except (OSError, subprocess.SubprocessError):
-            pass
+    cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
+    hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus())
     if TEGRA_RELEASE.exists():
         hw.l4t = parse_l4t(TEGRA_RELEASE.read_text(errors="replace"))
     if DT_MODEL.exists():
-        hw.jetson_model = DT_MODEL.read_bytes().rstrip(b"\0").decode(errors="replace")
+        hw.jetson_model = board_model(DT_MODEL.read_bytes())
     return hw

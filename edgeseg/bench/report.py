@@ -1,4 +1,17 @@
-"""One accuracy/speed table from bench and eval JSON files, for screen, Markdown and CSV."""
+"""One accuracy/speed table from bench and eval JSON files, for screen, Markdown and CSV.
+
+Results JSON (`edgeseg bench --json`, format "edgeseg-bench/1"):
+  {"format", "created", "device": {profile, machine, cpu, cores, threads, gpus, jetson_model, l4t,
+   is_jetson, power_mode?, clocks?}, "versions": {edgeseg, python, onnxruntime, ...},
+   "settings": {batch, warmup, iters, duration, threads, provider, input_size},
+   "rows": [{path, status: "ok"|"failed", reason, backend, description, precision, input,
+             end_to_end: stats, gpu_compute?/h2d?/d2h?: stats, cpu_threads, timed_s,
+             power?, power_w?, fps_per_watt?, miou?, miou_drop?, agreement?}],
+   "accuracy"?: {dataset, split, images, resize, reference}}
+where stats = {count, mean_ms, median_ms, p90_ms, p95_ms, p99_ms, min_ms, max_ms, std_ms, fps, fps_mean}.
+Eval JSON (`edgeseg eval --json`): {dataset, split, images, artifacts: [{path, backend, precision,
+miou, pixel_acc, per_class_iou, miou_drop, agreement}]}.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +22,31 @@ from pathlib import Path
 
 from edgeseg.errors import EdgesegError
 
-COLUMNS = ["artifact", "precision", "backend", "device", "median ms", "p99 ms", "FPS", "GPU ms", "W", "FPS/W",
-           "mIoU", "drop", "status"]
+BENCH_FORMAT = "edgeseg-bench/1"
+NO_DEVICE = "-"  # rows from eval files: accuracy only, measured on no particular device
+
+# (header, row key, decimals, shown even when empty). GPU columns use trtexec's names.
+COLUMNS = [
+    ("artifact", "artifact", None, True), ("precision", "precision", None, True),
+    ("backend", "backend", None, True), ("device", "device", None, True), ("threads", "threads", 0, False),
+    ("median ms", "median_ms", 2, True), ("p99 ms", "p99_ms", 2, False), ("FPS", "fps", 1, True),
+    ("GPU Compute ms", "gpu_ms", 2, False), ("H2D ms", "h2d_ms", 3, False), ("D2H ms", "d2h_ms", 3, False),
+    ("W", "power_w", 2, False), ("FPS/W", "fps_per_watt", 2, False),
+    ("mIoU", "miou", 2, True), ("drop", "drop", 3, True), ("status", "status", None, True),
+]
+CSV_KEYS = ["artifact", "precision", "backend", "device", "threads", "median_ms", "mean_ms", "p90_ms", "p99_ms",
+            "fps", "fps_mean", "gpu_ms", "h2d_ms", "d2h_ms", "power_w", "fps_per_watt", "miou", "drop",
+            "agreement", "status", "reason", "path"]
 
 
+# -- reading -------------------------------------------------------------------------------
 def load_rows(paths) -> list[dict]:
     """Normalised rows from `edgeseg bench --json` and `edgeseg eval --json` files."""
     rows = []
     for p in paths:
         try:
             data = json.loads(Path(p).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EdgesegError(f"{p}: not a readable results JSON ({exc})") from None
         rows += _rows_of(data, p)
     return _merge(rows)
@@ -29,70 +56,152 @@ def load_rows_from(data: dict) -> list[dict]:
     return _merge(_rows_of(data, "results"))
 
 
-def _rows_of(data: dict, source) -> list[dict]:
-    if "rows" in data:
-        device = data.get("device", {})
-        name = device.get("jetson_model") or (device.get("gpus") or [{}])[0].get("name") or device.get("cpu", "?")
-        return [_bench_row(r, f"{device.get('profile', '?')}: {name}") for r in data["rows"]]
-    if "artifacts" in data:
+def _rows_of(data, source) -> list[dict]:
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        if data.get("format", BENCH_FORMAT) != BENCH_FORMAT:
+            raise EdgesegError(f"{source}: bench results in format {data['format']!r}; "
+                               f"this edgeseg reads {BENCH_FORMAT}")
+        label = device_label(data.get("device", {}))
+        return [_bench_row(r, label) for r in data["rows"]]
+    if isinstance(data, dict) and isinstance(data.get("artifacts"), list):
         return [{"artifact": Path(a["path"]).name, "path": a["path"], "precision": a.get("precision"),
-                 "backend": a.get("backend"), "device": "-", "miou": a.get("miou"), "drop": a.get("miou_drop"),
-                 "status": "ok"} for a in data["artifacts"]]
+                 "backend": a.get("backend"), "device": NO_DEVICE, "miou": a.get("miou"), "drop": a.get("miou_drop"),
+                 "agreement": a.get("agreement"), "status": "ok"} for a in data["artifacts"]]
     raise EdgesegError(f"{source}: neither bench nor eval results (no 'rows' or 'artifacts')")
 
 
+def device_label(device: dict) -> str:
+    """'profile: what ran it' - the board for Jetsons (with power mode), the GPU or the CPU otherwise."""
+    profile = device.get("profile", "?")
+    if device.get("is_jetson") or device.get("jetson_model"):
+        name = device.get("jetson_model") or "Jetson"
+        mode = (device.get("power_mode") or {}).get("mode")
+        return f"{profile}: {name}" + (f" {mode}" if mode else "")
+    gpus = device.get("gpus") or []
+    if profile != "cpu" and gpus:
+        return f"{profile}: {gpus[0].get('name', 'GPU')}"
+    return f"{profile}: {device.get('cpu', '?')}"
+
+
 def _bench_row(r: dict, device: str) -> dict:
-    e2e = r.get("end_to_end", {})
+    e2e = r.get("end_to_end") or {}
+    ok = r.get("status") == "ok"
     return {"artifact": Path(r["path"]).name, "path": r["path"], "precision": r.get("precision"),
-            "backend": r.get("backend"), "device": device, "median_ms": e2e.get("median_ms"),
-            "p99_ms": e2e.get("p99_ms"), "fps": e2e.get("fps"),
-            "gpu_ms": r.get("gpu_compute", {}).get("median_ms"), "power_w": r.get("power_w"),
-            "fps_per_watt": r.get("fps_per_watt"), "miou": r.get("miou"), "drop": r.get("miou_drop"),
-            "status": r.get("status", "ok") if r.get("status") == "ok" else f"failed: {r.get('reason')}"}
+            "backend": r.get("backend"), "device": device, "threads": r.get("cpu_threads"),
+            "median_ms": e2e.get("median_ms"), "mean_ms": e2e.get("mean_ms"), "p90_ms": e2e.get("p90_ms"),
+            "p99_ms": e2e.get("p99_ms"), "fps": e2e.get("fps"), "fps_mean": e2e.get("fps_mean"),
+            "gpu_ms": (r.get("gpu_compute") or {}).get("median_ms"), "h2d_ms": r.get("h2d_ms"),
+            "d2h_ms": r.get("d2h_ms"), "power_w": r.get("power_w"), "fps_per_watt": r.get("fps_per_watt"),
+            "miou": r.get("miou"), "drop": r.get("miou_drop"), "agreement": r.get("agreement"),
+            "status": "ok" if ok else f"failed: {r.get('reason') or 'no reason recorded'}",
+            "reason": None if ok else r.get("reason")}
 
 
 def _merge(rows: list[dict]) -> list[dict]:
-    """An eval row fills the accuracy of bench rows of the same artifact that lack it."""
-    acc = {r["path"]: r for r in rows if r["device"] == "-"}
-    timed = [r for r in rows if r["device"] != "-"]
+    """Eval rows fill the accuracy of timed rows of the same artifact; unmatched eval rows stay as rows."""
+    evals = [r for r in rows if r["device"] == NO_DEVICE]
+    timed = [r for r in rows if r["device"] != NO_DEVICE]
+    used = set()
     for r in timed:
-        a = acc.get(r["path"])
-        if a and r.get("miou") is None:
-            r["miou"], r["drop"] = a["miou"], a["drop"]
-    seen = {r["path"] for r in timed}
-    return timed + [r for r in acc.values() if r["path"] not in seen]
+        match = _find(r["path"], evals)
+        if match is not None:
+            used.add(id(match))
+            if r.get("miou") is None:
+                r.update(miou=match["miou"], drop=match["drop"], agreement=match.get("agreement"))
+    return timed + [e for e in evals if id(e) not in used]
 
 
-def _cells(r: dict) -> list[str]:
-    def f(v, d=2):
-        return "-" if v is None else f"{v:.{d}f}"
+def _find(path: str, evals: list[dict]) -> dict | None:
+    """Same path as written, else same resolved path, else the one eval row with that file name."""
+    for key in (lambda p: p, lambda p: str(Path(p).resolve())):
+        hits = [e for e in evals if key(e["path"]) == key(path)]
+        if hits:
+            return hits[-1]
+    named = [e for e in evals if Path(e["path"]).name == Path(path).name]
+    return named[0] if len(named) == 1 else None
 
-    return [r["artifact"], r.get("precision") or "-", r.get("backend") or "-", r["device"], f(r.get("median_ms")),
-            f(r.get("p99_ms")), f(r.get("fps"), 1), f(r.get("gpu_ms")), f(r.get("power_w")),
-            f(r.get("fps_per_watt")), f(r.get("miou")), f(r.get("drop"), 3), r["status"]]
+
+# -- writing -------------------------------------------------------------------------------
+def _fmt(v, digits) -> str:
+    if v is None:
+        return "-"
+    return str(v) if digits is None else f"{v:.{digits}f}"
+
+
+def visible_columns(rows) -> list[tuple]:
+    """Always the core columns; optional ones (GPU times, power, threads) only when some row has them."""
+    return [c for c in COLUMNS if c[3] or any(r.get(c[1]) is not None for r in rows)]
+
+
+def _cells(r: dict, columns) -> list[str]:
+    def digits_for(key, digits):  # 2.3 FPS on a small CPU deserves a second decimal
+        v = r.get(key)
+        return 2 if key in ("fps", "fps_per_watt") and v is not None and v < 10 else digits
+
+    return [_fmt(r.get(key), digits_for(key, digits)) for _, key, digits, _ in columns]
 
 
 def rich_table(rows, title="accuracy / speed"):
     from rich.table import Table
 
+    columns = visible_columns(rows)
     t = Table(title=title)
-    for i, c in enumerate(COLUMNS):
-        t.add_column(c, justify="left" if i < 4 or c == "status" else "right")
+    for header, key, digits, _ in columns:
+        t.add_column(header, justify="right" if digits is not None else "left", overflow="fold",
+                     no_wrap=key == "artifact", ratio=2 if key == "status" else None)
     for r in rows:
-        t.add_row(*_cells(r))
+        t.add_row(*_cells(r, columns))
     return t
 
 
-def markdown(rows) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+def markdown(rows, title: str | None = None, notes: list[str] = ()) -> str:
+    columns = visible_columns(rows)
+    lines = [f"## {title}", ""] if title else []
+    lines += [f"- {n}" for n in notes] + ([""] if notes else [])
+    lines += ["| " + " | ".join(c[0] for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(r, columns)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def csv_text(rows) -> str:
+    """Every column, numbers unformatted, so a spreadsheet can sort and chart them."""
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(COLUMNS)
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_KEYS)
     for r in rows:
-        w.writerow(_cells(r))
+        values = {**r, "status": r["status"].split(":")[0]}  # "ok" / "failed"; the why is in "reason"
+        w.writerow([_raw(values.get(k)) for k in CSV_KEYS])
     return buf.getvalue()
+
+
+def _raw(v):
+    return "" if v is None else (round(v, 4) if isinstance(v, float) else v)
+
+
+def describe(result: dict) -> list[str]:
+    """Lines that say where and how a bench result was measured (for Markdown and the console)."""
+    d, s = result.get("device", {}), result.get("settings", {})
+    cpu = f"{d.get('cpu', '?')} ({d.get('cores', '?')} cores, {d.get('threads') or '?'} threads)"
+    lines = [f"device profile {d.get('profile', '?')}: {d.get('machine', '?')}, {cpu}"]
+    if d.get("gpus"):
+        lines.append("GPU: " + ", ".join(f"{g['name']} (sm {g.get('compute_cap')}, driver {g.get('driver')})"
+                                         for g in d["gpus"]))
+    if d.get("is_jetson"):
+        mode, clocks = (d.get("power_mode") or {}).get("mode"), d.get("clocks") or {}
+        locked = {True: "locked at max", False: "not locked (run sudo jetson_clocks)"}.get(clocks.get("locked"),
+                                                                                          "unknown")
+        lines.append(f"Jetson: {d.get('jetson_model') or '?'}, L4T {d.get('l4t') or '?'}, "
+                     f"power mode {mode or 'unknown'}, clocks {locked}")
+    budget = f"{s['iters']} timed iterations" if s.get("iters") else f"{s.get('duration')} s timed"
+    size = "x".join(map(str, s["input_size"])) if s.get("input_size") else "from each artifact"
+    lines.append(f"batch {s.get('batch', 1)}, warm-up {s.get('warmup')} iterations, {budget}, input {size}, "
+                 f"provider {s.get('provider')}, threads {s.get('threads') or 'default'}")
+    v = result.get("versions", {})
+    lines.append("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    acc = result.get("accuracy")
+    if acc and acc.get("error"):
+        lines.append(f"accuracy not measured: {acc['error']}")
+    elif acc:
+        lines.append(f"mIoU on {acc.get('dataset')} {acc.get('split')} ({acc.get('images')} images); "
+                     f"drop against {Path(acc.get('reference') or '?').name}")
+    return lines

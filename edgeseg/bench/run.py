@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeseg.artifacts import versions
 from edgeseg.bench import hardware, jetson
 from edgeseg.bench.devices import check_profile, load_profile
+from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
-
-FORMAT = "edgeseg-bench/1"
 
 
 @dataclass
@@ -46,14 +46,10 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
         with runner:
             size = _size(runner, settings, profile)
             batch = input_batch(runner.io_spec, size, settings.batch)
-            sampler = sampler_factory()
-            timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration)
-            power = sampler.stop() if sampler else None
+            timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration,
+                                 sampler=sampler_factory())  # power sampled over the timed loop only
             row.update(backend=runner.backend, description=runner.description,
                        precision=runner.metadata.get("precision", "fp32"), input=list(batch.shape), **timing)
-            if power and power.mean_w:
-                row.update(power_w=round(power.mean_w, 3), power_samples=power.samples,
-                           fps_per_watt=round(power.fps_per_watt(timing["end_to_end"]["fps"]), 3))
     except EdgesegError as exc:
         row.update(status="failed", reason=str(exc))
     except Exception as exc:  # a backend crash must not take the other rows with it
@@ -68,17 +64,22 @@ def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> 
     device = {"profile": profile.name, **hw.to_dict()}
     if hw.is_jetson:
         device.update(jetson.read_state())
-    sampler_factory = (lambda: jetson.PowerSampler().start()) if hw.is_jetson else (lambda: None)
+    sampler_factory = jetson.PowerSampler if hw.is_jetson else (lambda: None)
     rows = []
     for p in paths:
         log(f"benchmarking {Path(p).name}")
         rows.append(bench_one(p, settings, profile, sampler_factory))
     return {"format": FORMAT, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "device": device, "versions": versions("onnxruntime", "torch", "tensorrt", "onnx"),
+            "device": device, "versions": _versions(),
             "settings": {"batch": settings.batch, "warmup": settings.warmup, "iters": settings.iters,
                          "duration": settings.duration, "threads": settings.threads, "provider": settings.provider,
                          "input_size": list(settings.input_size) if settings.input_size else None},
             "rows": rows}
+
+
+def _versions() -> dict:
+    """edgeseg and ONNX Runtime always; torch, TensorRT, onnx only when a runner imported them (no 5 s torch import)."""
+    return versions("onnxruntime", *(m for m in ("torch", "tensorrt", "onnx") if m in sys.modules))
 
 
 def attach_accuracy(result: dict, eval_report: dict) -> None:

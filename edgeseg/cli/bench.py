@@ -12,59 +12,129 @@ from edgeseg.cli.common import console, parse_size
 
 def bench_cmd(
     artifacts: list[str] = typer.Argument(..., help="checkpoints, ONNX models, engines; the first is the accuracy reference"),
-    device: str = typer.Option("cpu", help="device profile: cpu | cuda | jetson-orin | jetson-orin-nx | jetson-orin-nano | jetson-xavier"),
-    input_size: Optional[str] = typer.Option(None, help="HxW (default: the artifact's, else the profile's)"),
+    device: str = typer.Option("cpu", help="device profile (edgeseg/bench/devices.json): cpu | cuda | jetson-orin | "
+                                           "jetson-orin-nx | jetson-orin-nano | jetson-xavier; checked against this machine"),
+    input_size: Optional[str] = typer.Option(None, help="HxW for dynamic inputs (default: the artifact's, else the profile's first)"),
     batch: int = typer.Option(1, help="batch size"),
     warmup: int = typer.Option(10, help="untimed iterations first"),
     iters: Optional[int] = typer.Option(None, help="timed iterations (default 100)"),
     duration: Optional[float] = typer.Option(None, help="time for S seconds instead of --iters"),
-    threads: Optional[int] = typer.Option(None, help="CPU threads (ONNX Runtime intra-op, PyTorch)"),
-    provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
-    data: Optional[str] = typer.Option(None, help="dataset root: also measure mIoU and drop"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads (ONNX Runtime intra-op, PyTorch); default: the backend's"),
+    provider: Optional[str] = typer.Option(None, help="ONNX Runtime provider: cpu | cuda | tensorrt (default: cpu, "
+                                                      "or cuda for GPU profiles)"),
+    variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
+    cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT engines: replay a captured CUDA graph"),
+    data: Optional[str] = typer.Option(None, help="dataset root: also measure mIoU and drop against the first artifact"),
     dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
     split: str = typer.Option("val", help="split or list file for --data"),
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results JSON (for `edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
-    """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end."""
+    """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
+    from edgeseg.bench.devices import load_profile
+    from edgeseg.bench.run import BenchSettings, run_bench
+
+    _check_budget(batch, warmup, iters, duration, limit)
+    size = parse_size(input_size)
+    profile = load_profile(device)
+    provider = provider or ("cuda" if profile.gpu else "cpu")
+    options = {"input_size": size, "variant": variant, "cuda_graph": cuda_graph,
+               "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
+    ds_args = (data, dataset, split, limit)
+    if data and dataset != "folder":
+        _open_dataset(ds_args, None)  # a wrong --data stops here, before minutes of timing
+    settings = BenchSettings(device, size, batch, warmup, None if duration else (iters or 100), duration, threads,
+                             provider, options)
+    err = console(stderr=True)
+    result = run_bench(artifacts, settings, log=lambda m: err.print(m, style="dim", markup=False))
+    if data:
+        _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options}, err)
+    _show(result, json_out, md_out)
+
+
+def _show(result: dict, json_out, md_out) -> None:
+    """The table and how it was measured on stdout; JSON and Markdown files when asked."""
     from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench import report
-    from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+
+    rows, notes = report.load_rows_from(result), report.describe(result)
+    title = f"edgeseg bench: {report.device_label(result['device'])}"
+    out = console()
+    out.print(report.rich_table(rows, title))
+    for line in notes:
+        out.print(line, style="dim", markup=False, highlight=False)
+    if json_out:
+        write_json(json_out, result)
+    if md_out:
+        with atomic_path(md_out) as tmp:
+            Path(tmp).write_text(report.markdown(rows, title, notes))
+
+
+def _check_budget(batch, warmup, iters, duration, limit) -> None:
     from edgeseg.errors import EdgesegError
 
     if iters is not None and duration is not None:
         raise EdgesegError("give either --iters or --duration, not both")
     if batch < 1 or warmup < 0:
-        raise EdgesegError("--batch must be >= 1 and --warmup >= 0")
-    settings = BenchSettings(device, parse_size(input_size), batch, warmup, None if duration else (iters or 100),
-                             duration, threads, provider, {"input_size": parse_size(input_size)})
-    err = console(stderr=True)
-    result = run_bench(artifacts, settings, log=lambda m: err.print(f"[dim]{m}[/dim]"))
-    if data:
-        attach_accuracy(result, _evaluate(artifacts, data, dataset, split, limit, provider, threads))
-    rows = report.load_rows_from(result)
-    console().print(report.rich_table(rows, f"edgeseg bench on {result['device']['cpu']}"))
-    if json_out:
-        write_json(json_out, result)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(report.markdown(rows))
+        raise EdgesegError(f"--batch must be >= 1 and --warmup >= 0 (got {batch} and {warmup})")
+    if (iters is not None and iters < 1) or (duration is not None and duration <= 0):
+        raise EdgesegError("--iters must be >= 1 and --duration > 0")
+    if limit is not None and limit < 1:
+        raise EdgesegError(f"--limit must be >= 1, got {limit}")
 
 
-def _evaluate(artifacts, data, dataset, split, limit, provider, threads) -> dict:
-    from edgeseg.bench.accuracy import evaluate
+def _open_dataset(ds_args, runner):
+    from edgeseg.data.contract import DatasetInfo
     from edgeseg.data.datasets import open_dataset
+
+    data, kind, split, limit = ds_args
+    info = DatasetInfo.from_dict(runner.metadata["dataset"]) if kind == "folder" and runner else None
+    return open_dataset(data, kind, split, limit, info)
+
+
+def _add_accuracy(result: dict, ds_args, options: dict, err) -> None:
+    """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
+    from edgeseg.bench.accuracy import evaluate
+    from edgeseg.bench.run import attach_accuracy
     from edgeseg.runtime import open_runner
 
-    runners = [open_runner(a, provider=provider, threads=threads) for a in artifacts]
+    paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
+    if not paths:
+        result["accuracy"] = {"error": "no artifact ran"}
+        return
+    runners = []
     try:
-        for r in runners:
-            r.activate()
-        return evaluate(runners, open_dataset(data, dataset, split, limit)).to_dict()
+        for p in paths:
+            runners.append(open_runner(p, **options).activate())
+        ds = _open_dataset(ds_args, runners[0])
+        with _Progress(err, len(ds)) as step:
+            attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
+        result["accuracy"]["reference"] = paths[0]
+    except Exception as exc:  # the timings stand even when accuracy cannot be measured
+        reason = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+        result["accuracy"] = {"error": reason.strip().splitlines()[0][:300]}
+        err.print(f"warning: accuracy not measured: {result['accuracy']['error']}", style="yellow", markup=False)
     finally:
         for r in runners:
             r.deactivate()
+
+
+class _Progress:
+    """A transient rich progress bar on stderr, advanced once per evaluated image."""
+
+    def __init__(self, console, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+        self.bar = Progress("evaluating", BarColumn(), MofNCompleteColumn(), console=console, transient=True)
+        self.task = self.bar.add_task("evaluating", total=total)
+
+    def __enter__(self):
+        self.bar.start()
+        return lambda: self.bar.advance(self.task)
+
+    def __exit__(self, *exc):
+        self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine."""
+"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine, for this machine."""
 
 from __future__ import annotations
 
@@ -10,26 +10,38 @@ from edgeseg.cli.common import console
 
 
 def build_cmd(
-    model: str = typer.Argument(..., help="ONNX model (FP32, FP16 or Q/DQ INT8) from `edgeseg export`"),
-    out: str = typer.Option(..., "-o", "--out", help="engine file to write (a plain TensorRT plan)"),
-    device: Optional[str] = typer.Option(None, help="device profile (workspace, shapes, DLA cores)"),
-    workspace: Optional[float] = typer.Option(None, help="workspace in GB"),
-    opt_level: int = typer.Option(3, help="builder optimization level 0-5"),
-    timing_cache: Optional[str] = typer.Option(None, help="timing cache file, read and written"),
-    shapes: Optional[str] = typer.Option(None, help="min:opt:max for dynamic inputs, e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048"),
-    dla_core: Optional[int] = typer.Option(None, help="Jetson: run on this DLA core, GPU fallback"),
+    model: str = typer.Argument(..., help="ONNX model from `edgeseg export` (FP32, FP16 or Q/DQ INT8)"),
+    out: str = typer.Option(..., "-o", "--out", help="engine file to write (.engine or .plan; a plain TensorRT plan)"),
+    device: Optional[str] = typer.Option(None, help="device profile: default workspace, shapes and DLA cores"),
+    workspace: Optional[float] = typer.Option(None, help="builder workspace in GB (default: the profile's, else TensorRT's)"),
+    opt_level: int = typer.Option(3, "--opt-level", help="builder optimization level 0-5 (higher: slower build, maybe faster engine)"),
+    timing_cache: Optional[str] = typer.Option(None, help="timing cache file, read if present and written back"),
+    shapes: Optional[str] = typer.Option(None, help="dynamic models: min:opt:max, e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048"),
+    dla_core: Optional[int] = typer.Option(None, help="Jetson: run on this DLA core, unsupported layers on the GPU"),
+    progress: bool = typer.Option(True, help="show build progress on stderr"),
 ):
-    """Version-aware build (TensorRT 8.6, 10, 11); the sidecar records where it was built."""
+    """Build a TensorRT engine the way the installed TensorRT (8.6, 10 or 11) wants it.
+
+    The sidecar MODEL.engine.json records where it was built; the last line on stdout is the engine path.
+    """
+    from edgeseg.engine import sidecar
     from edgeseg.engine.builder import build_engine
 
     err = console(stderr=True)
-    meta = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
-                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, console=err)
-    err.print(f"TensorRT {meta['tensorrt']} on {meta['gpu']['name']}: {meta['precision']} engine in "
-              f"{meta['provenance']['build_seconds']} s")
-    if "dla" in meta:
-        err.print(meta["dla"]["summary"])
-    typer.echo(out)
+    path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
+                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, progress=progress,
+                        warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
+    meta = sidecar.read(path)
+    target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
+    err.print(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
+              f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
+    if engine.get("build", {}).get("shapes"):
+        err.print(f"optimization profile {engine['build']['shapes']}")
+    if engine.get("dla"):
+        err.print(f"DLA: {engine['dla']['summary']}")
+        for f in engine["dla"]["fallbacks"][:10]:
+            err.print(f"  [dim]on the GPU: {f['layer']}{' (' + f['reason'] + ')' if f.get('reason') else ''}[/dim]")
+    typer.echo(str(path))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,24 +13,33 @@ from edgeseg.cli.common import console
 def compare_cmd(
     results: list[str] = typer.Argument(..., help="JSON from `edgeseg bench --json` or `edgeseg eval --json`"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
-    csv_out: Optional[str] = typer.Option(None, "--csv", help="write the table as CSV"),
+    csv_out: Optional[str] = typer.Option(None, "--csv", help="write the table as CSV (every column, raw numbers)"),
     plot: Optional[str] = typer.Option(None, help="write mIoU vs FPS with the Pareto front (PNG)"),
+    title: str = typer.Option("mIoU vs FPS", help="title of the table and the plot"),
 ):
-    """Merge results into one table; rows without mIoU are listed but not plotted."""
+    """Merge results into one table; eval files add mIoU to the timed rows of the same artifact.
+
+    Rows without mIoU (or without FPS) are listed in the table but cannot be placed on the plot.
+    """
     from edgeseg.artifacts import atomic_path
     from edgeseg.bench import report
-    from edgeseg.bench.plot import draw
+    from edgeseg.bench.plot import draw, plottable
 
     rows = report.load_rows(results)
-    console().print(report.rich_table(rows))
-    for out, text in ((md_out, report.markdown), (csv_out, report.csv_text)):
+    console().print(report.rich_table(rows, title))
+    for out, text in ((md_out, lambda r: report.markdown(r, title)), (csv_out, report.csv_text)):
         if out:
             with atomic_path(out) as tmp:
                 Path(tmp).write_text(text(rows))
     if plot:
-        plotted = draw(rows, plot)
-        missing = len(rows) - plotted
-        console(stderr=True).print(f"plot: {plotted} rows" + (f"; {missing} without FPS or mIoU not plotted" if missing else ""))
+        plotted = draw(rows, plot, title)
+        shown = {id(r) for r in plottable(rows)}
+        missing = [r["artifact"] + (f" on {r['device']}" if r["device"] != report.NO_DEVICE else "")
+                   for r in rows if id(r) not in shown]
+        note = f"plot: {plotted} rows"
+        if missing:
+            note += f"; {len(missing)} without FPS or mIoU not plotted ({', '.join(missing)})"
+        console(stderr=True).print(note, soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,9 +13,10 @@ from edgeseg.cli.common import console, parse_size
 def eval_cmd(
     artifacts: list[str] = typer.Argument(..., help="checkpoints (.pth), ONNX models, engines; the first is the reference"),
     data: str = typer.Option(..., help="dataset root"),
-    dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
-    split: str = typer.Option("val", help="split name (val, test) or a list file"),
+    dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder (ROOT/images + ROOT/labels, classes from the first artifact)"),
+    split: str = typer.Option("val", help="split name (val, test) or a list file of 'image label' lines"),
     limit: Optional[int] = typer.Option(None, help="evaluate only the first N images"),
+    batch: int = typer.Option(1, help="images per inference call (images of one size are batched)"),
     resize: str = typer.Option("logits", help="logits: resize logits to the label size (official); labels: labels to model size"),
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
     threads: Optional[int] = typer.Option(None, help="CPU threads per runner"),
@@ -25,47 +26,66 @@ def eval_cmd(
     md_out: Optional[str] = typer.Option(None, "--md", help="write results as Markdown"),
 ):
     """Evaluate artifacts on one split: per-class IoU, mIoU, pixel accuracy, drop, agreement."""
-    from edgeseg.bench.accuracy import evaluate
+    from edgeseg.artifacts import atomic_path, write_json
+    from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.data.contract import DatasetInfo
     from edgeseg.data.datasets import open_dataset
-    from edgeseg.artifacts import write_json
+    from edgeseg.errors import EdgesegError
     from edgeseg.runtime import open_runner
 
+    if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
+        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
-                           dataset=dataset if dataset != "folder" else None) for a in artifacts]
-    err = console(stderr=True)
+                           dataset=dataset if info else None) for a in artifacts]
     try:
         for r in runners:
             r.activate()
         if info is None:
+            if not runners[0].metadata.get("dataset"):
+                raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
             info = DatasetInfo.from_dict(runners[0].metadata["dataset"])
+        check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
-        with _progress(err, len(ds), "evaluating") as step:
-            result = evaluate(runners, ds, resize=resize, progress=step)
+        with _progress(len(ds), "evaluating") as step:
+            result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
     finally:
         for r in runners:
             r.deactivate()
     report = result.to_dict()
-    console().print(eval_table(report))
+    out = console()
+    out.print(eval_table(report))
+    out.print(per_class_table(report))
     if json_out:
         write_json(json_out, report)
     if md_out:
-        from edgeseg.artifacts import atomic_path
-
         with atomic_path(md_out) as tmp:
             Path(tmp).write_text(eval_markdown(report))
+
+
+def per_class_table(report: dict):
+    """IoU per class (rows) for every artifact (columns), so a class that collapses stands out."""
+    from rich.table import Table
+
+    table = Table(title="per-class IoU (%)")
+    table.add_column("class")
+    for i, a in enumerate(report["artifacts"]):
+        table.add_column(f"{i + 1}. {Path(a['path']).name}", justify="right")
+    for name in report["classes"]:
+        cells = [a["per_class_iou"][name] for a in report["artifacts"]]
+        table.add_row(name, *("-" if v is None else f"{v:.2f}" for v in cells))
+    return table
 
 
 class _progress:
     """A rich progress bar on stderr that `evaluate` advances once per image."""
 
-    def __init__(self, console, total: int, what: str):
+    def __init__(self, total: int, what: str):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console, transient=True)
+                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
         self.task = self.bar.add_task(what, total=total)
 
     def __enter__(self):

@@ -10,6 +10,13 @@ import typer
 from edgeseg.cli.common import console
 
 
+def predict_labels(runner, image):
+    """Class map of one BGR image at its own size (kept here too: the demo imports it from here)."""
+    from edgeseg.bench.accuracy import predict_labels as run
+
+    return run(runner, image)
+
+
 def _images(inputs: list[str]) -> list[Path]:
     from edgeseg.data.images import IMAGE_SUFFIXES, list_images
     from edgeseg.errors import EdgesegError
@@ -25,15 +32,27 @@ def _images(inputs: list[str]) -> list[Path]:
             raise EdgesegError(f"{item}: not an image file or a folder of images")
     if not paths:
         raise EdgesegError("no images found in " + ", ".join(inputs))
+    stems: dict[str, Path] = {}
+    for p in paths:
+        if stems.setdefault(p.stem, p) != p:
+            raise EdgesegError(f"{stems[p.stem]} and {p} would write the same <stem>_mask.png; predict them separately")
     return paths
 
 
-def predict_labels(runner, image):
-    """Class map of `image` at its own size, fed as the runner's contract says."""
-    from edgeseg.bench.accuracy import _feeder, to_labels
+def _palette(runner, dataset: str | None):
+    """The palette to paint with: the named dataset's, else the one in the artifact's metadata."""
+    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.errors import EdgesegError
 
-    _, feed = _feeder(runner)
-    return to_labels(runner.infer(feed(image)), image.shape[:2], "logits")
+    meta = runner.metadata.get("dataset")
+    if dataset is None:
+        if not meta:
+            raise EdgesegError(f"{runner.path}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
+        return DatasetInfo.from_dict(meta).palette
+    info = DatasetInfo.named(dataset)
+    if meta and len(meta.get("classes", [])) != info.num_classes:
+        raise EdgesegError(f"{runner.path} predicts {len(meta['classes'])} classes; {info.name} has {info.num_classes}")
+    return info.palette
 
 
 def predict_cmd(
@@ -41,46 +60,42 @@ def predict_cmd(
     images: list[str] = typer.Argument(..., help="image files or folders"),
     out: str = typer.Option(..., "-o", "--out", help="output folder"),
     compare: Optional[str] = typer.Option(None, help="reference artifact: also write disagreement maps"),
-    provider: str = typer.Option("cpu", help="ONNX Runtime provider"),
-    alpha: float = typer.Option(0.5, help="mask opacity in overlays"),
+    dataset: Optional[str] = typer.Option(None, help="palette of this dataset (default: the artifact's)"),
+    provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
+    alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
-    import cv2
-
-    from edgeseg.artifacts import atomic_path
-    from edgeseg.bench.visualize import colorize, disagreement, overlay
-    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner
 
+    from edgeseg.errors import EdgesegError
+
+    if not 0.0 <= alpha <= 1.0:
+        raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
     paths = _images(images)
-    runners = [open_runner(artifact, provider=provider)] + ([open_runner(compare, provider=provider)] if compare else [])
-    out_dir = Path(out)
-    con = console()
+    runners = [open_runner(a, provider=provider, dataset=dataset) for a in [artifact] + ([compare] if compare else [])]
+    out_dir, con, written = Path(out), console(), 0
     try:
         for r in runners:
             r.activate()
-        palette = DatasetInfo.from_dict(runners[0].metadata["dataset"]).palette
-
-        def save(name, img):
-            with atomic_path(out_dir / name) as tmp:
-                cv2.imwrite(str(tmp.with_suffix(".png")), img)
-                tmp.with_suffix(".png").replace(tmp)
-
+        palette = _palette(runners[0], dataset)
         for path in paths:
             image = read_image(path)
             labels = predict_labels(runners[0], image)
             mask = colorize(labels, palette)
-            save(f"{path.stem}_mask.png", mask)
-            save(f"{path.stem}_overlay.png", overlay(image, mask, alpha))
+            write_png(out_dir / f"{path.stem}_mask.png", mask)
+            write_png(out_dir / f"{path.stem}_overlay.png", overlay(image, mask, alpha))
+            written += 2
             if compare:
                 diff, agree = disagreement(image, labels, predict_labels(runners[1], image))
-                save(f"{path.stem}_diff.png", diff)
+                write_png(out_dir / f"{path.stem}_diff.png", diff)
+                written += 1
                 con.print(f"{path.name}: agreement with {Path(compare).name} {agree:.4%}")
     finally:
         for r in runners:
             r.deactivate()
-    con.print(f"wrote {len(paths) * (3 if compare else 2)} images to {out_dir}")
+    con.print(f"wrote {written} images to {out_dir}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ images are read lazily, one at a time, so nothing large is held in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,9 @@ class Sample:
     name: str
 
 
-class SegDataset:
+class SegDataset(Sequence):
+    """A sequence of samples plus the `DatasetInfo` their labels follow."""
+
     def __init__(self, info: DatasetInfo, samples: list[Sample], split: str, lut: np.ndarray | None = None):
         if not samples:
             raise EdgesegError(f"split {split!r} holds no images")
@@ -135,8 +138,16 @@ def _folder(root: Path) -> list[Sample]:
 
 def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | None = None,
                  info: DatasetInfo | None = None) -> SegDataset:
-    """`split` is a split name, or a list file (a path, or a name relative to `root`)."""
+    """The samples of one split, checked for pairing; `limit` keeps the first N.
+
+    `split` is a split name (camvid: `<split>/` + `<split>annot/`; cityscapes: `leftImg8bit/<split>/`
+    + `gtFine/<split>/`), or a list file of `image label` lines (a path, or a name relative to
+    `root`). The folder kind ignores the split name: `root/images/` and, optionally,
+    `root/labels/` paired by file stem.
+    """
     root = Path(root)
+    if limit is not None and limit < 1:
+        raise EdgesegError(f"--limit must be at least 1, got {limit}")
     if not root.is_dir():
         raise EdgesegError(f"dataset root {root} does not exist or is not a folder")
     if kind not in KINDS:
@@ -158,4 +169,6 @@ def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | No
         samples, lut = _cityscapes(root, split)
     else:
         samples = _folder(root)
+    if not samples:
+        raise EdgesegError(f"split {split!r} of the {kind} dataset at {root} holds no images")
     return SegDataset(info, samples[:limit] if limit else samples, split, lut)

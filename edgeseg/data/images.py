@@ -28,7 +28,10 @@ def read_label(path, lut: np.ndarray | None = None) -> np.ndarray:
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
         raise EdgesegError(f"cannot read label map {path} (missing, unreadable or not an image)")
-    if label.ndim == 3:  # some tools save grey labels as 3 equal channels
+    if label.ndim == 3:  # some tools save grey labels as 3 equal channels; colour-coded ones are ambiguous
+        if not ((label[:, :, 0] == label[:, :, 1]).all() and (label[:, :, 0] == label[:, :, 2]).all()):
+            raise EdgesegError(f"label map {path} is a colour image; expected one channel of class ids "
+                               "(palette-indexed and colour-coded labels must be converted first)")
         label = label[:, :, 0]
     if label.dtype != np.uint8:
         if label.max() > 255:

@@ -24,6 +24,8 @@ class ConfusionMatrix:
         pred = pred.ravel().astype(np.int64)
         keep = (label != self.ignore_index) & (label >= 0) & (label < self.num_classes)
         k = self.num_classes
+        if keep.any() and (pred[keep].min() < 0 or pred[keep].max() >= k):
+            raise ValueError(f"prediction holds class ids outside 0..{k - 1}")
         self.matrix += np.bincount(label[keep] * k + pred[keep], minlength=k * k).reshape(k, k)
 
     def per_class_iou(self) -> np.ndarray:

@@ -1,5 +1,13 @@
-"""TensorRT engines: version-aware building, the sidecar that says where an engine may run, DLA reports.
+"""TensorRT engines, built on the machine that runs them, for TensorRT 8.6, 10 and 11.
 
-Nothing here imports tensorrt at module level; the pure parts (versions, shapes, sidecars,
-log parsing) work and are tested without a GPU.
+- `builder.build_engine`: ONNX -> plain TensorRT plan + sidecar (what `edgeseg build` and
+  `edgeseg export --format engine` call).
+- `versions`: what each TensorRT generation needs (strongly typed on 11; FP16/INT8 flags on 8.6/10).
+- `shapes`: `--shapes min:opt:max` and device-profile defaults for dynamic models.
+- `sidecar`: where an engine was built (TensorRT, GPU, L4T/JetPack) and the refusal of a mismatch.
+- `dla`: which layers run on the DLA and which fell back to the GPU, from the build log.
+- `cuda`: the CUDA calls the runner needs, over cuda-python or pycuda.
+
+Nothing here imports tensorrt or a CUDA binding at module level: the pure parts work, and are
+tested, on machines without a GPU.
 """

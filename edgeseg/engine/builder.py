@@ -1,174 +1,253 @@
-"""ONNX -> TensorRT engine, the way the installed TensorRT generation wants it.
+"""ONNX -> TensorRT engine, built the way the installed TensorRT generation wants it.
 
 Strongly typed on TensorRT 11 (precision from the graph), weakly typed with FP16/INT8 flags
-on 8.6 and 10.x; an optimization profile for dynamic inputs; the timing cache read and
-written; DLA with GPU fallback and a report of what fell back; progress while it builds.
+on 8.6 and 10.x (see versions.py); one optimization profile for dynamic inputs; the timing
+cache read and written; DLA with GPU fallback and a report of what fell back; progress while
+it builds. The engine is written as a plain TensorRT plan with a sidecar JSON beside it; both
+are written atomically, so a failed or interrupted build leaves nothing half-written.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
-from edgeseg.engine.cuda import open_cuda
+from edgeseg.bench.devices import check_profile, load_profile
+from edgeseg.bench.hardware import detect
+from edgeseg.engine import sidecar
+from edgeseg.engine.cuda import open_device
+from edgeseg.engine.dla import parse_log
+from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
+from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision
 from edgeseg.errors import EdgesegError
 
+ENGINE_SUFFIXES = (".engine", ".plan")
+TRT_MISSING = ("TensorRT is not installed (engines are built on the machine that runs them, which needs an "
+               "NVIDIA GPU); install it there with: pip install 'edgeseg[tensorrt]'")
+_ERROR, _INFO = 1, 3  # trt.ILogger.Severity values
 
-def _trt():
+
+def import_tensorrt():
+    """The tensorrt module, or one line saying how to get it."""
     try:
         import tensorrt as trt
-    except ImportError:
-        raise EdgesegError("TensorRT is not installed (it needs an NVIDIA GPU and CUDA); "
-                           "install it with: pip install 'edgeseg[tensorrt]'") from None
+    except ImportError as exc:
+        if getattr(exc, "name", None) == "tensorrt":
+            raise EdgesegError(TRT_MISSING) from None
+        raise EdgesegError(f"TensorRT is installed but cannot be loaded ({exc}); reinstall it with: "
+                           "pip install 'edgeseg[tensorrt]'") from None
     return trt
 
 
-class _Logger:
-    """A TensorRT logger that keeps INFO lines (the DLA report lives there) and errors."""
+@dataclass(frozen=True)
+class BuildSettings:
+    """The user's build options, validated before TensorRT is touched and recorded in the sidecar."""
 
-    def __new__(cls, trt):
-        class Logger(trt.ILogger):
-            def __init__(self):
-                trt.ILogger.__init__(self)
-                self.lines, self.errors = [], []
+    device: str | None = None
+    workspace_gb: float | None = None
+    opt_level: int = 3
+    timing_cache: str | None = None
+    shapes: str | None = None
+    dla_core: int | None = None
 
-            def log(self, severity, msg):
-                if severity <= trt.ILogger.Severity.INFO:
-                    self.lines.append(msg)
-                if severity <= trt.ILogger.Severity.ERROR:
-                    self.errors.append(msg)
+    def __post_init__(self):
+        if not 0 <= int(self.opt_level) <= 5:
+            raise EdgesegError(f"--opt-level must be 0..5, got {self.opt_level}")
+        if self.workspace_gb is not None and not self.workspace_gb > 0:
+            raise EdgesegError(f"--workspace must be a positive number of GB, got {self.workspace_gb}")
+        if self.dla_core is not None and self.dla_core < 0:
+            raise EdgesegError(f"--dla-core must be 0 or more, got {self.dla_core}")
 
-        return Logger()
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
-def _parse(trt, builder, logger, onnx_path: Path, strongly_typed: bool):
+def _logger(trt):
+    """A TensorRT logger that keeps messages up to INFO (the DLA report is logged there)."""
+
+    class Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.messages: list[tuple[int, str]] = []
+
+        def log(self, severity, msg):
+            if int(severity) <= _INFO:
+                self.messages.append((int(severity), str(msg)))
+
+        def errors(self, last: int = 3) -> str:
+            found = [m for s, m in self.messages if s <= _ERROR][-last:]
+            return "; ".join(" ".join(m.split()) for m in found) or "no reason given"
+
+    return Logger()
+
+
+def _parse(trt, builder, logger, onnx_path: Path, mode, version):
     flags = 0
-    if hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH"):  # implicit batch existed until 10.0
-        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    if strongly_typed:
-        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    for name in mode.network_flags:
+        flags |= 1 << int(getattr(trt.NetworkDefinitionCreationFlag, name))
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise EdgesegError(f"TensorRT cannot parse {onnx_path.name}: {errors[:400]}")
+        errors = "; ".join(" ".join(str(parser.get_error(i)).split()) for i in range(parser.num_errors))
+        raise EdgesegError(f"TensorRT {version} cannot parse {onnx_path.name}: {(errors or logger.errors())[:600]}")
     return network, parser
 
 
-def _profile(trt, builder, network, shapes, config) -> None:
-    from edgeseg.engine.shapes import is_dynamic
-
+def _add_profile(builder, network, config, explicit, profile, dla: bool) -> str | None:
+    """One optimization profile when the first input is dynamic; returns the shapes used."""
     inp = network.get_input(0)
-    declared = [int(d) if int(d) > 0 else None for d in inp.shape]
-    if not is_dynamic(declared):
-        return
+    declared = [int(d) for d in inp.shape]
+    for i in range(1, network.num_inputs):
+        other = network.get_input(i)
+        if is_dynamic([int(d) for d in other.shape]):
+            raise EdgesegError(f"model input {other.name!r} is dynamic too; edgeseg builds profiles for one input")
+    default = from_profile(profile, declared) if profile is not None else None
+    shapes = choose(declared, explicit, default, inp.name)
+    if dla:  # the DLA takes one shape; TensorRT would quietly move everything to the GPU
+        require_static(shapes)
     if shapes is None:
-        raise EdgesegError(f"{inp.name} has dynamic dims {declared}: give --shapes min:opt:max or --device PROFILE")
-    shapes.fits(declared)
-    profile = builder.create_optimization_profile()
-    profile.set_shape(inp.name, shapes.min, shapes.opt, shapes.max)
-    config.add_optimization_profile(profile)
+        return None
+    opt_profile = builder.create_optimization_profile()
+    opt_profile.set_shape(inp.name, shapes.min, shapes.opt, shapes.max)
+    config.add_optimization_profile(opt_profile)
+    return shapes.text
 
 
-def _progress(label: str, done: threading.Event, console) -> threading.Thread:
-    def spin():
-        t0 = time.perf_counter()
-        while not done.wait(2.0):
-            console.print(f"[dim]{label}: {time.perf_counter() - t0:.0f} s[/dim]")
+def _use_dla(trt, builder, config, core: int) -> None:
+    available = int(getattr(builder, "num_DLA_cores", 0))
+    if available == 0:
+        raise EdgesegError(f"--dla-core {core}: this GPU has no DLA (Jetson AGX Orin, Orin NX and Xavier have two)")
+    if core >= available:
+        raise EdgesegError(f"--dla-core {core}: this device has {available} DLA cores (0..{available - 1})")
+    config.default_device_type = trt.DeviceType.DLA
+    config.DLA_core = core
 
-    thread = threading.Thread(target=spin, daemon=True)
-    thread.start()
-    return thread
 
-
-def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
-                 opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 progress: bool = True, console=None) -> dict:
-    """Build, write the plan and its sidecar atomically; returns the sidecar."""
-    import onnx
-
-    from edgeseg.bench.devices import load_profile
-    from edgeseg.bench.hardware import detect
-    from edgeseg.engine import sidecar
-    from edgeseg.engine.dla import parse_log
-    from edgeseg.engine.shapes import from_profile, parse_shapes
-    from edgeseg.engine.versions import TrtVersion, build_mode, onnx_precision
-
-    onnx_path, out_path = Path(onnx_path), Path(out_path)
-    if not onnx_path.is_file():
-        raise EdgesegError(f"{onnx_path}: no such ONNX model")
-    trt = _trt()
-    cuda = open_cuda()
-    if not 0 <= opt_level <= 5:
-        raise EdgesegError(f"--opt-level must be 0..5, got {opt_level}")
-    profile = load_profile(device) if device else None
-    if isinstance(shapes, str):
-        shapes = parse_shapes(shapes)
-    shapes = shapes or (from_profile(profile) if profile else None)
-    version = TrtVersion.parse(trt.__version__)
-    precision = onnx_precision(onnx.load(str(onnx_path), load_external_data=False))
-    mode = build_mode(version, precision)
-    logger = _Logger(trt)
-    builder = trt.Builder(logger)
-    network, _parser = _parse(trt, builder, logger, onnx_path, mode.strongly_typed)
+def _configure(trt, builder, network, mode, settings: BuildSettings, profile, explicit):
     config = builder.create_builder_config()
-    workspace = workspace_gb if workspace_gb is not None else (profile.workspace_gb if profile else 4)
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace * (1 << 30)))
-    config.builder_optimization_level = opt_level
-    for flag in mode.flags:
+    workspace = settings.workspace_gb or (profile.workspace_gb if profile is not None else 0)
+    if workspace:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace * (1 << 30)))
+    config.builder_optimization_level = int(settings.opt_level)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names for engine inspectors
+    for flag in mode.builder_flags:
         config.set_flag(getattr(trt.BuilderFlag, flag))
-    _profile(trt, builder, network, shapes, config)
-    if dla_core is not None:
-        if profile is not None and profile.dla_cores <= dla_core:
-            raise EdgesegError(f"--dla-core {dla_core}: {profile.name} has {profile.dla_cores} DLA cores")
-        config.default_device_type = trt.DeviceType.DLA
-        config.DLA_core = dla_core
-        config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
-    cache = _load_timing_cache(config, timing_cache)
-    done = threading.Event()
-    if progress and console is not None:
-        _progress(f"building {out_path.name} (TensorRT {version}, {precision})", done, console)
-    t0 = time.perf_counter()
+    if settings.dla_core is not None:
+        _use_dla(trt, builder, config, settings.dla_core)
+    shapes = _add_profile(builder, network, config, explicit, profile, settings.dla_core is not None)
+    return config, shapes, workspace or None
+
+
+def _attach_timing_cache(config, path: Path | None, warn):
+    """Start from the cache file if there is one; a cache from another GPU/TensorRT is replaced."""
+    if path is None:
+        return
+    data = path.read_bytes() if path.exists() else b""
     try:
-        plan = builder.build_serialized_network(network, config)
-    finally:
-        done.set()
-    seconds = time.perf_counter() - t0
-    if plan is None:
-        raise EdgesegError(f"TensorRT could not build {onnx_path.name}: {'; '.join(logger.errors[-3:]) or 'no reason given'}")
-    with atomic_path(out_path) as tmp:
-        tmp.write_bytes(bytes(plan))
-    _save_timing_cache(config, cache, timing_cache)
-    name, cc = cuda.device_name(0)
-    hw = detect()
-    io = [{"name": network.get_input(i).name, "mode": "input", "dtype": str(network.get_input(i).dtype),
-           "shape": list(network.get_input(i).shape)} for i in range(network.num_inputs)]
-    io += [{"name": network.get_output(i).name, "mode": "output", "dtype": str(network.get_output(i).dtype),
-            "shape": list(network.get_output(i).shape)} for i in range(network.num_outputs)]
-    options = {"device": device, "workspace_gb": workspace, "opt_level": opt_level, "timing_cache": str(timing_cache or ""),
-               "shapes": shapes.text if shapes else None, "dla_core": dla_core, "strongly_typed": mode.strongly_typed,
-               "flags": list(mode.flags)}
-    meta = sidecar.build_sidecar(engine_path=out_path, onnx_path=onnx_path, trt_version=str(trt.__version__),
-                                 gpu={"name": name, "compute_capability": cc}, l4t=hw.l4t, precision=precision,
-                                 io=io, options=options, build_seconds=seconds)
-    if dla_core is not None:
-        meta["dla"] = parse_log(logger.lines).to_dict()
-    sidecar.write(out_path, meta)
-    return meta
+        cache = config.create_timing_cache(data)
+        accepted = cache is not None and config.set_timing_cache(cache, ignore_mismatch=False)
+    except Exception:  # a truncated or foreign file: TensorRT raises instead of returning None
+        accepted = False
+    if not accepted:
+        warn(f"timing cache {path} is unreadable or from another GPU or TensorRT release; starting a new one")
+        config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
 
-def _load_timing_cache(config, path):
-    data = Path(path).read_bytes() if path and Path(path).exists() else b""
-    cache = config.create_timing_cache(data)
-    config.set_timing_cache(cache, ignore_mismatch=False)
-    return cache
-
-
-def _save_timing_cache(config, cache, path) -> None:
-    if not path:
+def _save_timing_cache(config, path: Path | None) -> None:
+    if path is None:
         return
     serialized = config.get_timing_cache().serialize()
     with atomic_path(path) as tmp:
         tmp.write_bytes(bytes(serialized))
+
+
+def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str):
+    from edgeseg.engine.progress import build_progress
+
+    with build_progress(trt, config, label, progress) as state:
+        t0 = time.perf_counter()
+        plan = builder.build_serialized_network(network, config)
+        seconds = time.perf_counter() - t0
+    if state.cancelled:
+        raise KeyboardInterrupt
+    if plan is None:
+        raise EdgesegError(f"TensorRT could not build an engine from {onnx_name}: {logger.errors()}")
+    return bytes(plan), seconds
+
+
+def _engine_tensors(trt, logger, plan: bytes) -> list[dict]:
+    from edgeseg.engine.tensors import describe
+
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    if engine is None:
+        raise EdgesegError(f"TensorRT built an engine it cannot load back: {logger.errors()}")
+    return describe(trt, engine)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
+    onnx_path, out_path = Path(onnx_path), Path(out_path)
+    if not onnx_path.is_file():
+        raise EdgesegError(f"{onnx_path}: no such ONNX model")
+    if out_path.suffix.lower() not in ENGINE_SUFFIXES:
+        raise EdgesegError(f"-o {out_path}: an engine file must end in .engine or .plan "
+                           "(edgeseg picks the runtime by the suffix)")
+    return onnx_path, out_path
+
+
+def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
+                 opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
+                 progress: bool = True, warn=_warn) -> Path:
+    """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
+
+    `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
+    profile's); `device` names a profile in devices.json (workspace, shapes, DLA cores).
+    """
+    import onnx
+
+    onnx_path, out_path = _check_paths(onnx_path, out_path)
+    shapes_text = shapes.text if hasattr(shapes, "text") else shapes
+    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
+                             shapes_text, dla_core)
+    profile = load_profile(device) if device else None
+    explicit = parse_shapes(shapes_text) if shapes_text else None
+    trt = import_tensorrt()
+    _cuda, gpu, cc = open_device(0)
+    if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
+        check_profile(profile, detect())
+    version = TrtVersion.parse(trt.__version__)
+    precision = onnx_precision(onnx.load(str(onnx_path), load_external_data=False))
+    mode = build_mode(version, precision, dla=dla_core is not None)
+
+    logger = _logger(trt)
+    builder = trt.Builder(logger)
+    network, _parser = _parse(trt, builder, logger, onnx_path, mode, version)  # the parser owns the weights
+    config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
+    cache_path = Path(timing_cache) if timing_cache else None
+    _attach_timing_cache(config, cache_path, warn)
+    label = f"TensorRT {version.short}: building {out_path.name} ({precision}, {mode.name})"
+    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name)
+
+    meta = sidecar.build_sidecar(
+        onnx_path=onnx_path, engine_sha256=hashlib.sha256(plan).hexdigest(), engine_bytes=len(plan),
+        target=sidecar.this_machine(str(trt.__version__), gpu, cc), precision=precision,
+        tensors=_engine_tensors(trt, logger, plan), build=_build_record(mode, settings, used_shapes, workspace),
+        build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None)
+    with atomic_path(out_path) as tmp:
+        tmp.write_bytes(plan)
+    sidecar.write(out_path, meta)
+    _save_timing_cache(config, cache_path)
+    return out_path
+
+
+def _build_record(mode: BuildMode, settings: BuildSettings, shapes: str | None, workspace) -> dict:
+    return {"mode": mode.name, "strongly_typed": mode.strongly_typed, "network_flags": list(mode.network_flags),
+            "builder_flags": list(mode.builder_flags), "shapes": shapes, "workspace_gb": workspace,
+            "options": settings.to_dict()}

@@ -1,7 +1,9 @@
-"""The few CUDA runtime calls the TensorRT runner needs, over cuda-python or pycuda.
+"""The few CUDA runtime calls the TensorRT runner and builder need, over cuda-python or pycuda.
 
-cuda-python (`cuda.bindings.runtime`, or `cuda.cudart` in older releases) is the default;
-pycuda is used when it is what is installed. Every call checks its status.
+cuda-python (`cuda.bindings.runtime`, `cuda.cudart` in releases before 12.6) is preferred:
+it works on the primary context TensorRT uses and can capture CUDA graphs. pycuda, which
+many Jetson images ship, is the fallback. Every call's status is checked and turned into an
+EdgesegError naming the call.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import ctypes
 import numpy as np
 
 from edgeseg.errors import EdgesegError
+
+INSTALL_HINT = "install it with: pip install 'edgeseg[tensorrt]'"
 
 
 def _cudart():
@@ -27,36 +31,48 @@ def _cudart():
 
 
 class CudaPython:
-    """cuda-python backend: calls return (status, value...) tuples."""
+    """cuda-python backend: every call returns (status, values...)."""
 
     name = "cuda-python"
 
     def __init__(self, rt):
         self.rt = rt
-        self._pinned: dict[int, int] = {}  # array address -> pinned allocation
+        self._pinned: dict[int, int] = {}  # numpy data address -> cudaMallocHost pointer
 
     def _ok(self, result, what: str):
         status, *rest = result if isinstance(result, tuple) else (result,)
         if int(status) != 0:
-            raise EdgesegError(f"CUDA {what} failed: {self.rt.cudaGetErrorName(status)[1]}")
-        return rest[0] if len(rest) == 1 else (rest or None)
+            name = self.rt.cudaGetErrorName(status)[1]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            raise EdgesegError(f"CUDA {what} failed: {name}")
+        return rest[0] if len(rest) == 1 else (tuple(rest) or None)
 
-    def device_name(self, index: int = 0) -> tuple[str, str]:
+    def device_count(self) -> int:
+        status, count = self.rt.cudaGetDeviceCount()
+        return int(count) if int(status) == 0 else 0
+
+    def set_device(self, index: int) -> None:
+        self._ok(self.rt.cudaSetDevice(index), f"cudaSetDevice({index})")
+
+    def device_info(self, index: int = 0) -> tuple[str, str]:
+        """(name, compute capability 'major.minor')."""
         props = self._ok(self.rt.cudaGetDeviceProperties(index), "cudaGetDeviceProperties")
-        name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
-        return name.rstrip("\0"), f"{props.major}.{props.minor}"
+        name = props.name.decode(errors="replace") if isinstance(props.name, bytes) else str(props.name)
+        return name.split("\0")[0].strip(), f"{props.major}.{props.minor}"
 
     def malloc(self, nbytes: int) -> int:
-        return int(self._ok(self.rt.cudaMalloc(max(nbytes, 1)), "cudaMalloc"))
+        return int(self._ok(self.rt.cudaMalloc(max(int(nbytes), 1)), "cudaMalloc"))
 
     def free(self, ptr: int) -> None:
         self._ok(self.rt.cudaFree(ptr), "cudaFree")
 
     def pinned(self, shape, dtype) -> np.ndarray:
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        ptr = int(self._ok(self.rt.cudaMallocHost(max(nbytes, 1)), "cudaMallocHost"))
-        buf = (ctypes.c_byte * max(nbytes, 1)).from_address(ptr)
-        arr = np.frombuffer(buf, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
+        """A page-locked host array (async copies need it to overlap and not stage)."""
+        count, dtype = int(np.prod(shape)), np.dtype(dtype)
+        nbytes = max(count * dtype.itemsize, 1)
+        ptr = int(self._ok(self.rt.cudaMallocHost(nbytes), "cudaMallocHost"))
+        raw = (ctypes.c_uint8 * nbytes).from_address(ptr)
+        arr = np.frombuffer(raw, dtype=dtype, count=count).reshape(tuple(shape))
         self._pinned[arr.ctypes.data] = ptr
         return arr
 
@@ -67,6 +83,12 @@ class CudaPython:
 
     def stream(self):
         return self._ok(self.rt.cudaStreamCreate(), "cudaStreamCreate")
+
+    def destroy_stream(self, stream) -> None:
+        self._ok(self.rt.cudaStreamDestroy(stream), "cudaStreamDestroy")
+
+    def handle(self, stream) -> int:
+        return int(stream)
 
     def h2d(self, dst: int, src: np.ndarray, stream) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice
@@ -82,60 +104,95 @@ class CudaPython:
     def event(self):
         return self._ok(self.rt.cudaEventCreate(), "cudaEventCreate")
 
+    def destroy_event(self, event) -> None:
+        self._ok(self.rt.cudaEventDestroy(event), "cudaEventDestroy")
+
     def record(self, event, stream) -> None:
         self._ok(self.rt.cudaEventRecord(event, stream), "cudaEventRecord")
 
     def elapsed_ms(self, start, end) -> float:
+        self._ok(self.rt.cudaEventSynchronize(end), "cudaEventSynchronize")
         return float(self._ok(self.rt.cudaEventElapsedTime(start, end), "cudaEventElapsedTime"))
 
-    def stream_handle(self, stream) -> int:
-        return int(stream)
-
     def begin_capture(self, stream) -> None:
-        mode = self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeGlobal
+        mode = self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
         self._ok(self.rt.cudaStreamBeginCapture(stream, mode), "cudaStreamBeginCapture")
 
     def end_capture(self, stream):
+        """End capture; returns (graph, executable graph)."""
         graph = self._ok(self.rt.cudaStreamEndCapture(stream), "cudaStreamEndCapture")
-        return self._ok(self.rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
+        return graph, self._ok(self.rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
 
-    def launch(self, graph_exec, stream) -> None:
-        self._ok(self.rt.cudaGraphLaunch(graph_exec, stream), "cudaGraphLaunch")
+    def launch(self, graph, stream) -> None:
+        self._ok(self.rt.cudaGraphLaunch(graph[1], stream), "cudaGraphLaunch")
+
+    def destroy_graph(self, graph) -> None:
+        self._ok(self.rt.cudaGraphExecDestroy(graph[1]), "cudaGraphExecDestroy")
+        self._ok(self.rt.cudaGraphDestroy(graph[0]), "cudaGraphDestroy")
+
+    def close(self) -> None:
+        pass  # the primary context stays for TensorRT and others in this process
 
 
 class PyCuda:
-    """pycuda backend (Jetson images often ship it)."""
+    """pycuda backend: pushes the device's primary context, the one TensorRT works in."""
 
     name = "pycuda"
 
     def __init__(self):
-        import pycuda.autoinit  # noqa: F401  (creates the context)
         import pycuda.driver as drv
 
         self.drv = drv
-        self._allocs = {}
+        try:
+            drv.init()
+        except drv.Error as exc:
+            raise EdgesegError(f"pycuda cannot initialise CUDA ({exc}); check the NVIDIA driver") from None
+        self._allocs: dict[int, object] = {}
+        self._context = None
 
-    def device_name(self, index: int = 0) -> tuple[str, str]:
+    def device_count(self) -> int:
+        try:
+            return self.drv.Device.count()
+        except self.drv.Error:
+            return 0
+
+    def set_device(self, index: int) -> None:
+        if self._context is not None:
+            self._context.pop()
+        self._context = self.drv.Device(index).retain_primary_context()
+        self._context.push()
+
+    def device_info(self, index: int = 0) -> tuple[str, str]:
         dev = self.drv.Device(index)
         major, minor = dev.compute_capability()
         return dev.name(), f"{major}.{minor}"
 
     def malloc(self, nbytes: int) -> int:
-        alloc = self.drv.mem_alloc(max(nbytes, 1))
+        alloc = self.drv.mem_alloc(max(int(nbytes), 1))
         self._allocs[int(alloc)] = alloc
         return int(alloc)
 
     def free(self, ptr: int) -> None:
-        self._allocs.pop(ptr, None)
+        alloc = self._allocs.pop(ptr, None)
+        if alloc is not None:
+            alloc.free()
 
     def pinned(self, shape, dtype) -> np.ndarray:
         return self.drv.pagelocked_empty(tuple(shape), dtype)
 
     def free_pinned(self, arr) -> None:
-        pass  # released with the array
+        base = getattr(arr, "base", None)
+        if base is not None and hasattr(base, "free"):
+            base.free()
 
     def stream(self):
         return self.drv.Stream()
+
+    def destroy_stream(self, stream) -> None:
+        pass  # released with the object
+
+    def handle(self, stream) -> int:
+        return int(stream.handle)
 
     def h2d(self, dst: int, src: np.ndarray, stream) -> None:
         self.drv.memcpy_htod_async(dst, src, stream)
@@ -149,25 +206,46 @@ class PyCuda:
     def event(self):
         return self.drv.Event()
 
+    def destroy_event(self, event) -> None:
+        pass
+
     def record(self, event, stream) -> None:
         event.record(stream)
 
     def elapsed_ms(self, start, end) -> float:
         end.synchronize()
-        return start.time_till(end)
-
-    def stream_handle(self, stream) -> int:
-        return stream.handle
+        return float(start.time_till(end))
 
     def begin_capture(self, stream) -> None:
-        raise EdgesegError("CUDA graph capture needs cuda-python; pycuda does not expose stream capture")
+        raise EdgesegError("CUDA graph capture needs cuda-python (pycuda cannot capture streams): "
+                           "pip install cuda-python, or run without --cuda-graph")
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.pop()
+            self._context = None
 
 
 def open_cuda():
+    """cuda-python if installed, else pycuda; one clear line when neither is."""
     rt = _cudart()
     if rt is not None:
         return CudaPython(rt)
     try:
         return PyCuda()
     except ImportError:
-        raise EdgesegError("neither cuda-python nor pycuda is installed; install with: pip install 'edgeseg[tensorrt]'") from None
+        raise EdgesegError(f"neither cuda-python nor pycuda is installed (TensorRT needs one to move data); "
+                           f"{INSTALL_HINT}") from None
+
+
+def open_device(index: int = 0):
+    """(cuda api, device name, compute capability) for GPU `index`, made current."""
+    cuda = open_cuda()
+    count = cuda.device_count()
+    if count == 0:
+        raise EdgesegError("no CUDA GPU is visible here (check the NVIDIA driver and CUDA_VISIBLE_DEVICES)")
+    if not 0 <= index < count:
+        raise EdgesegError(f"GPU {index} does not exist: this machine has {count} CUDA device(s)")
+    cuda.set_device(index)
+    name, cc = cuda.device_info(index)
+    return cuda, name, cc

@@ -1,4 +1,9 @@
-"""Optimization profiles: `--shapes min:opt:max` (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048)."""
+"""Optimization profiles: `--shapes min:opt:max` (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048).
+
+A model exported with dynamic axes needs one profile to become an engine; a static model
+needs none, and shapes given for it must be its own. Device profiles carry NCHW defaults,
+turned into NHWC for models that take the camera's uint8 image (preprocessing in the graph).
+"""
 
 from __future__ import annotations
 
@@ -15,34 +20,57 @@ class Shapes:
 
     def __post_init__(self):
         if not (len(self.min) == len(self.opt) == len(self.max)):
-            raise EdgesegError("--shapes: min, opt and max need the same number of dimensions")
+            raise EdgesegError(f"--shapes {self.text}: min, opt and max need the same number of dimensions")
         if any(v <= 0 for s in (self.min, self.opt, self.max) for v in s):
-            raise EdgesegError("--shapes: dimensions must be positive")
+            raise EdgesegError(f"--shapes {self.text}: dimensions must be positive")
         if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max)):
-            raise EdgesegError(f"--shapes: need min <= opt <= max in every dimension, got {self.text}")
+            raise EdgesegError(f"--shapes {self.text}: need min <= opt <= max in every dimension")
 
     @property
     def text(self) -> str:
-        return ":".join("x".join(str(v) for v in s) for s in (self.min, self.opt, self.max))
+        return ":".join(format_shape(s) for s in (self.min, self.opt, self.max))
 
-    def fits(self, declared) -> None:
-        """Check against the ONNX input's declared dims (ints fixed, None/str dynamic)."""
+    @property
+    def static(self) -> bool:
+        return self.min == self.opt == self.max
+
+    def fits(self, declared, name: str = "the model input") -> None:
+        """Refuse shapes the model cannot take: wrong rank, or a fixed dimension changed."""
         if len(declared) != len(self.min):
-            raise EdgesegError(f"--shapes has {len(self.min)} dims; the model input has {len(declared)}")
-        for i, d in enumerate(declared):
-            if isinstance(d, int) and d > 0 and not (self.min[i] == self.opt[i] == self.max[i] == d):
-                raise EdgesegError(f"--shapes: dim {i} of the model input is fixed at {d}")
+            raise EdgesegError(f"--shapes {self.text} has {len(self.min)} dimensions; {name} has "
+                               f"{len(declared)} ({format_shape(declared)})")
+        for i, d in enumerate(normalize(declared)):
+            if d is not None and not (self.min[i] == self.opt[i] == self.max[i] == d):
+                raise EdgesegError(f"--shapes {self.text}: dimension {i} of {name} is fixed at {d} "
+                                   f"({format_shape(declared)})")
+
+
+def normalize(declared) -> list[int | None]:
+    """Declared dims as ints, None where dynamic (-1, 0, None or a symbolic name)."""
+    return [int(d) if isinstance(d, int) and d > 0 else None for d in declared]
+
+
+def format_shape(dims) -> str:
+    return "x".join("?" if d is None else str(d) for d in normalize(dims))
+
+
+def is_dynamic(declared) -> bool:
+    return any(d is None for d in normalize(declared))
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(v) for v in text.lower().split("x"))
+        dims = tuple(int(v) for v in text.strip().lower().split("x"))
     except ValueError:
         raise EdgesegError(f"--shapes: {text!r} is not a shape like 1x3x360x480") from None
+    if len(dims) < 2:
+        raise EdgesegError(f"--shapes: {text!r} is not a shape like 1x3x360x480")
+    return dims
 
 
 def parse_shapes(text: str) -> Shapes:
-    parts = text.split(":")
+    """'min:opt:max', or one shape for all three."""
+    parts = text.strip().split(":")
     if len(parts) == 1:
         s = parse_shape(parts[0])
         return Shapes(s, s, s)
@@ -51,10 +79,35 @@ def parse_shapes(text: str) -> Shapes:
     return Shapes(*(parse_shape(p) for p in parts))
 
 
-def from_profile(profile) -> Shapes:
-    s = profile.shapes
-    return Shapes(tuple(s["min"]), tuple(s["opt"]), tuple(s["max"]))
+def from_profile(profile, declared=None) -> Shapes:
+    """A device profile's NCHW shapes, as NHWC when the model input is (N, H, W, 3)."""
+    s = {k: tuple(int(v) for v in profile.shapes[k]) for k in ("min", "opt", "max")}
+    dims = normalize(declared or [])
+    if len(dims) == 4 and dims[3] == 3 and dims[1] != 3:
+        s = {k: (n, h, w, c) for k, (n, c, h, w) in s.items()}
+    return Shapes(s["min"], s["opt"], s["max"])
 
 
-def is_dynamic(declared) -> bool:
-    return any(not isinstance(d, int) or d <= 0 for d in declared)
+def choose(declared, explicit: Shapes | None, default: Shapes | None, name: str = "input") -> Shapes | None:
+    """The profile to build with: None for a static model, else the given or default shapes.
+
+    Explicit shapes must fit the model (a static model only takes its own shape); device
+    defaults are used only where the model is dynamic.
+    """
+    if explicit is not None:
+        explicit.fits(declared, f"model input {name!r}")
+    if not is_dynamic(declared):
+        return None
+    shapes = explicit or default
+    if shapes is None:
+        raise EdgesegError(f"model input {name!r} is dynamic ({format_shape(declared)}): give --shapes "
+                           "min:opt:max (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048) or --device PROFILE")
+    shapes.fits(declared, f"model input {name!r}")
+    return shapes
+
+
+def require_static(shapes: Shapes | None) -> None:
+    """The DLA runs one shape: TensorRT moves every DLA layer to the GPU when min != max."""
+    if shapes is not None and not shapes.static:
+        raise EdgesegError(f"--dla-core needs one input shape, the DLA does not take dynamic shapes: give "
+                           f"--shapes {format_shape(shapes.opt)} (min = opt = max) instead of {shapes.text}")

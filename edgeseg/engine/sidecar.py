@@ -1,53 +1,192 @@
 """The engine's sidecar JSON: where it was built, from what, and for what.
 
-The engine file stays a plain TensorRT plan (trtexec, DeepStream and C++ load it unchanged);
-everything else lives here. `check_compatible` refuses an engine built for another TensorRT
-version or GPU with one line that says what to rebuild, before TensorRT's own error.
+The engine file stays a plain TensorRT plan (trtexec, DeepStream and C++ load it as is);
+everything else lives in `X.engine.json`: the TensorRT version, GPU and, on a Jetson, the
+L4T release and board it was built on; I/O tensors; the preprocessing contract and dataset
+copied from the ONNX; the ONNX's hash; build options and time. An engine only runs under
+the TensorRT release and on the GPU it was built for, so `check_compatible` refuses any
+other with one line that says what to rebuild, before TensorRT's own cryptic error.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import read_metadata, sha256_file, sidecar_path, write_sidecar
+from edgeseg.artifacts import FORMAT, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
 
-FORMAT = "edgeseg-engine/1"
+TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+DT_MODEL = Path("/proc/device-tree/model")
+_RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)(?P<rest>.*)", re.I)
+_LABEL_DTYPES = ("int32", "int64", "uint8")
 
-# L4T release -> JetPack, for the releases Jetson Orin runs.
-JETPACK = {"35.3": "5.1.1", "35.4": "5.1.2", "35.5": "5.1.3", "35.6": "5.1.4", "36.2": "6.0 DP", "36.3": "6.0",
-           "36.4": "6.1/6.2", "38.2": "7.0"}
+
+# -- Jetson: L4T release and JetPack ----------------------------------------------------------
+@dataclass(frozen=True)
+class L4tRelease:
+    major: int
+    revision: str  # "4.0", "4.3"
+    board: str | None = None
+    arch: str | None = None
+
+    @property
+    def version(self) -> str:
+        parts = [str(self.major)] + self.revision.split(".")
+        return ".".join((parts + ["0", "0"])[:3])
 
 
-def jetpack_of(l4t: str | None) -> str | None:
+def parse_nv_tegra_release(text: str) -> L4tRelease | None:
+    """'# R36 (release), REVISION: 4.0, GCID: ..., BOARD: generic, EABI: aarch64, ...' -> 36.4.0."""
+    m = _RELEASE.search(text or "")
+    if not m:
+        return None
+    fields = dict((k.strip().upper(), v.strip()) for k, _, v in
+                  (part.partition(":") for part in m.group("rest").split(",")) if v)
+    return L4tRelease(int(m.group(1)), m.group(2), fields.get("BOARD"), fields.get("EABI"))
+
+
+@lru_cache(maxsize=None)
+def _jetpack_table() -> tuple[dict, ...]:
+    data = json.loads(resources.files("edgeseg.engine").joinpath("jetpack.json").read_text())
+    return tuple(data["releases"])
+
+
+def jetpack_for(l4t: str | None) -> dict | None:
+    """{'jetpack', 'tensorrt'} for an L4T release, or the nearest lower one of its major.minor."""
     if not l4t:
         return None
-    major_minor = ".".join(l4t.split(".")[:2])
-    return JETPACK.get(major_minor)
+    key = _numbers(l4t)
+    same_line = [r for r in _jetpack_table() if _numbers(r["l4t"])[:2] == key[:2] and _numbers(r["l4t"]) <= key]
+    if not same_line:
+        return None
+    best = max(same_line, key=lambda r: _numbers(r["l4t"]))
+    return {"jetpack": best["jetpack"], "tensorrt": best["tensorrt"]}
 
 
-def build_sidecar(*, engine_path, onnx_path, trt_version: str, gpu: dict, l4t: str | None, precision: str,
-                  io: list[dict], options: dict, build_seconds: float) -> dict:
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in re.findall(r"\d+", version))
+
+
+def read_jetson() -> tuple[str | None, str | None]:
+    """(L4T release, board model) of this machine; (None, None) off a Jetson."""
+    release = parse_nv_tegra_release(TEGRA_RELEASE.read_text(errors="replace")) if TEGRA_RELEASE.exists() else None
+    board = None
+    if release is not None and DT_MODEL.exists():
+        board = DT_MODEL.read_bytes().rstrip(b"\0").decode(errors="replace").strip() or None
+    return (release.version if release else None), board
+
+
+# -- Where an engine was built, where it is asked to run ---------------------------------------
+@dataclass(frozen=True)
+class Target:
+    tensorrt: str
+    gpu: str
+    compute_capability: str  # "8.7"
+    l4t: str | None = None
+    board: str | None = None
+
+    @property
+    def sm(self) -> str:
+        return "sm_" + self.compute_capability.replace(".", "")
+
+    def describe(self) -> str:
+        where = f"{self.gpu} ({self.sm})" + (f" [{self.board}]" if self.board else "")
+        return f"TensorRT {self.tensorrt} on {where}" + (f", L4T {self.l4t}" if self.l4t else "")
+
+    def to_dict(self) -> dict:
+        jp = jetpack_for(self.l4t)
+        return {"tensorrt": self.tensorrt, "gpu": self.gpu, "compute_capability": self.compute_capability,
+                "l4t": self.l4t, "jetpack": jp["jetpack"] if jp else None, "board": self.board}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Target":
+        return cls(str(d.get("tensorrt", "?")), str(d.get("gpu", "?")), str(d.get("compute_capability", "?")),
+                   d.get("l4t"), d.get("board"))
+
+
+def this_machine(trt_version: str, gpu: str, compute_capability: str) -> Target:
+    l4t, board = read_jetson()
+    return Target(str(trt_version), gpu, compute_capability, l4t, board)
+
+
+def mismatch(built: Target, here: Target) -> str | None:
+    """What differs between where an engine was built and where it is asked to run, or None."""
+    if not TrtVersion.parse(built.tensorrt).same_release(TrtVersion.parse(here.tensorrt)):
+        return "TensorRT"
+    if (built.gpu, built.compute_capability) != (here.gpu, here.compute_capability):
+        return "GPU"
+    if built.board and here.board and built.board != here.board:
+        return "board"
+    if built.l4t and here.l4t and built.l4t != here.l4t:
+        return "L4T"
+    return None
+
+
+def check_compatible(engine_path, meta: dict, here: Target) -> None:
+    """Refuse an engine built for another TensorRT, GPU, board or L4T release, in one line."""
+    engine_path = Path(engine_path)
+    built = Target.from_dict(meta.get("target", {}))
+    if mismatch(built, here) is None:
+        return
+    onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+    raise EdgesegError(f"engine {engine_path.name} was built with {built.describe()}; this machine has "
+                       f"{here.describe()}: rebuild it here with `edgeseg build {onnx} -o {engine_path}`")
+
+
+def check_plan_hash(engine_path, meta: dict) -> None:
+    """Refuse a plan replaced after edgeseg built it (its sidecar would describe another engine)."""
+    recorded = meta.get("engine", {}).get("sha256")
+    if recorded and sha256_file(engine_path) != recorded:
+        onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+        raise EdgesegError(f"{engine_path}: the plan does not match its sidecar (sha256 differs; was it rebuilt "
+                           f"by another tool?): rebuild it with `edgeseg build {onnx} -o {engine_path}`")
+
+
+# -- The sidecar itself -------------------------------------------------------------------------
+def io_from_tensors(tensors: list[dict]) -> dict:
+    """The artifact `io` block (first input, first output) from the engine's I/O tensors."""
+    inputs = [t for t in tensors if t["mode"] == "input"]
+    outputs = [t for t in tensors if t["mode"] == "output"]
+    if not inputs or not outputs:
+        raise EdgesegError("the engine needs at least one input and one output tensor")
+    inp, out = inputs[0], outputs[0]
+    layout = "NHWC" if inp["dtype"] == "uint8" else "NCHW"
+    kind = "labels" if out["dtype"] in _LABEL_DTYPES else "logits"
+    return {"input": {"name": inp["name"], "dtype": inp["dtype"], "layout": layout, "shape": inp["shape"]},
+            "output": {"name": out["name"], "dtype": out["dtype"], "kind": kind, "shape": out["shape"]}}
+
+
+def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: Target, precision: str,
+                  tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None) -> dict:
+    """The engine's metadata, in the shape every edgeseg artifact's metadata has."""
     onnx_meta = read_metadata(onnx_path)
     return {
         "format": FORMAT,
         "kind": "engine",
         "stage": "engine",
         "precision": precision,
-        "tensorrt": trt_version,
-        "gpu": gpu,  # {"name", "compute_capability"}
-        "l4t": l4t,
-        "jetpack": jetpack_of(l4t),
-        "io": io,  # [{"name", "mode": "input"|"output", "dtype", "shape"}]
         "model": onnx_meta.get("model", {}),
         "preprocess": onnx_meta.get("preprocess", {}),
         "dataset": onnx_meta.get("dataset", {}),
-        "embedded_preprocess": onnx_meta.get("embedded_preprocess", False),
-        "provenance": {"onnx": str(onnx_path), "onnx_sha256": sha256_file(onnx_path), "options": options,
-                       "build_seconds": round(build_seconds, 2),
-                       "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
-        "sha256": sha256_file(engine_path),
+        "io": io_from_tensors(tensors),
+        "embedded_preprocess": bool(onnx_meta.get("embedded_preprocess", False)),
+        "target": target.to_dict(),
+        "engine": {"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build,
+                   "dla": dla},
+        "provenance": {
+            "parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
+            "options": build.get("options", {}),
+            "versions": versions("tensorrt", "onnx"),
+            "build_seconds": round(build_seconds, 2),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        },
     }
 
 
@@ -56,25 +195,14 @@ def write(engine_path, meta: dict) -> Path:
 
 
 def read(engine_path) -> dict:
+    """The engine's sidecar; an engine without one cannot be checked or fed, so it is refused."""
+    engine_path = Path(engine_path)
     side = sidecar_path(engine_path)
     if not side.exists():
-        raise EdgesegError(f"{engine_path}: no sidecar {side.name}; edgeseg needs it to know the engine's "
-                           "preprocessing and where it was built (rebuild with `edgeseg build`)")
-    return read_metadata(engine_path)
-
-
-def check_compatible(engine_path, meta: dict, trt_version: str, gpu: dict, l4t: str | None) -> None:
-    """Refuse an engine built with another TensorRT version, GPU or L4T release."""
-    built = f"TensorRT {meta.get('tensorrt')} on {meta.get('gpu', {}).get('name')} " \
-            f"(sm_{str(meta.get('gpu', {}).get('compute_capability', '?')).replace('.', '')})"
-    here = f"TensorRT {trt_version} on {gpu.get('name')} (sm_{str(gpu.get('compute_capability', '?')).replace('.', '')})"
-    onnx = meta.get("provenance", {}).get("onnx", "MODEL.onnx")
-    fix = f"rebuild it here: edgeseg build {onnx} -o {engine_path}"
-    if str(meta.get("tensorrt", "")).split(".")[:3] != str(trt_version).split(".")[:3]:
-        raise EdgesegError(f"engine {Path(engine_path).name} was built with {built}; this machine has {here}: {fix}")
-    if meta.get("gpu", {}).get("compute_capability") != gpu.get("compute_capability") or \
-            meta.get("gpu", {}).get("name") != gpu.get("name"):
-        raise EdgesegError(f"engine {Path(engine_path).name} was built for {built}; this machine has {here}: {fix}")
-    if meta.get("l4t") and l4t and meta["l4t"] != l4t:
-        raise EdgesegError(f"engine {Path(engine_path).name} was built on L4T {meta['l4t']}; this Jetson runs "
-                           f"L4T {l4t}: {fix}")
+        raise EdgesegError(f"{engine_path}: no sidecar {side.name} beside it; edgeseg needs it for the "
+                           "preprocessing contract and to know where the engine was built "
+                           "(rebuild with `edgeseg build MODEL.onnx -o ENGINE`)")
+    meta = read_metadata(engine_path)
+    if meta.get("kind") != "engine" or "target" not in meta:
+        raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
+    return meta

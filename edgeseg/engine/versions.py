@@ -1,8 +1,10 @@
-"""What each TensorRT generation wants from a build.
+"""What each TensorRT generation wants from a build, decided from the version alone.
 
-TensorRT 11 removed the calibrator and the FP16/INT8 builder flags: it builds strongly typed
-and takes precision from the ONNX (an FP16 graph, a Q/DQ graph). 8.6 and 10.x build weakly
-typed and need FP16 (FP16 graphs) or INT8 + FP16 (Q/DQ graphs) set, or they run in FP32.
+TensorRT 11 removed the calibrator and the FP16/INT8 builder flags: networks are strongly
+typed and precision comes from the ONNX itself (an FP16 graph, a Q/DQ graph). 8.6 and 10.x
+build weakly typed: without the FP16 flag an FP16 graph runs in FP32, and a Q/DQ graph needs
+INT8 (plus FP16 for the layers left in float). 8.6 still wants the EXPLICIT_BATCH network
+flag, which 10.0 made the only mode and 11 removed.
 """
 
 from __future__ import annotations
@@ -13,57 +15,96 @@ from dataclasses import dataclass
 from edgeseg.errors import EdgesegError
 
 OLDEST = (8, 6)
+PRECISIONS = ("fp32", "fp16", "int8")
+_WEAK_FLAGS = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16")}
+_ONNX_FLOAT16 = 10
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TrtVersion:
-    major: int
-    minor: int
-    patch: int = 0
+    """A TensorRT version as its numbers (8.6.2.3, 10.3.0.30, 11.0.0)."""
+
+    numbers: tuple[int, ...]
 
     @classmethod
-    def parse(cls, text: str) -> "TrtVersion":
-        m = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", str(text))
+    def parse(cls, text) -> "TrtVersion":
+        m = re.match(r"^\s*v?(\d+(?:\.\d+)+)", str(text))
         if not m:
             raise EdgesegError(f"cannot read a TensorRT version from {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        return cls(tuple(int(v) for v in m.group(1).split(".")))
 
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
+    @property
+    def major(self) -> int:
+        return self.numbers[0]
+
+    @property
+    def minor(self) -> int:
+        return self.numbers[1]
 
     @property
     def short(self) -> str:
         return f"{self.major}.{self.minor}"
 
-    @property
-    def cache_tag(self) -> str:
-        """The number TensorRT writes in calibration-cache headers (e.g. 100300 for 10.3)."""
-        return f"{self.major}{self.minor:02d}{self.patch:02d}"
+    def __str__(self) -> str:
+        return ".".join(str(v) for v in self.numbers)
+
+    def __lt__(self, other: "TrtVersion") -> bool:
+        return self.numbers < other.numbers
+
+    def same_release(self, other: "TrtVersion") -> bool:
+        """True when a plan from one loads in the other: the numbers both state are equal."""
+        n = max(3, min(len(self.numbers), len(other.numbers)))
+        pad = lambda v: (v.numbers + (0,) * n)[:n]  # noqa: E731
+        return pad(self) == pad(other)
 
 
 @dataclass(frozen=True)
 class BuildMode:
+    """How to create the network and configure the builder for one version and precision."""
+
     strongly_typed: bool
-    flags: tuple[str, ...]  # names of trt.BuilderFlag members to set
-    execute: str  # "v3" (tensors by name) or "v2" (bindings)
+    network_flags: tuple[str, ...]  # trt.NetworkDefinitionCreationFlag members
+    builder_flags: tuple[str, ...]  # trt.BuilderFlag members
+
+    @property
+    def name(self) -> str:
+        return "strongly typed" if self.strongly_typed else "weakly typed" + (
+            f" + {'/'.join(self.builder_flags)}" if self.builder_flags else "")
 
 
-def build_mode(version: TrtVersion, precision: str) -> BuildMode:
+def build_mode(version: TrtVersion, precision: str, dla: bool = False) -> BuildMode:
+    """The network flags and builder flags TensorRT `version` needs for an ONNX of `precision`."""
     if (version.major, version.minor) < OLDEST:
         raise EdgesegError(f"TensorRT {version} is too old: edgeseg needs 8.6 or newer (JetPack 6.0+)")
-    if precision not in ("fp32", "fp16", "int8"):
-        raise EdgesegError(f"unknown precision {precision!r}")
+    if precision not in PRECISIONS:
+        raise EdgesegError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+    if dla and precision == "fp32":
+        raise EdgesegError("the DLA runs FP16 or INT8 only: export the model with --precision fp16 or int8 "
+                           "before building for a DLA core")
     if version.major >= 11:
-        return BuildMode(True, (), "v3")
-    flags = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16")}[precision]
-    return BuildMode(False, flags, "v3")
+        return BuildMode(True, ("STRONGLY_TYPED",), ("GPU_FALLBACK",) if dla else ())
+    network = ("EXPLICIT_BATCH",) if version.major < 10 else ()
+    return BuildMode(False, network, _WEAK_FLAGS[precision] + (("GPU_FALLBACK",) if dla else ()))
 
 
 def onnx_precision(model) -> str:
-    """fp32, fp16 or int8, read from the graph itself (Q/DQ nodes, half initializers)."""
-    ops = {n.op_type for n in model.graph.node}
-    if "QuantizeLinear" in ops or "DequantizeLinear" in ops:
+    """fp32, fp16 or int8, read from the graph TensorRT will see (not from what metadata claims)."""
+    graph = model.graph
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node):
         return "int8"
-    if any(i.data_type == 10 for i in model.graph.initializer):  # FLOAT16
-        return "fp16"
-    return "fp32"
+    return "fp16" if _uses_fp16(graph) else "fp32"
+
+
+def _uses_fp16(graph) -> bool:
+    if any(t.data_type == _ONNX_FLOAT16 for t in graph.initializer):
+        return True
+    values = list(graph.input) + list(graph.output) + list(graph.value_info)
+    if any(v.type.tensor_type.elem_type == _ONNX_FLOAT16 for v in values):
+        return True
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == _ONNX_FLOAT16:
+                return True
+            if node.op_type == "Constant" and attr.name == "value" and attr.t.data_type == _ONNX_FLOAT16:
+                return True
+    return False

@@ -42,8 +42,13 @@ class Histogram:
         return (i + 1) * self.edge / self.bins
 
     def entropy(self, levels: int = 128) -> float:
-        """TensorRT's entropy calibration: the threshold minimising KL(P || Q) of the clipped histogram."""
+        """TensorRT's entropy calibration: the threshold minimising KL(P || Q) of the clipped histogram.
+
+        The zero bin takes its neighbour's count, as NVIDIA's reference does: exact zeros (half of
+        every ReLU output) survive any scale, and left as a spike they pull the threshold far down.
+        """
         hist = self.counts.astype(np.float64)
+        hist[0] = hist[1]
         nz = np.nonzero(hist)[0]
         if nz.size == 0:
             return self.edge / self.bins

@@ -25,6 +25,7 @@ class Plan:
     shared: list[list[str]] = field(default_factory=list)  # tensors that must share one scale
     int32_bias: bool = False
     unique_dq: bool = False
+    unsigned: bool = False  # activations as uint8 with zero point 128: the same grid, ORT's u8s8 kernels
 
     @property
     def tensors(self) -> list[str]:
@@ -76,7 +77,8 @@ class Graph:
 
 def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
     g = Graph(model)
-    out = Plan(int32_bias=config.target == "cpu", unique_dq=config.target == "cpu")
+    cpu = config.target == "cpu"
+    out = Plan(int32_bias=cpu, unique_dq=cpu, unsigned=cpu)
     heads = set() if config.quantize_all else g.head_convs()
     skip = set(keep_float) | set(config.keep_float)
     for i, n in enumerate(g.nodes):

@@ -42,7 +42,7 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
         single consumer, so the CPU target needs them unique)."""
         s_name, z_name = f"{tensor}_qscale", f"{tensor}_qzp"
         new_inits.append(numpy_helper.from_array(np.asarray(scale, np.float32), s_name))
-        new_inits.append(numpy_helper.from_array(np.int8(0), z_name))
+        new_inits.append(numpy_helper.from_array(np.uint8(128) if plan.unsigned else np.int8(0), z_name))
         first = min(i for i, _ in consumers)
         pre.setdefault(first, []).append(
             helper.make_node("QuantizeLinear", [tensor, s_name, z_name], [f"{tensor}_q"], name=f"{tensor}_Q"))

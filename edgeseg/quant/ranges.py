@@ -13,8 +13,12 @@ from pathlib import Path
 from edgeseg.artifacts import write_json
 
 
+# Bump when the calibration algorithms change what they compute, so stale caches are not reused.
+ALGORITHM = 2
+
+
 def cache_key(model_sha: str, calib_sha: str, range_key: dict, tensors: list[str]) -> str:
-    blob = json.dumps({"model": model_sha, "calib": calib_sha, "range": range_key,
+    blob = json.dumps({"model": model_sha, "calib": calib_sha, "range": range_key, "algorithm": ALGORITHM,
                        "tensors": hashlib.sha256("\n".join(sorted(tensors)).encode()).hexdigest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 

@@ -5,14 +5,22 @@ Nothing heavy is imported here: each runner imports its library in `activate()`.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
-__all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of"]
+__all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of", "runner_class"]
 
 SUFFIXES = {".onnx": "onnxruntime", ".pth": "torch", ".pt": "torch", ".engine": "tensorrt", ".plan": "tensorrt"}
+# backend -> (module, class); modules import their library only in activate(), so loading them is cheap.
+CLASSES = {
+    "onnxruntime": ("edgeseg.runtime.onnx_runner", "OrtRunner"),
+    "torch": ("edgeseg.runtime.torch_runner", "TorchRunner"),
+    "tensorrt": ("edgeseg.runtime.tensorrt_runner", "TensorRTRunner"),
+}
 
 
 def backend_of(path) -> str:
@@ -22,21 +30,31 @@ def backend_of(path) -> str:
     return backend
 
 
-def open_runner(path, *, provider: str = "cpu", threads: int | None = None, device: str = "cpu",
-                variant: str | None = None, dataset: str | None = None, input_size=None,
-                cuda_graph: bool = False) -> Runner:
-    """A runner for `path`; options that do not apply to its backend are ignored."""
+def runner_class(backend: str) -> type:
+    module, name = CLASSES[backend]
+    return getattr(importlib.import_module(module), name)
+
+
+def _options_of(cls) -> set[str]:
+    params = list(inspect.signature(cls.__init__).parameters.values())[2:]  # skip self, path
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def open_runner(path, **options) -> Runner:
+    """A runner for `path`, built with the options its backend takes.
+
+    One command line serves a mix of artifacts (a checkpoint, ONNX models, engines), so an
+    option another backend understands (`provider` for a checkpoint) is dropped; a name no
+    backend knows is a mistake and raises.
+    """
     backend = backend_of(path)
-    if not Path(path).exists():
+    if not Path(path).is_file():
         raise EdgesegError(f"{path}: no such file")
-    if backend == "onnxruntime":
-        from edgeseg.runtime.onnx_runner import OrtRunner
-
-        return OrtRunner(path, provider=provider, threads=threads)
-    if backend == "torch":
-        from edgeseg.runtime.torch_runner import TorchRunner
-
-        return TorchRunner(path, device=device, variant=variant, dataset=dataset, input_size=input_size, threads=threads)
-    from edgeseg.runtime.tensorrt_runner import TensorRTRunner
-
-    return TensorRTRunner(path, cuda_graph=cuda_graph)
+    cls = runner_class(backend)
+    accepted = _options_of(cls)
+    if set(options) - accepted:
+        known = set().union(*(_options_of(runner_class(b)) for b in CLASSES))
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise EdgesegError(f"unknown runner option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return cls(path, **{k: v for k, v in options.items() if k in accepted})

@@ -11,6 +11,9 @@ from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+# Each provider falls back on the ones after it for the nodes it cannot run.
+FALLBACKS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+             "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
 _NP = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
 
@@ -38,12 +41,16 @@ class OrtRunner(Runner):
         so.log_severity_level = 3
         if self.threads:
             so.intra_op_num_threads = self.threads
-        providers = [wanted] + (["CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [])
         try:
+            providers = [p for p in FALLBACKS[self.provider] if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(self.path, so, providers=providers)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EdgesegError(f"{self.path}: ONNX Runtime cannot load it ({first[:200]})") from None
+        if self.session.get_providers()[0] != wanted:  # ORT falls back to CPU quietly when a GPU library is missing
+            self.session = None
+            raise EdgesegError(f"ONNX Runtime could not start provider {self.provider} ({wanted}) for {self.path}; "
+                               "check its CUDA/TensorRT libraries, or use --provider cpu")
         self._input = self.session.get_inputs()[0]
         self._output = self.session.get_outputs()[0]
 

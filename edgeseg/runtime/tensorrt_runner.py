@@ -1,18 +1,21 @@
-"""TensorRT engine runner: tensors by name, pinned host buffers, one stream, optional CUDA graph.
+"""TensorRT engine runner: tensors by name, page-locked host buffers, one stream, optional CUDA graph.
 
 The sidecar is checked before the plan is deserialized, so an engine built for another
-TensorRT or GPU fails with a line that says what to rebuild instead of TensorRT's own error.
+TensorRT release or GPU fails with a line that says what to rebuild instead of TensorRT's
+own error. Tensors are addressed by name (`set_tensor_address` + `execute_async_v3`), the
+API TensorRT 8.5 introduced and 10/11 kept; the bindings API (execute_async_v2) is gone
+from 10, so one code path serves 8.6, 10 and 11. Copies and the launch share one stream;
+CUDA events around them give `last_timing` (H2D, GPU compute, D2H) as trtexec reports it.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
-
-_NP = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32, "INT64": np.int64,
-       "UINT8": np.uint8, "BOOL": np.bool_}
 
 
 class TensorRTRunner(Runner):
@@ -20,8 +23,11 @@ class TensorRTRunner(Runner):
 
     def __init__(self, path, cuda_graph: bool = False, device_index: int = 0):
         super().__init__(path)
-        self.cuda_graph, self.device_index = cuda_graph, device_index
+        self.cuda_graph, self.device_index = bool(cuda_graph), int(device_index)
         self._meta: dict | None = None
+        self.cuda = self.engine = self.context = self.stream = self.graph = None
+        self.buffers: dict[str, tuple] = {}  # name -> (shape, device pointer, pinned host array)
+        self.events: list = []
 
     @property
     def metadata(self) -> dict:
@@ -31,103 +37,142 @@ class TensorRTRunner(Runner):
             self._meta = sidecar.read(self.path)
         return self._meta
 
+    # -- lifecycle ---------------------------------------------------------------------------
     def _activate(self) -> None:
-        from edgeseg.bench.hardware import detect
         from edgeseg.engine import sidecar
-        from edgeseg.engine.builder import _trt
-        from edgeseg.engine.cuda import open_cuda
+        from edgeseg.engine.builder import import_tensorrt
+        from edgeseg.engine.cuda import open_device
 
-        trt = _trt()
-        self.cuda = open_cuda()
-        name, cc = self.cuda.device_name(self.device_index)
-        sidecar.check_compatible(self.path, self.metadata, trt.__version__, {"name": name, "compute_capability": cc},
-                                 detect().l4t)
-        self.trt = trt
-        self.logger = trt.Logger(trt.Logger.WARNING)
+        meta = self.metadata  # no sidecar: refused before anything is loaded
+        trt = import_tensorrt()
+        self.cuda, gpu, cc = open_device(self.device_index)
+        sidecar.check_compatible(self.path, meta, sidecar.this_machine(str(trt.__version__), gpu, cc))
+        sidecar.check_plan_hash(self.path, meta)
+        self._logger = trt.Logger(trt.Logger.ERROR)
+        self._runtime = trt.Runtime(self._logger)
         with open(self.path, "rb") as f:
-            self.engine = trt.Runtime(self.logger).deserialize_cuda_engine(f.read())
+            self.engine = self._runtime.deserialize_cuda_engine(f.read())
         if self.engine is None:
-            raise EdgesegError(f"{self.path}: TensorRT could not deserialize the engine")
+            raise EdgesegError(f"{self.path}: TensorRT could not deserialize the engine (see its error above)")
         self.context = self.engine.create_execution_context()
         self.stream = self.cuda.stream()
         self.events = [self.cuda.event() for _ in range(4)]
+        self._split_io(trt)
+
+    def _split_io(self, trt) -> None:
+        from edgeseg.engine.tensors import dtype_name, numpy_dtype
+
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        mode = trt.TensorIOMode.INPUT
-        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == mode]
-        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) != mode]
-        self.buffers: dict[str, tuple] = {}  # name -> (shape, device ptr, pinned host array)
-        self.graph = None
+        is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
+        self.inputs = [n for n in names if is_input[n]]
+        self.outputs = [n for n in names if not is_input[n]]
+        if len(self.inputs) != 1 or not self.outputs:
+            raise EdgesegError(f"{self.path}: expected one input and at least one output, got inputs {self.inputs}")
+        wanted = self.metadata.get("io", {}).get("output", {}).get("name")
+        self.output = wanted if wanted in self.outputs else self.outputs[0]
+        self.dtypes = {n: numpy_dtype(dtype_name(self.engine.get_tensor_dtype(n)), n) for n in names}
 
-    def _dtype(self, name: str):
-        return _NP[self.engine.get_tensor_dtype(name).name]
+    def _deactivate(self) -> None:
+        self._drop_graph()
+        for _, ptr, host in self.buffers.values():
+            self.cuda.free(ptr)
+            self.cuda.free_pinned(host)
+        for event in self.events:
+            self.cuda.destroy_event(event)
+        self.cuda.destroy_stream(self.stream)
+        self.buffers, self.events = {}, []
+        self.context = self.engine = self._runtime = self.stream = None
+        self.cuda.close()
 
-    def _buffer(self, name: str, shape) -> tuple:
+    # -- buffers -----------------------------------------------------------------------------
+    def _buffer(self, name: str, shape: tuple) -> tuple:
         current = self.buffers.get(name)
-        if current is not None and current[0] == tuple(shape):
+        if current is not None and current[0] == shape:
             return current
         if current is not None:
             self.cuda.free(current[1])
             self.cuda.free_pinned(current[2])
-            self.graph = None  # addresses changed: recapture
-        host = self.cuda.pinned(tuple(shape), self._dtype(name))
-        entry = (tuple(shape), self.cuda.malloc(host.nbytes), host)
+        host = self.cuda.pinned(shape, self.dtypes[name])
+        entry = (shape, self.cuda.malloc(host.nbytes), host)
         self.buffers[name] = entry
         self.context.set_tensor_address(name, entry[1])
+        self._drop_graph()  # a captured graph holds the old addresses
         return entry
 
-    def _enqueue(self) -> None:
-        if not self.context.execute_async_v3(self.cuda.stream_handle(self.stream)):
-            raise EdgesegError(f"{self.path}: TensorRT execution failed")
+    def _set_shape(self, batch: np.ndarray) -> None:
+        name = self.inputs[0]
+        if tuple(self.context.get_tensor_shape(name)) == batch.shape:
+            return
+        if not self.context.set_input_shape(name, batch.shape):
+            raise EdgesegError(f"{self.path}: input shape {batch.shape} does not fit the engine, which takes "
+                               f"{self._accepted_shapes(name)}")
+        self._drop_graph()
 
+    def _accepted_shapes(self, name: str) -> str:
+        declared = tuple(self.engine.get_tensor_shape(name))
+        if all(d > 0 for d in declared):
+            return f"only {declared}"
+        lo, opt, hi = (tuple(s) for s in self.engine.get_tensor_profile_shape(name, 0))
+        return f"shapes from {lo} to {hi} (optimized for {opt})"
+
+    # -- inference ---------------------------------------------------------------------------
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         name = self.inputs[0]
-        batch = np.ascontiguousarray(batch, dtype=self._dtype(name))
-        if tuple(self.context.get_tensor_shape(name)) != batch.shape:
-            self.context.set_input_shape(name, batch.shape)
-            self.graph = None
-        _, dptr, host = self._buffer(name, batch.shape)
-        outs = [self._buffer(o, tuple(self.context.get_tensor_shape(o))) for o in self.outputs]
-        c, s, (e0, e1, e2, e3) = self.cuda, self.stream, self.events
-        np.copyto(host, batch)
-        c.record(e0, s)
-        c.h2d(dptr, host, s)
-        c.record(e1, s)
-        self._run_graph_or_enqueue()
-        c.record(e2, s)
-        for _, optr, ohost in outs:
-            c.d2h(ohost, optr, s)
-        c.record(e3, s)
-        c.sync(s)
-        self.last_timing = Timing(compute_ms=c.elapsed_ms(e1, e2), h2d_ms=c.elapsed_ms(e0, e1), d2h_ms=c.elapsed_ms(e2, e3))
-        out = outs[0][2].copy()
-        return out.astype(np.float32) if out.dtype == np.float16 else out
+        batch = np.ascontiguousarray(batch, dtype=self.dtypes[name])
+        self._set_shape(batch)
+        _, in_ptr, in_host = self._buffer(name, batch.shape)
+        outs = {o: self._buffer(o, tuple(self.context.get_tensor_shape(o))) for o in self.outputs}
+        cuda, stream, (e0, e1, e2, e3) = self.cuda, self.stream, self.events
+        np.copyto(in_host, batch)
+        cuda.record(e0, stream)
+        cuda.h2d(in_ptr, in_host, stream)
+        cuda.record(e1, stream)
+        self._launch()
+        cuda.record(e2, stream)
+        _, out_ptr, out_host = outs[self.output]
+        cuda.d2h(out_host, out_ptr, stream)
+        cuda.record(e3, stream)
+        cuda.sync(stream)
+        self.last_timing = Timing(compute_ms=cuda.elapsed_ms(e1, e2), h2d_ms=cuda.elapsed_ms(e0, e1),
+                                  d2h_ms=cuda.elapsed_ms(e2, e3), extra={"cuda_graph": self.graph is not None})
+        out = out_host.copy()
+        return out.astype(np.float32) if np.issubdtype(out.dtype, np.floating) and out.dtype != np.float32 else out
 
-    def _run_graph_or_enqueue(self) -> None:
+    def _enqueue(self) -> None:
+        if not self.context.execute_async_v3(self.cuda.handle(self.stream)):
+            raise EdgesegError(f"{self.path}: TensorRT execution failed")
+
+    def _launch(self) -> None:
         if not self.cuda_graph:
             self._enqueue()
             return
         if self.graph is None:
-            self._enqueue()  # TensorRT needs one plain run after a shape change before capture
+            self._enqueue()  # TensorRT settles shape-dependent state in one plain run before capture
             self.cuda.sync(self.stream)
             self.cuda.begin_capture(self.stream)
-            self._enqueue()
+            try:
+                self._enqueue()
+            except Exception:
+                with contextlib.suppress(EdgesegError):
+                    self.cuda.end_capture(self.stream)
+                raise
             self.graph = self.cuda.end_capture(self.stream)
         self.cuda.launch(self.graph, self.stream)
 
-    def _deactivate(self) -> None:
-        for _, ptr, host in self.buffers.values():
-            self.cuda.free(ptr)
-            self.cuda.free_pinned(host)
-        self.buffers, self.context, self.engine, self.graph = {}, None, None, None
+    def _drop_graph(self) -> None:
+        if self.graph is not None:
+            self.cuda.destroy_graph(self.graph)
+            self.graph = None
 
+    # -- description -------------------------------------------------------------------------
     @property
     def io_spec(self) -> IOSpec:
-        io = {t["mode"]: t for t in self.metadata.get("io", [])}
+        io = self.metadata.get("io", {})
         inp, out = io.get("input", {}), io.get("output", {})
-        dtype = "uint8" if "UINT8" in str(inp.get("dtype", "")) else ("float16" if "HALF" in str(inp.get("dtype", "")) else "float32")
+        dtype = inp.get("dtype", "float32")
         shape = tuple(d if isinstance(d, int) and d > 0 else None for d in inp.get("shape", []))
-        kind = "labels" if any(k in str(out.get("dtype", "")) for k in ("INT32", "UINT8", "INT64")) else "logits"
-        return IOSpec(dtype, "NHWC" if dtype == "uint8" else "NCHW", shape, kind)
+        return IOSpec(dtype, inp.get("layout", "NHWC" if dtype == "uint8" else "NCHW"), shape,
+                      out.get("kind", "logits"))
 
     @property
     def description(self) -> str:

@@ -2,25 +2,24 @@
 //
 //   edgeseg_infer model.engine image.png classes.png
 //
-// The sidecar (model.engine.json) carries the preprocessing contract: BGR mean, optional std,
-// channel order, input size, and whether preprocessing is already inside the engine (uint8
-// NHWC input). The engine is a plain TensorRT plan; tensors are addressed by name (TensorRT >= 8.5).
+// The engine is a plain TensorRT plan; its sidecar (model.engine.json) carries the
+// preprocessing contract (BGR mean, optional std, channel order, input size, or that the
+// engine takes the camera's uint8 BGR image itself) and where it was built. Tensors are
+// addressed by name (TensorRT 8.5 and later: 8.6, 10 and 11 alike).
 #include <NvInfer.h>
 #include <cuda_runtime_api.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#ifdef EDGESEG_WITH_OPENCV
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#endif
+#include "image_io.hpp"
+#include "sidecar_json.hpp"
 
 namespace {
 
@@ -42,75 +41,24 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// The few sidecar fields we need, found by key: enough for edgeseg's own flat JSON.
-std::vector<double> json_numbers(const std::string& json, const std::string& key) {
-  std::vector<double> out;
-  auto pos = json.find("\"" + key + "\"");
-  if (pos == std::string::npos) return out;
-  pos = json.find_first_of("[0123456789-n", json.find(':', pos) + 1);
-  if (pos == std::string::npos || json.compare(pos, 4, "null") == 0) return out;
-  if (json[pos] != '[') return {std::stod(json.substr(pos))};
-  auto end = json.find(']', pos);
-  std::stringstream ss(json.substr(pos + 1, end - pos - 1));
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::stod(item));
-  return out;
+// "10.3.0" from the linked library (NV_TENSORRT_VERSION is major*1000+... before 10, major*10000+... since).
+std::string library_version() {
+  const int32_t v = getInferLibVersion();
+  const int32_t major_unit = v >= 100000 ? 10000 : 1000;
+  return std::to_string(v / major_unit) + "." + std::to_string((v % major_unit) / 100) + "." + std::to_string(v % 100);
 }
 
-bool json_true(const std::string& json, const std::string& key) {
-  auto pos = json.find("\"" + key + "\"");
-  return pos != std::string::npos && json.compare(json.find(':', pos) + 1, 5, " true") == 0;
-}
-
-std::string json_string(const std::string& json, const std::string& key) {
-  auto pos = json.find("\"" + key + "\"");
-  if (pos == std::string::npos) return "";
-  auto start = json.find('"', json.find(':', pos) + 1) + 1;
-  return json.substr(start, json.find('"', start) - start);
-}
-
-struct Image {
-  int h = 0, w = 0;
-  std::vector<uint8_t> bgr;  // H x W x 3
-};
-
-Image load_image(const std::string& path, int h, int w) {
-  Image img;
-#ifdef EDGESEG_WITH_OPENCV
-  cv::Mat m = cv::imread(path, cv::IMREAD_COLOR);
-  if (m.empty()) throw std::runtime_error("cannot read image " + path);
-  if (h > 0 && w > 0 && (m.rows != h || m.cols != w)) cv::resize(m, m, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
-  img.h = m.rows;
-  img.w = m.cols;
-  img.bgr.assign(m.data, m.data + m.total() * 3);
-#else
-  std::ifstream f(path, std::ios::binary);
-  std::string magic;
-  int maxval;
-  f >> magic >> img.w >> img.h >> maxval;
-  f.get();
-  if (magic != "P6" || maxval != 255) throw std::runtime_error(path + ": without OpenCV only binary PPM (P6) is read");
-  if (h > 0 && (img.h != h || img.w != w)) throw std::runtime_error("image size differs from the engine's; resize it first");
-  std::vector<uint8_t> rgb(img.h * img.w * 3);
-  f.read(reinterpret_cast<char*>(rgb.data()), rgb.size());
-  img.bgr.resize(rgb.size());
-  for (size_t i = 0; i < rgb.size(); i += 3) {
-    img.bgr[i] = rgb[i + 2];
-    img.bgr[i + 1] = rgb[i + 1];
-    img.bgr[i + 2] = rgb[i];
-  }
-#endif
-  return img;
-}
-
-void write_classes(const std::string& path, const std::vector<uint8_t>& labels, int h, int w) {
-#ifdef EDGESEG_WITH_OPENCV
-  cv::imwrite(path, cv::Mat(h, w, CV_8UC1, const_cast<uint8_t*>(labels.data())));
-#else
-  std::ofstream f(path, std::ios::binary);
-  f << "P5\n" << w << " " << h << "\n255\n";
-  f.write(reinterpret_cast<const char*>(labels.data()), labels.size());
-#endif
+// The same refusal as edgeseg's Python runner: an engine only loads under the TensorRT and GPU it was built for.
+void check_target(const edgeseg::Contract& c, const std::string& engine_path) {
+  cudaDeviceProp props{};
+  check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
+  const std::string here_cc = std::to_string(props.major) + "." + std::to_string(props.minor);
+  const std::string here_trt = library_version();
+  const bool same_trt = c.tensorrt.compare(0, here_trt.size(), here_trt) == 0;
+  if (c.tensorrt.empty() || (same_trt && c.gpu == props.name && c.compute_capability == here_cc)) return;
+  throw std::runtime_error("engine " + engine_path + " was built with TensorRT " + c.tensorrt + " on " + c.gpu + " (" +
+                           edgeseg::sm(c.compute_capability) + "); this machine has TensorRT " + here_trt + " on " +
+                           props.name + " (" + edgeseg::sm(here_cc) + "): rebuild it here with `edgeseg build`");
 }
 
 size_t element_size(nvinfer1::DataType t) {
@@ -122,6 +70,97 @@ size_t element_size(nvinfer1::DataType t) {
   }
 }
 
+size_t volume(const nvinfer1::Dims& d) {
+  size_t n = 1;
+  for (int i = 0; i < d.nbDims; ++i) n *= static_cast<size_t>(d.d[i]);
+  return n;
+}
+
+// Class map from the output tensor: labels as they are (--argmax engines), else argmax over K.
+std::vector<uint8_t> class_map(const std::vector<uint8_t>& bytes, nvinfer1::DataType type, const nvinfer1::Dims& dims) {
+  const size_t plane = static_cast<size_t>(dims.d[dims.nbDims - 2]) * dims.d[dims.nbDims - 1];
+  std::vector<uint8_t> labels(plane);
+  if (dims.nbDims == 3) {
+    for (size_t i = 0; i < plane; ++i) {
+      if (type == nvinfer1::DataType::kINT32) labels[i] = static_cast<uint8_t>(reinterpret_cast<const int32_t*>(bytes.data())[i]);
+      else if (type == nvinfer1::DataType::kINT64) labels[i] = static_cast<uint8_t>(reinterpret_cast<const int64_t*>(bytes.data())[i]);
+      else labels[i] = bytes[i];
+    }
+    return labels;
+  }
+  const int k = dims.d[1];
+  std::vector<float> logits(static_cast<size_t>(k) * plane);
+  for (size_t i = 0; i < logits.size(); ++i)
+    logits[i] = type == nvinfer1::DataType::kHALF ? edgeseg::half_to_float(reinterpret_cast<const uint16_t*>(bytes.data())[i])
+                                                   : reinterpret_cast<const float*>(bytes.data())[i];
+  return edgeseg::argmax(logits, k, plane);
+}
+
+struct CudaBuffer {
+  void* ptr = nullptr;
+  explicit CudaBuffer(size_t n) { check(cudaMalloc(&ptr, n), "cudaMalloc"); }
+  ~CudaBuffer() { cudaFree(ptr); }
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
+};
+
+int run(const std::string& engine_path, const std::string& image_path, const std::string& out_path) {
+  const edgeseg::Contract contract = edgeseg::read_contract(edgeseg::JsonParser(read_file(engine_path + ".json")).parse());
+  check_target(contract, engine_path);
+
+  Logger logger;
+  const std::string plan = read_file(engine_path);
+  std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));
+  std::unique_ptr<nvinfer1::ICudaEngine> engine(runtime->deserializeCudaEngine(plan.data(), plan.size()));
+  if (!engine) throw std::runtime_error("TensorRT cannot deserialize " + engine_path);
+  std::unique_ptr<nvinfer1::IExecutionContext> context(engine->createExecutionContext());
+  std::string in_name, out_name;
+  for (int i = 0; i < engine->getNbIOTensors(); ++i) {
+    const char* name = engine->getIOTensorName(i);
+    if (engine->getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT) in_name = name;
+    else if (out_name.empty()) out_name = name;
+  }
+
+  // Model size: the engine's if fixed, else the contract's, else the image's own.
+  const nvinfer1::Dims declared = engine->getTensorShape(in_name.c_str());
+  const int h_axis = contract.embedded ? 1 : 2;
+  int h = declared.d[h_axis] > 0 ? declared.d[h_axis] : contract.height;
+  int w = declared.d[h_axis + 1] > 0 ? declared.d[h_axis + 1] : contract.width;
+  const edgeseg::Image img = edgeseg::load_image(image_path, h, w);
+  h = img.h;
+  w = img.w;
+
+  std::vector<uint8_t> input;
+  nvinfer1::Dims in_dims;
+  if (contract.embedded) {  // uint8 NHWC BGR straight from the camera: no arithmetic here
+    in_dims = nvinfer1::Dims4{1, h, w, 3};
+    input = img.bgr;
+  } else {
+    in_dims = nvinfer1::Dims4{1, 3, h, w};
+    const std::vector<float> chw = edgeseg::preprocess(img, contract);
+    input.assign(reinterpret_cast<const uint8_t*>(chw.data()), reinterpret_cast<const uint8_t*>(chw.data() + chw.size()));
+  }
+  if (!context->setInputShape(in_name.c_str(), in_dims)) throw std::runtime_error("input shape outside the engine's profile");
+  const nvinfer1::Dims out_dims = context->getTensorShape(out_name.c_str());
+  const nvinfer1::DataType out_type = engine->getTensorDataType(out_name.c_str());
+
+  cudaStream_t stream;
+  check(cudaStreamCreate(&stream), "cudaStreamCreate");
+  CudaBuffer d_in(input.size()), d_out(volume(out_dims) * element_size(out_type));
+  std::vector<uint8_t> output(volume(out_dims) * element_size(out_type));
+  context->setTensorAddress(in_name.c_str(), d_in.ptr);
+  context->setTensorAddress(out_name.c_str(), d_out.ptr);
+  check(cudaMemcpyAsync(d_in.ptr, input.data(), input.size(), cudaMemcpyHostToDevice, stream), "copy in");
+  if (!context->enqueueV3(stream)) throw std::runtime_error("TensorRT execution failed");
+  check(cudaMemcpyAsync(output.data(), d_out.ptr, output.size(), cudaMemcpyDeviceToHost, stream), "copy out");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  cudaStreamDestroy(stream);
+
+  edgeseg::write_class_map(out_path, class_map(output, out_type, out_dims), h, w);
+  std::cout << out_path << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,87 +169,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const std::string sidecar = read_file(std::string(argv[1]) + ".json");
-    const bool embedded = json_true(sidecar, "embedded_preprocess");
-    const auto mean = json_numbers(sidecar, "mean_bgr");
-    const auto stdv = json_numbers(sidecar, "std_bgr");
-    const auto size = json_numbers(sidecar, "input_size");
-    const bool rgb = json_string(sidecar, "channel_order") != "BGR";
-    const int h = size.size() == 2 ? static_cast<int>(size[0]) : 0, w = size.size() == 2 ? static_cast<int>(size[1]) : 0;
-
-    Logger logger;
-    std::string plan = read_file(argv[1]);
-    auto runtime = nvinfer1::createInferRuntime(logger);
-    auto engine = runtime->deserializeCudaEngine(plan.data(), plan.size());
-    if (!engine) throw std::runtime_error("cannot deserialize the engine (built for another TensorRT or GPU?)");
-    auto context = engine->createExecutionContext();
-    const char* in_name = engine->getIOTensorName(0);
-    const char* out_name = engine->getIOTensorName(1);
-
-    Image img = load_image(argv[2], h, w);
-    std::vector<uint8_t> input_bytes;
-    nvinfer1::Dims in_dims;
-    if (embedded) {  // uint8 NHWC BGR straight from the camera
-      in_dims = nvinfer1::Dims4{1, img.h, img.w, 3};
-      input_bytes = img.bgr;
-    } else {  // the contract: minus mean, / std, channel order, NCHW float32
-      in_dims = nvinfer1::Dims4{1, 3, img.h, img.w};
-      std::vector<float> chw(3 * img.h * img.w);
-      for (int y = 0; y < img.h; ++y)
-        for (int x = 0; x < img.w; ++x)
-          for (int c = 0; c < 3; ++c) {
-            float v = img.bgr[(y * img.w + x) * 3 + c] - static_cast<float>(mean.at(c));
-            if (stdv.size() == 3) v /= static_cast<float>(stdv[c]);
-            int dst = rgb ? 2 - c : c;
-            chw[(dst * img.h + y) * img.w + x] = v;
-          }
-      input_bytes.assign(reinterpret_cast<uint8_t*>(chw.data()), reinterpret_cast<uint8_t*>(chw.data() + chw.size()));
-    }
-    context->setInputShape(in_name, in_dims);
-    const auto out_dims = context->getTensorShape(out_name);
-    const auto out_type = engine->getTensorDataType(out_name);
-    size_t out_count = 1;
-    for (int i = 0; i < out_dims.nbDims; ++i) out_count *= out_dims.d[i];
-
-    void *d_in = nullptr, *d_out = nullptr;
-    cudaStream_t stream;
-    check(cudaStreamCreate(&stream), "cudaStreamCreate");
-    check(cudaMalloc(&d_in, input_bytes.size()), "cudaMalloc input");
-    check(cudaMalloc(&d_out, out_count * element_size(out_type)), "cudaMalloc output");
-    std::vector<uint8_t> out_bytes(out_count * element_size(out_type));
-    check(cudaMemcpyAsync(d_in, input_bytes.data(), input_bytes.size(), cudaMemcpyHostToDevice, stream), "H2D");
-    context->setTensorAddress(in_name, d_in);
-    context->setTensorAddress(out_name, d_out);
-    if (!context->enqueueV3(stream)) throw std::runtime_error("TensorRT execution failed");
-    check(cudaMemcpyAsync(out_bytes.data(), d_out, out_bytes.size(), cudaMemcpyDeviceToHost, stream), "D2H");
-    check(cudaStreamSynchronize(stream), "sync");
-
-    std::vector<uint8_t> labels(static_cast<size_t>(img.h) * img.w);
-    if (out_dims.nbDims == 3) {  // the engine already gives the class map (--argmax)
-      for (size_t i = 0; i < labels.size(); ++i)
-        labels[i] = out_type == nvinfer1::DataType::kINT32 ? static_cast<uint8_t>(reinterpret_cast<int32_t*>(out_bytes.data())[i])
-                                                            : out_bytes[i];
-    } else {  // logits N x K x H x W: argmax over K (FP32 output; FP16 engines keep float32 I/O)
-      const int k = out_dims.d[1];
-      const float* logits = reinterpret_cast<float*>(out_bytes.data());
-      for (size_t i = 0; i < labels.size(); ++i) {
-        int best = 0;
-        for (int c = 1; c < k; ++c)
-          if (logits[c * labels.size() + i] > logits[best * labels.size() + i]) best = c;
-        labels[i] = static_cast<uint8_t>(best);
-      }
-    }
-    write_classes(argv[3], labels, img.h, img.w);
-    std::cout << argv[3] << "\n";
-    cudaFree(d_in);
-    cudaFree(d_out);
-    cudaStreamDestroy(stream);
-    delete context;
-    delete engine;
-    delete runtime;
+    return run(argv[1], argv[2], argv[3]);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
 }

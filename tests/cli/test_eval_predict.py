@@ -61,3 +61,65 @@ def test_colorize_uses_palette():
     palette = DatasetInfo.named("camvid").palette
     out = colorize(np.array([[0, 3]]), palette)
     assert tuple(out[0, 0]) == tuple(palette[0][::-1]) and tuple(out[0, 1]) == tuple(palette[3][::-1])
+
+
+def test_eval_screen_tables_batch_and_list_split(tmp_path, capsys, camvid_tree):
+    (camvid_tree / "two.txt").write_text("val/im0.png valannot/im0.png\nval/im2.png valannot/im2.png\n")
+    a = tiny_onnx(tmp_path / "a.onnx")
+    code = main(["eval", str(a), "--data", str(camvid_tree), "--split", "two.txt", "--batch", "2",
+                 "--resize", "labels", "--json", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["images"], report["batch"], report["resize"], report["split"]) == (2, 2, "labels", "two.txt")
+    assert "per-class IoU" in out and "Bicyclist" in out and "a.onnx" in out
+
+
+def test_eval_folder_dataset_takes_classes_from_the_artifact(tmp_path, capsys, camvid_tree):
+    root = tmp_path / "folder"
+    root.mkdir()
+    (camvid_tree / "val").rename(root / "images")
+    (camvid_tree / "valannot").rename(root / "labels")
+    code = main(["eval", str(tiny_onnx(tmp_path / "a.onnx")), "--data", str(root), "--dataset", "folder",
+                 "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text())["images"] == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dataset", "cityscapes"], "predicts 11 classes; the cityscapes dataset has 19"),
+    (["--batch", "0"], "--batch at least 1"),
+    (["--split", "test"], "test does not exist"),
+    (["--provider", "gpu"], "unknown ONNX Runtime provider"),
+])
+def test_eval_errors_are_one_line(tmp_path, capsys, camvid_tree, args, message):
+    code = main(["eval", str(tiny_onnx(tmp_path / "a.onnx")), "--data", str(camvid_tree), *args])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and err.count("\n") == 1, err
+
+
+def test_eval_real_camvid_sample(tmp_path, capsys, camvid_root):
+    code = main(["eval", str(tiny_onnx(tmp_path / "a.onnx")), "--data", str(camvid_root),
+                 "--split", str(camvid_root / "camvid_val_list.txt"), "--limit", "4", "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["images"] == 4 and 0 <= report["artifacts"][0]["miou"] <= 100
+
+
+def test_predict_with_a_named_dataset_palette_and_single_files(tmp_path, capsys, camvid_tree):
+    a = tiny_onnx(tmp_path / "a.onnx")
+    code = main(["predict", str(a), str(camvid_tree / "val" / "im1.png"), "-o", str(tmp_path / "o"), "--dataset", "camvid"])
+    assert code == 0 and "wrote 2 images" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["im1_mask.png", "im1_overlay.png"]
+    code = main(["predict", str(a), str(camvid_tree / "val"), "-o", str(tmp_path / "o"), "--dataset", "cityscapes"])
+    err = capsys.readouterr().err
+    assert code == 1 and "predicts 11 classes; cityscapes has 19" in err
+
+
+def test_predict_disagreement_between_different_models(tmp_path, capsys, camvid_tree):
+    a, b = tiny_onnx(tmp_path / "a.onnx"), tiny_onnx(tmp_path / "b.onnx", seed=1)
+    assert main(["predict", str(a), str(camvid_tree / "val"), "-o", str(tmp_path / "o"), "--compare", str(b)]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "agreement with b.onnx" in ln]
+    assert len(lines) == 3
+    diff = cv2.imread(str(tmp_path / "o" / "im0_diff.png"))
+    assert (diff == (255, 0, 255)).all(axis=2).any()

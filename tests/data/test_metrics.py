@@ -5,7 +5,7 @@ import pytest
 
 from edgeseg.data.metrics import ConfusionMatrix, iou_from_confusion, miou_from_confusion
 
-from conftest import SHARED
+from paths import SHARED
 
 
 def test_hand_computed_with_ignore():
@@ -44,3 +44,35 @@ def test_official_confusion_gives_official_miou():
     if not path.exists():
         pytest.skip("../shared is absent")
     assert miou_from_confusion(np.load(path)) == pytest.approx(61.433, abs=5e-4)
+
+
+def test_accumulates_over_updates_like_one_big_update():
+    rng = np.random.default_rng(0)
+    labels, preds = rng.integers(0, 5, (3, 7, 9)), rng.integers(0, 4, (3, 7, 9))
+    labels[0, 0, :] = 255
+    one, many = ConfusionMatrix(4), ConfusionMatrix(4)
+    one.update(labels, preds)
+    for lab, pred in zip(labels, preds):
+        many.update(lab, pred)
+    np.testing.assert_array_equal(one.matrix, many.matrix)
+    # label 4 is beyond the 4 classes: skipped like the ignore index
+    assert one.matrix.sum() == ((labels != 255) & (labels < 4)).sum()
+
+
+def test_prediction_out_of_range_is_refused():
+    cm = ConfusionMatrix(3)
+    with pytest.raises(ValueError, match="outside 0..2"):
+        cm.update(np.array([0, 1]), np.array([0, 3]))
+    cm.update(np.array([255, 1]), np.array([7, 1]))  # under an ignored pixel it does not matter
+    assert cm.matrix[1, 1] == 1 and cm.matrix.sum() == 1
+
+
+def test_agreement_counts_all_pixels():
+    from edgeseg.data.metrics import agreement
+
+    assert agreement(np.array([[1, 2], [3, 4]]), np.array([[1, 2], [0, 4]])) == (3, 4)
+
+
+def test_empty_matrix_has_no_miou():
+    cm = ConfusionMatrix(3)
+    assert np.isnan(cm.miou()) and np.isnan(cm.pixel_accuracy())

@@ -1,50 +1,162 @@
-"""Real TensorRT build-and-run tests: FP32 / FP16 / INT8 engines of the trained CamVid checkpoint
-against ONNX Runtime on CPU over the camvid-half val images. Run only where CUDA and TensorRT exist."""
+"""The TensorRT runner.
+
+Without a GPU: construction is cheap, the sidecar is required and read without TensorRT,
+and activation fails with one line. With CUDA and TensorRT (marked `gpu`, skipped
+elsewhere): FP32 / FP16 / INT8 engines of the trained CamVid checkpoint are built for real
+and their argmax is compared with ONNX Runtime on CPU running the same ONNX, over the 101
+camvid-half val images; plus CUDA graphs, dynamic shapes and the mismatch refusal.
+"""
 
 import importlib.util
+import json
+import shutil
 
 import numpy as np
 import pytest
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="TensorRT is not installed (needs an NVIDIA GPU)"),
-]
+from edgeseg.errors import EdgesegError
+from edgeseg.runtime import open_runner
+from edgeseg.runtime.tensorrt_runner import TensorRTRunner
 
+HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 MIN_AGREEMENT = {"fp32": 0.999, "fp16": 0.995, "int8": 0.98}
+SIDECAR = {
+    "format": "edgeseg-artifact/1", "kind": "engine", "stage": "engine", "precision": "fp16",
+    "preprocess": {"mean_bgr": [105.65775, 103.32983, 99.6254], "channel_order": "RGB", "input_size": [180, 240]},
+    "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, 180, 240]},
+           "output": {"name": "logits", "dtype": "float32", "kind": "logits", "shape": [1, 11, 180, 240]}},
+    "target": {"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7"},
+    "engine": {"sha256": "0" * 64},
+}
+
+
+# -- no GPU needed ------------------------------------------------------------------------------
+def test_sidecar_drives_io_spec_without_tensorrt(tmp_path):
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    (tmp_path / "m.engine.json").write_text(json.dumps(SIDECAR))
+    runner = open_runner(engine, cuda_graph=True)
+    assert isinstance(runner, TensorRTRunner) and runner.cuda_graph and not runner.active
+    spec = runner.io_spec
+    assert (spec.input_dtype, spec.input_layout, spec.input_shape, spec.output) == \
+        ("float32", "NCHW", (1, 3, 180, 240), "logits")
+    assert runner.metadata["precision"] == "fp16" and runner.description == "tensorrt cuda-graph"
+
+
+def test_engine_without_sidecar_is_refused(tmp_path):
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    with pytest.raises(EdgesegError, match="no sidecar m.engine.json"):
+        TensorRTRunner(engine).activate()
+
+
+@pytest.mark.skipif(HAS_TRT, reason="TensorRT is installed here")
+def test_activate_without_tensorrt_is_one_line(tmp_path):
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    (tmp_path / "m.engine.json").write_text(json.dumps(SIDECAR))
+    runner = TensorRTRunner(engine)
+    with pytest.raises(EdgesegError, match="TensorRT is not installed"):
+        runner.activate()
+    assert not runner.active
+
+
+# -- real engines (GPU) -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gpu():
+    if not HAS_TRT:
+        pytest.skip("TensorRT is not installed (needs an NVIDIA GPU): pip install 'edgeseg[tensorrt]'")
+    from edgeseg.engine.cuda import open_device
+
+    try:
+        return open_device(0)[1]
+    except EdgesegError as exc:
+        pytest.skip(f"no usable CUDA GPU: {exc}")
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory, trained_ckpt, camvid_root):
+def exports(gpu, tmp_path_factory, trained_ckpt, camvid_root):
+    """fp32 / fp16 / int8 ONNX of the trained checkpoint at 180x240, one work directory."""
     from edgeseg.data.calibset import make_manifest
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
 
     work = tmp_path_factory.mktemp("trt")
-    manifest = work / "calib.txt"
+    manifest = work / "calib-train-300.txt"
     make_manifest(camvid_root, "camvid", "train", 300, 0, manifest)
     out = {}
     for precision in ("fp32", "fp16", "int8"):
         quant = {"calib": str(manifest), "data": str(camvid_root)} if precision == "int8" else {}
-        out[precision] = run_export(trained_ckpt, work, ExportOptions(input_size=(180, 240), precision=precision,
-                                                                      quant=quant)).final
+        options = ExportOptions(input_size=(180, 240), precision=precision, quant=quant)
+        out[precision] = run_export(trained_ckpt, work, options).final
     return work, out
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
-def test_engine_agrees_with_onnxruntime(exports, camvid_root, precision):
-    from edgeseg.bench.accuracy import evaluate
-    from edgeseg.data.datasets import open_dataset
+@pytest.fixture(scope="module")
+def engines(exports):
     from edgeseg.engine.builder import build_engine
-    from edgeseg.runtime import open_runner
 
     work, onnx_paths = exports
-    engine = work / f"{precision}.engine"
-    meta = build_engine(onnx_paths[precision], engine, timing_cache=work / "timing.cache")
-    assert meta["precision"] == precision and engine.stat().st_size > 0
-    reference = open_runner(onnx_paths["fp32"]).activate()
-    runner = open_runner(engine).activate()
-    report = evaluate([reference, runner], open_dataset(camvid_root, "camvid", "val")).to_dict()
-    agreement = report["artifacts"][1]["agreement"] / 100
-    assert agreement >= MIN_AGREEMENT[precision], f"{precision}: {agreement:.4%}"
-    assert runner.last_timing.compute_ms is not None and runner.last_timing.compute_ms > 0
+    return {p: build_engine(onnx_paths[p], work / f"{p}.engine", timing_cache=work / "timing.cache", progress=False)
+            for p in ("fp32", "fp16", "int8")}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_engine_agrees_with_onnxruntime_cpu(exports, engines, camvid_root, precision):
+    from edgeseg.bench.accuracy import evaluate
+    from edgeseg.data.datasets import open_dataset
+    from edgeseg.engine import sidecar
+
+    work, onnx_paths = exports
+    meta = sidecar.read(engines[precision])
+    assert meta["precision"] == precision and meta["preprocess"]["mean_bgr"][0] == pytest.approx(105.65775)
+    assert meta["engine"]["build"]["strongly_typed"] == (int(meta["target"]["tensorrt"].split(".")[0]) >= 11)
+    assert (work / "timing.cache").stat().st_size > 0
+    with open_runner(onnx_paths[precision]) as reference, open_runner(engines[precision]) as runner:
+        report = evaluate([reference, runner], open_dataset(camvid_root, "camvid", "val")).to_dict()
+        assert report["images"] == 101
+        agreement = report["artifacts"][1]["agreement"] / 100
+        assert agreement >= MIN_AGREEMENT[precision], f"{precision}: {agreement:.4%} of pixels agree"
+        t = runner.last_timing
+        assert t.compute_ms > 0 and t.h2d_ms > 0 and t.d2h_ms > 0
+
+
+@pytest.mark.gpu
+def test_cuda_graph_gives_the_same_output(engines):
+    batch = np.random.default_rng(0).normal(0, 50, (1, 3, 180, 240)).astype(np.float32)
+    with TensorRTRunner(engines["fp16"]) as plain, TensorRTRunner(engines["fp16"], cuda_graph=True) as graphed:
+        expected = plain.infer(batch)
+        for _ in range(3):  # first call captures, the next ones replay
+            np.testing.assert_array_equal(graphed.infer(batch), expected)
+        assert graphed.last_timing.extra["cuda_graph"] and expected.dtype == np.float32
+
+
+@pytest.mark.gpu
+def test_dynamic_model_runs_at_every_profile_size(gpu, tmp_path, trained_ckpt):
+    from edgeseg.engine.builder import build_engine
+    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.pipeline import run_export
+
+    onnx_path = run_export(trained_ckpt, tmp_path, ExportOptions(dynamic=True, verify_sizes=((180, 240),),
+                                                                 input_size=(180, 240))).final
+    with pytest.raises(EdgesegError, match="is dynamic"):
+        build_engine(onnx_path, tmp_path / "d.engine", progress=False)
+    engine = build_engine(onnx_path, tmp_path / "d.engine", shapes="1x3x180x240:1x3x360x480:2x3x360x480",
+                          progress=False)
+    with TensorRTRunner(engine) as runner:
+        for shape in ((1, 3, 180, 240), (2, 3, 360, 480), (1, 3, 240, 320)):
+            assert runner.infer(np.zeros(shape, np.float32)).shape == (shape[0], 11, *shape[2:])
+        with pytest.raises(EdgesegError, match="does not fit the engine, which takes shapes from"):
+            runner.infer(np.zeros((1, 3, 720, 960), np.float32))
+
+
+@pytest.mark.gpu
+def test_engine_from_another_machine_is_refused(engines, tmp_path):
+    copy = tmp_path / "elsewhere.engine"
+    shutil.copy(engines["fp32"], copy)
+    meta = json.loads(engines["fp32"].with_name("fp32.engine.json").read_text())
+    meta["target"].update(tensorrt="8.6.2.3", gpu="Orin", compute_capability="8.7", l4t="36.3.0")
+    (tmp_path / "elsewhere.engine.json").write_text(json.dumps(meta))
+    with pytest.raises(EdgesegError, match=r"built with TensorRT 8\.6\.2\.3 on Orin \(sm_87\).*rebuild it here"):
+        TensorRTRunner(copy).activate()
