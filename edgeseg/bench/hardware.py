@@ -18,6 +18,7 @@ from pathlib import Path
 CPUINFO = Path("/proc/cpuinfo")
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 DT_MODEL = Path("/proc/device-tree/model")
+_RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)(?P<rest>.*)", re.I)
 NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"]
 
 
@@ -93,10 +94,27 @@ def parse_nvidia_smi(text: str) -> list[dict]:
     return gpus
 
 
-def parse_l4t(text: str) -> str | None:
-    """'# R36 (release), REVISION: 4.0, ...' -> '36.4.0'."""
-    m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
-    return f"{m.group(1)}.{m.group(2)}" if m else None
+@dataclass(frozen=True)
+class L4tRelease:
+    major: int
+    revision: str  # "4.0", "4.3"
+    board: str | None = None
+    arch: str | None = None
+
+    @property
+    def version(self) -> str:
+        parts = [str(self.major)] + self.revision.split(".")
+        return ".".join((parts + ["0", "0"])[:3])
+
+
+def parse_nv_tegra_release(text: str) -> L4tRelease | None:
+    """'# R36 (release), REVISION: 4.0, GCID: ..., BOARD: generic, EABI: aarch64, ...' -> 36.4.0."""
+    m = _RELEASE.search(text or "")
+    if not m:
+        return None
+    fields = dict((k.strip().upper(), v.strip()) for k, _, v in
+                  (part.partition(":") for part in m.group("rest").split(",")) if v)
+    return L4tRelease(int(m.group(1)), m.group(2), fields.get("BOARD"), fields.get("EABI"))
 
 
 def board_model(raw: bytes) -> str | None:
@@ -118,8 +136,12 @@ def _nvidia_gpus() -> list[dict]:
 def detect() -> Hardware:
     cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
     hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus())
-    if TEGRA_RELEASE.exists():
-        hw.l4t = parse_l4t(TEGRA_RELEASE.read_text(errors="replace"))
-    if DT_MODEL.exists():
-        hw.jetson_model = board_model(DT_MODEL.read_bytes())
+    hw.l4t, hw.jetson_model = read_jetson()
     return hw
+
+
+def read_jetson() -> tuple[str | None, str | None]:
+    """(L4T release, board model) of this machine; (None, None) off a Jetson."""
+    release = parse_nv_tegra_release(TEGRA_RELEASE.read_text(errors="replace")) if TEGRA_RELEASE.exists() else None
+    board = board_model(DT_MODEL.read_bytes()) if DT_MODEL.exists() else None
+    return (release.version if release else None), board

@@ -36,6 +36,7 @@ def export_cmd(
     calib_data: Optional[str] = typer.Option(None, "--data", help="INT8: dataset root that --calib paths are relative to"),
     calib_method: Optional[str] = typer.Option(None, help="INT8: minmax | entropy | percentile"),
     calib_limit: Optional[int] = typer.Option(None, help="INT8: use at most N calibration images"),
+    calib_percentile: Optional[float] = typer.Option(None, help="INT8 percentile method: share of |x| kept, in % (default 99.999)"),
     target: Optional[str] = typer.Option(None, help="INT8 Q/DQ placement: tensorrt | cpu (default: the preset's)"),
     max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
@@ -44,6 +45,7 @@ def export_cmd(
     quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
+    timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -53,11 +55,13 @@ def export_cmd(
     from edgeseg.export.pipeline import run_export
     from edgeseg.export.report import print_summary
 
-    quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, target=target,
+    quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, percentile=calib_percentile,
+                                   target=target,
                                    max_miou_drop=max_miou_drop, val=val, val_limit=val_limit,
                                    fallback_limit=fallback_limit,
                                    preset=quant_preset).items() if v is not None}
-    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace).items() if v is not None}
+    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache).items()
+              if v is not None}
     options = ExportOptions(
         precision=precision, format=format, dataset=dataset, variant=variant, input_size=parse_size(input_size),
         dynamic=dynamic, verify_sizes=tuple(parse_size(s) for s in verify_size), opset=opset, simplifier=simplifier,

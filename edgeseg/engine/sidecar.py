@@ -19,39 +19,14 @@ from importlib import resources
 from pathlib import Path
 
 from edgeseg.artifacts import FORMAT, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.bench.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
 
-TEGRA_RELEASE = Path("/etc/nv_tegra_release")
-DT_MODEL = Path("/proc/device-tree/model")
-_RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)(?P<rest>.*)", re.I)
 _LABEL_DTYPES = ("int32", "int64", "uint8")
 
 
 # -- Jetson: L4T release and JetPack ----------------------------------------------------------
-@dataclass(frozen=True)
-class L4tRelease:
-    major: int
-    revision: str  # "4.0", "4.3"
-    board: str | None = None
-    arch: str | None = None
-
-    @property
-    def version(self) -> str:
-        parts = [str(self.major)] + self.revision.split(".")
-        return ".".join((parts + ["0", "0"])[:3])
-
-
-def parse_nv_tegra_release(text: str) -> L4tRelease | None:
-    """'# R36 (release), REVISION: 4.0, GCID: ..., BOARD: generic, EABI: aarch64, ...' -> 36.4.0."""
-    m = _RELEASE.search(text or "")
-    if not m:
-        return None
-    fields = dict((k.strip().upper(), v.strip()) for k, _, v in
-                  (part.partition(":") for part in m.group("rest").split(",")) if v)
-    return L4tRelease(int(m.group(1)), m.group(2), fields.get("BOARD"), fields.get("EABI"))
-
-
 @lru_cache(maxsize=None)
 def _jetpack_table() -> tuple[dict, ...]:
     data = json.loads(resources.files("edgeseg.engine").joinpath("jetpack.json").read_text())
@@ -72,15 +47,6 @@ def jetpack_for(l4t: str | None) -> dict | None:
 
 def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(v) for v in re.findall(r"\d+", version))
-
-
-def read_jetson() -> tuple[str | None, str | None]:
-    """(L4T release, board model) of this machine; (None, None) off a Jetson."""
-    release = parse_nv_tegra_release(TEGRA_RELEASE.read_text(errors="replace")) if TEGRA_RELEASE.exists() else None
-    board = None
-    if release is not None and DT_MODEL.exists():
-        board = DT_MODEL.read_bytes().rstrip(b"\0").decode(errors="replace").strip() or None
-    return (release.version if release else None), board
 
 
 # -- Where an engine was built, where it is asked to run ---------------------------------------

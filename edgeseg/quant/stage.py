@@ -15,6 +15,7 @@ def config_from(options: dict):
     changes = {k: v for k, v in {
         "method": options.get("method"), "target": options.get("target"),
         "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
+        "percentile": options.get("percentile"),
         "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
         "fallback_limit": options.get("fallback_limit"),
     }.items() if v is not None}
@@ -57,6 +58,8 @@ def artifact_tag(config) -> str:
     parts = ["int8"]
     if config.method != default.method:
         parts.append(config.method)
+    elif config.percentile != default.percentile:
+        parts.append(f"p{config.percentile:g}")
     if config.target != default.target:
         parts.append(config.target)
     if not config.per_channel:

@@ -20,6 +20,7 @@ class TorchRunner(Runner):
         self.device, self.fp16, self.variant = device, fp16, variant
         self.dataset_name, self.input_size, self.threads = dataset, input_size, threads
         self._meta: dict = {}
+        self._threads_before: int | None = None
 
     def _activate(self) -> None:
         import torch
@@ -30,7 +31,8 @@ class TorchRunner(Runner):
             raise EdgesegError(f"{self.path}: --device {self.device} asked, but PyTorch sees no CUDA GPU")
         if self.fp16 and not self.device.startswith("cuda"):
             raise EdgesegError("FP16 autocast with PyTorch needs a CUDA device")
-        if self.threads:
+        if self.threads:  # process-wide in PyTorch: put back on deactivate
+            self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.threads)
         model, ckpt = load_model(self.path, self.variant)
         self.model = model.to(self.device)
@@ -57,6 +59,11 @@ class TorchRunner(Runner):
 
     def _deactivate(self) -> None:
         self.model = None
+        if self._threads_before:
+            import torch
+
+            torch.set_num_threads(self._threads_before)
+            self._threads_before = None
 
     @property
     def io_spec(self) -> IOSpec:

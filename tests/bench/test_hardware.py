@@ -7,7 +7,7 @@ import pytest
 
 from edgeseg.bench import hardware
 from edgeseg.bench.devices import check_profile, load_profile, profile_for_board
-from edgeseg.bench.hardware import Hardware, board_model, count_cores, cpu_model, parse_l4t, parse_nvidia_smi
+from edgeseg.bench.hardware import Hardware, board_model, count_cores, cpu_model, parse_nv_tegra_release, parse_nvidia_smi
 from edgeseg.errors import EdgesegError
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -29,9 +29,9 @@ def test_nvidia_smi_l4t_and_board_parsers():
     gpus = parse_nvidia_smi(sample("nvidia_smi_2gpu.txt"))
     assert len(gpus) == 2 and gpus[0] == {"name": "NVIDIA H100 80GB HBM3", "compute_cap": "9.0", "driver": "550.54.15"}
     assert parse_nvidia_smi("") == [] and parse_nvidia_smi("No devices were found") == []
-    assert parse_l4t(sample("nv_tegra_release_r36.txt")) == "36.4.0"
-    assert parse_l4t(sample("nv_tegra_release_r32.txt")) == "32.7.4"
-    assert parse_l4t("garbage") is None
+    assert parse_nv_tegra_release(sample("nv_tegra_release_r36.txt")).version == "36.4.0"
+    assert parse_nv_tegra_release(sample("nv_tegra_release_r32.txt")).version == "32.7.4"
+    assert parse_nv_tegra_release("garbage") is None
     assert board_model(b"NVIDIA Jetson AGX Orin Developer Kit\x00") == "NVIDIA Jetson AGX Orin Developer Kit"
     assert board_model(b"Jetson-AGX\x00") == "Jetson-AGX"
     assert board_model(b"Raspberry Pi 4 Model B Rev 1.4\x00") is None  # device trees are not only Jetsons'

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from edgeseg.artifacts import read_metadata
+from edgeseg.bench import hardware
 from edgeseg.engine import sidecar
 from edgeseg.engine.sidecar import Target
 from edgeseg.errors import EdgesegError
@@ -117,15 +118,15 @@ def test_labels_engine_io():
     ("36.4.0", "generic", "6.1"), ("36.4.3", "generic", "6.2"), ("35.4.1", "t186ref", "5.1.2"), ("32.7.1", "t210ref", None),
 ])
 def test_nv_tegra_release_samples(version, board, jetpack):
-    release = sidecar.parse_nv_tegra_release(RELEASES[version])
+    release = hardware.parse_nv_tegra_release(RELEASES[version])
     assert (release.version, release.board, release.arch) == (version, board, "aarch64")
     assert (sidecar.jetpack_for(release.version) or {}).get("jetpack") == jetpack
 
 
 def test_release_parser_edge_cases():
-    assert sidecar.parse_nv_tegra_release("") is None
-    assert sidecar.parse_nv_tegra_release("Ubuntu 22.04.4 LTS") is None
-    assert sidecar.parse_nv_tegra_release("# R38 (release), REVISION: 2").version == "38.2.0"
+    assert hardware.parse_nv_tegra_release("") is None
+    assert hardware.parse_nv_tegra_release("Ubuntu 22.04.4 LTS") is None
+    assert hardware.parse_nv_tegra_release("# R38 (release), REVISION: 2").version == "38.2.0"
 
 
 def test_jetpack_table_lookup():
@@ -135,13 +136,13 @@ def test_jetpack_table_lookup():
 
 
 def test_read_jetson_off_a_jetson(tmp_path, monkeypatch):
-    monkeypatch.setattr(sidecar, "TEGRA_RELEASE", tmp_path / "absent")
-    assert sidecar.read_jetson() == (None, None)
+    monkeypatch.setattr(hardware, "TEGRA_RELEASE", tmp_path / "absent")
+    assert hardware.read_jetson() == (None, None)
     release = tmp_path / "nv_tegra_release"
     release.write_text(RELEASES["36.4.3"])
     model = tmp_path / "model"
     model.write_bytes(b"NVIDIA Jetson Orin NX Engineering Reference Developer Kit\0")
-    monkeypatch.setattr(sidecar, "TEGRA_RELEASE", release)
-    monkeypatch.setattr(sidecar, "DT_MODEL", model)
-    assert sidecar.read_jetson() == ("36.4.3", "NVIDIA Jetson Orin NX Engineering Reference Developer Kit")
+    monkeypatch.setattr(hardware, "TEGRA_RELEASE", release)
+    monkeypatch.setattr(hardware, "DT_MODEL", model)
+    assert hardware.read_jetson() == ("36.4.3", "NVIDIA Jetson Orin NX Engineering Reference Developer Kit")
     assert sidecar.this_machine("10.3.0", "Orin", "8.7").l4t == "36.4.3"

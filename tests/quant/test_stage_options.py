@@ -1,0 +1,27 @@
+"""CLI options become the INT8 config, and every non-default choice shows in the artifact's name."""
+
+import pytest
+
+from edgeseg.errors import EdgesegError
+from edgeseg.quant.stage import artifact_tag, config_from
+
+
+def test_defaults_give_the_plain_name():
+    assert artifact_tag(config_from({})) == "int8"
+
+
+@pytest.mark.parametrize("options,tag", [
+    ({"method": "entropy"}, "int8-entropy"),
+    ({"percentile": 99.9}, "int8-p99.9"),
+    ({"target": "cpu"}, "int8-cpu"),
+    ({"preset": "naive"}, "int8-minmax-pertensor-all"),
+    ({"percentile": 99.0, "max_miou_drop": 0.3}, "int8-p99-budget0.3"),
+])
+def test_non_defaults_are_named(options, tag):
+    assert artifact_tag(config_from(options)) == tag
+
+
+def test_percentile_reaches_the_config_and_is_checked():
+    assert config_from({"percentile": 99.99}).percentile == 99.99
+    with pytest.raises(EdgesegError, match="percentile must be within"):
+        config_from({"percentile": 100.0})
