@@ -115,4 +115,18 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
     result.extra.update({k: v for k, v in report.items() if k in (
         "calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
         "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")})
+    missed = budget_missed(config, report)
+    if missed:
+        ctx.log(f"warning: {missed}")
+        result.extra["budget"] = missed
     return result
+
+
+def budget_missed(config, report: dict) -> str | None:
+    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly."""
+    drop = report.get("drop_after")
+    if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
+        return None
+    return (f"INT8 drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
+            f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
+            f"raise the limit, or calibrate with more images or another --calib-method")

@@ -25,3 +25,13 @@ def test_percentile_reaches_the_config_and_is_checked():
     assert config_from({"percentile": 99.99}).percentile == 99.99
     with pytest.raises(EdgesegError, match="percentile must be within"):
         config_from({"percentile": 100.0})
+
+
+def test_a_missed_budget_is_said_not_hidden():
+    from edgeseg.quant.stage import budget_missed
+
+    config = config_from({"max_miou_drop": 0.3, "fallback_limit": 24})
+    assert budget_missed(config, {"drop_after": 0.29, "kept_float": ["a"]}) is None
+    said = budget_missed(config, {"drop_after": 0.758, "kept_float": ["a"] * 23})
+    assert "0.758 is still above the budget 0.3 with 23 layers in float (--fallback-limit 24)" in said
+    assert budget_missed(config_from({}), {"drop_after": 5.0}) is None  # no budget asked
