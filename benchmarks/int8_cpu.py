@@ -23,13 +23,6 @@ import numpy as np
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def export(args, work, *extra) -> str:
     cmd = [sys.executable, "-m", "edgeseg.cli.main", "export", str(SHARED / "fixtures/s2fpn18_camvid_half.pth"),
            "-o", str(work), "--input-size", args.size, *extra]
@@ -57,6 +50,7 @@ def latency(path, size, threads, iters=30, warmup=5) -> float:
 
 def main():
     from edgeseg.bench.accuracy import evaluate
+    from edgeseg.bench.hardware import cpu_model
     from edgeseg.data.datasets import open_dataset
     from edgeseg.runtime import open_runner
 
@@ -97,7 +91,7 @@ def main():
     import onnxruntime
 
     result = {"checkpoint": "s2fpn18_camvid_half.pth", "input": [1, 3, *size], "val_images": report["images"],
-              "calib_images": args.calib_n, "threads": args.threads, "cpu": cpu_model(),
+              "calib_images": args.calib_n, "threads": args.threads, "cpu": cpu_model(Path("/proc/cpuinfo").read_text()),
               "cpu_flags_vnni": "vnni" in Path("/proc/cpuinfo").read_text(),
               "versions": {"onnxruntime": onnxruntime.__version__, "python": platform.python_version()}, "rows": rows}
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -179,10 +179,13 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     return bytes(plan), seconds
 
 
-def _engine_tensors(trt, logger, plan: bytes) -> list[dict]:
+def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None) -> list[dict]:
     from edgeseg.engine.tensors import describe
 
-    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    runtime = trt.Runtime(logger)
+    if dla_core is not None:  # loaded on the core it was built for (the runtime's default is core 0)
+        runtime.DLA_core = dla_core
+    engine = runtime.deserialize_cuda_engine(plan)
     if engine is None:
         raise EdgesegError(f"TensorRT built an engine it cannot load back: {logger.errors()}")
     return describe(trt, engine)
@@ -238,7 +241,8 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     meta = sidecar.build_sidecar(
         onnx_path=onnx_path, engine_sha256=hashlib.sha256(plan).hexdigest(), engine_bytes=len(plan),
         target=sidecar.this_machine(str(trt.__version__), gpu, cc), precision=precision,
-        tensors=_engine_tensors(trt, logger, plan), build=_build_record(mode, settings, used_shapes, workspace),
+        tensors=_engine_tensors(trt, logger, plan, dla_core),
+        build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)

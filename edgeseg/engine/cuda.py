@@ -38,6 +38,11 @@ class CudaPython:
     def __init__(self, rt):
         self.rt = rt
         self._pinned: dict[int, int] = {}  # numpy data address -> cudaMallocHost pointer
+        try:
+            from cuda.bindings.utils import get_cuda_native_handle as native
+        except ImportError:  # before cuda-bindings 13, int() was the way
+            native = int
+        self._native = native
 
     def _ok(self, result, what: str):
         status, *rest = result if isinstance(result, tuple) else (result,)
@@ -49,7 +54,21 @@ class CudaPython:
 
     def device_count(self) -> int:
         status, count = self.rt.cudaGetDeviceCount()
+        if int(status) == int(self.rt.cudaError_t.cudaErrorInsufficientDriver):
+            self._check_driver()
         return int(count) if int(status) == 0 else 0
+
+    def _check_driver(self) -> None:
+        """cuda-python links the CUDA runtime of its own major (13.x needs a CUDA 13 driver, JetPack 6 has 12):
+        an older driver is not 'no GPU', so say which cuda-python fits. No driver at all stays 'no GPU'."""
+        runtime = self.rt.cudaRuntimeGetVersion()[1] or 0
+        driver = self.rt.cudaDriverGetVersion()[1] or 0
+        if 0 < driver < runtime:
+            major = runtime // 1000
+            raise EdgesegError(
+                f"cuda-python here is built for CUDA {major}.{runtime % 1000 // 10} but the NVIDIA driver supports "
+                f"CUDA {driver // 1000}.{driver % 1000 // 10}: install the cuda-python of the driver's CUDA major "
+                f"(pip install 'cuda-python<{major}') or update the driver")
 
     def set_device(self, index: int) -> None:
         self._ok(self.rt.cudaSetDevice(index), f"cudaSetDevice({index})")
@@ -88,7 +107,8 @@ class CudaPython:
         self._ok(self.rt.cudaStreamDestroy(stream), "cudaStreamDestroy")
 
     def handle(self, stream) -> int:
-        return int(stream)
+        """The raw cudaStream_t address TensorRT takes (int(obj) is deprecated since cuda-bindings 13.0)."""
+        return int(self._native(stream))
 
     def h2d(self, dst: int, src: np.ndarray, stream) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice

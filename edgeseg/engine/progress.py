@@ -38,27 +38,33 @@ class BuildState:
     monitor: object = None  # keeps the TensorRT monitor alive while the builder holds it
 
 
+def _update(state: BuildState, change, on_change) -> None:
+    """Apply one monitor event. TensorRT's Python monitor swallows whatever a callback raises (a Ctrl-C
+    would be lost) and cancels the build on any error in step_complete, so Ctrl-C becomes a cancel here
+    and a failing progress display is ignored instead of stopping the build."""
+    try:
+        change()
+        on_change()
+    except KeyboardInterrupt:
+        state.cancelled = True
+    except Exception:  # noqa: BLE001 - the display is cosmetic; the build must go on
+        pass
+
+
 def _monitor(trt, state: BuildState, on_change):
     class Monitor(trt.IProgressMonitor):
         def __init__(self):
             trt.IProgressMonitor.__init__(self)
 
         def phase_start(self, phase_name, parent_phase, num_steps):
-            state.tracker.start(phase_name, num_steps)
-            on_change()
+            _update(state, lambda: state.tracker.start(phase_name, num_steps), on_change)
 
         def step_complete(self, phase_name, step):
-            try:
-                state.tracker.step(phase_name, step)
-                on_change()
-                return not state.cancelled
-            except KeyboardInterrupt:
-                state.cancelled = True
-                return False
+            _update(state, lambda: state.tracker.step(phase_name, step), on_change)
+            return not state.cancelled
 
         def phase_finish(self, phase_name):
-            state.tracker.finish(phase_name)
-            on_change()
+            _update(state, lambda: state.tracker.finish(phase_name), on_change)
 
     return Monitor()
 

@@ -4,7 +4,9 @@
 not outputs; on a residual Add only the residual input; Concat inputs share one scale;
 Softmax, Sigmoid, Resize, MatMul and the final classifier conv stay float.
 `cpu` (ONNX Runtime): DQ -> Conv -> Q around every quantized Conv, with an int32 bias, so
-the CPU provider fuses them into integer QLinearConv kernels.
+the CPU provider fuses them into integer QLinearConv kernels. Grouped (not depthwise) convs stay
+float there: ORT has no grouped int8 kernel and runs them 8-14x slower than FP32
+(benchmarks/results/int8-conv-kernels.json).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-FLOAT_ONLY = {"Softmax", "Sigmoid", "Resize", "MatMul"}
+RULES_VERSION = 2  # part of the INT8 stage key: a rule change rebuilds stale INT8 artifacts
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Graph:
 
     def __init__(self, model):
         self.nodes = list(model.graph.node)
-        self.inits = {i.name for i in model.graph.initializer}
+        self.inits = {i.name: list(i.dims) for i in model.graph.initializer}
         self.outputs = {o.name for o in model.graph.output}
         self.producer = {out: i for i, n in enumerate(self.nodes) for out in n.output}
         self.consumers: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -58,6 +60,11 @@ class Graph:
     def op_of(self, name: str) -> str | None:
         p = self.producer.get(name)
         return None if p is None else self.nodes[p].op_type
+
+    def grouped_not_depthwise(self, n) -> bool:
+        group = next((a.i for a in n.attribute if a.name == "group"), 1)
+        w = self.inits.get(n.input[1], [0, 0])
+        return group > 1 and w[1] > 1
 
     def head_convs(self) -> set[int]:
         """Convs from which a graph output is reached without another Conv: the classifier."""
@@ -82,13 +89,13 @@ def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
     heads = set() if config.quantize_all else g.head_convs()
     skip = set(keep_float) | set(config.keep_float)
     for i, n in enumerate(g.nodes):
-        if n.name in skip:
+        if n.name in skip or (cpu and n.op_type == "Conv" and g.grouped_not_depthwise(n)):
             continue
         if n.op_type == "Conv" and i not in heads:
             out.weights.append(i)
             if g.is_activation(n.input[0]):
                 out.activations[n.input[0]].append((i, 0))
-            if config.target == "cpu":
+            if cpu:
                 out.outputs.append(n.output[0])
         elif n.op_type == "Add" and config.target == "tensorrt" and not config.quantize_all:
             _residual(g, i, n, out)

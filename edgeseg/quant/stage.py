@@ -76,6 +76,7 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
 
     from edgeseg.data.calibset import load_calibset, refuse_overlap
     from edgeseg.quant import quantize
+    from edgeseg.quant.placement import RULES_VERSION
     from edgeseg.quant.trt_cache import cache_text
 
     opts = ctx.options.quant
@@ -98,7 +99,8 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
         report_box.update(report=report, amax=amax)
         return model
 
-    stage_opts = {"quant": config.to_dict(), "calib_sha256": calib.sha256, "val": opts.get("val")}
+    stage_opts = {"quant": config.to_dict(), "calib_sha256": calib.sha256, "val": opts.get("val"),
+                  "placement_rules": RULES_VERSION}
     path = ctx.out_dir / f"{ctx.stem}.{artifact_tag(config)}.onnx"
     parents = {s: run_onnx(fp32_path, ctx.batches(s)) for s in ctx.sizes}
     result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")

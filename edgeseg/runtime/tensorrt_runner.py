@@ -18,6 +18,12 @@ from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
 
+def built_dla_core(meta: dict) -> int | None:
+    """The DLA core an engine was built for (`edgeseg build --dla-core`), from its sidecar; None for the GPU."""
+    core = meta.get("engine", {}).get("build", {}).get("options", {}).get("dla_core")
+    return None if core is None else int(core)
+
+
 class TensorRTRunner(Runner):
     backend = "tensorrt"
 
@@ -50,6 +56,9 @@ class TensorRTRunner(Runner):
         sidecar.check_plan_hash(self.path, meta)
         self._logger = trt.Logger(trt.Logger.ERROR)
         self._runtime = trt.Runtime(self._logger)
+        core = built_dla_core(meta)
+        if core is not None:  # the plan does not pick its core: without this every DLA engine runs on core 0
+            self._runtime.DLA_core = core
         with open(self.path, "rb") as f:
             self.engine = self._runtime.deserialize_cuda_engine(f.read())
         if self.engine is None:

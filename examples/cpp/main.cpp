@@ -54,19 +54,35 @@ void check_target(const edgeseg::Contract& c, const std::string& engine_path) {
   check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
   const std::string here_cc = std::to_string(props.major) + "." + std::to_string(props.minor);
   const std::string here_trt = library_version();
-  const bool same_trt = c.tensorrt.compare(0, here_trt.size(), here_trt) == 0;
+  // "10.3.0.30" is 10.3.0 (the build number is not in the library version); "8.6.10" is not 8.6.1.
+  const bool same_trt = c.tensorrt.compare(0, here_trt.size(), here_trt) == 0 &&
+                        (c.tensorrt.size() == here_trt.size() || c.tensorrt[here_trt.size()] == '.');
   if (c.tensorrt.empty() || (same_trt && c.gpu == props.name && c.compute_capability == here_cc)) return;
   throw std::runtime_error("engine " + engine_path + " was built with TensorRT " + c.tensorrt + " on " + c.gpu + " (" +
                            edgeseg::sm(c.compute_capability) + "); this machine has TensorRT " + here_trt + " on " +
                            props.name + " (" + edgeseg::sm(here_cc) + "): rebuild it here with `edgeseg build`");
 }
 
-size_t element_size(nvinfer1::DataType t) {
+// kINT64 came with TensorRT 10: 8.6 headers do not declare it.
+bool is_int64(nvinfer1::DataType t) {
+#if NV_TENSORRT_MAJOR >= 10
+  return t == nvinfer1::DataType::kINT64;
+#else
+  (void)t;
+  return false;
+#endif
+}
+
+// Bytes per element of the types an edgeseg engine takes or returns; anything else is refused by name.
+size_t element_size(nvinfer1::DataType t, const std::string& tensor) {
   switch (t) {
     case nvinfer1::DataType::kFLOAT: case nvinfer1::DataType::kINT32: return 4;
     case nvinfer1::DataType::kHALF: return 2;
-    case nvinfer1::DataType::kINT64: return 8;
-    default: return 1;
+    case nvinfer1::DataType::kUINT8: return 1;
+    default:
+      if (is_int64(t)) return 8;
+      throw std::runtime_error("tensor " + tensor + " has data type " + std::to_string(static_cast<int>(t)) +
+                               ", which this program does not read or write");
   }
 }
 
@@ -83,7 +99,7 @@ std::vector<uint8_t> class_map(const std::vector<uint8_t>& bytes, nvinfer1::Data
   if (dims.nbDims == 3) {
     for (size_t i = 0; i < plane; ++i) {
       if (type == nvinfer1::DataType::kINT32) labels[i] = static_cast<uint8_t>(reinterpret_cast<const int32_t*>(bytes.data())[i]);
-      else if (type == nvinfer1::DataType::kINT64) labels[i] = static_cast<uint8_t>(reinterpret_cast<const int64_t*>(bytes.data())[i]);
+      else if (is_int64(type)) labels[i] = static_cast<uint8_t>(reinterpret_cast<const int64_t*>(bytes.data())[i]);
       else labels[i] = bytes[i];
     }
     return labels;
@@ -105,12 +121,17 @@ struct CudaBuffer {
 };
 
 int run(const std::string& engine_path, const std::string& image_path, const std::string& out_path) {
-  const edgeseg::Contract contract = edgeseg::read_contract(edgeseg::JsonParser(read_file(engine_path + ".json")).parse());
+  const edgeseg::Json sidecar = edgeseg::JsonParser(read_file(engine_path + ".json")).parse();
+  const edgeseg::Contract contract = edgeseg::read_contract(sidecar);
   check_target(contract, engine_path);
 
   Logger logger;
   const std::string plan = read_file(engine_path);
   std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));
+  // An engine built with --dla-core N runs on core N only if the runtime is told so (its default is core 0).
+  const edgeseg::Json* dla_core = sidecar.path("engine.build.options.dla_core");
+  if (dla_core && dla_core->type == edgeseg::Json::Type::Number)
+    runtime->setDLACore(static_cast<int32_t>(dla_core->number));
   std::unique_ptr<nvinfer1::ICudaEngine> engine(runtime->deserializeCudaEngine(plan.data(), plan.size()));
   if (!engine) throw std::runtime_error("TensorRT cannot deserialize " + engine_path);
   std::unique_ptr<nvinfer1::IExecutionContext> context(engine->createExecutionContext());
@@ -130,6 +151,12 @@ int run(const std::string& engine_path, const std::string& image_path, const std
   h = img.h;
   w = img.w;
 
+  // The input bytes below are float32 NCHW, or uint8 NHWC for embedded preprocessing: the engine must take those.
+  const nvinfer1::DataType in_type = engine->getTensorDataType(in_name.c_str());
+  const nvinfer1::DataType in_expected = contract.embedded ? nvinfer1::DataType::kUINT8 : nvinfer1::DataType::kFLOAT;
+  if (in_type != in_expected)
+    throw std::runtime_error("engine input " + in_name + " is not " + (contract.embedded ? "uint8" : "float32") +
+                             " (data type " + std::to_string(static_cast<int>(in_type)) + ")");
   std::vector<uint8_t> input;
   nvinfer1::Dims in_dims;
   if (contract.embedded) {  // uint8 NHWC BGR straight from the camera: no arithmetic here
@@ -146,8 +173,11 @@ int run(const std::string& engine_path, const std::string& image_path, const std
 
   cudaStream_t stream;
   check(cudaStreamCreate(&stream), "cudaStreamCreate");
-  CudaBuffer d_in(input.size()), d_out(volume(out_dims) * element_size(out_type));
-  std::vector<uint8_t> output(volume(out_dims) * element_size(out_type));
+  const size_t out_bytes = volume(out_dims) * element_size(out_type, out_name);
+  if (out_dims.nbDims != 3 && out_type != nvinfer1::DataType::kFLOAT && out_type != nvinfer1::DataType::kHALF)
+    throw std::runtime_error("output " + out_name + " holds logits of a type this program does not read");
+  CudaBuffer d_in(input.size()), d_out(out_bytes);
+  std::vector<uint8_t> output(out_bytes);
   context->setTensorAddress(in_name.c_str(), d_in.ptr);
   context->setTensorAddress(out_name.c_str(), d_out.ptr);
   check(cudaMemcpyAsync(d_in.ptr, input.data(), input.size(), cudaMemcpyHostToDevice, stream), "copy in");

@@ -110,3 +110,26 @@ def test_monitor_reports_phases_and_stops_when_cancelled(capsys):
         monitor.phase_finish("Tactic selection")
         monitor.phase_finish("Building engine")
     assert capsys.readouterr().err == "building ...\n  Building engine\n"
+
+
+def test_monitor_survives_what_tensorrt_would_swallow(capsys):
+    """TensorRT prints and drops what a monitor callback raises, and cancels on any error in step_complete:
+    Ctrl-C in any callback must become a cancel, a broken display must not stop the build."""
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(progress_monitor=None)
+    with build_progress(SimpleNamespace(IProgressMonitor=object), config, "building", enabled=True) as state:
+        monitor = config.progress_monitor
+        monitor.phase_start("Building engine", None, 2)
+        state.tracker.active = None  # the tracker breaks: the display's error is not TensorRT's business
+        monitor.phase_start("Tactic selection", "Building engine", 4)
+        assert monitor.step_complete("Tactic selection", 0) is True and not state.cancelled
+        state.tracker = PhaseTracker()
+
+        def interrupted():
+            raise KeyboardInterrupt
+
+        state.tracker.start = lambda *a: interrupted()  # Ctrl-C lands while a phase starts
+        monitor.phase_start("Timing", "Building engine", 3)
+        assert state.cancelled and monitor.step_complete("Timing", 0) is False
+    capsys.readouterr()

@@ -70,6 +70,29 @@ def test_quantize_all_and_cpu_target(small_onnx, batches):
     assert run(q, batches).shape == run(small_onnx, batches).shape
 
 
+def _convs(groups):
+    """Input -> Conv(group=g) for each g, 8 channels throughout."""
+    from onnx import TensorProto, helper
+
+    nodes, inits, x = [], [], "input"
+    for k, g in enumerate(groups):
+        w = np.random.default_rng(k).normal(0, 0.1, (8, 8 // g, 3, 3)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{k}"))
+        nodes.append(helper.make_node("Conv", [x, f"w{k}"], [f"c{k}"], name=f"conv{k}", group=g, pads=[1] * 4))
+        x = f"c{k}"
+    nodes.append(helper.make_node("Relu", [x], ["out"]))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 8, 6, 6])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph)
+
+
+def test_cpu_target_keeps_grouped_convs_float():
+    model = _convs([1, 4, 8, 1])  # plain, grouped, depthwise, plain (the last is the head)
+    names = lambda p: {Graph(model).nodes[i].name for i in p.weights}
+    assert names(plan(model, QuantConfig())) == {"conv0", "conv1", "conv2"}
+    assert names(plan(model, QuantConfig(target="cpu"))) == {"conv0", "conv2"}
+
+
 def test_keep_float_removes_a_layer(small_onnx):
     p = plan(small_onnx, QuantConfig())
     name = Graph(small_onnx).nodes[p.weights[0]].name

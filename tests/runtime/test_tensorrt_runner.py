@@ -61,6 +61,44 @@ def test_activate_without_tensorrt_is_one_line(tmp_path):
     assert not runner.active
 
 
+def test_dla_engine_is_loaded_on_its_core(tmp_path, monkeypatch):
+    """TensorRT's runtime puts every DLA engine on core 0 unless told the core; the sidecar knows it."""
+    from types import SimpleNamespace
+
+    import edgeseg.engine.builder as builder
+    import edgeseg.engine.cuda as cuda_mod
+    from edgeseg.engine import sidecar
+    from edgeseg.runtime.tensorrt_runner import built_dla_core
+
+    seen = {}
+
+    class Runtime:
+        DLA_core = -1
+
+        def __init__(self, logger):
+            pass
+
+        def deserialize_cuda_engine(self, plan):
+            seen["core"] = self.DLA_core
+            return None  # stop here: the rest needs a GPU
+
+    fake_trt = SimpleNamespace(__version__="10.3.0.30", Runtime=Runtime, Logger=lambda severity: None)
+    fake_trt.Logger.ERROR = 1
+    monkeypatch.setattr(builder, "import_tensorrt", lambda: fake_trt)
+    monkeypatch.setattr(cuda_mod, "open_device", lambda index: (None, "Orin", "8.7"))
+    monkeypatch.setattr(sidecar, "check_compatible", lambda *a: None)
+    monkeypatch.setattr(sidecar, "check_plan_hash", lambda *a: None)
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    meta = json.loads(json.dumps(SIDECAR))
+    meta["engine"]["build"] = {"options": {"dla_core": 1}}
+    (tmp_path / "m.engine.json").write_text(json.dumps(meta))
+    with pytest.raises(EdgesegError, match="could not deserialize"):
+        TensorRTRunner(engine).activate()
+    assert seen["core"] == 1
+    assert built_dla_core(meta) == 1 and built_dla_core(SIDECAR) is None
+
+
 # -- real engines (GPU) -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def gpu():
