@@ -55,10 +55,9 @@ def export_cmd(
     from edgeseg.export.pipeline import run_export
     from edgeseg.export.report import print_summary
 
-    quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit, percentile=calib_percentile,
-                                   target=target,
-                                   max_miou_drop=max_miou_drop, val=val, val_limit=val_limit,
-                                   fallback_limit=fallback_limit,
+    quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
+                                   percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
+                                   val_limit=val_limit, fallback_limit=fallback_limit,
                                    preset=quant_preset).items() if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache).items()
               if v is not None}

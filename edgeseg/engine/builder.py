@@ -179,13 +179,19 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     return bytes(plan), seconds
 
 
+def runtime_for(trt, logger, dla_core: int | None):
+    """A runtime that loads a DLA engine on the core it was built for: the plan does not say,
+    and the runtime's default puts every DLA engine on core 0."""
+    runtime = trt.Runtime(logger)
+    if dla_core is not None:
+        runtime.DLA_core = dla_core
+    return runtime
+
+
 def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None) -> list[dict]:
     from edgeseg.engine.tensors import describe
 
-    runtime = trt.Runtime(logger)
-    if dla_core is not None:  # loaded on the core it was built for (the runtime's default is core 0)
-        runtime.DLA_core = dla_core
-    engine = runtime.deserialize_cuda_engine(plan)
+    engine = runtime_for(trt, logger, dla_core).deserialize_cuda_engine(plan)
     if engine is None:
         raise EdgesegError(f"TensorRT built an engine it cannot load back: {logger.errors()}")
     return describe(trt, engine)

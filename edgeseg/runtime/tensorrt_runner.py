@@ -46,7 +46,7 @@ class TensorRTRunner(Runner):
     # -- lifecycle ---------------------------------------------------------------------------
     def _activate(self) -> None:
         from edgeseg.engine import sidecar
-        from edgeseg.engine.builder import import_tensorrt
+        from edgeseg.engine.builder import import_tensorrt, runtime_for
         from edgeseg.engine.cuda import open_device
 
         meta = self.metadata  # no sidecar: refused before anything is loaded
@@ -55,10 +55,7 @@ class TensorRTRunner(Runner):
         sidecar.check_compatible(self.path, meta, sidecar.this_machine(str(trt.__version__), gpu, cc))
         sidecar.check_plan_hash(self.path, meta)
         self._logger = trt.Logger(trt.Logger.ERROR)
-        self._runtime = trt.Runtime(self._logger)
-        core = built_dla_core(meta)
-        if core is not None:  # the plan does not pick its core: without this every DLA engine runs on core 0
-            self._runtime.DLA_core = core
+        self._runtime = runtime_for(trt, self._logger, built_dla_core(meta))
         with open(self.path, "rb") as f:
             self.engine = self._runtime.deserialize_cuda_engine(f.read())
         if self.engine is None:
