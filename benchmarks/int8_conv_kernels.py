@@ -108,7 +108,7 @@ def main():
     ap.add_argument("--out", default="benchmarks/results/int8-conv-kernels.json")
     args = ap.parse_args()
 
-    from edgeseg.bench.hardware import cpu_model
+    from edgeseg.platform.hardware import cpu_model
 
     rows, total = [], Counter()
     for (x, w, strides, pads, dil, group), count in conv_shapes(args.model).items():

@@ -50,7 +50,7 @@ def latency(path, size, threads, iters=30, warmup=5) -> float:
 
 def main():
     from edgeseg.bench.accuracy import evaluate
-    from edgeseg.bench.hardware import cpu_model
+    from edgeseg.platform.hardware import cpu_model
     from edgeseg.data.datasets import open_dataset
     from edgeseg.runtime import open_runner
 

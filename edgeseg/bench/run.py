@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeseg.artifacts import versions
-from edgeseg.bench import hardware, jetson
-from edgeseg.bench.devices import check_profile, load_profile
+from edgeseg.platform import hardware, jetson
+from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError

@@ -47,7 +47,7 @@ def cpu_threads(runner) -> int | None:
     if explicit:
         return int(explicit)
     if runner.backend == "onnxruntime":  # ORT's default intra-op pool: one thread per physical core
-        from edgeseg.bench.hardware import physical_cores
+        from edgeseg.platform.hardware import physical_cores
 
         return physical_cores()
     if runner.backend == "torch" and "torch" in sys.modules:

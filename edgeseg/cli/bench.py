@@ -12,7 +12,7 @@ from edgeseg.cli.common import console, parse_size
 
 def bench_cmd(
     artifacts: list[str] = typer.Argument(..., help="checkpoints, ONNX models, engines; the first is the accuracy reference"),
-    device: str = typer.Option("cpu", help="device profile (edgeseg/bench/devices.json): cpu | cuda | jetson-orin | "
+    device: str = typer.Option("cpu", help="device profile (edgeseg/platform/devices.json): cpu | cuda | jetson-orin | "
                                            "jetson-orin-nx | jetson-orin-nano | jetson-xavier; checked against this machine"),
     input_size: Optional[str] = typer.Option(None, help="HxW for dynamic inputs (default: the artifact's, else the profile's first)"),
     batch: int = typer.Option(1, help="batch size"),
@@ -32,7 +32,7 @@ def bench_cmd(
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
-    from edgeseg.bench.devices import load_profile
+    from edgeseg.platform.devices import load_profile
     from edgeseg.bench.run import BenchSettings, run_bench
 
     _check_budget(batch, warmup, iters, duration, limit)

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
-from edgeseg.bench.devices import check_profile, load_profile
-from edgeseg.bench.hardware import detect
+from edgeseg.platform.devices import check_profile, load_profile
+from edgeseg.platform.hardware import detect
 from edgeseg.engine import sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log

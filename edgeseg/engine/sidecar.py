@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from edgeseg.artifacts import FORMAT, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
-from edgeseg.bench.hardware import read_jetson
+from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
 
@@ -29,7 +29,7 @@ _LABEL_DTYPES = ("int32", "int64", "uint8")
 # -- Jetson: L4T release and JetPack ----------------------------------------------------------
 @lru_cache(maxsize=None)
 def _jetpack_table() -> tuple[dict, ...]:
-    data = json.loads(resources.files("edgeseg.engine").joinpath("jetpack.json").read_text())
+    data = json.loads(resources.files("edgeseg.platform").joinpath("jetpack.json").read_text())
     return tuple(data["releases"])
 
 

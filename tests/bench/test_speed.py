@@ -5,7 +5,7 @@ import gc
 import numpy as np
 import pytest
 
-from edgeseg.bench.jetson import PowerSummary
+from edgeseg.platform.jetson import PowerSummary
 from edgeseg.bench.speed import cpu_threads, input_batch, time_runner
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
@@ -116,7 +116,7 @@ def test_input_batch_follows_the_spec():
 
 
 def test_onnx_runtime_threads_are_recorded(tmp_path):
-    from edgeseg.bench.hardware import physical_cores
+    from edgeseg.platform.hardware import physical_cores
     from edgeseg.runtime.onnx_runner import OrtRunner
 
     model = tiny_onnx(tmp_path / "t.onnx")

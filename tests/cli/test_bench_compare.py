@@ -8,13 +8,13 @@ from pathlib import Path
 import cv2
 import pytest
 
-from edgeseg.bench import hardware
-from edgeseg.bench.hardware import Hardware
+from edgeseg.platform import hardware
+from edgeseg.platform.hardware import Hardware
 from edgeseg.cli.main import main
 from tiny import tiny_onnx
 
 DEMO = Path(__file__).resolve().parents[2] / "edgeseg" / "assets" / "camvid-demo"
-SAMPLES = Path(__file__).resolve().parents[1] / "bench" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "platform" / "samples"
 
 
 def test_bench_json_md_then_compare(tmp_path, capsys):

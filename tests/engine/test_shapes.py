@@ -2,7 +2,7 @@
 
 import pytest
 
-from edgeseg.bench.devices import load_profile
+from edgeseg.platform.devices import load_profile
 from edgeseg.engine.shapes import Shapes, choose, format_shape, from_profile, is_dynamic, parse_shapes, require_static
 from edgeseg.errors import EdgesegError
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from edgeseg.artifacts import read_metadata
-from edgeseg.bench import hardware
+from edgeseg.platform import hardware
 from edgeseg.engine import sidecar
 from edgeseg.engine.sidecar import Target
 from edgeseg.errors import EdgesegError

@@ -26,7 +26,7 @@ class DeviceProfile:
 
 @lru_cache(maxsize=None)
 def _profiles() -> dict:
-    return json.loads(resources.files("edgeseg.bench").joinpath("devices.json").read_text())
+    return json.loads(resources.files("edgeseg.platform").joinpath("devices.json").read_text())
 
 
 def profile_names() -> list[str]:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from edgeseg.bench import hardware
-from edgeseg.bench.devices import check_profile, load_profile, profile_for_board
-from edgeseg.bench.hardware import Hardware, board_model, count_cores, cpu_model, parse_nv_tegra_release, parse_nvidia_smi
+from edgeseg.platform import hardware
+from edgeseg.platform.devices import check_profile, load_profile, profile_for_board
+from edgeseg.platform.hardware import Hardware, board_model, count_cores, cpu_model, parse_nv_tegra_release, parse_nvidia_smi
 from edgeseg.errors import EdgesegError
 
 SAMPLES = Path(__file__).parent / "samples"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeseg.bench import jetson
-from edgeseg.bench.jetson import (PowerSampler, clocks_from_sysfs, parse_jetson_clocks, parse_nvpmodel,
+from edgeseg.platform import jetson
+from edgeseg.platform.jetson import (PowerSampler, clocks_from_sysfs, parse_jetson_clocks, parse_nvpmodel,
                                   parse_tegrastats_line, summarize_power, total_power)
 
 SAMPLES = Path(__file__).parent / "samples"
