@@ -4,7 +4,8 @@ Parsers are pure functions over the tools' text, tested on recorded samples; `Po
 runs tegrastats in the background during a timed run.
 
 Total power follows each board's power-monitor wiring: boards with a module-input channel
-(VDD_IN on Orin NX / Orin Nano / Xavier NX / TX2, POM_5V_IN on Nano) report it; AGX Xavier
+(VDD_IN on Orin NX / Orin Nano / Xavier NX / TX2, POM_5V_IN on Nano, VIN on Thor, where an
+INA238 on the carrier measures module plus carrier input) report it; AGX Xavier
 (GPU, CPU, SOC, CV, VDDRQ, SYS5V) and AGX Orin (VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0,
 VDDQ_VDD2_1V8AO) have none — their SYS5V / VIN_SYS_5V0 channel monitors the 5 V branch in
 parallel with the others, not the module input — so their total is the sum of the rails.
@@ -21,8 +22,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-INPUT_RAILS = ("VDD_IN", "POM_5V_IN")  # channels that measure the whole module's input
-_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(\d+)(?:mW)?/(\d+)(?:mW)?\b")
+INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN")  # channels that measure the whole module's (Thor: board's) input
+# 'RAIL cur/avg' (JetPack 7.2 adds '/peak'); Thor's VDD_GPU reads slightly negative when the GPU is gated
+_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(-?\d+)(?:mW)?/(-?\d+)(?:mW)?\b")
 _NOT_RAILS = {"RAM", "SWAP", "IRAM", "NC"}  # 'used/total' memory figures and unconnected channels
 LOCKED_RATIO = 0.99  # a clock within 1 % of its maximum counts as pinned there
 
