@@ -15,7 +15,8 @@ from edgeseg.errors import EdgesegError
 from edgeseg.platform.devices import (FP8_MIN_CC, check_profile, load_profile, profile_for_board, profile_names,
                                       require_precision)
 from edgeseg.platform.hardware import Hardware, board_model, parse_nv_tegra_release
-from edgeseg.platform.jetson import parse_nvpmodel, parse_tegrastats_line, summarize_power, total_power
+from edgeseg.platform.jetson import (clocks_from_sysfs, parse_nvpmodel, parse_tegrastats_line, summarize_power,
+                                    total_power)
 
 SAMPLES = Path(__file__).parent / "samples"
 SOURCES = {
@@ -144,6 +145,12 @@ def test_build_refuses_an_fp8_graph_for_an_orin_before_tensorrt(tmp_path):
     onnx.checker.check_model(model, full_check=True)
     path = tmp_path / "fp8.onnx"
     onnx.save(model, path)
+    from edgeseg.engine.versions import uses_fp8
+
+    assert uses_fp8(model)
+    z = model.graph.initializer[1]
+    z.data_type = TensorProto.INT8
+    assert not uses_fp8(model)  # the same Q/DQ pair in int8
     with pytest.raises(EdgesegError, match="fp8 needs FP8 tensor cores.*jetson-orin-nano"):
         build_engine(path, tmp_path / "fp8.engine", device="jetson-orin-nano")
 
@@ -194,3 +201,17 @@ def test_thor_and_orin_nano_super_power_modes():
     assert parse_nvpmodel(text("nvpmodel_orin_nano_super.txt")) == {"mode": "MAXN_SUPER", "id": 2}
     for name, sample in (("jetson-thor", "nvpmodel_thor_120w.txt"), ("jetson-orin-nano-super", "nvpmodel_orin_nano_super.txt")):
         assert parse_nvpmodel(text(sample))["mode"] in load_profile(name).power_modes
+
+
+def test_thor_gpu_clock_from_its_devfreq_node(tmp_path):
+    """Thor's GPU devfreq node is gpu-gpc-N (github.com/rbonghi/jetson_stats/pull/750), not 17000000.ga10b."""
+    cpu = tmp_path / "sys/devices/system/cpu/cpu0/cpufreq"
+    cpu.mkdir(parents=True)
+    (cpu / "cpuinfo_max_freq").write_text("2601000\n")
+    (cpu / "scaling_cur_freq").write_text("2601000\n")
+    gpu = tmp_path / "sys/class/devfreq/gpu-gpc-0"
+    gpu.mkdir(parents=True)
+    (gpu / "max_freq").write_text("1575000000\n")
+    (gpu / "cur_freq").write_text("1575000000\n")
+    state = clocks_from_sysfs(tmp_path)
+    assert state["locked"] and state["gpu_max_hz"] == 1575000000
