@@ -163,17 +163,30 @@ def _rel(path, out_dir: Path) -> str:
 
 
 def _model_files(meta: dict, artifact: Path, out_dir: Path) -> dict:
-    if meta.get("kind") == "onnx":
-        return {"onnx-file": _rel(artifact, out_dir)}
+    """onnx-file / model-engine-file, and for INT8 the calibration cache `export` wrote beside the ONNX.
+
+    nvinfer sets TensorRT's INT8 flag only when it has an int8-calib-file; without one it logs
+    "INT8 calibration file not specified. Trying FP16 mode." and builds FP16 flags only, which a
+    Q/DQ graph needs on TensorRT 8.6/10. The scales in the cache are the graph's own (TensorRT
+    uses the Q/DQ scales in an explicitly quantized network), so pointing at it changes nothing else.
+    """
     files = {}
-    parent = ((meta.get("provenance") or {}).get("parent") or {}).get("path")
-    if parent and Path(parent).exists():  # lets nvinfer rebuild when the plan does not match the device
-        files["onnx-file"] = _rel(parent, out_dir)
-    files["model-engine-file"] = _rel(artifact, out_dir)
+    onnx = artifact if meta.get("kind") == "onnx" else None
+    if onnx is None:
+        parent = ((meta.get("provenance") or {}).get("parent") or {}).get("path")
+        onnx = Path(parent) if parent and Path(parent).exists() else None  # lets nvinfer rebuild for another GPU
+    if onnx is not None:
+        files["onnx-file"] = _rel(onnx, out_dir)
+        cache = onnx.with_name(onnx.name + ".calib.cache")
+        if meta.get("precision") == "int8" and cache.exists():
+            files["int8-calib-file"] = _rel(cache, out_dir)
+    if meta.get("kind") == "engine":
+        files["model-engine-file"] = _rel(artifact, out_dir)
     return files
 
 
 def _header(artifact: Path, meta: dict, pre: Preprocess, classes: list, precision: str) -> list[str]:
+    kind = meta.get("kind")
     contract = (f"BGR image - mean {list(pre.mean_bgr)}" + (f", / std {list(pre.std_bgr)}" if pre.std_bgr else "")
                 + f", channels {pre.channel_order}")
     lines = [f"# DeepStream nvinfer config for {artifact.name}, written by edgeseg from its metadata.",
@@ -181,9 +194,12 @@ def _header(artifact: Path, meta: dict, pre: Preprocess, classes: list, precisio
              f"# Classes ({len(classes)}): {', '.join(classes)}",
              "# segmentation-threshold: nvinfer labels a pixel -1 when its best score is not above it (or -1);",
              "# this model outputs raw logits, so pixels whose best logit is at or below it come out unlabeled."]
-    if precision in ("int8", "fp8"):
-        lines.append(f"# {precision}: explicit Q/DQ in the graph sets the precision; no int8-calib-file is needed.")
+    if precision == "int8":
+        lines.append("# int8: the Q/DQ scales in the graph set the precision; int8-calib-file (the cache `export` "
+                     "wrote, same scales) only makes nvinfer set TensorRT's INT8 flag when it builds from the ONNX.")
+    if precision == "fp8" or (precision == "int8" and kind == "onnx"):
+        lines.append("# Safest: build the engine on the target with `edgeseg build` (it sets the flags each TensorRT "
+                     "version needs) and give nvinfer its model-engine-file.")
     if precision == "fp8":
-        lines.append("# nvinfer has no FP8 network-mode (0 FP32, 1 INT8, 2 FP16); build the engine with "
-                     "`edgeseg build` on the target and point model-engine-file at it.")
+        lines.append("# nvinfer has no FP8 network-mode (0 FP32, 1 INT8, 2 FP16): FP8 runs from such an engine.")
     return lines + [""]

@@ -111,14 +111,31 @@ def _meta(exported):
 
 def test_engine_config_points_at_the_plan_and_its_onnx(exported, tmp_path):
     meta = _meta(exported)
-    meta.update(kind="engine", precision="int8", provenance={"parent": {"path": str(exported)}})
+    meta.update(kind="engine", precision="fp16", provenance={"parent": {"path": str(exported)}})
     engine = tmp_path / "m.engine"
     prop = parse(nvinfer_config(meta, engine, out_dir=tmp_path))
     assert prop["model-engine-file"] == "m.engine" and (tmp_path / prop["onnx-file"]).resolve() == exported.resolve()
-    assert prop["network-mode"] == "1" and "int8-calib-file" not in prop  # explicit Q/DQ needs no calibration file
+    assert prop["network-mode"] == "2"
     meta["precision"] = "fp8"
     text = nvinfer_config(meta, engine, out_dir=tmp_path)
     assert parse(text)["network-mode"] == "2" and "no FP8 network-mode" in text
+
+
+def test_int8_points_nvinfer_at_the_calibration_cache(exported, tmp_path):
+    """Without int8-calib-file nvinfer drops to FP16 flags ('Trying FP16 mode') when it builds from the ONNX."""
+    onnx = tmp_path / "m.int8.onnx"
+    onnx.write_bytes(exported.read_bytes())
+    meta = _meta(exported)
+    meta["precision"] = "int8"
+    prop = parse(nvinfer_config(meta, onnx))
+    assert prop["network-mode"] == "1" and "int8-calib-file" not in prop  # no cache beside it: nothing invented
+    (tmp_path / "m.int8.onnx.calib.cache").write_text("TRT-100300-EntropyCalibration2\n")
+    assert parse(nvinfer_config(meta, onnx))["int8-calib-file"] == "m.int8.onnx.calib.cache"
+    meta.update(kind="engine", provenance={"parent": {"path": str(onnx)}})
+    sub = tmp_path / "configs"
+    sub.mkdir()
+    prop = parse(nvinfer_config(meta, tmp_path / "m.engine", out_dir=sub))
+    assert (prop["int8-calib-file"], prop["model-engine-file"]) == ("../m.int8.onnx.calib.cache", "../m.engine")
 
 
 def test_std_and_bgr_contracts(exported, val_images):
