@@ -154,8 +154,10 @@ def parse_nvpmodel(text: str) -> dict | None:
     return {"mode": m.group(1).strip(), "id": int(ident.group(1)) if ident else None}
 
 
-_CPU_LINE = re.compile(r"^cpu(\d+):\s*Online=(\d).*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
+# Orin/Xavier print 'cpu0: Online=1 Governor=...'; Thor prints no Online= field (offline CPUs are not listed)
+_CPU_LINE = re.compile(r"^cpu(\d+):\s*(?:Online=(\d))?.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
 _UNIT_LINE = r"^{}:?\s+.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)"
+_THOR_GPC = re.compile(r"^gpu-gpc-\d+:?\s+.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
 
 
 def parse_jetson_clocks(text: str) -> dict | None:
@@ -163,12 +165,15 @@ def parse_jetson_clocks(text: str) -> dict | None:
 
     None when the text holds no clock lines (jetson_clocks needs root and says so instead).
     """
-    cpus = [(int(mx), int(cur)) for _, online, _mn, mx, cur in _CPU_LINE.findall(text) if online == "1"]
+    cpus = [(int(mx), int(cur)) for _, online, _mn, mx, cur in _CPU_LINE.findall(text) if online in ("1", "")]
     units = {}
     for unit in ("GPU", "EMC"):
         m = re.search(_UNIT_LINE.format(unit), text, re.M)
         if m:
             units[unit] = (int(m.group(2)), int(m.group(3)))
+    gpcs = [(int(mx), int(cur)) for _mn, mx, cur in _THOR_GPC.findall(text)]
+    if "GPU" not in units and gpcs:  # Thor: one line per GPC (gpu-gpc-0...); the slowest one decides
+        units["GPU"] = min(gpcs, key=lambda p: p[1] / p[0])
     if not cpus and "GPU" not in units:
         return None
     return clock_state(cpus, units.get("GPU"), units.get("EMC"), "jetson_clocks --show")

@@ -15,7 +15,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.platform.devices import (FP8_MIN_CC, check_profile, load_profile, profile_for_board, profile_names,
                                       require_precision)
 from edgeseg.platform.hardware import Hardware, board_model, parse_nv_tegra_release
-from edgeseg.platform.jetson import (clocks_from_sysfs, parse_nvpmodel, parse_tegrastats_line, summarize_power,
+from edgeseg.platform.jetson import (clocks_from_sysfs, parse_jetson_clocks, parse_nvpmodel, parse_tegrastats_line, summarize_power,
                                     total_power)
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -34,6 +34,9 @@ SOURCES = {
     # https://github.com/rbonghi/jetson_stats/issues/820 ("NV Power Mode[1]: 120W", L4T 38.4 / JetPack 7.1)
     "nvpmodel_thor_maxn.txt": "https://github.com/anduril/jetpack-nixos/pull/460",
     "nvpmodel_thor_120w.txt": "https://github.com/rbonghi/jetson_stats/issues/820",
+    # `sudo jetson_clocks --show` on an AGX Thor devkit in MAXN after `jetson_clocks`: a public Thor vLLM guide
+    # found with the search tool (repository not named by the index); no 'Online=' per CPU, one line per GPC
+    "jetson_clocks_thor_locked.txt": "public AGX Thor guide (MAXN + jetson_clocks)",
     # Orin Nano Super after `nvpmodel -m 2`: quoted in several public setup scripts found with the search tool
     "nvpmodel_orin_nano_super.txt": "public Orin Nano Super setup notes",
     # /etc/nv_tegra_release of an AGX Thor devkit: https://github.com/rbonghi/jetson_stats/issues/711 (R38.2.0)
@@ -215,3 +218,13 @@ def test_thor_gpu_clock_from_its_devfreq_node(tmp_path):
     (gpu / "cur_freq").write_text("1575000000\n")
     state = clocks_from_sysfs(tmp_path)
     assert state["locked"] and state["gpu_max_hz"] == 1575000000
+
+
+def test_thor_jetson_clocks_show():
+    state = parse_jetson_clocks(text("jetson_clocks_thor_locked.txt"))
+    assert state["locked"] and state["online_cpus"] == 14 and state["emc_locked"]
+    assert (state["cpu_max_khz"], state["gpu_max_hz"]) == (2601000, 1575000000)
+    assert parse_nvpmodel(text("jetson_clocks_thor_locked.txt")) == {"mode": "MAXN", "id": None}
+    slow = text("jetson_clocks_thor_locked.txt").replace("gpu-gpc-0 MinFreq=1575000000 MaxFreq=1575000000 CurrentFreq=1575000000",
+                                                       "gpu-gpc-0 MinFreq=306000000 MaxFreq=1575000000 CurrentFreq=306000000")
+    assert not parse_jetson_clocks(slow)["gpu_locked"]  # the GPC at its floor: not pinned
