@@ -1,0 +1,108 @@
+"""Sharded evaluation: the image list split across Ray workers, their confusion matrices summed.
+
+A confusion matrix is a sum over pixels, so the sum of the shards' matrices is exactly the
+matrix of one pass over all images (as are the agreement counts); each worker runs the same
+`evaluate` on its shard as a single machine runs on the whole split.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.errors import EdgesegError
+
+logger = logging.getLogger(__name__)
+DEFAULT_TIMEOUT_S = 3600.0
+RETRIES = 2  # a shard whose worker dies is run again (elsewhere when its node is gone)
+
+
+def shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
+    """Contiguous, balanced [start, stop) ranges; never an empty one."""
+    shards = max(1, min(shards, n))
+    edges = np.linspace(0, n, shards + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def score_shard(head_version: str, artifacts: list, options: dict, info, split: str, lut, packed: list,
+                resize: str, batch: int) -> list[dict]:
+    """On a worker: write the artifacts and images of one shard locally, evaluate, return the counts."""
+    from edgeseg.bench.accuracy import evaluate
+    from edgeseg.fleet.packing import unpack_dataset
+    from edgeseg.fleet.tasks import check_version
+    from edgeseg.runtime import open_runner
+
+    check_version(head_version)
+    work = Path(tempfile.mkdtemp(prefix="edgeseg-shard-"))
+    runners = []
+    try:
+        paths = [a.write(work / f"artifact{i}") for i, a in enumerate(artifacts)]
+        ds = unpack_dataset(packed, info, split, lut, work / "data")
+        for p in paths:
+            runners.append(open_runner(p, **options).activate())
+        result = evaluate(runners, ds, resize=resize, batch=batch)
+    finally:
+        for r in runners:
+            r.deactivate()
+        shutil.rmtree(work, ignore_errors=True)
+    return [{"confusion": s.confusion.matrix, "agree": s.agree, "compared": s.compared, "seconds": s.seconds,
+             "backend": s.backend, "precision": s.precision} for s in result.scores]
+
+
+def default_workers(ray, threads: int) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1) // max(1, threads)))
+
+
+def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: str, workers: int | None = None,
+                     resize: str = "logits", batch: int = 1, timeout: float | None = DEFAULT_TIMEOUT_S,
+                     progress=None):
+    """`evaluate` over Ray: same EvalResult, counts summed over shards; any failed shard fails the run.
+
+    `options` are the runner options (threads default to 1 per worker); `progress(n)` is called
+    with the image count of each finished shard.
+    """
+    import edgeseg
+    from edgeseg.bench.accuracy import ArtifactScore, EvalResult
+    from edgeseg.data.metrics import ConfusionMatrix
+    from edgeseg.fleet.cluster import connected
+    from edgeseg.fleet.packing import pack_file, pack_samples
+    from edgeseg.fleet.tasks import gather
+
+    if workers is not None and workers < 1:
+        raise EdgesegError(f"--workers must be at least 1, got {workers}")
+    threads = options.get("threads") or 1
+    options = {**options, "threads": threads}
+    info = dataset.info
+    packed_artifacts = [pack_file(a) for a in artifacts]
+    cpus = (workers or 2) * threads if address == "local" else None
+    with connected(address, cpus=cpus) as ray:
+        n_workers = workers or default_workers(ray, threads)
+        bounds = shard_bounds(len(dataset), n_workers)
+        logger.info("evaluating %d images in %d shards on %s", len(dataset), len(bounds), address)
+        remote = ray.remote(num_cpus=threads, max_retries=RETRIES, retry_exceptions=False,
+                            scheduling_strategy="SPREAD")(score_shard)
+        shared = ray.put(packed_artifacts)
+        pending = {}
+        for i, (a, b) in enumerate(bounds):
+            shard = ray.put(pack_samples(dataset.samples[a:b]))
+            pending[i] = remote.remote(edgeseg.__version__, shared, options, info, dataset.split, dataset.lut,
+                                       shard, resize, batch)
+        done = gather(ray, pending, timeout,
+                      on_done=lambda i, ok, _: progress(bounds[i][1] - bounds[i][0]) if progress and ok else None)
+    failed = {i: r for i, (ok, r) in done.items() if not ok}
+    if failed:
+        i, reason = min(failed.items())
+        raise EdgesegError(f"shard {i + 1}/{len(bounds)} (images {bounds[i][0] + 1}-{bounds[i][1]}) failed: {reason}")
+    scores = []
+    for k, path in enumerate(artifacts):
+        parts = [done[i][1][k] for i in range(len(bounds))]
+        cm = ConfusionMatrix(info.num_classes, info.ignore_index)
+        cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
+        scores.append(ArtifactScore(path, parts[0]["backend"], parts[0]["precision"], cm,
+                                    sum(p["agree"] for p in parts), sum(p["compared"] for p in parts),
+                                    sum(p["seconds"] for p in parts)))
+    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
