@@ -40,6 +40,10 @@ def eval_cmd(
 
     if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if ray:
+        from edgeseg.fleet.cluster import preflight
+
+        preflight(ray)
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
                            dataset=dataset if info else None) for a in artifacts]

@@ -53,6 +53,13 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                        f"`edgeseg fleet head` (or `ray start --head`), or check the address and firewall")
 
 
+def preflight(address: str) -> None:
+    """Checks that cost nothing, made before a command loads models: Ray importable, head answering."""
+    ray = import_ray()
+    if address != "local" and not ray.is_initialized():
+        check_reachable(address)
+
+
 @contextmanager
 def connected(address: str, *, cpus: int | None = None, resources: dict | None = None,
               labels: dict | None = None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,52 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
                                     sum(p["agree"] for p in parts), sum(p["compared"] for p in parts),
                                     sum(p["seconds"] for p in parts)))
     return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+
+
+def score_validation(head_version: str, model_bytes: bytes, batches: list, labels: list, num_classes: int,
+                     ignore_index: int) -> np.ndarray:
+    """On a worker: the confusion matrix of one ONNX candidate on one shard of validation inputs."""
+    import onnx
+
+    from edgeseg.fleet.tasks import check_version
+    from edgeseg.quant.sensitivity import Validation, run
+
+    check_version(head_version)
+    val = Validation(list(batches), list(labels), num_classes, ignore_index)
+    return val.confusion(run(onnx.load_model_from_string(model_bytes), val.batches)).matrix
+
+
+@contextmanager
+def sharded_validation(val, address: str, workers: int | None = None, timeout: float | None = DEFAULT_TIMEOUT_S):
+    """While open, `val.model_miou` sums the confusion matrices of Ray workers (the INT8 fallback's
+    evaluations); the validation inputs are put in the object store once, each candidate once."""
+    import edgeseg
+    from edgeseg.data.metrics import ConfusionMatrix
+    from edgeseg.fleet.cluster import connected
+    from edgeseg.fleet.tasks import gather
+
+    cpus = (workers or 2) if address == "local" else None
+    with connected(address, cpus=cpus) as ray:
+        bounds = shard_bounds(len(val.batches), workers or default_workers(ray, 1))
+        shards = [(ray.put(val.batches[a:b]), ray.put(val.labels[a:b])) for a, b in bounds]
+        remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
+                            scheduling_strategy="SPREAD")(score_validation)
+
+        def score(model) -> float:
+            blob = ray.put(model.SerializeToString())
+            pending = {i: remote.remote(edgeseg.__version__, blob, xs, ys, val.num_classes, val.ignore_index)
+                       for i, (xs, ys) in enumerate(shards)}
+            done = gather(ray, pending, timeout)
+            bad = sorted((i, r) for i, (ok, r) in done.items() if not ok)
+            if bad:
+                raise EdgesegError(f"fallback evaluation shard {bad[0][0] + 1}/{len(shards)} failed: {bad[0][1]}")
+            cm = ConfusionMatrix(val.num_classes, val.ignore_index)
+            cm.matrix = np.sum([done[i][1] for i in range(len(shards))], axis=0).astype(np.int64)
+            return cm.miou()
+
+        logger.info("INT8 fallback: evaluations in %d shards on %s", len(shards), address)
+        val.score = score
+        try:
+            yield val
+        finally:
+            val.score = None
