@@ -30,14 +30,19 @@ def shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
 
 
 def score_shard(head_version: str, artifacts: list, options: dict, info, split: str, lut, packed: list,
-                resize: str, batch: int) -> list[dict]:
-    """On a worker: write the artifacts and images of one shard locally, evaluate, return the counts."""
+                resize: str, batch: int) -> dict:
+    """On a worker: write the artifacts and images of one shard locally, evaluate, return the counts
+    (and where the time went: setup = files written and models loaded)."""
+    import socket
+    import time
+
     from edgeseg.bench.accuracy import evaluate
     from edgeseg.fleet.packing import unpack_dataset
     from edgeseg.fleet.tasks import check_version
     from edgeseg.runtime import open_runner
 
     check_version(head_version)
+    t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="edgeseg-shard-"))
     runners = []
     try:
@@ -45,13 +50,17 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
         ds = unpack_dataset(packed, info, split, lut, work / "data")
         for p in paths:
             runners.append(open_runner(p, **options).activate())
+        t1 = time.perf_counter()
         result = evaluate(runners, ds, resize=resize, batch=batch)
+        t2 = time.perf_counter()
     finally:
         for r in runners:
             r.deactivate()
         shutil.rmtree(work, ignore_errors=True)
-    return [{"confusion": s.confusion.matrix, "agree": s.agree, "compared": s.compared, "seconds": s.seconds,
-             "backend": s.backend, "precision": s.precision} for s in result.scores]
+    scores = [{"confusion": s.confusion.matrix, "agree": s.agree, "compared": s.compared, "seconds": s.seconds,
+               "backend": s.backend, "precision": s.precision} for s in result.scores]
+    return {"scores": scores, "host": socket.gethostname(), "images": len(ds), "setup_s": round(t1 - t0, 3),
+            "eval_s": round(t2 - t1, 3)}
 
 
 def default_workers(ray, threads: int) -> int:
@@ -60,11 +69,12 @@ def default_workers(ray, threads: int) -> int:
 
 def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: str, workers: int | None = None,
                      resize: str = "logits", batch: int = 1, timeout: float | None = DEFAULT_TIMEOUT_S,
-                     progress=None):
+                     progress=None, shard_stats: list | None = None):
     """`evaluate` over Ray: same EvalResult, counts summed over shards; any failed shard fails the run.
 
     `options` are the runner options (threads default to 1 per worker); `progress(n)` is called
-    with the image count of each finished shard.
+    with the image count of each finished shard; `shard_stats` receives each shard's host and
+    setup/evaluation seconds.
     """
     import edgeseg
     from edgeseg.bench.accuracy import ArtifactScore, EvalResult
@@ -98,9 +108,15 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     if failed:
         i, reason = min(failed.items())
         raise EdgesegError(f"shard {i + 1}/{len(bounds)} (images {bounds[i][0] + 1}-{bounds[i][1]}) failed: {reason}")
+    for i in range(len(bounds)):
+        stats = {k: v for k, v in done[i][1].items() if k != "scores"}
+        logger.info("shard %d on %s: %d images, setup %.2f s, evaluation %.2f s", i + 1, stats["host"],
+                    stats["images"], stats["setup_s"], stats["eval_s"])
+        if shard_stats is not None:
+            shard_stats.append(stats)
     scores = []
     for k, path in enumerate(artifacts):
-        parts = [done[i][1][k] for i in range(len(bounds))]
+        parts = [done[i][1]["scores"][k] for i in range(len(bounds))]
         cm = ConfusionMatrix(info.num_classes, info.ignore_index)
         cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
         scores.append(ArtifactScore(path, parts[0]["backend"], parts[0]["precision"], cm,
