@@ -28,12 +28,14 @@ def _ray_cmd() -> list[str]:
     return [found] if found else [sys.executable, "-m", "ray.scripts.scripts"]
 
 
-def _start(argv: list[str], dry_run: bool) -> None:
+def _start(argv: list[str], dry_run: bool, block: bool = False) -> None:
     from edgeseg.errors import EdgesegError
 
     console(stderr=True).print(shlex.join(argv), markup=False, highlight=False, soft_wrap=True)
     if dry_run:
         return
+    if block:  # in the foreground: Ray's own output as it comes, until stopped
+        raise SystemExit(subprocess.run(argv).returncode)
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
@@ -53,7 +55,7 @@ def head_cmd(
     from edgeseg.fleet.targets import advertise, start_argv
 
     resources, labels = advertise(profile) if target else ({}, {})
-    _start(start_argv(_ray_cmd(), resources, labels, port=port, block=block), dry_run)
+    _start(start_argv(_ray_cmd(), resources, labels, port=port, block=block), dry_run, block)
 
 
 @app.command("join")
@@ -72,7 +74,7 @@ def join_cmd(
     argv = start_argv(_ray_cmd(), resources, labels, head=head, block=block)
     if not dry_run:
         check_reachable(head)
-    _start(argv, dry_run)
+    _start(argv, dry_run, block)
 
 
 def _local_args(address: str) -> dict:

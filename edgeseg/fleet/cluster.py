@@ -7,8 +7,10 @@ TCP connect with a short timeout first turns that into one line at once.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from contextlib import contextmanager
+from pathlib import Path
 
 from edgeseg.errors import EdgesegError
 
@@ -19,8 +21,13 @@ DEFAULT_PORT = 6379
 CONNECT_TIMEOUT_S = 3.0
 
 
-def import_ray():
-    """The ray module, or one line naming the extra that installs it."""
+def import_ray(address: str | None = None):
+    """The ray module, or one line naming the extra that installs it.
+
+    For a remote `address`, token authentication is settled first: Ray reads it when imported.
+    """
+    if address not in (None, "local"):
+        use_token_like_ray_start()
     try:
         import ray
     except ImportError:
@@ -55,9 +62,21 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
 def preflight(address: str) -> None:
     """Checks that cost nothing, made before a command loads models: Ray importable, head answering."""
-    ray = import_ray()
+    ray = import_ray(address)
     if address != "local" and not ray.is_initialized():
         check_reachable(address)
+
+
+def use_token_like_ray_start() -> None:
+    """Turn on token authentication when a token is at hand, as `ray start` does for a head and
+    its nodes; `ray.init(address=...)` alone would not, and a token-protected head then turns
+    this driver away only after about 20 s of retries."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or \
+            (Path.home() / ".ray" / "auth_token").exists():
+        logger.info("a Ray token is present: connecting with RAY_AUTH_MODE=token")
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 @contextmanager
@@ -68,7 +87,7 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
     A Ray session already open in this process is used as it is and left open (tests share
     one); a session opened here is shut down on exit, so no Ray process outlives the command.
     """
-    ray = import_ray()
+    ray = import_ray(address)
     if ray.is_initialized():
         yield ray
         return
@@ -81,7 +100,9 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
     except Exception as exc:  # version mismatch, missing auth token, refused registration
         text = " ".join(str(exc).split()) or type(exc).__name__
-        raise EdgesegError(f"cannot join the Ray cluster at {address}: {text[:400]}") from None
+        raise EdgesegError(f"cannot join the Ray cluster at {address}: {text[:400]} (a head with token "
+                           "authentication needs RAY_AUTH_MODE=token and its token here: RAY_AUTH_TOKEN or "
+                           "~/.ray/auth_token)") from None
     try:
         yield ray
     finally:
