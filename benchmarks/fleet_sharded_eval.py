@@ -78,7 +78,7 @@ def sharded(onnx: str, ds, workers: int, reference: dict) -> dict:
     from edgeseg.fleet.shard import evaluate_sharded
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
     startup = time.perf_counter() - t0
     try:
         ship = serialization(ray, ds)

@@ -92,7 +92,7 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
         yield ray
         return
     if address == "local":
-        kwargs = dict(num_cpus=cpus, resources=resources or None, labels=labels or None)
+        kwargs = dict(address="local", num_cpus=cpus, resources=resources or None, labels=labels or None)
     else:
         check_reachable(address)
         kwargs = dict(address=address if "://" in address else "%s:%d" % split_address(address))

@@ -8,7 +8,7 @@ import pytest
 
 from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
-from edgeseg.fleet.cluster import check_reachable, connected, split_address
+from edgeseg.fleet.cluster import check_reachable, connected, split_address, use_token_like_ray_start
 from edgeseg.fleet.tasks import check_version, reason_of
 from tiny import tiny_onnx
 
@@ -31,7 +31,8 @@ def test_no_ray_names_the_extra(monkeypatch, capsys, tmp_path):
     assert "pip install 'edgeseg[fleet]'" in capsys.readouterr().err
 
 
-def test_unreachable_head_fails_in_seconds(capsys, tmp_path):
+def test_unreachable_head_fails_in_seconds(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     ray = pytest.importorskip("ray")
     if ray.is_initialized():
         pytest.skip("a Ray session is open in this process")
@@ -74,3 +75,22 @@ def test_reasons_are_one_line():
     assert reason_of(RayTaskError(ValueError("first\nlast line"))) == "ValueError: last line"
     crashed = type("WorkerCrashedError", (Exception,), {})("The worker died unexpectedly ...")
     assert reason_of(crashed) == "the worker process died (WorkerCrashedError)"
+
+
+def test_token_authentication_follows_ray_start(monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "x")
+    monkeypatch.delenv("RAY_AUTH_MODE")  # restored to what it was after the test
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    use_token_like_ray_start()
+    assert "RAY_AUTH_MODE" not in os.environ  # no token anywhere: Ray's default
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("t")
+    use_token_like_ray_start()
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    use_token_like_ray_start()
+    assert os.environ["RAY_AUTH_MODE"] == "disabled"  # an explicit choice stands

@@ -31,7 +31,7 @@ def cluster(tmp_path_factory):
         pytest.skip("a Ray session is already open in this process")
     saved = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("target-cache"))  # workers inherit it
-    ray.init(num_cpus=2, resources={"edgeseg/cpu#a": 1, "edgeseg/cpu#b": 1, "edgeseg/jetson-orin#sim": 1},
+    ray.init(address="local", num_cpus=2, resources={"edgeseg/cpu#a": 1, "edgeseg/cpu#b": 1, "edgeseg/jetson-orin#sim": 1},
              labels={LABEL + "version": label_value(edgeseg.__version__)}, include_dashboard=False,
              log_to_driver=False, configure_logging=False)
     try:
