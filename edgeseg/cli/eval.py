@@ -42,7 +42,9 @@ def eval_cmd(
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
     if ray:
         from edgeseg.fleet.cluster import preflight
+        from edgeseg.fleet.shard import check_shardable
 
+        check_shardable(artifacts, provider)
         preflight(ray)
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),

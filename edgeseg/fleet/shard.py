@@ -63,6 +63,16 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
             "eval_s": round(t2 - t1, 3)}
 
 
+def check_shardable(artifacts: list[str], provider: str) -> None:
+    """Shards run on whichever workers' CPUs are free: no engines, no GPU providers."""
+    for a in artifacts:
+        if Path(a).suffix.lower() in (".engine", ".plan"):
+            raise EdgesegError(f"{Path(a).name}: an engine runs only on the GPU it was built for, not on --ray "
+                               "workers: evaluate it there, or with `edgeseg fleet bench --data` on its target")
+    if provider != "cpu":
+        raise EdgesegError(f"--ray shards run on the workers' CPUs: use --provider cpu (not {provider})")
+
+
 def default_workers(ray, threads: int) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1) // max(1, threads)))
 
@@ -83,13 +93,16 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     from edgeseg.fleet.packing import pack_file, pack_samples
     from edgeseg.fleet.tasks import gather
 
+    from edgeseg.platform.hardware import logical_cpus
+
     if workers is not None and workers < 1:
         raise EdgesegError(f"--workers must be at least 1, got {workers}")
+    check_shardable(artifacts, options.get("provider", "cpu"))
     threads = options.get("threads") or 1
     options = {**options, "threads": threads}
     info = dataset.info
     packed_artifacts = [pack_file(a) for a in artifacts]
-    cpus = (workers or 2) * threads if address == "local" else None
+    cpus = (workers or max(1, logical_cpus() // threads)) * threads if address == "local" else None
     with connected(address, cpus=cpus) as ray:
         n_workers = workers or default_workers(ray, threads)
         bounds = shard_bounds(len(dataset), n_workers)

@@ -94,3 +94,13 @@ def test_token_authentication_follows_ray_start(monkeypatch, tmp_path):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     use_token_like_ray_start()
     assert os.environ["RAY_AUTH_MODE"] == "disabled"  # an explicit choice stands
+
+
+def test_engines_and_gpu_providers_are_not_sharded(tmp_path, capsys):
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    assert main(["eval", str(engine), "--data", DEMO, "--split", "camvid_val_list.txt", "--ray", "local"]) == 1
+    assert "m.engine: an engine runs only on the GPU it was built for" in capsys.readouterr().err
+    a = tiny_onnx(tmp_path / "a.onnx")
+    assert main(["eval", str(a), "--data", DEMO, "--ray", "local", "--provider", "cuda"]) == 1
+    assert "use --provider cpu" in capsys.readouterr().err
