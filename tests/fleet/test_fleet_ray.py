@@ -150,22 +150,47 @@ def test_dead_worker_is_retried_or_reported_and_hangs_time_out(cluster, tmp_path
     assert done["hung"] == (False, "timed out after 20 s") and time.monotonic() - t0 < 40
 
 
-def test_fallback_evaluations_sharded_match_local(cluster, models):
-    import onnx
+def _three_convs():
+    """conv -> relu -> conv -> relu -> classifier: two quantized activations, both named."""
+    from onnx import TensorProto, helper, numpy_helper
 
-    from edgeseg.data.contract import DatasetInfo, Preprocess
-    from edgeseg.data.datasets import open_dataset
+    rng = np.random.default_rng(0)
+    weights = {"w1": (8, 3, 3, 3), "wm": (8, 8, 3, 3), "w2": (11, 8, 1, 1)}
+    nodes = [helper.make_node("Conv", ["input", "w1"], ["h"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"], name="relu1"),
+             helper.make_node("Conv", ["r", "wm"], ["m"], name="conv_mid", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["m"], ["rm"], name="relu2"),
+             helper.make_node("Conv", ["rm", "w2"], ["logits"], name="classifier")]
+    graph = helper.make_graph(nodes, "three", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 24, 32])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 11, 24, 32])],
+                              [numpy_helper.from_array(rng.normal(size=s).astype(np.float32), n) for n, s in weights.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_int8_fallback_decides_the_same_on_ray(cluster):
     from edgeseg.fleet.shard import sharded_validation
-    from edgeseg.quant.sensitivity import Validation
+    from edgeseg.quant.calibrate import collect
+    from edgeseg.quant.config import QuantConfig
+    from edgeseg.quant.placement import plan
+    from edgeseg.quant.qdq import quantize_model
+    from edgeseg.quant.sensitivity import Validation, fall_back, run
 
-    info = DatasetInfo.named("camvid")
-    ds = open_dataset(DEMO, "camvid", "camvid_val_list.txt", 6, info)
-    pre = Preprocess(mean_bgr=info.mean_bgr, input_size=(36, 48))
-    pairs = [ds.load(s) for s in ds.samples]
-    val = Validation([pre.apply(img)[None] for img, _ in pairs], [lab for _, lab in pairs], 11, info.ignore_index)
-    model = onnx.load(str(models[1]))
-    local = val.model_miou(model)
+    model = _three_convs()
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(0, 50, (1, 3, 24, 32)).astype(np.float32) for _ in range(6)]
+    cfg = QuantConfig(method="minmax", max_miou_drop=0.3)
+    amax = collect(model, plan(model, cfg).tensors, iter(batches), "minmax")
+    amax["r"] *= 0.03  # a badly calibrated activation: the fallback has to find it
+    fp32 = run(model, batches)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], 11, 255, fp32_logits=fp32)
+
+    def build(keep):
+        return quantize_model(model, plan(model, cfg, keep), amax)
+
+    _, local = fall_back(model, cfg, amax, build, val, 0.3)
     with sharded_validation(val, "local", workers=2):
-        assert val.score is not None
-        assert val.model_miou(model) == local
-    assert val.score is None and np.isfinite(local)
+        _, sharded = fall_back(model, cfg, amax, build, val, 0.3)
+    assert val.score is None  # restored when the cluster is left
+    assert local.drop_before > 10 and local.kept_float[0] == "conv_mid"
+    assert (sharded.kept_float, sharded.drop_before, sharded.drop_after, sharded.int8_miou) == \
+        (local.kept_float, local.drop_before, local.drop_after, local.int8_miou)
