@@ -86,13 +86,8 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     with the image count of each finished shard; `shard_stats` receives each shard's host and
     setup/evaluation seconds.
     """
-    import edgeseg
-    from edgeseg.bench.accuracy import ArtifactScore, EvalResult
-    from edgeseg.data.metrics import ConfusionMatrix
+    from edgeseg.bench.accuracy import EvalResult
     from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.packing import pack_file, pack_samples
-    from edgeseg.fleet.tasks import gather
-
     from edgeseg.platform.hardware import logical_cpus
 
     if workers is not None and workers < 1:
@@ -100,42 +95,52 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     check_shardable(artifacts, options.get("provider", "cpu"))
     threads = options.get("threads") or 1
     options = {**options, "threads": threads}
-    info = dataset.info
-    packed_artifacts = [pack_file(a) for a in artifacts]
     cpus = (workers or max(1, logical_cpus() // threads)) * threads if address == "local" else None
     with connected(address, cpus=cpus) as ray:
-        n_workers = workers or default_workers(ray, threads)
-        bounds = shard_bounds(len(dataset), n_workers)
+        bounds = shard_bounds(len(dataset), workers or default_workers(ray, threads))
         logger.info("evaluating %d images in %d shards on %s", len(dataset), len(bounds), address)
-        remote = ray.remote(num_cpus=threads, max_retries=RETRIES, retry_exceptions=False,
-                            scheduling_strategy="SPREAD")(score_shard)
-        shared = ray.put(packed_artifacts)
-        pending = {}
-        for i, (a, b) in enumerate(bounds):
-            shard = ray.put(pack_samples(dataset.samples[a:b]))
-            pending[i] = remote.remote(edgeseg.__version__, shared, options, info, dataset.split, dataset.lut,
-                                       shard, resize, batch)
-        done = gather(ray, pending, timeout,
-                      on_done=lambda i, ok, _: progress(bounds[i][1] - bounds[i][0]) if progress and ok else None)
+        done = _run_shards(ray, artifacts, options, dataset, bounds, (resize, batch), timeout, progress)
     failed = {i: r for i, (ok, r) in done.items() if not ok}
     if failed:
         i, reason = min(failed.items())
         raise EdgesegError(f"shard {i + 1}/{len(bounds)} (images {bounds[i][0] + 1}-{bounds[i][1]}) failed: {reason}")
-    for i in range(len(bounds)):
-        stats = {k: v for k, v in done[i][1].items() if k != "scores"}
+    results = [done[i][1] for i in range(len(bounds))]
+    for i, r in enumerate(results):
+        stats = {k: v for k, v in r.items() if k != "scores"}
         logger.info("shard %d on %s: %d images, setup %.2f s, evaluation %.2f s", i + 1, stats["host"],
                     stats["images"], stats["setup_s"], stats["eval_s"])
         if shard_stats is not None:
             shard_stats.append(stats)
-    scores = []
-    for k, path in enumerate(artifacts):
-        parts = [done[i][1]["scores"][k] for i in range(len(bounds))]
-        cm = ConfusionMatrix(info.num_classes, info.ignore_index)
-        cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
-        scores.append(ArtifactScore(path, parts[0]["backend"], parts[0]["precision"], cm,
-                                    sum(p["agree"] for p in parts), sum(p["compared"] for p in parts),
-                                    sum(p["seconds"] for p in parts)))
+    info = dataset.info
+    scores = [_summed(path, [r["scores"][k] for r in results], info) for k, path in enumerate(artifacts)]
     return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+
+
+def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress) -> dict:
+    """One task per shard: the artifacts put in the object store once, each shard's files once."""
+    import edgeseg
+    from edgeseg.fleet.packing import pack_file, pack_samples
+    from edgeseg.fleet.tasks import gather
+
+    remote = ray.remote(num_cpus=options["threads"], max_retries=RETRIES, retry_exceptions=False,
+                        scheduling_strategy="SPREAD")(score_shard)
+    shared = ray.put([pack_file(a) for a in artifacts])
+    pending = {i: remote.remote(edgeseg.__version__, shared, options, dataset.info, dataset.split, dataset.lut,
+                                ray.put(pack_samples(dataset.samples[a:b])), *how)
+               for i, (a, b) in enumerate(bounds)}
+    return gather(ray, pending, timeout,
+                  on_done=lambda i, ok, _: progress(bounds[i][1] - bounds[i][0]) if progress and ok else None)
+
+
+def _summed(path: str, parts: list[dict], info):
+    """One artifact's score from its shards' counts: integer sums, so exactly a one-pass result."""
+    from edgeseg.bench.accuracy import ArtifactScore
+    from edgeseg.data.metrics import ConfusionMatrix
+
+    cm = ConfusionMatrix(info.num_classes, info.ignore_index)
+    cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
+    return ArtifactScore(path, parts[0]["backend"], parts[0]["precision"], cm, sum(p["agree"] for p in parts),
+                         sum(p["compared"] for p in parts), sum(p["seconds"] for p in parts))
 
 
 def score_validation(head_version: str, model_bytes: bytes, batches: list, labels: list, num_classes: int,
