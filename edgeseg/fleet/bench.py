@@ -85,12 +85,14 @@ def _accuracy(result: dict, options: dict, data: dict, work: Path) -> None:
             r.deactivate()
 
 
-def bench_target(head_version: str, profile_name: str, names: list[str], settings: dict, data: dict | None,
+def bench_target(head_version: str, target_key: str, names: list[str], settings: dict, data: dict | None,
                  *artifacts) -> dict:
     """On a target: write the models, build engines where the profile has a GPU, time, evaluate.
 
-    Rows come back under the head's artifact paths (`names`), in that order. Artifacts come as
-    separate arguments so Ray resolves each object-store reference before the call.
+    `target_key` is the resource without its prefix (`jetson-orin`, `cpu#b`): each target keeps
+    its own folder, so two targets on one node never write the same files. Rows come back under
+    the head's artifact paths (`names`), in that order. Artifacts come as separate arguments so
+    Ray resolves each object-store reference before the call.
     """
     import shutil
     import tempfile
@@ -100,8 +102,8 @@ def bench_target(head_version: str, profile_name: str, names: list[str], setting
     from edgeseg.platform.devices import load_profile
 
     check_version(head_version)
-    profile = load_profile(profile_name)
-    work = cache_dir() / profile.name
+    profile = load_profile(target_key.split("#")[0])
+    work = cache_dir() / target_key
     paths = [a.write(work / a.sha256[:16]) for a in artifacts]
     failed: dict = {}
     runnable = {p: p for p in paths}
@@ -161,7 +163,7 @@ def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSe
     import edgeseg
     from edgeseg.artifacts import read_metadata
     from edgeseg.fleet.packing import pack_file
-    from edgeseg.fleet.targets import label_value
+    from edgeseg.fleet.targets import PREFIX, label_value
     from edgeseg.fleet.tasks import gather
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -185,7 +187,8 @@ def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSe
         task = ray.remote(bench_target).options(
             resources={t.resource: 1}, num_cpus=0, max_retries=1, retry_exceptions=False,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=t.node_id, soft=False))
-        pending[t.name] = task.remote(head_version, t.profile, [precisions[i][0] for i in run], options, data,
+        names = [precisions[i][0] for i in run]
+        pending[t.name] = task.remote(head_version, t.resource[len(PREFIX):], names, options, data,
                                       *[refs[i] for i in run])
     by_name = {t.name: t for t in targets}
     for name, (ok, value) in gather(ray, pending, settings.timeout, on_done).items():

@@ -30,12 +30,25 @@ class PackedFile:
         path = folder / self.name
         if not (path.exists() and path.stat().st_size == len(self.data) and
                 hashlib.sha256(path.read_bytes()).hexdigest() == self.sha256):
-            tmp = path.with_name(path.name + ".part")
-            tmp.write_bytes(self.data)
-            tmp.replace(path)
+            _write_atomic(path, self.data)
         if self.sidecar is not None:
-            sidecar_path(path).write_bytes(self.sidecar)
+            _write_atomic(sidecar_path(path), self.sidecar)
         return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write under a unique name, then rename: a concurrent reader sees the old file or the new one."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def pack_file(path) -> PackedFile:

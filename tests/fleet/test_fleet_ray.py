@@ -194,3 +194,11 @@ def test_int8_fallback_decides_the_same_on_ray(cluster):
     assert local.drop_before > 10 and local.kept_float[0] == "conv_mid"
     assert (sharded.kept_float, sharded.drop_before, sharded.drop_after, sharded.int8_miou) == \
         (local.kept_float, local.drop_before, local.drop_after, local.int8_miou)
+
+
+def test_fleet_ls_lists_the_simulated_targets(cluster, capsys):
+    assert main(["fleet", "ls", "--ray", "local", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["targets"]
+    assert sorted(t["name"].split("@")[0] for t in listed) == ["cpu#a", "cpu#b", "jetson-orin#sim"]
+    assert {t["profile"] for t in listed} == {"cpu", "jetson-orin"}
+    assert all(t["version"] == label_value(edgeseg.__version__) for t in listed)
