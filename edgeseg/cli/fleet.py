@@ -118,21 +118,15 @@ def ls_cmd(
 
 def _artifacts(inputs: list[str], precisions: list[str], work_dir: str, export_args: dict, err) -> list[str]:
     """ONNX models as given; every checkpoint exported once per precision (on this machine)."""
-    from edgeseg.errors import EdgesegError
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
 
     out = []
     for item in inputs:
         path = Path(item)
-        if not path.is_file():
-            raise EdgesegError(f"{item}: no such file")
         if path.suffix.lower() == ".onnx":
             out.append(str(path))
             continue
-        if path.suffix.lower() not in (".pth", ".pt"):
-            raise EdgesegError(f"{item}: fleet bench takes checkpoints (.pth) or ONNX models; engines are built on "
-                               "each target from the ONNX")
         for p in precisions:
             quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p == "int8" else {}
             options = ExportOptions(precision=p, dataset=export_args["dataset"], variant=export_args["variant"],
@@ -143,8 +137,16 @@ def _artifacts(inputs: list[str], precisions: list[str], work_dir: str, export_a
 
 
 def _precisions(text: str, inputs: list[str], calib: Optional[str]) -> list[str]:
+    """The precisions to export, checked with the inputs before any cluster is contacted."""
     from edgeseg.errors import EdgesegError
     from edgeseg.export.options import PRECISIONS
+
+    for item in inputs:
+        if not Path(item).is_file():
+            raise EdgesegError(f"{item}: no such file")
+        if Path(item).suffix.lower() not in (".onnx", ".pth", ".pt"):
+            raise EdgesegError(f"{item}: fleet bench takes checkpoints (.pth) or ONNX models; engines are built on "
+                               "each target from the ONNX")
 
     chosen = [p.strip() for p in text.split(",") if p.strip()]
     bad = [p for p in chosen if p not in PRECISIONS]
