@@ -24,6 +24,10 @@ def eval_cmd(
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results as JSON"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write results as Markdown"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="shard the images over a Ray cluster: HEAD:PORT, or "
+                                                           "'local' for a private one on this machine"),
+    workers: Optional[int] = typer.Option(None, help="--ray: shards run in parallel (default: cluster CPUs / threads)"),
+    ray_timeout: float = typer.Option(3600.0, help="--ray: seconds before unfinished shards fail the run"),
 ):
     """Evaluate artifacts on one split: per-class IoU, mIoU, pixel accuracy, drop, agreement."""
     from edgeseg.artifacts import atomic_path, write_json
@@ -36,6 +40,12 @@ def eval_cmd(
 
     if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if ray:
+        from edgeseg.fleet.cluster import preflight
+        from edgeseg.fleet.shard import check_shardable
+
+        check_shardable(artifacts, provider)
+        preflight(ray)
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
                            dataset=dataset if info else None) for a in artifacts]
@@ -49,7 +59,15 @@ def eval_cmd(
         check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
         with _progress(len(ds), "evaluating") as step:
-            result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
+            if ray:  # the runners above checked every artifact here; workers open their own copies
+                from edgeseg.fleet.shard import evaluate_sharded
+
+                options = {"provider": provider, "threads": threads, "variant": variant,
+                           "input_size": parse_size(input_size), "dataset": None if dataset == "folder" else dataset}
+                result = evaluate_sharded(artifacts, options, ds, address=ray, workers=workers, resize=resize,
+                                          batch=batch, timeout=ray_timeout, progress=lambda n: step(n))
+            else:
+                result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
     finally:
         for r in runners:
             r.deactivate()
@@ -90,7 +108,7 @@ class _progress:
 
     def __enter__(self):
         self.bar.start()
-        return lambda: self.bar.advance(self.task)
+        return lambda n=1: self.bar.advance(self.task, n)
 
     def __exit__(self, *exc):
         self.bar.stop()

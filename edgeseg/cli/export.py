@@ -42,6 +42,8 @@ def export_cmd(
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
     val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
     fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="INT8 fallback: evaluate candidates on a Ray cluster "
+                                                           "(HEAD:PORT or 'local')"),
     quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
@@ -59,7 +61,7 @@ def export_cmd(
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
                                    val_limit=val_limit, fallback_limit=fallback_limit,
-                                   preset=quant_preset).items() if v is not None}
+                                   preset=quant_preset, ray=ray).items() if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache).items()
               if v is not None}
     options = ExportOptions(
