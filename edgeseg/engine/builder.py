@@ -235,6 +235,18 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     return onnx_path, out_path
 
 
+def check_options(options: dict) -> None:
+    """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
+    opts = dict(options)
+    kind = flavor(opts.pop("runtime", None))
+    ccs = opts.pop("compute_capabilities", None)
+    ccs = rtx.parse_compute_capabilities(ccs) if kind.aot else ccs
+    opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
+    BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
+    if opts.get("device"):
+        load_profile(opts["device"])
+
+
 def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
                  opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
                  runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True, warn=_warn) -> Path:
