@@ -60,7 +60,7 @@ def golden(tmp_path_factory):
     """SPFNet18 and S²-FPN34M with the official golden weights, verified on the golden input."""
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
-    from golden import io, save_checkpoint, variant
+    from golden import CASES, io, save_checkpoint, variant
 
     out = {}
     for case in GOLDEN:
@@ -68,7 +68,8 @@ def golden(tmp_path_factory):
         x, _ = io(case)
         save_checkpoint(case, work / "c.pth")
         np.save(work / "x.npy", x)
-        options = ExportOptions(input_size=tuple(x.shape[2:]), variant=variant(case), dataset="camvid", num_samples=1,
+        dataset = "camvid" if CASES[case]["classes"] == 11 else "cityscapes"
+        options = ExportOptions(input_size=tuple(x.shape[2:]), variant=variant(case), dataset=dataset, num_samples=1,
                                 samples=str(work / "x.npy"))
         out[case] = (work, run_export(work / "c.pth", work / "out", options))
     return out
