@@ -186,7 +186,7 @@ def _save_timing_cache(config, path: Path | None) -> None:
         tmp.write_bytes(bytes(serialized))
 
 
-def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str):
+def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str, who: str = "TensorRT"):
     from edgeseg.engine.progress import build_progress
 
     with build_progress(trt, config, label, progress) as state:
@@ -196,7 +196,10 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     if state.cancelled:
         raise KeyboardInterrupt
     if plan is None:
-        raise EdgesegError(f"TensorRT could not build an engine from {onnx_name}: {logger.errors()}")
+        why = logger.errors()
+        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"
+                if "FP32 GEMM is not supported" in why else "")
+        raise EdgesegError(f"{who} could not build an engine from {onnx_name}: {why}{hint}")
     return bytes(plan), seconds
 
 
@@ -294,7 +297,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     cache_path = Path(timing_cache) if timing_cache else None
     _attach_timing_cache(config, cache_path, warn)
     label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
-    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name)
+    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)
 
     meta = sidecar.build_sidecar(
         onnx_path=onnx_path, engine_sha256=hashlib.sha256(plan).hexdigest(), engine_bytes=len(plan),
