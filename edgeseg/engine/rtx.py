@@ -13,9 +13,12 @@ kernels are kept in a runtime cache file beside the engine, so later runs start 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+
+log = logging.getLogger(__name__)
 
 # compute capability -> what carries it (TensorRT-RTX 1.7 support matrix)
 RTX_GPUS = {"7.5": "RTX 20 (Turing)", "8.6": "RTX 30 (Ampere)", "8.9": "RTX 40 (Ada)",
@@ -88,9 +91,7 @@ def attach_runtime_cache(runtime_config, path: Path):
     if path.is_file():
         data = path.read_bytes()
         if data and not cache.deserialize(data):
-            import logging
-
-            logging.getLogger(__name__).warning("runtime cache %s is from another GPU, driver or TensorRT-RTX "
+            log.warning("runtime cache %s is from another GPU, driver or TensorRT-RTX "
                                                 "release; starting a new one", path)
     runtime_config.set_runtime_cache(cache)
     return cache

@@ -196,3 +196,17 @@ def test_qdq_fusion_from_the_layer_list():
     assert report.unfused == ["r_DQ"]  # an INT8 tensor dequantized for a float Add
     assert re.match(r"3 of 5 Q/DQ fused into INT8 kernels, 1 folded away, 1 not fused \(r_DQ\)$", report.summary)
     assert analyze(model, "Layers:\n") is None
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--precision", "int8", "--calib", "c.txt", "--quant-preset", "cpu"], "CPU-preset INT8 graph"),
+    (["--runtime", "tensorrt-rtx", "--compute-capability", "9.0"], "--compute-capability '9.0'"),
+    (["--runtime", "trt"], "--runtime must be one of"),
+])
+def test_export_engine_options_fail_in_one_line_before_work(tmp_path, capsys, args, message):
+    from edgeseg.cli.main import main
+
+    code = main(["export", str(tmp_path / "absent.pth"), "-o", str(tmp_path / "out"), "--format", "engine", *args])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
