@@ -210,3 +210,61 @@ def test_export_engine_options_fail_in_one_line_before_work(tmp_path, capsys, ar
     err = capsys.readouterr().err
     assert code == 1 and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_runner_loads_an_rtx_engine_with_its_runtime_cache(tmp_path, monkeypatch):
+    """On an RTX 4090 (faked: CUDA and TensorRT-RTX stand-ins), the runner reads ENGINE.rtxcache into the
+    execution context's runtime config and writes the JIT kernels back when it closes."""
+    from types import SimpleNamespace
+
+    import edgeseg.engine.cuda as cuda_mod
+    import edgeseg.engine.flavors as flavors
+    from edgeseg.artifacts import sha256_file
+    from edgeseg.runtime import open_runner
+
+    cache = FakeCache(blob=b"jit kernels")
+    seen = {}
+
+    class Engine:
+        num_io_tensors = 2
+
+        def create_runtime_config(self):
+            return FakeRuntimeConfig(cache)
+
+        def create_execution_context(self, config=None):
+            seen["config"] = config
+            return SimpleNamespace()
+
+        def get_tensor_name(self, i):
+            return ("input", "logits")[i]
+
+        def get_tensor_mode(self, name):
+            return "in" if name == "input" else "out"
+
+        def get_tensor_dtype(self, name):
+            return SimpleNamespace(name="FLOAT")
+
+    class Runtime:
+        def __init__(self, logger):
+            pass
+
+        def deserialize_cuda_engine(self, plan):
+            return Engine()
+
+    fake_trt = SimpleNamespace(__version__="1.7.1.116", Runtime=Runtime, Logger=lambda severity: None,
+                               TensorIOMode=SimpleNamespace(INPUT="in"))
+    fake_trt.Logger.ERROR = 1
+    fake_cuda = SimpleNamespace(stream=lambda: "s", event=lambda: "e", destroy_event=lambda e: None,
+                                destroy_stream=lambda s: None, close=lambda: None)
+    monkeypatch.setattr(cuda_mod, "open_device", lambda index: (fake_cuda, "NVIDIA GeForce RTX 4090", "8.9"))
+    monkeypatch.setattr(flavors, "import_module", lambda f: fake_trt if f.aot else pytest.fail("TensorRT loaded"))
+    engine = tmp_path / "m.engine"
+    engine.write_bytes(b"plan")
+    meta = json.loads(json.dumps(RTX_SIDECAR))
+    meta["engine"]["sha256"] = sha256_file(engine)
+    (tmp_path / "m.engine.json").write_text(json.dumps(meta))
+    (tmp_path / "m.engine.rtxcache").write_bytes(b"earlier kernels")
+    with open_runner(engine) as runner:
+        assert runner.active and seen["config"].attached is cache and cache.loaded == b"earlier kernels"
+        assert runner.inputs == ["input"] and runner.output == "logits"
+    assert (tmp_path / "m.engine.rtxcache").read_bytes() == b"jit kernels"
