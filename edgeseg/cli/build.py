@@ -1,4 +1,5 @@
-"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine, for this machine."""
+"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine, for this machine
+(or, with `--runtime tensorrt-rtx`, a TensorRT-RTX engine built here for the RTX GPUs named)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def build_cmd(
     timing_cache: Optional[str] = typer.Option(None, help="timing cache file, read if present and written back"),
     shapes: Optional[str] = typer.Option(None, help="dynamic models: min:opt:max, e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048"),
     dla_core: Optional[int] = typer.Option(None, help="Jetson: run on this DLA core, unsupported layers on the GPU"),
+    runtime: str = typer.Option("tensorrt", help="tensorrt (Jetson, data-centre GPUs; builds on the target) | "
+                                "tensorrt-rtx (RTX 20-50, DGX Spark; builds on any machine)"),
+    compute_capability: Optional[str] = typer.Option(None, help="tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0 "
+                                                     "(default 8.6,8.9,12.0,12.1; 7.5 = RTX 20 on request)"),
     progress: bool = typer.Option(True, help="show build progress on stderr"),
 ):
     """Build a TensorRT engine the way the installed TensorRT (8.6, 10 or 11) wants it.
@@ -29,7 +34,8 @@ def build_cmd(
 
     err = console(stderr=True)
     path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
-                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, progress=progress,
+                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, runtime=runtime,
+                        compute_capabilities=compute_capability, progress=progress,
                         warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
     meta = sidecar.read(path)
     target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
@@ -37,6 +43,8 @@ def build_cmd(
               f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
     if engine.get("build", {}).get("shapes"):
         err.print(f"optimization profile {engine['build']['shapes']}")
+    if engine.get("qdq_fusion"):
+        err.print(f"Q/DQ: {engine['qdq_fusion']['summary']}")
     if engine.get("dla"):
         err.print(f"DLA: {engine['dla']['summary']}")
         for f in engine["dla"]["fallbacks"][:10]:

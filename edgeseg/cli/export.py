@@ -49,6 +49,8 @@ def export_cmd(
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
     timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
     deepstream: bool = typer.Option(False, help="also write FINAL.nvinfer.txt, a DeepStream nvinfer config for the final artifact"),
+    runtime: Optional[str] = typer.Option(None, help="engine: tensorrt (default) | tensorrt-rtx (RTX GPUs, builds anywhere)"),
+    compute_capability: Optional[str] = typer.Option(None, help="engine, tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -62,8 +64,8 @@ def export_cmd(
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
                                    val_limit=val_limit, fallback_limit=fallback_limit,
                                    preset=quant_preset, ray=ray).items() if v is not None}
-    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache).items()
-              if v is not None}
+    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache, runtime=runtime,
+                                    compute_capabilities=compute_capability).items() if v is not None}
     options = ExportOptions(
         precision=precision, format=format, dataset=dataset, variant=variant, input_size=parse_size(input_size),
         dynamic=dynamic, verify_sizes=tuple(parse_size(s) for s in verify_size), opset=opset, simplifier=simplifier,

@@ -87,6 +87,11 @@ def build_mode(version: TrtVersion, precision: str, dla: bool = False) -> BuildM
     return BuildMode(False, network, _WEAK_FLAGS[precision] + (("GPU_FALLBACK",) if dla else ()))
 
 
+def rtx_build_mode() -> BuildMode:
+    """TensorRT-RTX: always strongly typed (it has no FP16/INT8 builder flags); precision from the graph."""
+    return BuildMode(True, ("STRONGLY_TYPED",), ())
+
+
 def onnx_precision(model) -> str:
     """fp32, fp16 or int8, read from the graph TensorRT will see (not from what metadata claims)."""
     graph = model.graph

@@ -26,7 +26,7 @@ def test_settings_are_recorded_as_given():
     s = BuildSettings(device="jetson-orin", workspace_gb=2.0, opt_level=5, timing_cache="t.cache",
                       shapes="1x3x360x480", dla_core=1)
     assert s.to_dict() == {"device": "jetson-orin", "workspace_gb": 2.0, "opt_level": 5, "timing_cache": "t.cache",
-                           "shapes": "1x3x360x480", "dla_core": 1}
+                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": "tensorrt", "compute_capabilities": None}
 
 
 @pytest.mark.parametrize("out,kwargs,message", [
