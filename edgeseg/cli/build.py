@@ -29,8 +29,7 @@ def build_cmd(
 
     err = console(stderr=True)
     path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
-                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, progress=progress,
-                        warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
+                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, progress=progress)
     meta = sidecar.read(path)
     target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
     err.print(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "

@@ -1,7 +1,8 @@
-"""Small helpers shared by the command modules (option parsing, output)."""
+"""Small helpers shared by the command modules (option parsing, output, progress)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -43,3 +44,16 @@ def console(stderr: bool = False):
 
 def print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def progress(total: int, what: str):
+    """A transient Rich progress bar on stderr; yields the step function that a library loop
+    (`evaluate`, calibration) calls once per item, so the library itself never draws."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=console(stderr=True), transient=True)
+    task = bar.add_task(what, total=total)
+    with bar:
+        yield lambda: bar.advance(task)

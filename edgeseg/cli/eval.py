@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size
+from edgeseg.cli.common import console, parse_size, progress
 
 
 def eval_cmd(
@@ -48,7 +48,7 @@ def eval_cmd(
             info = DatasetInfo.from_dict(runners[0].metadata["dataset"])
         check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
-        with _progress(len(ds), "evaluating") as step:
+        with progress(len(ds), "evaluating") as step:
             result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
     finally:
         for r in runners:
@@ -76,24 +76,6 @@ def per_class_table(report: dict):
         cells = [a["per_class_iou"][name] for a in report["artifacts"]]
         table.add_row(name, *("-" if v is None else f"{v:.2f}" for v in cells))
     return table
-
-
-class _progress:
-    """A rich progress bar on stderr that `evaluate` advances once per image."""
-
-    def __init__(self, total: int, what: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
-        self.task = self.bar.add_task(what, total=total)
-
-    def __enter__(self):
-        self.bar.start()
-        return lambda: self.bar.advance(self.task)
-
-    def __exit__(self, *exc):
-        self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

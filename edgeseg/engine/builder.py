@@ -10,7 +10,7 @@ are written atomically, so a failed or interrupted build leaves nothing half-wri
 from __future__ import annotations
 
 import hashlib
-import sys
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ ENGINE_SUFFIXES = (".engine", ".plan")
 TRT_MISSING = ("TensorRT is not installed (engines are built on the machine that runs them, which needs an "
                "NVIDIA GPU); install it there with: pip install 'edgeseg[tensorrt]'")
 _ERROR, _INFO = 1, 3  # trt.ILogger.Severity values
+log = logging.getLogger(__name__)
 
 
 def import_tensorrt():
@@ -142,7 +143,7 @@ def _configure(trt, builder, network, mode, settings: BuildSettings, profile, ex
     return config, shapes, workspace or None
 
 
-def _attach_timing_cache(config, path: Path | None, warn):
+def _attach_timing_cache(config, path: Path | None):
     """Start from the cache file if there is one; a cache from another GPU/TensorRT is replaced."""
     if path is None:
         return
@@ -153,7 +154,7 @@ def _attach_timing_cache(config, path: Path | None, warn):
     except Exception:  # a truncated or foreign file: TensorRT raises instead of returning None
         accepted = False
     if not accepted:
-        warn(f"timing cache {path} is unreadable or from another GPU or TensorRT release; starting a new one")
+        log.warning("timing cache %s is unreadable or from another GPU or TensorRT release; starting a new one", path)
         config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
 
@@ -197,10 +198,6 @@ def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None) -> list[dict
     return describe(trt, engine)
 
 
-def _warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
@@ -213,7 +210,7 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
 
 def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
                  opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 progress: bool = True, warn=_warn) -> Path:
+                 progress: bool = True) -> Path:
     """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
 
     `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
@@ -240,7 +237,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, version)  # the parser owns the weights
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
     cache_path = Path(timing_cache) if timing_cache else None
-    _attach_timing_cache(config, cache_path, warn)
+    _attach_timing_cache(config, cache_path)
     label = f"TensorRT {version.short}: building {out_path.name} ({precision}, {mode.name})"
     plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name)
 
