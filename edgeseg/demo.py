@@ -73,8 +73,8 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
     import cv2
 
+    from edgeseg.bench.accuracy import predict_labels
     from edgeseg.bench.visualize import colorize, disagreement, overlay
-    from edgeseg.cli.predict import predict_labels
     from edgeseg.data.contract import DatasetInfo
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner
