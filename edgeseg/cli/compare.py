@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from edgeseg.cli.common import console
+
+log = logging.getLogger(__name__)
 
 
 def compare_cmd(
@@ -39,7 +42,7 @@ def compare_cmd(
         note = f"plot: {plotted} rows"
         if missing:
             note += f"; {len(missing)} without FPS or mIoU not plotted ({', '.join(missing)})"
-        console(stderr=True).print(note, soft_wrap=True, markup=False)
+        log.info(note)
 
 
 def register(app: typer.Typer) -> None:

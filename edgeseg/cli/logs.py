@@ -29,15 +29,18 @@ QUIET = typer.Option(False, "-q", "--quiet", help="show only warnings and errors
 
 
 class LineHandler(RichHandler):
-    """A RichHandler that renders a record as one line; sharing Rich's console handling keeps log
-    lines above a live progress bar instead of tearing it."""
+    """A RichHandler that prints a record as one line, never wrapped (a path stays greppable);
+    Rich's console keeps log lines above a live progress bar instead of tearing it."""
 
-    def render(self, *, record, traceback, message_renderable):
+    def emit(self, record: logging.LogRecord) -> None:
         prefix, style = _PREFIX.get(record.levelno, ("", ""))
-        line = Text.assemble((prefix, style), message_renderable)
+        line = Text.assemble((prefix, style), self.render_message(record, self.format(record)))
         if record.levelno < logging.INFO:
             line.stylize("dim")
-        return line
+        try:
+            self.console.print(line, soft_wrap=True)
+        except Exception:  # noqa: BLE001 - logging's own rule: a broken stream never breaks the program
+            self.handleError(record)
 
 
 def configure(level: int = logging.INFO) -> logging.Logger:

@@ -52,6 +52,12 @@ def test_warnings_survive_quiet_with_a_prefix(capsys):
     assert capsys.readouterr().err == "warning: timing cache x.cache is unreadable\n"
 
 
+def test_a_long_line_is_never_wrapped(capsys):
+    logs.configure()
+    logging.getLogger("edgeseg.test").info("written %s", "/a/long/path/" * 30 + "model.onnx")
+    assert capsys.readouterr().err == "written " + "/a/long/path/" * 30 + "model.onnx\n"
+
+
 def test_every_command_takes_the_flags(capsys):
     for command in (["inspect"], ["export"], ["eval"], ["predict"], ["bench"], ["build"], ["compare"], ["demo"],
                     ["calib", "make"]):
