@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size, progress
+from edgeseg.cli.common import console, parse_size, progress, write_reports
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ def bench_cmd(
 
 def _show(result: dict, json_out, md_out) -> None:
     """The table and how it was measured on stdout; JSON and Markdown files when asked."""
-    from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench import report
 
     rows, notes = report.load_rows_from(result), report.describe(result)
@@ -67,11 +65,7 @@ def _show(result: dict, json_out, md_out) -> None:
     out.print(report.rich_table(rows, title))
     for line in notes:
         out.print(line, style="dim", markup=False, highlight=False)
-    if json_out:
-        write_json(json_out, result)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(report.markdown(rows, title, notes))
+    write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
 
 
 def _open_dataset(ds_args, runner):

@@ -46,6 +46,21 @@ def print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
+def write_reports(json_out=None, data: dict | None = None, **texts) -> None:
+    """A command's report files, each written atomically (never half a table): `json_out` gets
+    `data`; each other keyword is (path or None, a function making the text), made only when asked."""
+    from pathlib import Path
+
+    from edgeseg.artifacts import atomic_path, write_json
+
+    if json_out:
+        write_json(json_out, data)
+    for path, make in texts.values():
+        if path:
+            with atomic_path(path) as tmp:
+                Path(tmp).write_text(make())
+
+
 @contextlib.contextmanager
 def progress(total: int, what: str):
     """A transient Rich progress bar on stderr; yields the step function that a library loop

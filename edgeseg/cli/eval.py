@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size, progress
+from edgeseg.cli.common import console, parse_size, progress, write_reports
 
 
 def eval_cmd(
@@ -26,7 +26,6 @@ def eval_cmd(
     md_out: Optional[str] = typer.Option(None, "--md", help="write results as Markdown"),
 ):
     """Evaluate artifacts on one split: per-class IoU, mIoU, pixel accuracy, drop, agreement."""
-    from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.data.contract import DatasetInfo
@@ -57,11 +56,7 @@ def eval_cmd(
     out = console()
     out.print(eval_table(report))
     out.print(per_class_table(report))
-    if json_out:
-        write_json(json_out, report)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(eval_markdown(report))
+    write_reports(json_out, report, md=(md_out, lambda: eval_markdown(report)))
 
 
 def per_class_table(report: dict):
