@@ -77,3 +77,12 @@ def test_both_flags_are_refused_in_one_line(tmp_path, capsys):
     for args in (["bench", str(tmp_path / "a.onnx"), "-q", "-v"], ["-q", "-v", "bench", str(tmp_path / "a.onnx")]):
         code = main(args)
         assert code == 1 and capsys.readouterr().err == "error: give -v/--verbose or -q/--quiet, not both\n"
+
+
+def test_calib_make_warns_even_when_quiet(tmp_path, capsys, camvid_root):
+    for flags, info_shown in (([], True), (["-q"], False)):
+        code = main(["calib", "make", "--data", str(camvid_root), "-n", "5", "-o", str(tmp_path / "c.txt"), *flags])
+        out, err = capsys.readouterr()
+        assert code == 0 and out == f"{tmp_path / 'c.txt'}\n"
+        assert err.startswith("warning: calibration set has 5 images; fewer than 300")
+        assert ("5 images, sha256 " in err) is info_shown
