@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,7 +60,7 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
     return row
 
 
-def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> dict:
+def run_bench(paths: list[str], settings: BenchSettings) -> dict:
     profile = load_profile(settings.device)
     hw = hardware.detect()
     check_profile(profile, hw)
@@ -67,7 +70,7 @@ def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> 
     sampler_factory = jetson.PowerSampler if hw.is_jetson else (lambda: None)
     rows = []
     for p in paths:
-        log(f"benchmarking {Path(p).name}")
+        log.info("benchmarking %s", Path(p).name)
         rows.append(bench_one(p, settings, profile, sampler_factory))
     return {"format": FORMAT, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "device": device, "versions": _versions(),

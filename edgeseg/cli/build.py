@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console
+log = logging.getLogger(__name__)
 
 
 def build_cmd(
@@ -32,23 +33,21 @@ def build_cmd(
     from edgeseg.engine import sidecar
     from edgeseg.engine.builder import build_engine
 
-    err = console(stderr=True)
     path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
                         timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, runtime=runtime,
-                        compute_capabilities=compute_capability, progress=progress,
-                        warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
+                        compute_capabilities=compute_capability, progress=progress)
     meta = sidecar.read(path)
     target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
-    err.print(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
-              f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
+    log.info(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
+             f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
     if engine.get("build", {}).get("shapes"):
-        err.print(f"optimization profile {engine['build']['shapes']}")
+        log.info(f"optimization profile {engine['build']['shapes']}")
     if engine.get("qdq_fusion"):
-        err.print(f"Q/DQ: {engine['qdq_fusion']['summary']}")
+        log.info(f"Q/DQ: {engine['qdq_fusion']['summary']}")
     if engine.get("dla"):
-        err.print(f"DLA: {engine['dla']['summary']}")
+        log.info(f"DLA: {engine['dla']['summary']}")
         for f in engine["dla"]["fallbacks"][:10]:
-            err.print(f"  [dim]on the GPU: {f['layer']}{' (' + f['reason'] + ')' if f.get('reason') else ''}[/dim]")
+            log.info(f"  on the GPU: {f['layer']}{' (' + f['reason'] + ')' if f.get('reason') else ''}")
     typer.echo(str(path))
 
 

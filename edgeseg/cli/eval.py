@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size
+from edgeseg.cli.common import console, parse_size, progress, write_reports
 
 
 def eval_cmd(
@@ -30,7 +30,6 @@ def eval_cmd(
     ray_timeout: float = typer.Option(3600.0, help="--ray: seconds before unfinished shards fail the run"),
 ):
     """Evaluate artifacts on one split: per-class IoU, mIoU, pixel accuracy, drop, agreement."""
-    from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.data.contract import DatasetInfo
@@ -58,7 +57,7 @@ def eval_cmd(
             info = DatasetInfo.from_dict(runners[0].metadata["dataset"])
         check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
-        with _progress(len(ds), "evaluating") as step:
+        with progress(len(ds), "evaluating") as step:
             if ray:  # the runners above checked every artifact here; workers open their own copies
                 from edgeseg.fleet.shard import evaluate_sharded
 
@@ -75,11 +74,7 @@ def eval_cmd(
     out = console()
     out.print(eval_table(report))
     out.print(per_class_table(report))
-    if json_out:
-        write_json(json_out, report)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(eval_markdown(report))
+    write_reports(json_out, report, md=(md_out, lambda: eval_markdown(report)))
 
 
 def per_class_table(report: dict):
@@ -94,24 +89,6 @@ def per_class_table(report: dict):
         cells = [a["per_class_iou"][name] for a in report["artifacts"]]
         table.add_row(name, *("-" if v is None else f"{v:.2f}" for v in cells))
     return table
-
-
-class _progress:
-    """A rich progress bar on stderr that `evaluate` advances once per image."""
-
-    def __init__(self, total: int, what: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
-        self.task = self.bar.add_task(what, total=total)
-
-    def __enter__(self):
-        self.bar.start()
-        return lambda n=1: self.bar.advance(self.task, n)
-
-    def __exit__(self, *exc):
-        self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

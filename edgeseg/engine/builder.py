@@ -14,7 +14,7 @@ capabilities; the sidecar then records which, and which Q/DQ the build fused.
 from __future__ import annotations
 
 import hashlib
-import sys
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from edgeseg.errors import EdgesegError
 ENGINE_SUFFIXES = (".engine", ".plan")
 TRT_MISSING = missing_line(TENSORRT)
 _ERROR, _INFO, _VERBOSE = 1, 3, 4  # trt.ILogger.Severity values
+log = logging.getLogger(__name__)
 
 
 def import_tensorrt():
@@ -163,7 +164,7 @@ def _configure(trt, builder, network, mode, settings: BuildSettings, profile, ex
     return config, shapes, workspace or None
 
 
-def _attach_timing_cache(config, path: Path | None, warn):
+def _attach_timing_cache(config, path: Path | None):
     """Start from the cache file if there is one; a cache from another GPU/TensorRT is replaced."""
     if path is None:
         return
@@ -174,7 +175,7 @@ def _attach_timing_cache(config, path: Path | None, warn):
     except Exception:  # a truncated or foreign file: TensorRT raises instead of returning None
         accepted = False
     if not accepted:
-        warn(f"timing cache {path} is unreadable or from another GPU or TensorRT release; starting a new one")
+        log.warning("timing cache %s is unreadable or from another GPU or TensorRT release; starting a new one", path)
         config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
 
@@ -224,10 +225,6 @@ def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None
     return describe(trt, engine)
 
 
-def _warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
@@ -252,7 +249,7 @@ def check_options(options: dict) -> None:
 
 def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
                  opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True, warn=_warn) -> Path:
+                 runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> Path:
     """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
 
     `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
@@ -299,7 +296,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
     cache_path = Path(timing_cache) if timing_cache else None
-    _attach_timing_cache(config, cache_path, warn)
+    _attach_timing_cache(config, cache_path)
     label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
     plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)
 

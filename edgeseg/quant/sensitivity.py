@@ -52,13 +52,9 @@ class Validation:
 
 
 def run(model, batches) -> list[np.ndarray]:
-    import onnxruntime as ort
+    from edgeseg.runtime.ort import run_cpu
 
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    return [sess.run(None, {name: b})[0] for b in batches]
+    return run_cpu(model, batches)
 
 
 @dataclass
