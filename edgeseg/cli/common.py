@@ -71,4 +71,4 @@ def progress(total: int, what: str):
                    TimeRemainingColumn(), console=console(stderr=True), transient=True)
     task = bar.add_task(what, total=total)
     with bar:
-        yield lambda: bar.advance(task)
+        yield lambda n=1: bar.advance(task, n)

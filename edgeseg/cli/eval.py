@@ -64,7 +64,7 @@ def eval_cmd(
                 options = {"provider": provider, "threads": threads, "variant": variant,
                            "input_size": parse_size(input_size), "dataset": None if dataset == "folder" else dataset}
                 result = evaluate_sharded(artifacts, options, ds, address=ray, workers=workers, resize=resize,
-                                          batch=batch, timeout=ray_timeout, progress=lambda n: step(n))
+                                          batch=batch, timeout=ray_timeout, progress=step)
             else:
                 result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
     finally:

@@ -200,13 +200,13 @@ def bench_cmd(
     """Export once here, build and time on every target, one table (as `edgeseg compare` writes it)."""
     from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench import report
-    from edgeseg.cli.bench import _check_budget
+    from edgeseg.bench.speed import check_budget
     from edgeseg.errors import EdgesegError
     from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
     from edgeseg.fleet.cluster import connected
     from edgeseg.fleet.targets import list_targets, select
 
-    _check_budget(batch, warmup, iters, duration, limit)
+    check_budget(warmup, iters, duration, batch, limit)
     if timeout <= 0:
         raise EdgesegError(f"--timeout must be positive, got {timeout}")
     chosen = _precisions(precisions, inputs, calib)
