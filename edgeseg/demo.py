@@ -44,7 +44,7 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
                              ("int8", {"quant": {"calib": str(calib_manifest())}})):
         log(f"[bold]export {precision}[/bold]")
         result = run_export(ckpt, out, ExportOptions(input_size=SIZE, precision=precision, samples=str(val / "val"),
-                                                     num_samples=4, **extra), log=log)
+                                                     num_samples=4, **extra))
         models[precision] = str(result.final)
     log("[bold]evaluate[/bold] on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]

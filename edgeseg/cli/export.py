@@ -68,9 +68,60 @@ def export_cmd(
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
         save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
     err = console(stderr=True)
-    result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
+    with _messages(err):
+        result = run_export(checkpoint, out_dir, options, progress=_progress(err))
     print_summary(result, err)
     typer.echo(str(result.final))
+
+
+def _progress(err):
+    """A progress factory (edgeseg.progress) that draws a Rich bar on stderr."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def bar(description: str, total: int | None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task(description, total=total)
+            yield lambda: progress.advance(task)
+
+    return bar
+
+
+def _messages(err):
+    """Show the library's INFO messages (stage building/reusing) while no logging is set up.
+
+    Inert once the CLI configures logging itself (a handler on the root or `edgeseg` logger).
+    """
+    import contextlib
+    import logging
+
+    root, lib = logging.getLogger(), logging.getLogger("edgeseg")
+    if root.handlers or lib.handlers:
+        return contextlib.nullcontext()
+
+    class ToConsole(logging.Handler):
+        def emit(self, record):
+            style = "yellow" if record.levelno >= logging.WARNING else "dim"
+            prefix = "warning: " if record.levelno >= logging.WARNING else ""
+            from rich.text import Text
+
+            err.print(Text(prefix + record.getMessage(), style=style))
+
+    @contextlib.contextmanager
+    def attached():
+        handler, level = ToConsole(), lib.level
+        lib.addHandler(handler)
+        lib.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            lib.removeHandler(handler)
+            lib.setLevel(level)
+
+    return attached()
 
 
 def register(app: typer.Typer) -> None:
