@@ -92,27 +92,19 @@ class Int8(OnnxStage):
         model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
                                        cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress)
         report = report.to_dict()
-        self._warn_budget(report)
         return Built(model=model, extra=self._summary(report),
                      companions={QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)})
 
     def restored(self, meta):
-        report = json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text())
-        self._warn_budget(report)
-        return self._summary(report)
+        return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))
 
     def _summary(self, report: dict) -> dict:
+        """The report's headline facts; a missed accuracy budget is said, built or reused."""
         from edgeseg.quant.config import budget_missed
 
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
         if missed:
+            log.warning(missed)
             extra["budget"] = missed
         return extra
-
-    def _warn_budget(self, report: dict) -> None:
-        from edgeseg.quant.config import budget_missed
-
-        missed = budget_missed(self.config, report)
-        if missed:
-            log.warning(missed)
