@@ -80,6 +80,9 @@ def _progress(err):
 
     @contextlib.contextmanager
     def bar(description: str, total: int | None):
+        if not err.is_terminal:  # pipes and CI logs: the log line says what runs, no redraws
+            yield lambda: None
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

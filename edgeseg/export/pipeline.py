@@ -163,7 +163,8 @@ def plan(ctx: Context) -> list[Stage]:
     return stages
 
 
-def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, hooks: Hooks | None = None) -> ExportResult:
+def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None,
+               hooks: Hooks | None = None) -> ExportResult:
     """Run the chain up to `options.precision` / `options.format`; returns every stage's result.
 
     `progress`: an edgeseg.progress factory (the CLI's draws a bar); `hooks`: extra checks and

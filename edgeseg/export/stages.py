@@ -148,7 +148,8 @@ class IoWrap(OnnxStage):
 
     @staticmethod
     def path_for(parent_path: Path, options) -> Path:
-        parts = (["bgr8in"] if options.embed_preprocess else []) + ([f"labels-{options.argmax}"] if options.argmax else [])
+        parts = ["bgr8in"] if options.embed_preprocess else []
+        parts += [f"labels-{options.argmax}"] if options.argmax else []
         return parent_path.with_name(parent_path.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
 
     def options(self, ctx):

@@ -164,7 +164,8 @@ def test_each_size_is_judged_against_its_own_limit(tmp_path):
         p[0][:, 0] += 1.0  # class 0 wins everywhere
     outputs = {a: [parents[a][0] + 0.05], b: [parents[b][0] + 0.01]}
     _, check, extra = verify_sizes(ctx, lambda batches: outputs[tuple(batches[0].shape[2:])], parents, "fp32")
-    assert not check.ok and check.max_abs == pytest.approx(0.01, rel=1e-3) and check.max_abs_allowed == pytest.approx(1.5e-3)
+    assert not check.ok and check.max_abs == pytest.approx(0.01, rel=1e-3)
+    assert check.max_abs_allowed == pytest.approx(1.5e-3)
     assert extra["per_size"]["4x6"]["ok"] and not extra["per_size"]["8x12"]["ok"]
     outputs[b] = [parents[b][0] + 1e-4]
     _, check, _ = verify_sizes(ctx, lambda batches: outputs[tuple(batches[0].shape[2:])], parents, "fp32")
