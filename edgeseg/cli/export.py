@@ -46,6 +46,7 @@ def export_cmd(
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
     timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
+    deepstream: bool = typer.Option(False, help="also write FINAL.nvinfer.txt, a DeepStream nvinfer config for the final artifact"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -67,10 +68,18 @@ def export_cmd(
         fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=parse_triple(mean, "--mean"),
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
         save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
+    if deepstream:  # refuse what nvinfer cannot run before the export starts
+        from edgeseg.export.deepstream import check_export_options
+
+        check_export_options(options)
     err = console(stderr=True)
     with _messages(err):
         result = run_export(checkpoint, out_dir, options, progress=_progress(err))
     print_summary(result, err)
+    if deepstream:
+        from edgeseg.export.deepstream import write_nvinfer_config
+
+        err.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}")
     typer.echo(str(result.final))
 
 

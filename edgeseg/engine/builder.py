@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
-from edgeseg.platform.devices import check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile, require_precision
 from edgeseg.platform.hardware import detect
 from edgeseg.engine import sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
-from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision
+from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, uses_fp8
 from edgeseg.errors import EdgesegError
 
 ENGINE_SUFFIXES = (".engine", ".plan")
@@ -227,12 +227,17 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
                              shapes_text, dla_core)
     profile = load_profile(device) if device else None
     explicit = parse_shapes(shapes_text) if shapes_text else None
+    graph = onnx.load(str(onnx_path), load_external_data=False)
+    wanted = "fp8" if uses_fp8(graph) else onnx_precision(graph)
+    if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
+        require_precision(profile, wanted)
     trt = import_tensorrt()
     _cuda, gpu, cc = open_device(0)
     if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
         check_profile(profile, detect())
+        require_precision(profile, wanted, cc)
     version = TrtVersion.parse(trt.__version__)
-    precision = onnx_precision(onnx.load(str(onnx_path), load_external_data=False))
+    precision = onnx_precision(graph)
     mode = build_mode(version, precision, dla=dla_core is not None)
 
     logger = _logger(trt)

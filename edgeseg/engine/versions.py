@@ -95,6 +95,23 @@ def onnx_precision(model) -> str:
     return "fp16" if _uses_fp16(graph) else "fp32"
 
 
+_ONNX_FLOAT8 = {17, 18, 19, 20}  # FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ
+
+
+def uses_fp8(model) -> bool:
+    """A Q/DQ graph whose QuantizeLinear produces float8 (zero point or output_dtype float8)."""
+    graph = model.graph
+    inits = {t.name: t.data_type for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "QuantizeLinear":
+            continue
+        if len(node.input) > 2 and inits.get(node.input[2]) in _ONNX_FLOAT8:
+            return True
+        if any(a.name == "output_dtype" and a.i in _ONNX_FLOAT8 for a in node.attribute):
+            return True
+    return False
+
+
 def _uses_fp16(graph) -> bool:
     if any(t.data_type == _ONNX_FLOAT16 for t in graph.initializer):
         return True

@@ -37,6 +37,10 @@ class ExportOptions:
     engine: dict = field(default_factory=dict)  # TensorRT settings, passed to edgeseg.engine
 
     def __post_init__(self):
+        if self.engine.get("device"):  # device facts first: fp8 for an Orin is refused before anything runs
+            from edgeseg.platform.devices import load_profile, require_precision
+
+            require_precision(load_profile(self.engine["device"]), self.precision)
         if self.precision not in PRECISIONS:
             raise EdgesegError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.format not in FORMATS:
