@@ -1,8 +1,8 @@
 """Progress of long library work (calibration), drawn by whoever calls it.
 
-Library code takes an optional `progress` factory: `progress(description, total)` returns a
-context manager whose value is `advance()`, called once per item done. The CLI passes one that
-drives a Rich progress bar; the default draws nothing.
+Library code takes an optional `progress` factory: `progress(total, what)` returns a context
+manager whose value is `advance()`, called once per item done. The CLI passes one that drives a
+Rich progress bar; the default draws nothing.
 """
 
 from __future__ import annotations
@@ -11,5 +11,5 @@ import contextlib
 
 
 @contextlib.contextmanager
-def silent(description: str, total: int | None):
+def silent(total: int | None, what: str):
     yield lambda: None

@@ -88,7 +88,7 @@ def _progress(err):
     import contextlib
 
     @contextlib.contextmanager
-    def bar(description: str, total: int | None):
+    def bar(total: int | None, what: str):
         if not err.is_terminal:  # pipes and CI logs: the log line says what runs, no redraws
             yield lambda: None
             return
@@ -96,7 +96,7 @@ def _progress(err):
 
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=True) as progress:
-            task = progress.add_task(description, total=total)
+            task = progress.add_task(what, total=total)
             yield lambda: progress.advance(task)
 
     return bar
@@ -105,13 +105,13 @@ def _progress(err):
 def _messages(err):
     """Show the library's INFO messages (stage building/reusing) while no logging is set up.
 
-    Inert once the CLI configures logging itself (a handler on the root or `edgeseg` logger).
+    Inert once the CLI configures logging itself (a handler on the `edgeseg` logger).
     """
     import contextlib
     import logging
 
-    root, lib = logging.getLogger(), logging.getLogger("edgeseg")
-    if root.handlers or lib.handlers:
+    lib = logging.getLogger("edgeseg")
+    if lib.handlers:
         return contextlib.nullcontext()
 
     class ToConsole(logging.Handler):

@@ -51,7 +51,7 @@ def calibration_tensors(model, config) -> list[str]:
 def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, progress=None):
     """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model.
 
-    `progress(description, total)`: a context manager giving `advance()`, called per calibration
+    `progress(total, what)`: a context manager giving `advance()`, called per calibration
     image (see edgeseg/progress.py); calibration is the long part.
     """
     from edgeseg.quant import calibrate, ranges, sensitivity
@@ -72,7 +72,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib), config.method)
         t1 = time.perf_counter()
         batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
-        with (progress or silent)(f"calibrating ({config.method})", len(calib)) as advance:
+        with (progress or silent)(len(calib), f"calibrating ({config.method})") as advance:
             amax = calibrate.collect(model, tensors, batches, config.method, config.bins, config.percentile, advance)
         calib_seconds = time.perf_counter() - t1
         ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,

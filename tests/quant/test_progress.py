@@ -19,8 +19,8 @@ def test_calibration_drives_the_progress_factory(tmp_path, small_onnx):
     seen = []
 
     @contextlib.contextmanager
-    def progress(description, total):
-        seen.append((description, total, []))
+    def progress(total, what):
+        seen.append((what, total, []))
         yield lambda: seen[-1][2].append(1)
 
     pre = Preprocess(mean_bgr=(100.0, 100.0, 100.0), input_size=(32, 48))
