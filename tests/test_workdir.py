@@ -113,3 +113,12 @@ def test_two_exports_into_one_directory(tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"another edgeseg export is writing to {tmp_path / 'out'} (pid {holder.pid})" in run.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} <= {LOCK_NAME}  # the killed holder's, reused next time
+
+
+def test_taking_the_lock_sweeps_dead_owners_files(tmp_path):
+    dead = tmp_path / ".scratch.999999999.0123456789ab.onnx"  # above any pid_max: no such process
+    dead.write_bytes(b"84 MB once")
+    live = tmp_path / f".m.onnx.{os.getpid()}.0123456789ab.tmp"
+    live.write_bytes(b"mine")
+    with locked(tmp_path):
+        assert not dead.exists() and live.exists()
