@@ -11,10 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.workdir import new_temp
 
 META_KEY = "edgeseg"
 FORMAT = "edgeseg-artifact/1"
@@ -37,11 +37,9 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
 def atomic_path(path):
     """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = new_temp(path.parent, f".{path.name}", ".tmp")
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -51,11 +49,9 @@ def atomic_path(path):
 @contextlib.contextmanager
 def scratch_path(directory, suffix: str = ""):
     """Yield a temporary file path in `directory` that is always removed afterwards."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".scratch.", suffix=suffix, dir=directory)
-    os.close(fd)
+    tmp = new_temp(directory, ".scratch", suffix)
     try:
-        yield Path(tmp)
+        yield tmp
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -131,12 +131,10 @@ def test_library_code_never_imports_the_cli():
     assert users == set()
 
 
-@pytest.mark.xfail(strict=False, reason="until the stages refactor lands")
 def test_quant_imports_nothing_from_export():
     assert "edgeseg.export" not in imported_by("edgeseg.quant")
 
 
-@pytest.mark.xfail(strict=False, reason="until the stages refactor lands")
 def test_no_cycle_between_packages_counting_lazy_imports():
     assert cycles({(package(a), package(b)) for a, b, _ in EDGES}) == []
 

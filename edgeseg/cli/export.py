@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size, parse_triple
+from edgeseg.cli.common import console, parse_size, parse_triple, progress
 
 
 def export_cmd(
@@ -77,7 +77,7 @@ def export_cmd(
 
         check_export_options(options)
     err = console(stderr=True)
-    result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
+    result = run_export(checkpoint, out_dir, options, progress=progress)
     print_summary(result, err)
     if deepstream:
         from edgeseg.export.deepstream import write_nvinfer_config

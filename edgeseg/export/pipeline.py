@@ -1,43 +1,29 @@
-"""The export pipeline: stages pass artifacts on disk, each verified against its parent.
+"""The export pipeline: a list of stages passing artifacts on disk, each verified against its parent.
 
 checkpoint -> deploy model (BN folded) -> raw ONNX -> simplified FP32 ONNX -> FP16 / INT8
-ONNX -> [pre/post-processing in graph] -> [TensorRT engine]. A stage whose output exists with
-a matching key (parent hash + stage options + edgeseg version) is reused, not rebuilt.
+ONNX -> [pre/post-processing in graph] -> [TensorRT engine]. Each stage is an object
+(export/stage.py: key, build, verify, files); a stage whose files are complete and keyed the
+same (parent hash + stage options + edgeseg version) is reused, not rebuilt. One export at a
+time writes to a work directory (a lock), and temporaries of killed runs there are swept.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import atomic_path, read_metadata, scratch_path, set_onnx_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import atomic_path, sha256_file
 from edgeseg.data.contract import DatasetInfo, Preprocess
-from edgeseg.engine.parse_check import check_stage
 from edgeseg.errors import EdgesegError
-from edgeseg.export import metadata, parity
+from edgeseg.export import parity
 from edgeseg.export.options import ExportOptions
+from edgeseg.export.stage import Hooks, Lazy, Stage, StageResult, run_stage
+from edgeseg.export.stages import run_onnx, verify_onnx, worst  # noqa: F401  (public: tests, bench)
 
-
-@dataclass
-class StageResult:
-    name: str
-    path: Path | None
-    nodes: int | None = None
-    size_bytes: int | None = None
-    check: parity.Parity | None = None
-    reused: bool = False
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"stage": self.name, "path": str(self.path) if self.path else None, "nodes": self.nodes,
-                "size_bytes": self.size_bytes, "verification": self.check.to_dict() if self.check else None,
-                "reused": self.reused, "seconds": round(self.seconds, 3), **self.extra}
+__all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_onnx", "run_torch", "verify_onnx"]
 
 
 @dataclass
@@ -63,8 +49,8 @@ class Context:
     stem: str
     images: list  # BGR uint8 verification images
     sizes: list  # (H, W) verified
-    log: object
     arrays: np.ndarray | None = None  # preprocessed NCHW inputs given as .npy instead of images
+    progress: object = None  # edgeseg.progress factory for long steps (calibration)
 
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
@@ -78,30 +64,6 @@ class Context:
         return [pre.apply(img)[None] for img in self.images]
 
 
-def _stage_key(parent_sha: str, opts: dict) -> str:
-    import edgeseg
-
-    blob = json.dumps({"parent": parent_sha, "options": opts, "edgeseg": edgeseg.__version__}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _reusable(path: Path, key: str) -> dict | None:
-    """The sidecar of an up-to-date artifact, or None."""
-    if not path.exists() or not sidecar_path(path).exists():
-        return None
-    meta = read_metadata(path)
-    if meta.get("provenance", {}).get("stage_key") != key or meta.get("sha256") != sha256_file(path):
-        return None
-    return meta
-
-
-def run_onnx(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
-    from edgeseg.runtime.onnx_runner import OrtRunner
-
-    with OrtRunner(path, provider="cpu") as runner:
-        return [runner.infer(b) for b in batches]
-
-
 def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
     import torch
 
@@ -109,81 +71,7 @@ def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
         return [model(torch.from_numpy(b)).numpy() for b in batches]
 
 
-def verify_onnx(ctx: Context, path: Path, parents: dict, kind: str, uint8: bool = False):
-    """Run `path` on every verified size, compare with the parent's outputs there."""
-    outputs = {size: run_onnx(path, ctx.batches(size, uint8)) for size in ctx.sizes}
-    checks = [parity.compare(parents[size], outputs[size], kind, *ctx.options.limits) for size in ctx.sizes]
-    worst = min(checks, key=lambda c: (c.ok, c.agreement))
-    if all(c.max_abs is not None for c in checks):
-        worst = parity.Parity(max(c.max_abs for c in checks), float(np.mean([c.mean_abs for c in checks])),
-                              min(c.agreement for c in checks), checks[0].max_abs_allowed, checks[0].min_agreement)
-    return outputs, worst
-
-
-def write_onnx_stage(ctx: Context, model_proto, path: Path, *, stage: str, precision: str, parent: dict,
-                     key: str, opts: dict, check: parity.Parity | None) -> dict:
-    """Write an ONNX artifact atomically with its metadata inside and in the sidecar."""
-    import onnx
-
-    meta = metadata.build(arch=ctx.arch, dataset=ctx.dataset, preprocess=ctx.preprocess, stage=stage,
-                          precision=precision, io=metadata.onnx_io(model_proto), parent=parent, options=opts,
-                          versions=versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"), stage_key=key,
-                          verification=check.to_dict() if check else None)
-    set_onnx_metadata(model_proto, meta)
-    with atomic_path(path) as tmp:
-        onnx.save(model_proto, str(tmp))
-    meta["sha256"] = sha256_file(path)
-    write_sidecar(path, meta)
-    return meta
-
-
-def _count_nodes(path: Path) -> int:
-    import onnx
-
-    return len(onnx.load(str(path), load_external_data=False).graph.node)
-
-
-def _result(name, path, meta, seconds, reused, check=None, **extra) -> StageResult:
-    if check is None and meta.get("verification"):
-        v = meta["verification"]
-        check = parity.Parity(v.get("max_abs"), v.get("mean_abs"), v["agreement"], v.get("max_abs_allowed"), v["min_agreement"])
-    if meta.get("tensorrt_parse"):  # recorded by parse_check.check_stage
-        extra = {"tensorrt_parse": meta["tensorrt_parse"]["summary"], **extra}
-    return StageResult(name, path, _count_nodes(path), path.stat().st_size, check, reused, seconds, extra)
-
-
-def onnx_stage(ctx: Context, name: str, path: Path, parent_path: Path | None, parent_sha: str, opts: dict,
-               make, parents: dict, kind: str, precision: str, uint8: bool = False):
-    """Build (or reuse) one ONNX stage, verify it, and return (result, its outputs per size).
-
-    The candidate is verified from a scratch file; only a verified model reaches `path`.
-    """
-    import onnx
-
-    t0 = time.perf_counter()
-    key = _stage_key(parent_sha, opts)
-    meta = _reusable(path, key)
-    parent = {"path": str(parent_path or ctx.ckpt_path), "sha256": parent_sha}
-    if meta is not None:
-        ctx.log(f"{name}: up to date, reusing {path.name}")
-        outputs = {s: run_onnx(path, ctx.batches(s, uint8)) for s in ctx.sizes}
-        return _result(name, path, meta, time.perf_counter() - t0, True), outputs
-    ctx.log(f"{name}: building {path.name}")
-    model_proto = make()
-    with scratch_path(path.parent, ".onnx") as scratch:
-        onnx.save(model_proto, str(scratch))
-        outputs, check = verify_onnx(ctx, scratch, parents, kind, uint8)
-        parity.require_ok(check, name)
-        parsed = check_stage(scratch, name)  # TensorRT's own parser, when one is importable
-    meta = write_onnx_stage(ctx, model_proto, path, stage=name, precision=precision, parent=parent,
-                            key=key, opts=opts, check=check)
-    if parsed is not None:
-        write_sidecar(path, {**meta, "tensorrt_parse": parsed})
-        meta["tensorrt_parse"] = parsed
-    return _result(name, path, meta, time.perf_counter() - t0, False, check), outputs
-
-
-def _context(ckpt_path, out_dir, options: ExportOptions, log):
+def _context(ckpt_path, out_dir, options: ExportOptions, progress=None):
     from edgeseg.export.samples import image_paths, read_images, synthetic_images
     from edgeseg.models.checkpoint import load_model
 
@@ -212,7 +100,7 @@ def _context(ckpt_path, out_dir, options: ExportOptions, log):
         images = synthetic_images(options.num_samples, size)
     stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")
     ctx = Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
-                  Path(out_dir), stem, images, sizes, log, arrays)
+                  Path(out_dir), stem, images, sizes, arrays, progress)
     return ctx, model
 
 
@@ -234,8 +122,7 @@ def _deploy_stage(ctx: Context, model):
     reference = {s: run_torch(model, ctx.batches(s)) for s in ctx.sizes}
     deploy = copy.deepcopy(model).deploy().eval()
     outputs = {s: run_torch(deploy, ctx.batches(s)) for s in ctx.sizes}
-    checks = [parity.compare(reference[s], outputs[s], "deploy", *ctx.options.limits) for s in ctx.sizes]
-    check = max(checks, key=lambda c: c.max_abs)
+    check = worst(parity.compare(reference[s], outputs[s], "deploy", *ctx.options.limits) for s in ctx.sizes)
     parity.require_ok(check, "deploy")
     path = None
     if ctx.options.save_deploy:
@@ -250,92 +137,51 @@ def _deploy_stage(ctx: Context, model):
     return result, deploy, outputs
 
 
-def run_export(ckpt_path, out_dir, options: ExportOptions, log=lambda msg: None) -> ExportResult:
-    """Run the chain up to `options.precision` / `options.format`; returns every stage's result."""
-    from edgeseg.export import fp16, io_wrap, simplify
-    from edgeseg.export.onnx_export import export_onnx
+def plan(ctx: Context) -> list[Stage]:
+    """The stages up to `options.precision` / `options.format`, each the parent of the next.
 
-    ctx, model = _context(ckpt_path, out_dir, options, log)
-    o = options
-    deploy_res, deploy, deploy_out = _deploy_stage(ctx, model)
-    stages = [deploy_res]
+    Built before any stage runs, so what a stage can check on its own (calibration set,
+    TensorRT present) is refused before minutes of work.
+    """
+    from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified
 
-    raw_path = ctx.out_dir / f"{ctx.stem}.raw.onnx"
-
-    def make_raw():
-        import onnx
-
-        with scratch_path(ctx.out_dir, ".onnx") as tmp:
-            export_onnx(deploy, tmp, tuple(o.input_size or ctx.dataset.input_size),
-                        dynamic=o.dynamic, opset=o.opset)
-            return onnx.load(str(tmp))
-
-    raw_opts = o.stage_options("variant", "input_size", "dynamic", "opset", "dataset", "mean_bgr", "std_bgr", "channel_order")
-    res, raw_out = onnx_stage(ctx, "raw", raw_path, None, ctx.ckpt_sha, raw_opts, make_raw, deploy_out, "fp32", "fp32")
-    stages.append(res)
-
-    fp32_path = ctx.out_dir / f"{ctx.stem}.fp32.onnx"
-    res, fp32_out = onnx_stage(ctx, "simplified", fp32_path, raw_path, sha256_file(raw_path),
-                               o.stage_options("simplifier"), lambda: simplify.simplify(_load(raw_path), o.simplifier),
-                               raw_out, "fp32", "fp32")
-    stages.append(res)
-    final, final_out, prec = fp32_path, fp32_out, "fp32"
-
+    o = ctx.options
+    stages: list[Stage] = [RawOnnx(ctx.out_dir / f"{ctx.stem}.raw.onnx")]
+    stages.append(Simplified(ctx.out_dir / f"{ctx.stem}.fp32.onnx", stages[-1]))
     if o.precision == "fp16":
-        path = ctx.out_dir / f"{ctx.stem}.fp16{'-io16' if o.fp16_io else ''}.onnx"
-        res, final_out = onnx_stage(ctx, "fp16", path, fp32_path, sha256_file(fp32_path), o.stage_options("fp16_io"),
-                                    lambda: fp16.to_fp16(_load(fp32_path), keep_io_float32=not o.fp16_io),
-                                    fp32_out, "fp16", "fp16")
-        stages.append(res)
-        final, prec = path, "fp16"
+        stages.append(Fp16(ctx.out_dir / f"{ctx.stem}.fp16{'-io16' if o.fp16_io else ''}.onnx", stages[-1]))
     elif o.precision == "int8":
-        res = _int8_stage(ctx, fp32_path)
-        stages.append(res)
-        final, prec = res.path, "int8"
-        final_out = {s: run_onnx(final, ctx.batches(s)) for s in ctx.sizes}
+        from edgeseg.export.int8 import Int8
 
+        stages.append(Int8(ctx, stages[-1]))
     if o.embed_preprocess or o.argmax:
-        suffix = "-".join(([ "bgr8in"] if o.embed_preprocess else []) + ([f"labels-{o.argmax}"] if o.argmax else []))
-        path = final.with_name(final.name.replace(".onnx", f".{suffix}.onnx"))
-
-        def make_io():
-            proto = _load(final)
-            if o.embed_preprocess:
-                io_wrap.embed_preprocess(proto, ctx.preprocess)
-            if o.argmax:
-                io_wrap.embed_argmax(proto, o.argmax)
-            return proto
-
-        kind = "labels" if o.argmax else prec
-        res, _ = onnx_stage(ctx, "io", path, final, sha256_file(final), o.stage_options("embed_preprocess", "argmax"),
-                            make_io, final_out, kind, prec, uint8=o.embed_preprocess)
-        stages.append(res)
-        final = path
-
+        stages.append(IoWrap(IoWrap.path_for(stages[-1].path, o), stages[-1], ctx))
     if o.format == "engine":
-        stages.append(_engine_stage(ctx, final))
-        final = stages[-1].path
-    return ExportResult(stages, final)
+        from edgeseg.export.engine_stage import Engine
+
+        stages.append(Engine(ctx, stages[-1]))
+    return stages
 
 
-def _load(path: Path):
-    import onnx
+def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None,
+               hooks: Hooks | None = None) -> ExportResult:
+    """Run the chain up to `options.precision` / `options.format`; returns every stage's result.
 
-    return onnx.load(str(path))
+    `progress`: an edgeseg.progress factory (the CLI's draws a bar); `hooks`: extra checks and
+    files per stage (default: export/hooks.py).
+    """
+    from edgeseg.export.hooks import default_hooks
+    from edgeseg.workdir import locked, sweep_stale
 
-
-def _int8_stage(ctx: Context, fp32_path: Path) -> StageResult:
-    from edgeseg.quant import run_int8_stage
-
-    return run_int8_stage(ctx, fp32_path)
-
-
-def _engine_stage(ctx: Context, onnx_path: Path) -> StageResult:
-    from edgeseg.engine.builder import build_engine
-
-    t0 = time.perf_counter()
-    path = onnx_path.with_suffix(".engine")
-    build_engine(onnx_path, path, **ctx.options.engine)
-    fusion = read_metadata(path).get("engine", {}).get("qdq_fusion")
-    return StageResult("engine", path, None, path.stat().st_size, None, False, time.perf_counter() - t0,
-                       {"qdq_fusion": fusion["summary"]} if fusion else {})
+    ctx, model = _context(ckpt_path, out_dir, options, progress)
+    hooks = default_hooks(options) if hooks is None else hooks
+    stages = plan(ctx)
+    with locked(ctx.out_dir):
+        sweep_stale(ctx.out_dir / ".calib-cache")
+        deploy_res, stages[0].deploy, deploy_out = _deploy_stage(ctx, model)
+        results = [deploy_res]
+        outputs = Lazy(None, deploy_out)
+        for stage in stages:
+            result, outputs = run_stage(ctx, stage, outputs, hooks)
+            results.append(result)
+    return ExportResult(results, stages[-1].path)

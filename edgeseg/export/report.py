@@ -25,5 +25,8 @@ def print_summary(result, console) -> None:
     console.print(table)
     for s in result.stages:
         for k, v in s.extra.items():
-            if k != "params":
+            if k == "checks":  # one line per extra check (a TensorRT parse, a skipped verification)
+                for name, found in v.items():
+                    console.print(f"  {s.name}: {name}: {found.get('summary', found) if isinstance(found, dict) else found}")
+            elif k != "params":
                 console.print(f"  {s.name}: {k} = {v}")

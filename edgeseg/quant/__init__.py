@@ -1,15 +1,19 @@
 """INT8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
 
-`quantize` is the library entry point; `run_int8_stage` plugs it into the export pipeline.
+Pure ONNX -> ONNX: `quantize` takes an in-memory FP32 model and returns the Q/DQ model; the
+export pipeline's INT8 stage (edgeseg/export/int8.py) calls it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,9 +48,12 @@ def calibration_tensors(model, config) -> list[str]:
     return sorted(names)
 
 
-def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, log=lambda m: None,
-             progress=None):
-    """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model."""
+def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, progress=None):
+    """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model.
+
+    `progress(total, what)`: a context manager giving `advance()`, called per calibration
+    image (see edgeseg/progress.py); calibration is the long part.
+    """
     from edgeseg.quant import calibrate, ranges, sensitivity
     from edgeseg.quant.placement import plan as make_plan
     from edgeseg.quant.qdq import quantize_model
@@ -60,15 +67,18 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     if amax is None:
         from edgeseg.data.images import read_image
 
-        log(f"calibrating {len(tensors)} tensors on {len(calib)} images ({config.method})")
+        from edgeseg.progress import silent
+
+        log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib), config.method)
         t1 = time.perf_counter()
         batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
-        amax = calibrate.collect(model, tensors, batches, config.method, config.bins, config.percentile, progress)
+        with (progress or silent)(len(calib), f"calibrating ({config.method})") as advance:
+            amax = calibrate.collect(model, tensors, batches, config.method, config.bins, config.percentile, advance)
         calib_seconds = time.perf_counter() - t1
         ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,
                                            "calib_images": len(calib), **config.range_key})
     else:
-        log(f"reusing calibrated ranges ranges-{key}.json")
+        log.info("reusing calibrated ranges ranges-%s.json", key)
 
     def build(keep):
         return quantize_model(model, make_plan(model, config, keep), amax, config.per_channel)
@@ -78,7 +88,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         if val is None:
             raise EdgesegError("--max-miou-drop needs --val (validation images with labels)")
         val.fp32_logits = sensitivity.run(model, val.batches)
-        qmodel, fallback = sensitivity.fall_back(model, config, amax, build, val, config.max_miou_drop, log)
+        qmodel, fallback = sensitivity.fall_back(model, config, amax, build, val, config.max_miou_drop)
     else:
         qmodel = build(frozenset())
         if val is not None:
@@ -97,11 +107,3 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         report.drop_before = report.drop_after = round(report.fp32_miou - report.int8_miou, 4)
     report.seconds = round(time.perf_counter() - t0, 2)
     return qmodel, amax, report
-
-
-def run_int8_stage(ctx, fp32_path: Path):
-    """The export pipeline's INT8 stage: calibrate (or reuse), quantize, verify, write."""
-    from edgeseg.export.pipeline import onnx_stage, run_onnx
-    from edgeseg.quant.stage import int8_stage
-
-    return int8_stage(ctx, fp32_path, onnx_stage, run_onnx)

@@ -62,3 +62,45 @@ def preset(name: str) -> QuantConfig:
     if name not in PRESETS:
         raise EdgesegError(f"unknown quantization preset {name!r}; known: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def config_from(options: dict) -> QuantConfig:
+    """The config for the CLI's INT8 options (`ExportOptions.quant`): a preset, then overrides."""
+    base = preset(options.get("preset", "tensorrt"))
+    changes = {k: v for k, v in {
+        "method": options.get("method"), "target": options.get("target"),
+        "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
+        "percentile": options.get("percentile"),
+        "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
+        "fallback_limit": options.get("fallback_limit"),
+    }.items() if v is not None}
+    return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
+
+
+def artifact_tag(config) -> str:
+    """int8, plus whatever differs from the defaults, so variants never overwrite each other."""
+    default = QuantConfig()
+    parts = ["int8"]
+    if config.method != default.method:
+        parts.append(config.method)
+    elif config.percentile != default.percentile:
+        parts.append(f"p{config.percentile:g}")
+    if config.target != default.target:
+        parts.append(config.target)
+    if not config.per_channel:
+        parts.append("pertensor")
+    if config.quantize_all:
+        parts.append("all")
+    if config.max_miou_drop is not None:
+        parts.append(f"budget{config.max_miou_drop:g}")
+    return "-".join(parts)
+
+
+def budget_missed(config, report: dict) -> str | None:
+    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly."""
+    drop = report.get("drop_after")
+    if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
+        return None
+    return (f"INT8 drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
+            f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
+            f"raise the limit, or calibrate with more images or another --calib-method")

@@ -8,6 +8,7 @@ budget or the fallback limit is reached. Same inputs give the same choice.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -15,6 +16,8 @@ from typing import Callable
 import numpy as np
 
 from edgeseg.data.metrics import ConfusionMatrix
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -96,7 +99,7 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref) -> list[tu
     return sorted(ranking, key=lambda r: (-r[1], r[0]))
 
 
-def fall_back(model, config, amax, build, val: Validation, budget: float, log=lambda m: None) -> tuple[object, Fallback]:
+def fall_back(model, config, amax, build, val: Validation, budget: float) -> tuple[object, Fallback]:
     """`build(keep_float) -> quantized model`; returns the final model and what was done."""
     from edgeseg.quant.placement import plan as make_plan
 
@@ -109,8 +112,8 @@ def fall_back(model, config, amax, build, val: Validation, budget: float, log=la
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
     ranking = isolated_ranking(model, make_plan(model, config), amax, probe, val.fp32_logits[: len(probe)])
-    log(f"fallback: INT8 drop {drop_before:.3f} > budget {budget}; {len(ranking)} quantized tensors ranked "
-        f"by the logits error each causes alone ({time.perf_counter() - t0:.0f} s)")
+    log.info("fallback: INT8 drop %.3f > budget %s; %d quantized tensors ranked by the logits error each causes "
+             "alone (%.0f s)", drop_before, budget, len(ranking), time.perf_counter() - t0)
     kept: list[str] = []
     drop = drop_before
     for names, err in ranking:
@@ -123,7 +126,7 @@ def fall_back(model, config, amax, build, val: Validation, budget: float, log=la
         current = build(frozenset(kept))
         int8_miou = val.model_miou(current)
         drop = fp32_miou - int8_miou
-        log(f"fallback: {', '.join(new)} in float (alone: logits MSE {err:.3g}) -> drop {drop:.3f}")
+        log.info("fallback: %s in float (alone: logits MSE %.3g) -> drop %.3f", ", ".join(new), err, drop)
         if drop <= budget:
             break
     top = [(", ".join(n), float(f"{e:.4g}")) for n, e in ranking[:10]]

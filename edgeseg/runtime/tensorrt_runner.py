@@ -56,7 +56,11 @@ class TensorRTRunner(Runner):
     def rtx(self) -> bool:
         return self.metadata.get("target", {}).get("runtime") == "tensorrt-rtx"
 
-    def _activate(self) -> None:
+    def check_here(self):
+        """Refuse, in one line, an engine that cannot run on this machine; returns the TensorRT module.
+
+        Nothing is deserialized, so the export's engine stage asks this before verifying.
+        """
         from edgeseg.engine import builder, sidecar
         from edgeseg.engine.cuda import open_device
         from edgeseg.engine.flavors import TENSORRT_RTX, import_module
@@ -75,6 +79,13 @@ class TensorRTRunner(Runner):
             here = sidecar.this_machine(str(trt.__version__), gpu, cc)
         sidecar.check_compatible(self.path, meta, here)
         sidecar.check_plan_hash(self.path, meta)
+        return trt
+
+    def _activate(self) -> None:
+        from edgeseg.engine import builder
+
+        trt = self.check_here()
+        meta = self.metadata
         self._logger = trt.Logger(trt.Logger.ERROR)
         self._runtime = builder.runtime_for(trt, self._logger, built_dla_core(meta))
         with open(self.path, "rb") as f:

@@ -85,10 +85,10 @@ def test_every_stage_is_read_by_the_tensorrt_parser(trained, name):
     stages = _onnx_stages(results[name])
     assert stages, name
     for stage in stages:
-        parsed = sidecar_of(stage.path)["tensorrt_parse"]
+        parsed = sidecar_of(stage.path)["verification"]["checks"]["tensorrt_parse"]
         assert parsed["ok"] and parsed["parser"] in ("TensorRT", "TensorRT-RTX") and parsed["layers"] > 100
         assert (parsed["quantize"], parsed["dequantize"]) == qdq_counts(stage.path), stage.name
-        assert stage.extra["tensorrt_parse"] == parsed["summary"]
+        assert stage.extra["checks"]["tensorrt_parse"] == parsed
     if name == "int8":
         assert min(qdq_counts(stages[-1].path)) > 50  # the Q/DQ graph really has them
 
@@ -98,7 +98,7 @@ def test_cpu_preset_graph_is_recorded_and_refused_for_engines(trained, tmp_path)
 
     _, results = trained
     cpu_onnx = results["int8-cpu"].final
-    parsed = sidecar_of(cpu_onnx)["tensorrt_parse"]
+    parsed = sidecar_of(cpu_onnx)["verification"]["checks"]["tensorrt_parse"]
     assert not parsed["ok"] and "Non-zero zero point is not supported" in parsed["errors"][0]
     assert parsed["not_for_tensorrt"].startswith("the CPU-preset INT8 graph")
     with pytest.raises(EdgesegError, match=r"CPU-preset INT8 graph .*Non-zero zero point is not supported"):
@@ -177,7 +177,7 @@ def test_golden_architectures_parse_and_build(golden, case):
 
     work, result = golden[case]
     for stage in _onnx_stages(result):
-        assert sidecar_of(stage.path)["tensorrt_parse"]["ok"], stage.name
+        assert sidecar_of(stage.path)["verification"]["checks"]["tensorrt_parse"]["ok"], stage.name
     engine = build_engine(result.final, work / f"{case}.engine", compute_capabilities="8.9", progress=False, **RTX)
     meta = _check_engine(engine, result.final, "fp32", ("8.9",))
     assert meta["model"]["variant"] == case

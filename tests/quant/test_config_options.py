@@ -3,7 +3,7 @@
 import pytest
 
 from edgeseg.errors import EdgesegError
-from edgeseg.quant.stage import artifact_tag, config_from
+from edgeseg.quant.config import artifact_tag, config_from
 
 
 def test_defaults_give_the_plain_name():
@@ -28,7 +28,7 @@ def test_percentile_reaches_the_config_and_is_checked():
 
 
 def test_a_missed_budget_is_said_not_hidden():
-    from edgeseg.quant.stage import budget_missed
+    from edgeseg.quant.config import budget_missed
 
     config = config_from({"max_miou_drop": 0.3, "fallback_limit": 24})
     assert budget_missed(config, {"drop_after": 0.29, "kept_float": ["a"]}) is None

@@ -1,0 +1,114 @@
+"""The TensorRT engine stage: keyed, verified against its ONNX, reused like every other stage.
+
+Key: the ONNX's hash, the engine options (device profile, workspace, shapes, DLA core), the
+runtime and its version, and the GPU (TensorRT: the plan only runs where it was built) or the
+target compute capabilities (TensorRT-RTX: built ahead of time on any machine). Verification
+runs the candidate engine on the ONNX's verification inputs where it can run here; where it
+cannot, the check is skipped and the reason recorded in the sidecar (`verification.checks.skipped`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from edgeseg.artifacts import sidecar_path
+from edgeseg.export.stage import Built, Stage
+from edgeseg.workdir import new_temp
+
+log = logging.getLogger(__name__)
+
+# Options that change the plan; the timing cache only changes how long a build takes.
+KEY_OPTIONS = ("device", "workspace_gb", "opt_level", "shapes", "dla_core")
+
+
+def target_here(engine: dict | None = None) -> dict:
+    """What the plan is built for: TensorRT's version and this GPU, or TensorRT-RTX's targets."""
+    from edgeseg.engine.cuda import open_device
+    from edgeseg.engine.flavors import flavor, import_module
+
+    engine = engine or {}
+    kind = flavor(engine.get("runtime"))
+    trt = import_module(kind)
+    if kind.aot:
+        from edgeseg.engine import rtx
+
+        return {"runtime": kind.runtime, "tensorrt": str(trt.__version__),
+                "compute_capabilities": list(rtx.parse_compute_capabilities(engine.get("compute_capabilities")))}
+    _cuda, gpu, cc = open_device(0)
+    return {"runtime": kind.runtime, "tensorrt": str(trt.__version__), "gpu": gpu, "compute_capability": cc}
+
+
+def run_engine(path, batches):
+    from edgeseg.runtime.tensorrt_runner import TensorRTRunner
+
+    with TensorRTRunner(path) as runner:
+        return [runner.infer(b) for b in batches]
+
+
+class Engine(Stage):
+    name = "engine"
+
+    def __init__(self, ctx, parent: Stage):
+        super().__init__(parent.path.with_suffix(".engine"), parent)
+        self.precision, self.uint8 = parent.precision, parent.uint8
+        # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another
+        self.kind = "int8" if parent.precision == "int8" else "fp16"
+        self.engine_options = dict(ctx.options.engine)
+        self._target = None
+        self.target()  # no TensorRT or no GPU: refused now, before the ONNX stages run
+
+    def target(self) -> dict:
+        if self._target is None:
+            self._target = target_here(self.engine_options)
+        return self._target
+
+    def options(self, ctx):
+        return {"engine": {k: v for k, v in ctx.options.engine.items() if k in KEY_OPTIONS}, "target": self.target()}
+
+    def build(self, ctx):
+        from edgeseg.engine.builder import build_engine
+
+        tmp = new_temp(self.path.parent, f".{self.path.name}", ".engine")
+        try:
+            build_engine(self.parent.path, tmp, **ctx.options.engine)
+        except BaseException:
+            for p in (tmp, sidecar_path(tmp)):
+                p.unlink(missing_ok=True)
+            raise
+        return Built(file=tmp)
+
+    def verify(self, ctx, candidate, parent_outputs):
+        from edgeseg.export.stages import verify_sizes
+
+        reason = runtime_missing(candidate)
+        if reason:
+            log.warning("engine: not verified against its ONNX (%s)", reason)
+            return None, None, {"skipped": reason}
+        return verify_sizes(ctx, lambda b: run_engine(candidate, b), parent_outputs(), self.kind, self.uint8)
+
+    def outputs(self, ctx, path):
+        return {s: run_engine(path, ctx.batches(s, self.uint8)) for s in ctx.sizes}
+
+    def publish(self, ctx, built, candidate, record, files):
+        side = sidecar_path(candidate)
+        meta = json.loads(side.read_text())
+        side.unlink()
+        meta["provenance"]["parent"] = record["parent"]
+        meta["provenance"]["stage_key"] = record["key"]
+        meta["verification"] = record["verification"]
+        os.replace(candidate, files.temp(self.path))
+        return meta
+
+
+def runtime_missing(engine_path) -> str | None:
+    """Why the engine cannot run here (no runtime, no GPU, another GPU class), or None."""
+    from edgeseg.errors import EdgesegError
+    from edgeseg.runtime.tensorrt_runner import TensorRTRunner
+
+    try:
+        TensorRTRunner(engine_path).check_here()
+    except EdgesegError as exc:
+        return str(exc)
+    return None

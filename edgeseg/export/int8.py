@@ -1,0 +1,122 @@
+"""The INT8 stage: CLI options -> calibrated Q/DQ model, verified against FP32, published with
+its quantization report (`.quant.json`) and TensorRT calibration cache (`.calib.cache`).
+
+The quantization itself is edgeseg.quant (pure ONNX -> ONNX); this stage supplies the
+calibration set, the validation images, the contract and the files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+from edgeseg.export.stage import Built
+from edgeseg.export.stages import OnnxStage, load
+
+log = logging.getLogger(__name__)
+
+QUANT_JSON, CALIB_CACHE = ".quant.json", ".calib.cache"
+SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
+                "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")
+
+
+def contract(ctx):
+    """The preprocessing at the first verified size: what calibration and validation images get."""
+    from edgeseg.data.contract import Preprocess
+
+    return Preprocess(**{**ctx.preprocess.__dict__, "input_size": ctx.sizes[0]})
+
+
+def open_validation(ctx, val_source: str, limit: int | None):
+    """The validation dataset named by --val (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
+    from edgeseg.data.datasets import open_dataset
+
+    root, _, split = val_source.partition(":")
+    path = Path(root)
+    if path.is_file():  # a list file: its folder is the root
+        return open_dataset(path.parent, ctx.dataset.name, str(path), limit, ctx.dataset)
+    return open_dataset(path, ctx.dataset.name if ctx.dataset.name != "generic" else "folder", split or "val",
+                        limit, ctx.dataset)
+
+
+def validation(ctx, ds):
+    """Validation images with labels, preprocessed by the artifact's contract."""
+    from edgeseg.quant.sensitivity import Validation
+
+    batches, labels = [], []
+    pre = contract(ctx)
+    for sample in ds.samples:
+        image, label = ds.load(sample)
+        batches.append(pre.apply(image)[None])
+        labels.append(label)
+    return Validation(batches, labels, ctx.dataset.num_classes, ctx.dataset.ignore_index)
+
+
+class Int8(OnnxStage):
+    name = kind = precision = "int8"
+    companions = (QUANT_JSON, CALIB_CACHE)
+
+    def __init__(self, ctx, parent):
+        """Settings, calibration set and validation split are checked here, before any stage runs."""
+        from edgeseg.data.calibset import load_calibset, refuse_overlap
+        from edgeseg.quant.config import artifact_tag, config_from
+
+        opts = ctx.options.quant
+        if not opts.get("calib"):
+            raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file "
+                               "or a folder)")
+        self.config = config_from(opts)
+        self.calib = load_calibset(opts["calib"], opts.get("data"), self.config.calib_limit)
+        self.val_ds = None
+        if opts.get("val"):
+            self.val_ds = open_validation(ctx, opts["val"], opts.get("val_limit"))
+            refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])
+        super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
+
+    def options(self, ctx):
+        from edgeseg.quant.placement import RULES_VERSION
+
+        return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": ctx.options.quant.get("val"),
+                "placement_rules": RULES_VERSION}
+
+    def build(self, ctx):
+        from edgeseg.quant import quantize
+        from edgeseg.quant.trt_cache import cache_text
+
+        if self.calib.warning():
+            log.warning(self.calib.warning())
+        val = validation(ctx, self.val_ds) if self.val_ds is not None else None
+        parent_sha = self.parent_record(ctx)["sha256"]
+        with _sharded(val, ctx.options.quant):
+            model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
+                                           cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress)
+        report = report.to_dict()
+        return Built(model=model, extra=self._summary(report),
+                     companions={QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)})
+
+    def restored(self, meta):
+        return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))
+
+    def _summary(self, report: dict) -> dict:
+        """The report's headline facts; a missed accuracy budget is said, built or reused."""
+        from edgeseg.quant.config import budget_missed
+
+        extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
+        missed = budget_missed(self.config, report)
+        if missed:
+            log.warning(missed)
+            extra["budget"] = missed
+        return extra
+
+
+def _sharded(val, opts: dict):
+    """With --ray, the fallback's candidate evaluations are sharded over a Ray cluster."""
+    from contextlib import nullcontext
+
+    if val is None or not opts.get("ray"):
+        return nullcontext()
+    from edgeseg.fleet.shard import sharded_validation
+
+    return sharded_validation(val, opts["ray"], opts.get("workers"))

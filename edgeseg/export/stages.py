@@ -1,0 +1,166 @@
+"""The ONNX stages: raw export, simplified FP32, FP16, and in-graph pre/post-processing.
+
+Each is an `OnnxStage`: its build returns an in-memory model, its verify runs the candidate
+with ONNX Runtime CPU on every verified size and judges each size against its own limit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.artifacts import set_onnx_metadata, versions
+from edgeseg.export import metadata, parity
+from edgeseg.export.stage import Built, Stage
+
+
+def run_onnx(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    from edgeseg.runtime.onnx_runner import OrtRunner
+
+    with OrtRunner(path, provider="cpu") as runner:
+        return [runner.infer(b) for b in batches]
+
+
+def worst(checks) -> parity.Parity:
+    """The check closest to (or furthest past) its own limit; a failing one before any passing one."""
+
+    def used(c: parity.Parity) -> float:
+        if c.max_abs is None or not c.max_abs_allowed:
+            return 0.0
+        return c.max_abs / c.max_abs_allowed
+
+    return min(checks, key=lambda c: (c.ok, -used(c), c.agreement))
+
+
+def verify_sizes(ctx, run, parents: dict, kind: str, uint8: bool = False):
+    """(outputs per size, worst check, per-size checks when there are several): each size is
+    judged against its own limit (the limits scale with that size's logits)."""
+    outputs = {size: run(ctx.batches(size, uint8)) for size in ctx.sizes}
+    checks = {size: parity.compare(parents[size], outputs[size], kind, *ctx.options.limits) for size in ctx.sizes}
+    extra = {}
+    if len(checks) > 1:
+        extra["per_size"] = {f"{h}x{w}": c.to_dict() for (h, w), c in checks.items()}
+    return outputs, worst(checks.values()), extra
+
+
+def verify_onnx(ctx, path: Path, parents: dict, kind: str, uint8: bool = False):
+    """Run `path` on every verified size, compare with the parent's outputs there."""
+    outputs, check, _ = verify_sizes(ctx, lambda b: run_onnx(path, b), parents, kind, uint8)
+    return outputs, check
+
+
+def load(path: Path):
+    import onnx
+
+    return onnx.load(str(path))
+
+
+class OnnxStage(Stage):
+    """An ONNX artifact with its metadata inside (metadata_props) and in the sidecar."""
+
+    def verify(self, ctx, candidate, parent_outputs):
+        return verify_sizes(ctx, lambda b: run_onnx(candidate, b), parent_outputs(), self.kind, self.uint8)
+
+    def outputs(self, ctx, path):
+        return {s: run_onnx(path, ctx.batches(s, self.uint8)) for s in ctx.sizes}
+
+    def publish(self, ctx, built, candidate, record, files):
+        import onnx
+
+        proto = built.model
+        meta = metadata.build(arch=ctx.arch, dataset=ctx.dataset, preprocess=ctx.preprocess, stage=self.name,
+                              precision=self.precision, io=metadata.onnx_io(proto), parent=record["parent"],
+                              options=self.options(ctx),
+                              versions=versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
+                              stage_key=record["key"], verification=record["verification"])
+        if record["extra"]:
+            meta["extra"] = record["extra"]
+        set_onnx_metadata(proto, meta)
+        onnx.save(proto, str(files.temp(self.path)))
+        return meta
+
+    def describe(self, path, meta):
+        import onnx
+
+        return {"nodes": len(onnx.load(str(path), load_external_data=False).graph.node),
+                "size_bytes": path.stat().st_size}
+
+
+class RawOnnx(OnnxStage):
+    """torch.onnx export of the deploy model (BN folded)."""
+
+    name = "raw"
+
+    def __init__(self, path, deploy_model=None):
+        super().__init__(path, None)
+        self.deploy = deploy_model  # set by the pipeline once the deploy stage has run
+
+    def options(self, ctx):
+        return ctx.options.stage_options("variant", "input_size", "dynamic", "opset", "dataset", "mean_bgr",
+                                         "std_bgr", "channel_order")
+
+    def build(self, ctx):
+        from edgeseg.artifacts import scratch_path
+        from edgeseg.export.onnx_export import export_onnx
+
+        o = ctx.options
+        with scratch_path(ctx.out_dir, ".onnx") as tmp:
+            export_onnx(self.deploy, tmp, tuple(o.input_size or ctx.dataset.input_size), dynamic=o.dynamic,
+                        opset=o.opset)
+            return Built(model=load(tmp))
+
+
+class Simplified(OnnxStage):
+    name = "simplified"
+
+    def options(self, ctx):
+        return ctx.options.stage_options("simplifier")
+
+    def build(self, ctx):
+        from edgeseg.export import simplify
+
+        return Built(model=simplify.simplify(load(self.parent.path), ctx.options.simplifier))
+
+
+class Fp16(OnnxStage):
+    name = kind = precision = "fp16"
+
+    def options(self, ctx):
+        return ctx.options.stage_options("fp16_io")
+
+    def build(self, ctx):
+        from edgeseg.export import fp16
+
+        return Built(model=fp16.to_fp16(load(self.parent.path), keep_io_float32=not ctx.options.fp16_io))
+
+
+class IoWrap(OnnxStage):
+    """Preprocessing (uint8 NHWC BGR in) and/or argmax (labels out) inside the graph."""
+
+    name = "io"
+
+    def __init__(self, path, parent: Stage, ctx):
+        super().__init__(path, parent)
+        self.precision = parent.precision
+        self.kind = "labels" if ctx.options.argmax else parent.precision
+        self.uint8 = ctx.options.embed_preprocess
+
+    @staticmethod
+    def path_for(parent_path: Path, options) -> Path:
+        parts = ["bgr8in"] if options.embed_preprocess else []
+        parts += [f"labels-{options.argmax}"] if options.argmax else []
+        return parent_path.with_name(parent_path.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
+
+    def options(self, ctx):
+        return ctx.options.stage_options("embed_preprocess", "argmax")
+
+    def build(self, ctx):
+        from edgeseg.export import io_wrap
+
+        proto = load(self.parent.path)
+        if ctx.options.embed_preprocess:
+            io_wrap.embed_preprocess(proto, ctx.preprocess)
+        if ctx.options.argmax:
+            io_wrap.embed_argmax(proto, ctx.options.argmax)
+        return Built(model=proto)
