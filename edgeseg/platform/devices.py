@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -22,11 +22,18 @@ class DeviceProfile:
     input_sizes: tuple[tuple[int, int], ...]
     shapes: dict  # {"min": [N,C,H,W], "opt": [...], "max": [...]}
     model_match: tuple[str, ...] = ()
+    backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
+    int8_target: str | None = None  # the INT8 Q/DQ placement chosen for this device (measured)
 
 
 @lru_cache(maxsize=None)
 def _profiles() -> dict:
     return json.loads(resources.files("edgeseg.platform").joinpath("devices.json").read_text())
+
+
+def backends_for(profile: DeviceProfile, precision: str) -> tuple[str, ...]:
+    """The profile's backends for ONNX models of this precision, fastest first ('default' for the rest)."""
+    return profile.backends.get(precision, profile.backends.get("default", ()))
 
 
 def profile_names() -> list[str]:
@@ -48,6 +55,8 @@ def load_profile(name: str) -> DeviceProfile:
         input_sizes=tuple(tuple(s) for s in entry["input_sizes"]),
         shapes={k: tuple(v) for k, v in entry["shapes"].items()},
         model_match=tuple(entry.get("model_match", ())),
+        backends={k: tuple(v) for k, v in entry.get("backends", {}).items()},
+        int8_target=entry.get("int8_target"),
     )
 
 
