@@ -35,7 +35,7 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
     from edgeseg.data.datasets import open_dataset
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
-    from edgeseg.runtime import open_runner
+    from edgeseg.runtime import installed, open_runner
 
     ckpt = assets() / "s2fpn18_camvid_half.pth"
     val = assets()
@@ -48,7 +48,10 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
         models[precision] = str(result.final)
     log("[bold]evaluate[/bold] on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]
-    runners = [open_runner(a, input_size=SIZE, threads=threads) for a in artifacts]
+    # OpenVINO runs the same ONNX files with its own kernels: its rows are measured, not assumed equal.
+    openvino = list(models.values()) if installed("openvino") else []
+    runners = [open_runner(a, "onnxruntime", input_size=SIZE, threads=threads) for a in artifacts]
+    runners += [open_runner(m, "openvino", threads=threads) for m in openvino]
     try:
         for r in runners:
             r.activate()
@@ -56,9 +59,13 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
     finally:
         for r in runners:
             r.deactivate()
-    log(f"[bold]benchmark[/bold] ONNX Runtime CPU, {iters} timed iterations each")
-    bench = run_bench(artifacts, BenchSettings(device="cpu", warmup=5, iters=iters, threads=threads,
-                                               runner_options={"input_size": SIZE}), log=log)
+    log(f"[bold]benchmark[/bold] ONNX Runtime{' and OpenVINO' if openvino else ''} CPU, {iters} timed iterations each")
+    settings = dict(device="cpu", warmup=5, iters=iters, threads=threads, runner_options={"input_size": SIZE})
+    bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"), log=log)
+    if openvino:
+        more = run_bench(openvino, BenchSettings(**settings, backend="openvino"), log=log)
+        bench["rows"] += more["rows"]
+        bench["versions"].update(more["versions"])
     attach_accuracy(bench, accuracy)
     write_json(out / "bench.json", bench)
     write_json(out / "eval.json", accuracy)
