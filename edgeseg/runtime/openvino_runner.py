@@ -7,6 +7,9 @@ Two settings decide what runs:
 - `INFERENCE_PRECISION_HINT`: on CPUs with bf16 instructions (AVX512_BF16, AMX) OpenVINO runs
   every float layer in bfloat16 unless told otherwise. That is not the artifact the user
   exported, so float layers run in f32 unless `precision` says "bf16" (or "auto": OpenVINO's).
+- int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
+  128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
+  compiles the file as it is.
 The compiled model is cached (`CACHE_DIR`, per user), so the second load skips compilation.
 """
 
@@ -40,13 +43,15 @@ class OpenVINORunner(Runner):
     backend = "openvino"
 
     def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str = "f32",
-                 cache: bool = True):
+                 cache: bool = True, uint8_activations: bool = True):
         super().__init__(path)
         if precision_hint not in PRECISIONS:
             raise EdgesegError(f"unknown OpenVINO precision {precision_hint!r}; choose one of {', '.join(PRECISIONS)}")
         self.ov_device, self.threads, self.precision_hint, self.cache = ov_device.upper(), threads, precision_hint, cache
+        self.uint8_activations = uint8_activations
         self.compiled = self.request = None
         self.load_s: float | None = None
+        self.compiled_from: str | None = None  # the file OpenVINO compiled (a same-grid uint8 copy, or the artifact)
 
     def properties(self) -> dict:
         """The compile-time properties this runner asks for (also what tests check)."""
@@ -72,8 +77,9 @@ class OpenVINORunner(Runner):
         if "CACHE_DIR" in props:
             Path(props["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
+        self.compiled_from = self._source()
         try:  # compile from the path, so a cache hit skips reading the ONNX file too
-            self.compiled = core.compile_model(self.path, self.ov_device, props)
+            self.compiled = core.compile_model(self.compiled_from, self.ov_device, props)
         except Exception as exc:
             first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
             raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({first[:200]})") from None
@@ -84,6 +90,18 @@ class OpenVINORunner(Runner):
         self.request = self.compiled.create_infer_request()
         self._input, self._output = self.compiled.inputs[0], self.compiled.outputs[0]
         self._dtype = self._input.get_element_type().to_dtype()
+
+    def _source(self) -> str:
+        from edgeseg.runtime.ov_graph import uint8_copy
+
+        if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
+            return self.path
+        try:
+            copy = uint8_copy(self.path, cache_dir() / "graphs")
+        except Exception as exc:  # not a readable ONNX file: let OpenVINO say what is wrong with it
+            logger.debug("%s: no uint8 copy (%s)", self.path, exc)
+            return self.path
+        return str(copy) if copy else self.path
 
     def _check_device(self, core) -> None:
         base = self.ov_device.split(":")[0].split(".")[0]

@@ -145,3 +145,22 @@ def test_open_runner_backend_choice(tmp_path):
         open_runner(path, "openvin")
     with pytest.raises(EdgesegError, match="only openvino takes a device"):
         open_runner(path, "onnxruntime:GPU")
+
+
+def test_int8_activations_compile_as_uint8_on_the_same_grid(tmp_path):
+    from edgeseg.runtime.ov_graph import signed_activation_zero_points, uint8_copy
+
+    src = qdq_model(tmp_path / "q.onnx")
+    assert signed_activation_zero_points(onnx.load(str(src))) == ["x_z"]  # the weights' zero point stays int8
+    copy = uint8_copy(src, tmp_path / "graphs")
+    onnx.checker.check_model(str(copy), full_check=True)
+    assert uint8_copy(src, tmp_path / "graphs") == copy  # made once
+    x = np.random.default_rng(6).uniform(-5, 5, (1, 3, 8, 8)).astype(np.float32)  # beyond the range: clipped alike
+    with OrtRunner(src) as a, OrtRunner(copy) as b:
+        np.testing.assert_array_equal(a.infer(x), b.infer(x))  # exactly the same values, q_u8 = q_s8 + 128
+    assert uint8_copy(conv_model(tmp_path / "f.onnx"), tmp_path / "graphs") is None  # nothing to change
+    pytest.importorskip("openvino")
+    with OpenVINORunner(src) as runner:
+        assert runner.compiled_from.endswith(".u8act.onnx")
+    with OpenVINORunner(src, uint8_activations=False) as runner:
+        assert runner.compiled_from == str(src)
