@@ -35,9 +35,11 @@ SHARED = REPO / ".." / "shared"
 DATA = SHARED / "data/camvid-half"
 GRAPHS = {"fp32": [], "int8 tensorrt": ["--precision", "int8", "--target", "tensorrt"],
           "int8 cpu": ["--precision", "int8", "--target", "cpu"]}
-# (label, backend, runner options): what is timed for every graph; bf16 only where it can matter (float graph)
-BACKENDS = [("onnxruntime", "onnxruntime", ()), ("openvino", "openvino", ()),
-            ("openvino bf16", "openvino", (("precision_hint", "auto"),))]
+# (label, backend, runner options, graphs it applies to): bf16 only for the float graph; the TensorRT
+# preset's int8 activations also as they are (without the runner's same-grid uint8 copy), for the record
+BACKENDS = [("onnxruntime", "onnxruntime", (), None), ("openvino", "openvino", (), None),
+            ("openvino bf16", "openvino", (("precision_hint", "auto"),), "fp32"),
+            ("openvino, int8 activations as is", "openvino", (("uint8_activations", False),), "int8 tensorrt")]
 
 
 def cli(*args) -> str:
@@ -63,8 +65,8 @@ def export_all(args) -> dict:
 
 
 def configs(models) -> list[tuple]:
-    return [(size, graph, label, backend, opts) for (size, graph), path in models.items()
-            for label, backend, opts in BACKENDS if not (label.endswith("bf16") and graph != "fp32")]
+    return [(size, graph, label, backend, opts) for (size, graph) in models
+            for label, backend, opts, only in BACKENDS if only in (None, graph)]
 
 
 def time_all(models, args) -> dict:

@@ -1,7 +1,9 @@
-"""`edgeseg bench --device cpu` picks the profile's fastest installed backend per precision and names it per row."""
+"""--backend on eval/predict/bench; `bench --device cpu` picks the profile's fastest installed backend per precision."""
 
 import json
 
+import cv2
+import numpy as np
 import onnx
 import pytest
 
@@ -64,3 +66,22 @@ def test_backend_asked_for_is_used_and_checked(tmp_path, capsys):
     assert row["backend"] == "openvino" and row["cpu_threads"] == 1
     code = main(["bench", str(tmp_path / "f.onnx"), "--backend", "openvin", "--iters", "1"])
     assert code == 1 and "unknown backend 'openvin'" in capsys.readouterr().err
+
+
+def test_eval_and_predict_through_openvino_agree_with_onnxruntime(tmp_path, capsys):
+    pytest.importorskip("openvino")
+    rng = np.random.default_rng(0)
+    for sub, arr in (("val", rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)),
+                     ("valannot", rng.integers(0, 12, (12, 16), dtype=np.uint8))):
+        (tmp_path / "cv" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "cv" / sub / "im0.png"), arr)
+    a = tiny_onnx(tmp_path / "a.onnx")
+    code = main(["eval", str(a), "--data", str(tmp_path / "cv"), "--backend", "openvino", "--threads", "1",
+                 "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    (row,) = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    assert row["backend"] == "openvino"
+    code = main(["predict", str(a), str(tmp_path / "cv" / "val"), "-o", str(tmp_path / "o"), "--backend", "openvino",
+                 "--compare", str(a)])
+    out = capsys.readouterr().out
+    assert code == 0 and "agreement with a.onnx 100.0000%" in out  # OpenVINO labels = ONNX Runtime labels
