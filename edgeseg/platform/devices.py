@@ -23,7 +23,7 @@ class DeviceProfile:
     shapes: dict  # {"min": [N,C,H,W], "opt": [...], "max": [...]}
     model_match: tuple[str, ...] = ()
     backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
-    int8_target: str | None = None  # the INT8 Q/DQ placement chosen for this device (measured)
+    int8_target: dict = field(default_factory=dict)  # backend -> INT8 Q/DQ placement chosen for it (measured)
 
 
 @lru_cache(maxsize=None)
@@ -56,7 +56,7 @@ def load_profile(name: str) -> DeviceProfile:
         shapes={k: tuple(v) for k, v in entry["shapes"].items()},
         model_match=tuple(entry.get("model_match", ())),
         backends={k: tuple(v) for k, v in entry.get("backends", {}).items()},
-        int8_target=entry.get("int8_target"),
+        int8_target=dict(entry.get("int8_target", {})),
     )
 
 

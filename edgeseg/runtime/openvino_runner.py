@@ -6,7 +6,7 @@ Two settings decide what runs:
 - `PERFORMANCE_HINT LATENCY` and `INFERENCE_NUM_THREADS`: batch-1 latency on the threads asked.
 - `INFERENCE_PRECISION_HINT`: on CPUs with bf16 instructions (AVX512_BF16, AMX) OpenVINO runs
   every float layer in bfloat16 unless told otherwise. That is not the artifact the user
-  exported, so float layers run in f32 unless `precision` says "bf16" (or "auto": OpenVINO's).
+  exported, so float layers run in f32 unless `precision_hint` says "bf16" (or "auto": OpenVINO's).
 - int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
   128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
   compiles the file as it is.
