@@ -214,7 +214,9 @@ def decide(result, size: str) -> dict:
     graph = "int8 tensorrt" if trt["median_ms"] <= 1.05 * cpu["median_ms"] else "int8 cpu"
     chosen = rows[(size, graph, "openvino")]
     a = acc.get(chosen["key"], {})
+    fp32 = {b: rows[(size, "fp32", b)]["median_ms"] for b in ("onnxruntime", "openvino") if (size, "fp32", b) in rows}
     return {"size": size, "graph": graph, "backend": "openvino", "vs_ort_fp32": chosen["vs_ort_fp32"],
+            "fp32_fastest": min(fp32, key=fp32.get) if fp32 else None,
             "tensorrt_vs_cpu_preset": round(trt["median_ms"] / cpu["median_ms"], 3),
             "meets_latency": chosen["vs_ort_fp32"] <= 0.5,
             "meets_accuracy": a.get("drop") is not None and a["drop"] <= 0.3 and a["agreement"] >= 98.5,
