@@ -6,7 +6,7 @@ requires. OpenVINO 2026.4's CPU plugin runs that graph less faithfully than ONNX
 every such activation quantized to uint8 with zero point 128 — exactly the same 256 values,
 scale for scale, q_u8 = q_s8 + 128 — runs at 99.3 % (benchmarks/README.md, "OpenVINO on CPU").
 Bisected to activations quantized after a Concat: Concat -> int8 Q/DQ -> Conv alone is wrong on
-OpenVINO's CPU plugin (benchmarks/openvino_int8_concat.py); all are converted, which costs ~3 %.
+OpenVINO's CPU plugin (benchmarks/openvino_int8_concat.py); all are converted (a few % of latency).
 So the runner compiles that copy, and one INT8 artifact serves TensorRT and OpenVINO alike.
 The copy is written once into the compile cache, named by the source file's path, size and time.
 """
