@@ -7,12 +7,14 @@ checkpoint and 26 val images (edgeseg/assets/camvid-demo/), and a 32-image calib
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
 
 SIZE = (180, 240)
+log = logging.getLogger(__name__)
 
 
 def assets() -> Path:
@@ -26,7 +28,7 @@ def calib_manifest() -> Path:
     return path
 
 
-def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dict:
+def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     from edgeseg.bench import report
     from edgeseg.bench.accuracy import evaluate
     from edgeseg.bench.plot import draw
@@ -42,11 +44,11 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
     models = {}
     for precision, extra in (("fp32", {}), ("fp16", {}),
                              ("int8", {"quant": {"calib": str(calib_manifest())}})):
-        log(f"[bold]export {precision}[/bold]")
+        log.info("export %s", precision)
         result = run_export(ckpt, out, ExportOptions(input_size=SIZE, precision=precision, samples=str(val / "val"),
-                                                     num_samples=4, **extra), log=log)
+                                                     num_samples=4, **extra))
         models[precision] = str(result.final)
-    log("[bold]evaluate[/bold] on the bundled val sample (26 images)")
+    log.info("evaluate on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]
     # OpenVINO runs the same ONNX files with its own kernels: its rows are measured, not assumed equal.
     openvino = list(models.values()) if installed("openvino") else []
@@ -59,11 +61,11 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
     finally:
         for r in runners:
             r.deactivate()
-    log(f"[bold]benchmark[/bold] ONNX Runtime{' and OpenVINO' if openvino else ''} CPU, {iters} timed iterations each")
+    log.info("benchmark ONNX Runtime%s CPU, %d timed iterations each", " and OpenVINO" if openvino else "", iters)
     settings = dict(device="cpu", warmup=5, iters=iters, threads=threads, runner_options={"input_size": SIZE})
-    bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"), log=log)
+    bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"))
     if openvino:
-        more = run_bench(openvino, BenchSettings(**settings, backend="openvino"), log=log)
+        more = run_bench(openvino, BenchSettings(**settings, backend="openvino"))
         bench["rows"] += more["rows"]
         bench["versions"].update(more["versions"])
     attach_accuracy(bench, accuracy)
@@ -78,8 +80,8 @@ def run_demo(out: Path, log, iters: int = 30, threads: int | None = None) -> dic
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
     import cv2
 
+    from edgeseg.bench.accuracy import predict_labels
     from edgeseg.bench.visualize import colorize, disagreement, overlay
-    from edgeseg.cli.predict import predict_labels
     from edgeseg.data.contract import DatasetInfo
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner

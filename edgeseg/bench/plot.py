@@ -1,8 +1,11 @@
-"""mIoU against FPS with the Pareto front marked, drawn with OpenCV (no plotting library).
+"""mIoU against FPS with the Pareto front marked, drawn with matplotlib (the `plot` extra).
 
 One colour per device, a red ring and line on the Pareto-optimal points (no other point has
 both more FPS and more mIoU), each point labelled with its artifact. FPS goes on a log axis
-when it spans more than 20x (a CPU and a Jetson GPU on one plot).
+when it spans more than 20x (a CPU and a Jetson GPU on one plot). matplotlib has no label
+placement of its own, so `_place` tries positions around each point, nearest first, and
+keeps the first whose text box (measured by the renderer) overlaps no other label, point or
+the legend and stays inside the axes.
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
+from edgeseg.errors import EdgesegError
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 1000, 650, 90, 40, 70, 80
-FONT, BLACK, RED, GRID = 0, (0, 0, 0), (40, 39, 214), (228, 228, 228)  # FONT = cv2.FONT_HERSHEY_SIMPLEX
-COLORS = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (189, 103, 148), (75, 86, 140), (194, 119, 227),
-          (127, 127, 127), (34, 189, 188), (207, 190, 23)]  # BGR, red kept for the front
+SIZE_IN, DPI = (10.0, 6.5), 100  # 1000 x 650 pixels
 LOG_SPAN = 20.0
+FRONT = "#d62728"
+MARKER_PT = 9  # marker diameter in points
+# where a label may go: rings of distances (points) from its point, and directions on each ring
+# (degrees, beside the point first, then above/below); the text is anchored on the side facing the point
+_GAP = 2  # pixels kept free around a label
+_RINGS = (10, 22, 38, 58, 82, 110, 145)
+_ANGLES = (0, 40, -40, 180, 140, -140, 90, -90, 20, -20, 160, -160, 65, -65, 115, -115)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -30,158 +37,149 @@ def plottable(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("fps") and r.get("miou") is not None]
 
 
-class _Axes:
-    """Data -> pixel mapping for the plot area, linear or log in x."""
-
-    def __init__(self, xs, ys):
-        self.log = min(xs) > 0 and max(xs) / min(xs) > LOG_SPAN
-        fx = [math.log10(x) for x in xs] if self.log else list(xs)
-        self.x_lo, self.x_hi = _pad(min(fx), max(fx))
-        self.y_lo, self.y_hi = _pad(min(ys), max(ys))
-
-    def px(self, x, y) -> tuple[int, int]:
-        fx = math.log10(x) if self.log else x
-        return (int(round(LEFT + (fx - self.x_lo) / (self.x_hi - self.x_lo) * (W - LEFT - RIGHT))),
-                int(round(H - BOTTOM - (y - self.y_lo) / (self.y_hi - self.y_lo) * (H - TOP - BOTTOM))))
-
-    def x_ticks(self) -> list[float]:
-        if not self.log:
-            return ticks(self.x_lo, self.x_hi)
-        out = [m * 10 ** e for e in range(math.floor(self.x_lo), math.ceil(self.x_hi) + 1) for m in (1, 2, 5)]
-        return [t for t in out if self.x_lo <= math.log10(t) <= self.x_hi]
-
-
-def ticks(lo: float, hi: float, n: int = 6) -> list[float]:
-    """Round-numbered ticks (1, 2, 5 x 10^k steps) inside [lo, hi]."""
-    span = hi - lo or 1.0
-    step = 10 ** math.floor(math.log10(span / n))
-    for mult in (1, 2, 5, 10):
-        if span / (step * mult) <= n:
-            step *= mult
-            break
-    start = math.ceil(lo / step) * step
-    return [round(start + i * step, 10) for i in range(int((hi - start) / step + 1e-9) + 1)]
-
-
-def _pad(lo: float, hi: float) -> tuple[float, float]:
-    span = (hi - lo) or max(abs(hi), 1.0) * 0.1
-    return lo - 0.12 * span, hi + 0.12 * span
-
-
-def draw(rows: list[dict], path, title: str = "mIoU vs FPS") -> int:
-    """Write the plot as PNG; returns how many rows were plotted (those with both FPS and mIoU)."""
-    import cv2
-
-    pts = plottable(rows)
-    img = np.full((H, W, 3), 255, np.uint8)
-    cv2.putText(img, title, (LEFT, 32), FONT, 0.75, BLACK, 2, cv2.LINE_AA)
-    if not pts:
-        cv2.putText(img, "no row has both FPS and mIoU", (LEFT, H // 2), FONT, 0.8, RED, 2, cv2.LINE_AA)
-        _save(img, path)
-        return 0
-    axes = _Axes([r["fps"] for r in pts], [r["miou"] for r in pts])
-    _frame(img, axes)
-    devices = list(dict.fromkeys(r.get("device") or "?" for r in pts))
-    color = {d: COLORS[i % len(COLORS)] for i, d in enumerate(devices)}
-    front = pareto_front([(r["fps"], r["miou"]) for r in pts])
-    for a, b in zip(front, front[1:]):
-        cv2.line(img, axes.px(pts[a]["fps"], pts[a]["miou"]), axes.px(pts[b]["fps"], pts[b]["miou"]), RED, 2,
-                 cv2.LINE_AA)
-    taken: list[tuple[int, int, int, int]] = []
-    marks = []
-    for i, r in enumerate(pts):
-        p = axes.px(r["fps"], r["miou"])
-        marks.append((p[0] - 13, p[1] - 13, p[0] + 13, p[1] + 13))
-        cv2.circle(img, p, 7, color[r.get("device") or "?"], -1, cv2.LINE_AA)
-        if i in front:
-            cv2.circle(img, p, 12, RED, 2, cv2.LINE_AA)
-        _label(img, p, point_label(r), taken)
-    _legend(img, devices, color, marks + taken)
-    _save(img, path)
-    return len(pts)
-
-
 def point_label(r: dict) -> str:
     name = Path(r.get("artifact") or r.get("path") or "?").name
     name = name if len(name) <= 34 else name[:31] + "..."
     return f"{name} ({r.get('precision') or '?'}, {r.get('backend') or '?'})"
 
 
-def _label(img, p, text: str, taken: list) -> None:
-    """Put the label beside its point where it overlaps no earlier label and stays inside the image."""
-    import cv2
-
-    (tw, th), _ = cv2.getTextSize(text, FONT, 0.42, 1)
-    candidates = [(14, -8), (14, 16), (-14 - tw, -8), (-14 - tw, 16), (-tw // 2, -18), (-tw // 2, 28)]
-    boxes = [(p[0] + dx, p[1] + dy - th, p[0] + dx + tw, p[1] + dy + 3) for dx, dy in candidates]
-    inside = [b for b in boxes if b[0] >= 2 and b[2] <= W - 2 and b[1] >= TOP - 10 and b[3] <= H - 2] or boxes
-    free = [b for b in inside if not any(_overlap(b, t) for t in taken)]
-    box = (free or inside)[0]
-    taken.append(box)
-    cv2.putText(img, text, (box[0], box[3] - 3), FONT, 0.42, (50, 50, 50), 1, cv2.LINE_AA)
-
-
-def _overlap(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _frame(img, axes: _Axes) -> None:
-    """Plot box, grid, ticks and axis titles."""
-    import cv2
-
-    x0, y0, x1, y1 = LEFT, H - BOTTOM, W - RIGHT, TOP
-    for t in axes.x_ticks():
-        px = axes.px(t, axes.y_lo)[0]
-        cv2.line(img, (px, y0), (px, y1), GRID, 1)
-        cv2.line(img, (px, y0), (px, y0 + 6), BLACK, 1)
-        label = f"{t:g}"
-        (tw, _), _ = cv2.getTextSize(label, FONT, 0.45, 1)
-        cv2.putText(img, label, (px - tw // 2, y0 + 24), FONT, 0.45, BLACK, 1, cv2.LINE_AA)
-    for t in ticks(axes.y_lo, axes.y_hi):
-        py = axes.px(10 ** axes.x_lo if axes.log else axes.x_lo, t)[1]
-        cv2.line(img, (x0, py), (x1, py), GRID, 1)
-        cv2.line(img, (x0 - 6, py), (x0, py), BLACK, 1)
-        label = f"{t:g}"
-        (tw, _), _ = cv2.getTextSize(label, FONT, 0.45, 1)
-        cv2.putText(img, label, (x0 - 12 - tw, py + 5), FONT, 0.45, BLACK, 1, cv2.LINE_AA)
-    cv2.rectangle(img, (x0, y1), (x1, y0), BLACK, 1)
-    xt = "FPS (images/s from median latency" + (", log scale)" if axes.log else ")")
-    (tw, _), _ = cv2.getTextSize(xt, FONT, 0.55, 1)
-    cv2.putText(img, xt, ((x0 + x1 - tw) // 2, y0 + 55), FONT, 0.55, BLACK, 1, cv2.LINE_AA)
-    cv2.putText(img, "mIoU (%)", (10, y1 - 14), FONT, 0.55, BLACK, 1, cv2.LINE_AA)
-
-
-def _legend(img, devices: list[str], color: dict, occupied: list) -> None:
-    """One entry per device, then the front; in the plot corner that hides the fewest points and labels."""
-    import cv2
-
-    entries = [(d if len(d) <= 60 else d[:57] + "...", color[d]) for d in devices]
-    entries.append(("Pareto front: no point has more FPS and more mIoU", None))
-    width = max(cv2.getTextSize(t, FONT, 0.42, 1)[0][0] for t, _ in entries) + 44
-    height = 20 * len(entries) + 10
-    corners = [(LEFT + 10, H - BOTTOM - 10 - height), (W - RIGHT - 10 - width, H - BOTTOM - 10 - height),
-               (W - RIGHT - 10 - width, TOP + 10), (LEFT + 10, TOP + 10)]
-    x, y = min(corners, key=lambda c: sum(_overlap((c[0], c[1], c[0] + width, c[1] + height), o) for o in occupied))
-    cv2.rectangle(img, (x, y), (x + width, y + height), (255, 255, 255), -1)
-    cv2.rectangle(img, (x, y), (x + width, y + height), (160, 160, 160), 1)
-    for i, (text, c) in enumerate(entries):
-        cy = y + 16 + 20 * i
-        if c is None:
-            cv2.circle(img, (x + 16, cy - 4), 7, RED, 2, cv2.LINE_AA)
-        else:
-            cv2.circle(img, (x + 16, cy - 4), 6, c, -1, cv2.LINE_AA)
-        cv2.putText(img, text, (x + 32, cy), FONT, 0.42, BLACK, 1, cv2.LINE_AA)
-
-
-def _save(img, path) -> None:
-    import cv2
-
+def draw(rows: list[dict], path, title: str = "mIoU vs FPS") -> int:
+    """Write the plot as PNG; returns how many rows were plotted (those with both FPS and mIoU)."""
     from edgeseg.artifacts import atomic_path
 
-    ok, buf = cv2.imencode(".png", img)
-    if not ok:
-        from edgeseg.errors import EdgesegError
-
-        raise EdgesegError(f"{path}: OpenCV could not encode the plot as PNG")
+    fig, labels = figure(rows, title)
     with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(buf.tobytes())
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return len(labels)
+
+
+def figure(rows: list[dict], title: str = "mIoU vs FPS"):
+    """(matplotlib Figure, the label of each plotted row), labels already placed."""
+    Figure, FuncFormatter, LogLocator = _matplotlib()
+    fig = Figure(figsize=SIZE_IN, dpi=DPI)
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.9, bottom=0.12)  # fixed: labels are placed once
+    ax = fig.add_subplot()
+    ax.set_title(title, loc="left", fontweight="bold")
+    pts = plottable(rows)
+    if not pts:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no row has both FPS and mIoU", color=FRONT, ha="center", va="center", fontsize=14)
+        return fig, []
+    xs, ys = [r["fps"] for r in pts], [r["miou"] for r in pts]
+    if min(xs) > 0 and max(xs) / min(xs) > LOG_SPAN:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("FPS (images/s from median latency" + (", log scale)" if ax.get_xscale() == "log" else ")"))
+    ax.set_ylabel("mIoU (%)")
+    ax.grid(True, color="#e4e4e4", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.margins(0.15)
+    devices = list(dict.fromkeys(r.get("device") or "?" for r in pts))
+    colours = {d: f"C{i % 10}" for i, d in enumerate(devices)}
+    front = pareto_front(list(zip(xs, ys)))
+    ax.plot([xs[i] for i in front], [ys[i] for i in front], color=FRONT, linewidth=1.6, zorder=2)
+    for d in devices:
+        mine = [i for i, r in enumerate(pts) if (r.get("device") or "?") == d]
+        ax.scatter([xs[i] for i in mine], [ys[i] for i in mine], s=MARKER_PT ** 2, color=colours[d], zorder=3,
+                   label=d if len(d) <= 60 else d[:57] + "...")
+    ax.scatter([xs[i] for i in front], [ys[i] for i in front], s=(MARKER_PT + 8) ** 2, facecolors="none",
+               edgecolors=FRONT, linewidths=2, zorder=4, label="Pareto front: no point has more FPS and more mIoU")
+    legend = ax.legend(fontsize=9, framealpha=0.95)
+    labels = [ax.annotate(point_label(r), (x, y), fontsize=8.5, color="#333333", zorder=5)
+              for r, x, y in zip(pts, xs, ys)]
+    _place(fig, ax, labels, legend, [(xs[i], ys[i]) for i in front])
+    return fig, labels
+
+
+def _matplotlib():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, LogLocator
+    except ImportError as exc:
+        if (getattr(exc, "name", None) or "").split(".")[0] == "matplotlib":
+            raise EdgesegError("the plot needs matplotlib: pip install 'edgeseg[plot]'") from None
+        raise
+    return (lambda **kw: FigureCanvasAgg(Figure(**kw)).figure), FuncFormatter, LogLocator
+
+
+def _place(fig, ax, labels, legend, front_line) -> None:
+    """Pin the legend to the corner that hides the fewest points, then move each label to the nearest
+    free position around its point (see the module docstring)."""
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()  # final axis limits
+    half = (MARKER_PT + 8) / 2 * fig.dpi / 72.0
+    points = [ax.transData.transform(label.xy) for label in labels]
+    taken = [(x - half, y - half, x + half, y + half) for x, y in points]
+    legend_box = _pin_legend(fig, legend, taken)
+    taken += _line_boxes(ax, front_line, half / 4) + [legend_box]
+    frame = ax.get_window_extent(renderer)
+    for label in labels:
+        best = None
+        for ring in _RINGS:
+            for dx, dy, ha, va in _directions(ring):
+                box = _try(label, renderer, dx, dy, ha, va)
+                inside = box[0] >= frame.x0 and box[2] <= frame.x1 and box[1] >= frame.y0 and box[3] <= frame.y1
+                cost = sum(_overlap(box, t) for t in taken) + (0 if inside else 1e9)
+                if best is None or cost < best[0]:
+                    best = (cost, dx, dy, ha, va, box)
+                if cost == 0:
+                    break
+            if best[0] == 0:
+                break
+        _, dx, dy, ha, va, box = best
+        _try(label, renderer, dx, dy, ha, va)
+        if max(abs(dx), abs(dy)) > _RINGS[0]:  # far from its point: a thin leader line says whose it is
+            ax.annotate("", label.xy, xytext=label.xyann, textcoords="offset points", zorder=1,
+                        arrowprops={"arrowstyle": "-", "color": "#999999", "linewidth": 0.7, "shrinkA": 0,
+                                    "shrinkB": MARKER_PT / 2})
+        taken.append(box)
+
+
+def _directions(ring: float):
+    for angle in _ANGLES:
+        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        yield (ring * c, ring * s, "left" if c > 0.3 else "right" if c < -0.3 else "center",
+               "bottom" if s > 0.3 else "top" if s < -0.3 else "center")
+
+
+def _pin_legend(fig, legend, marks) -> tuple:
+    """Fix the legend in the corner it overlaps the fewest point marks in (matplotlib's "best" would
+    move it again once the labels exist); returns its box."""
+    choices = []
+    for corner in ("upper right", "upper left", "lower left", "lower right"):
+        legend.set_loc(corner)
+        b = legend.get_window_extent(fig.canvas.get_renderer())
+        box = (b.x0, b.y0, b.x1, b.y1)
+        choices.append((sum(_overlap(box, m) > 0 for m in marks), len(choices), corner, box))
+    _, _, corner, box = min(choices)
+    legend.set_loc(corner)
+    return box
+
+
+def _line_boxes(ax, points, half: float) -> list[tuple]:
+    """Small boxes along the Pareto line, so labels keep off it too."""
+    pixels = [ax.transData.transform(p) for p in points]
+    boxes = []
+    for (x0, y0), (x1, y1) in zip(pixels, pixels[1:]):
+        steps = max(1, int(max(abs(x1 - x0), abs(y1 - y0)) / 6))
+        for k in range(steps + 1):
+            x, y = x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps
+            boxes.append((x - half, y - half, x + half, y + half))
+    return boxes
+
+
+def _try(label, renderer, dx: float, dy: float, ha: str, va: str) -> tuple[float, float, float, float]:
+    label.set_anncoords("offset points")
+    label.xyann = (dx, dy)
+    label.set_horizontalalignment(ha)
+    label.set_verticalalignment(va)
+    b = label.get_window_extent(renderer)
+    return b.x0 - _GAP, b.y0 - _GAP, b.x1 + _GAP, b.y1 + _GAP  # a little air between neighbours
+
+
+def _overlap(a, b) -> float:
+    """Area shared by two boxes (x0, y0, x1, y1), 0 when they do not touch."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

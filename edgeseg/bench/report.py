@@ -9,6 +9,8 @@ Results JSON (`edgeseg bench --json`, format "edgeseg-bench/1"):
              power?, power_w?, fps_per_watt?, miou?, miou_drop?, agreement?}],
    "accuracy"?: {dataset, split, images, resize, reference}}
 where stats = {count, mean_ms, median_ms, p90_ms, p95_ms, p99_ms, min_ms, max_ms, std_ms, fps, fps_mean}.
+Fleet JSON (`edgeseg fleet bench --json`, format "edgeseg-fleet/1"): {"format", "created",
+"targets": [bench results as above, each device with "target" and "host"]}.
 Eval JSON (`edgeseg eval --json`): {dataset, split, images, artifacts: [{path, backend, precision,
 miou, pixel_acc, per_class_iou, miou_drop, agreement}]}.
 """
@@ -57,6 +59,8 @@ def load_rows_from(data: dict) -> list[dict]:
 
 
 def _rows_of(data, source) -> list[dict]:
+    if isinstance(data, dict) and isinstance(data.get("targets"), list):  # `edgeseg fleet bench --json`
+        return [row for result in data["targets"] for row in _rows_of(result, source)]
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
         if data.get("format", BENCH_FORMAT) != BENCH_FORMAT:
             raise EdgesegError(f"{source}: bench results in format {data['format']!r}; "
@@ -71,16 +75,20 @@ def _rows_of(data, source) -> list[dict]:
 
 
 def device_label(device: dict) -> str:
-    """'profile: what ran it' - the board for Jetsons (with power mode), the GPU or the CPU otherwise."""
+    """'profile: what ran it' - the board for Jetsons (with power mode), the GPU or the CPU otherwise.
+
+    Fleet results name the target (profile@host) instead of the bare profile.
+    """
     profile = device.get("profile", "?")
+    shown = device.get("target") or profile
     if device.get("is_jetson") or device.get("jetson_model"):
         name = device.get("jetson_model") or "Jetson"
         mode = (device.get("power_mode") or {}).get("mode")
-        return f"{profile}: {name}" + (f" {mode}" if mode else "")
+        return f"{shown}: {name}" + (f" {mode}" if mode else "")
     gpus = device.get("gpus") or []
     if profile != "cpu" and gpus:
-        return f"{profile}: {gpus[0].get('name', 'GPU')}"
-    return f"{profile}: {device.get('cpu', '?')}"
+        return f"{shown}: {gpus[0].get('name', 'GPU')}"
+    return f"{shown}: {device.get('cpu', '?')}"
 
 
 def _bench_row(r: dict, device: str) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime import parse_backend
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,7 +83,7 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
     return row
 
 
-def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> dict:
+def run_bench(paths: list[str], settings: BenchSettings) -> dict:
     profile = load_profile(settings.device)
     hw = hardware.detect()
     check_profile(profile, hw)
@@ -92,7 +95,7 @@ def run_bench(paths: list[str], settings: BenchSettings, log=lambda m: None) -> 
     sampler_factory = jetson.PowerSampler if hw.is_jetson else (lambda: None)
     rows = []
     for p in paths:
-        log(f"benchmarking {Path(p).name}")
+        log.info("benchmarking %s", Path(p).name)
         rows.append(bench_one(p, settings, profile, sampler_factory))
     return {"format": FORMAT, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "device": device, "versions": _versions(),

@@ -64,7 +64,7 @@ def time_runner(runner, batch: np.ndarray, warmup: int = 10, iters: int | None =
     `sampler` (a `jetson.PowerSampler`, not yet started) runs during the timed loop only, so
     warm-up power does not dilute the average.
     """
-    _check_budget(warmup, iters, duration)
+    check_budget(warmup, iters, duration)
     for _ in range(warmup):
         runner.infer(batch)
     ms: list[float] = []
@@ -93,15 +93,21 @@ def time_runner(runner, batch: np.ndarray, warmup: int = 10, iters: int | None =
     return _result(ms, gpu, len(batch), wall, runner, power)
 
 
-def _check_budget(warmup: int, iters: int | None, duration: float | None) -> None:
+def check_budget(warmup: int, iters: int | None, duration: float | None, batch: int = 1,
+                 limit: int | None = None) -> None:
+    """Refuse a timing budget that cannot run, before any model is loaded (`edgeseg bench` and `time_runner`)."""
     if (iters is None) == (duration is None):
-        raise EdgesegError("give either --iters or --duration")
+        raise EdgesegError("give either --iters or --duration" + (", not both" if iters is not None else ""))
     if iters is not None and iters < 1:
         raise EdgesegError(f"--iters must be at least 1, got {iters}")
     if duration is not None and duration <= 0:
         raise EdgesegError(f"--duration must be positive, got {duration}")
     if warmup < 0:
         raise EdgesegError(f"--warmup must be >= 0, got {warmup}")
+    if batch < 1:
+        raise EdgesegError(f"--batch must be >= 1, got {batch}")
+    if limit is not None and limit < 1:
+        raise EdgesegError(f"--limit must be >= 1, got {limit}")
 
 
 def _result(ms, gpu, batch: int, wall: float, runner, power) -> dict:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size
+from edgeseg.cli.common import console, parse_size, progress, write_reports
+
+log = logging.getLogger(__name__)
 
 
 def bench_cmd(
@@ -34,10 +36,12 @@ def bench_cmd(
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
-    from edgeseg.platform.devices import load_profile
     from edgeseg.bench.run import BenchSettings, run_bench
+    from edgeseg.bench.speed import check_budget
+    from edgeseg.platform.devices import load_profile
 
-    _check_budget(batch, warmup, iters, duration, limit)
+    iters = 100 if iters is None and duration is None else iters
+    check_budget(warmup, iters, duration, batch, limit)
     size = parse_size(input_size)
     profile = load_profile(device)
     provider = provider or ("cuda" if profile.gpu else "cpu")
@@ -46,18 +50,15 @@ def bench_cmd(
     ds_args = (data, dataset, split, limit)
     if data and dataset != "folder":
         _open_dataset(ds_args, None)  # a wrong --data stops here, before minutes of timing
-    settings = BenchSettings(device, size, batch, warmup, None if duration else (iters or 100), duration, threads,
-                             provider, options, backend)
-    err = console(stderr=True)
-    result = run_bench(artifacts, settings, log=lambda m: err.print(m, style="dim", markup=False))
+    settings = BenchSettings(device, size, batch, warmup, iters, duration, threads, provider, options, backend)
+    result = run_bench(artifacts, settings)
     if data:
-        _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options}, err)
+        _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
     _show(result, json_out, md_out)
 
 
 def _show(result: dict, json_out, md_out) -> None:
     """The table and how it was measured on stdout; JSON and Markdown files when asked."""
-    from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench import report
 
     rows, notes = report.load_rows_from(result), report.describe(result)
@@ -66,24 +67,7 @@ def _show(result: dict, json_out, md_out) -> None:
     out.print(report.rich_table(rows, title))
     for line in notes:
         out.print(line, style="dim", markup=False, highlight=False)
-    if json_out:
-        write_json(json_out, result)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(report.markdown(rows, title, notes))
-
-
-def _check_budget(batch, warmup, iters, duration, limit) -> None:
-    from edgeseg.errors import EdgesegError
-
-    if iters is not None and duration is not None:
-        raise EdgesegError("give either --iters or --duration, not both")
-    if batch < 1 or warmup < 0:
-        raise EdgesegError(f"--batch must be >= 1 and --warmup >= 0 (got {batch} and {warmup})")
-    if (iters is not None and iters < 1) or (duration is not None and duration <= 0):
-        raise EdgesegError("--iters must be >= 1 and --duration > 0")
-    if limit is not None and limit < 1:
-        raise EdgesegError(f"--limit must be >= 1, got {limit}")
+    write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
 
 
 def _open_dataset(ds_args, runner):
@@ -95,7 +79,7 @@ def _open_dataset(ds_args, runner):
     return open_dataset(data, kind, split, limit, info)
 
 
-def _add_accuracy(result: dict, ds_args, options: dict, err) -> None:
+def _add_accuracy(result: dict, ds_args, options: dict) -> None:
     """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
     from edgeseg.bench.accuracy import evaluate
     from edgeseg.bench.run import attach_accuracy
@@ -111,33 +95,16 @@ def _add_accuracy(result: dict, ds_args, options: dict, err) -> None:
         for p, b in zip(paths, backends):
             runners.append(open_runner(p, b, **options).activate())
         ds = _open_dataset(ds_args, runners[0])
-        with _Progress(err, len(ds)) as step:
+        with progress(len(ds), "evaluating") as step:
             attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
         result["accuracy"]["reference"] = paths[0]
     except Exception as exc:  # the timings stand even when accuracy cannot be measured
         reason = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
         result["accuracy"] = {"error": reason.strip().splitlines()[0][:300]}
-        err.print(f"warning: accuracy not measured: {result['accuracy']['error']}", style="yellow", markup=False)
+        log.warning("accuracy not measured: %s", result["accuracy"]["error"])
     finally:
         for r in runners:
             r.deactivate()
-
-
-class _Progress:
-    """A transient rich progress bar on stderr, advanced once per evaluated image."""
-
-    def __init__(self, console, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress
-
-        self.bar = Progress("evaluating", BarColumn(), MofNCompleteColumn(), console=console, transient=True)
-        self.task = self.bar.add_task("evaluating", total=total)
-
-    def __enter__(self):
-        self.bar.start()
-        return lambda: self.bar.advance(self.task)
-
-    def __exit__(self, *exc):
-        self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,12 +1,14 @@
-"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine, for this machine."""
+"""`edgeseg build MODEL.onnx -o model.engine`: a TensorRT engine built on this machine, for this machine
+(or, with `--runtime tensorrt-rtx`, a TensorRT-RTX engine built here for the RTX GPUs named)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console
+log = logging.getLogger(__name__)
 
 
 def build_cmd(
@@ -18,6 +20,10 @@ def build_cmd(
     timing_cache: Optional[str] = typer.Option(None, help="timing cache file, read if present and written back"),
     shapes: Optional[str] = typer.Option(None, help="dynamic models: min:opt:max, e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048"),
     dla_core: Optional[int] = typer.Option(None, help="Jetson: run on this DLA core, unsupported layers on the GPU"),
+    runtime: str = typer.Option("tensorrt", help="tensorrt (Jetson, data-centre GPUs; builds on the target) | "
+                                "tensorrt-rtx (RTX 20-50, DGX Spark; builds on any machine)"),
+    compute_capability: Optional[str] = typer.Option(None, help="tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0 "
+                                                     "(default 8.6,8.9,12.0,12.1; 7.5 = RTX 20 on request)"),
     progress: bool = typer.Option(True, help="show build progress on stderr"),
 ):
     """Build a TensorRT engine the way the installed TensorRT (8.6, 10 or 11) wants it.
@@ -27,20 +33,21 @@ def build_cmd(
     from edgeseg.engine import sidecar
     from edgeseg.engine.builder import build_engine
 
-    err = console(stderr=True)
     path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
-                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, progress=progress,
-                        warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}"))
+                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, runtime=runtime,
+                        compute_capabilities=compute_capability, progress=progress)
     meta = sidecar.read(path)
     target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
-    err.print(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
-              f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
+    log.info(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
+             f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
     if engine.get("build", {}).get("shapes"):
-        err.print(f"optimization profile {engine['build']['shapes']}")
+        log.info(f"optimization profile {engine['build']['shapes']}")
+    if engine.get("qdq_fusion"):
+        log.info(f"Q/DQ: {engine['qdq_fusion']['summary']}")
     if engine.get("dla"):
-        err.print(f"DLA: {engine['dla']['summary']}")
+        log.info(f"DLA: {engine['dla']['summary']}")
         for f in engine["dla"]["fallbacks"][:10]:
-            err.print(f"  [dim]on the GPU: {f['layer']}{' (' + f['reason'] + ')' if f.get('reason') else ''}[/dim]")
+            log.info(f"  on the GPU: {f['layer']}{' (' + f['reason'] + ')' if f.get('reason') else ''}")
     typer.echo(str(path))
 
 

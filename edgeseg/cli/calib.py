@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
-from edgeseg.cli.common import console
-
+log = logging.getLogger(__name__)
 calib_app = typer.Typer(help="Calibration sets for INT8.", no_args_is_help=True)
 
 
@@ -22,10 +23,9 @@ def make_cmd(
     from edgeseg.data.calibset import make_manifest
 
     cs = make_manifest(data, dataset, split, n, seed, out)
-    err = console(stderr=True)
     if cs.warning():
-        err.print(f"[yellow]warning:[/yellow] {cs.warning()}")
-    err.print(f"{len(cs)} images, sha256 {cs.sha256[:16]}…")
+        log.warning(cs.warning())
+    log.info("%d images, sha256 %s…", len(cs), cs.sha256[:16])
     typer.echo(out)
 
 

@@ -1,7 +1,8 @@
-"""Small helpers shared by the command modules (option parsing, output)."""
+"""Small helpers shared by the command modules (option parsing, output, progress)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -43,3 +44,31 @@ def console(stderr: bool = False):
 
 def print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def write_reports(json_out=None, data: dict | None = None, **texts) -> None:
+    """A command's report files, each written atomically (never half a table): `json_out` gets
+    `data`; each other keyword is (path or None, a function making the text), made only when asked."""
+    from pathlib import Path
+
+    from edgeseg.artifacts import atomic_path, write_json
+
+    if json_out:
+        write_json(json_out, data)
+    for path, make in texts.values():
+        if path:
+            with atomic_path(path) as tmp:
+                Path(tmp).write_text(make())
+
+
+@contextlib.contextmanager
+def progress(total: int, what: str):
+    """A transient Rich progress bar on stderr; yields the step function that a library loop
+    (`evaluate`, calibration) calls once per item, so the library itself never draws."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=console(stderr=True), transient=True)
+    task = bar.add_task(what, total=total)
+    with bar:
+        yield lambda n=1: bar.advance(task, n)

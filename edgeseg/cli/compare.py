@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console
+from edgeseg.cli.common import console, write_reports
+
+log = logging.getLogger(__name__)
 
 
 def compare_cmd(
@@ -21,16 +23,12 @@ def compare_cmd(
 
     Rows without mIoU (or without FPS) are listed in the table but cannot be placed on the plot.
     """
-    from edgeseg.artifacts import atomic_path
     from edgeseg.bench import report
     from edgeseg.bench.plot import draw, plottable
 
     rows = report.load_rows(results)
     console().print(report.rich_table(rows, title))
-    for out, text in ((md_out, lambda r: report.markdown(r, title)), (csv_out, report.csv_text)):
-        if out:
-            with atomic_path(out) as tmp:
-                Path(tmp).write_text(text(rows))
+    write_reports(md=(md_out, lambda: report.markdown(rows, title)), csv=(csv_out, lambda: report.csv_text(rows)))
     if plot:
         plotted = draw(rows, plot, title)
         shown = {id(r) for r in plottable(rows)}
@@ -39,7 +37,7 @@ def compare_cmd(
         note = f"plot: {plotted} rows"
         if missing:
             note += f"; {len(missing)} without FPS or mIoU not plotted ({', '.join(missing)})"
-        console(stderr=True).print(note, soft_wrap=True, markup=False)
+        log.info(note)
 
 
 def register(app: typer.Typer) -> None:

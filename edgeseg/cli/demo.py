@@ -21,8 +21,7 @@ def demo_cmd(
     from edgeseg.demo import run_demo
 
     t0 = time.perf_counter()
-    err = console(stderr=True)
-    result = run_demo(Path(out), lambda m: err.print(m), iters, threads)
+    result = run_demo(Path(out), iters, threads)
     con = console()
     con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
     con.print(f"plot: {Path(out) / 'miou_vs_fps.png'}   predictions: {Path(out) / 'predictions'}/   "

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size
+from edgeseg.cli.common import console, parse_size, progress, write_reports
 
 
 def eval_cmd(
@@ -25,9 +25,12 @@ def eval_cmd(
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results as JSON"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write results as Markdown"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="shard the images over a Ray cluster: HEAD:PORT, or "
+                                                           "'local' for a private one on this machine"),
+    workers: Optional[int] = typer.Option(None, help="--ray: shards run in parallel (default: cluster CPUs / threads)"),
+    ray_timeout: float = typer.Option(3600.0, help="--ray: seconds before unfinished shards fail the run"),
 ):
     """Evaluate artifacts on one split: per-class IoU, mIoU, pixel accuracy, drop, agreement."""
-    from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.data.contract import DatasetInfo
@@ -37,6 +40,12 @@ def eval_cmd(
 
     if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if ray:
+        from edgeseg.fleet.cluster import preflight
+        from edgeseg.fleet.shard import check_shardable
+
+        check_shardable(artifacts, provider)
+        preflight(ray)
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, backend, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
                            dataset=dataset if info else None) for a in artifacts]
@@ -49,8 +58,16 @@ def eval_cmd(
             info = DatasetInfo.from_dict(runners[0].metadata["dataset"])
         check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
-        with _progress(len(ds), "evaluating") as step:
-            result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
+        with progress(len(ds), "evaluating") as step:
+            if ray:  # the runners above checked every artifact here; workers open their own copies
+                from edgeseg.fleet.shard import evaluate_sharded
+
+                options = {"provider": provider, "threads": threads, "variant": variant,
+                           "input_size": parse_size(input_size), "dataset": None if dataset == "folder" else dataset}
+                result = evaluate_sharded(artifacts, options, ds, address=ray, workers=workers, resize=resize,
+                                          batch=batch, timeout=ray_timeout, progress=step)
+            else:
+                result = evaluate(runners, ds, resize=resize, batch=batch, progress=step)
     finally:
         for r in runners:
             r.deactivate()
@@ -58,11 +75,7 @@ def eval_cmd(
     out = console()
     out.print(eval_table(report))
     out.print(per_class_table(report))
-    if json_out:
-        write_json(json_out, report)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(eval_markdown(report))
+    write_reports(json_out, report, md=(md_out, lambda: eval_markdown(report)))
 
 
 def per_class_table(report: dict):
@@ -77,24 +90,6 @@ def per_class_table(report: dict):
         cells = [a["per_class_iou"][name] for a in report["artifacts"]]
         table.add_row(name, *("-" if v is None else f"{v:.2f}" for v in cells))
     return table
-
-
-class _progress:
-    """A rich progress bar on stderr that `evaluate` advances once per image."""
-
-    def __init__(self, total: int, what: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
-        self.task = self.bar.add_task(what, total=total)
-
-    def __enter__(self):
-        self.bar.start()
-        return lambda: self.bar.advance(self.task)
-
-    def __exit__(self, *exc):
-        self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -42,10 +42,15 @@ def export_cmd(
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
     val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
     fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="INT8 fallback: evaluate candidates on a Ray cluster "
+                                                           "(HEAD:PORT or 'local')"),
     quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
     timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
+    deepstream: bool = typer.Option(False, help="also write FINAL.nvinfer.txt, a DeepStream nvinfer config for the final artifact"),
+    runtime: Optional[str] = typer.Option(None, help="engine: tensorrt (default) | tensorrt-rtx (RTX GPUs, builds anywhere)"),
+    compute_capability: Optional[str] = typer.Option(None, help="engine, tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -58,18 +63,26 @@ def export_cmd(
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
                                    val_limit=val_limit, fallback_limit=fallback_limit,
-                                   preset=quant_preset).items() if v is not None}
-    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache).items()
-              if v is not None}
+                                   preset=quant_preset, ray=ray).items() if v is not None}
+    engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache, runtime=runtime,
+                                    compute_capabilities=compute_capability).items() if v is not None}
     options = ExportOptions(
         precision=precision, format=format, dataset=dataset, variant=variant, input_size=parse_size(input_size),
         dynamic=dynamic, verify_sizes=tuple(parse_size(s) for s in verify_size), opset=opset, simplifier=simplifier,
         fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=parse_triple(mean, "--mean"),
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
         save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
+    if deepstream:  # refuse what nvinfer cannot run before the export starts
+        from edgeseg.export.deepstream import check_export_options
+
+        check_export_options(options)
     err = console(stderr=True)
     result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
     print_summary(result, err)
+    if deepstream:
+        from edgeseg.export.deepstream import write_nvinfer_config
+
+        err.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}")
     typer.echo(str(result.final))
 
 

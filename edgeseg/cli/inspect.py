@@ -20,7 +20,7 @@ def inspect_cmd(
     from edgeseg.models.checkpoint import load_model
     from edgeseg.models.complexity import count_flops, count_params
 
-    model, ckpt = load_model(checkpoint, variant)
+    model, ckpt = load_model(checkpoint, variant, weights=False)  # shapes are all that is counted
     dataset = DatasetInfo.for_classes(ckpt.arch.classes)
     size = parse_size(input_size) or tuple(dataset.input_size)
     used = count_params(model)
@@ -29,7 +29,7 @@ def inspect_cmd(
         "params": used + ckpt.unused_params,
         "params_used": used,
         "input_size": list(size),
-        "gflops": round(count_flops(ckpt.arch, size) / 1e9, 3),
+        "gflops": round(count_flops(model, size) / 1e9, 3),
         "likely_dataset": dataset.name,
     }
     if json_out:

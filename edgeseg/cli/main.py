@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from edgeseg.cli import logs
 from edgeseg.errors import EdgesegError
 
 app = typer.Typer(
@@ -24,15 +25,17 @@ def _register_commands() -> None:
     import edgeseg.cli as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in {"main", "common"}:
+        if info.name.startswith("_") or info.name in {"main", "common", "logs"}:
             continue
         module = importlib.import_module(f"edgeseg.cli.{info.name}")
         module.register(app)
+    logs.add_verbosity(app)  # -v/-q after any command too, not only before it
 
 
 @app.callback()
-def _root() -> None:
+def _root(verbose: bool = logs.VERBOSE, quiet: bool = logs.QUIET) -> None:
     """Take trained S²-FPN segmentation checkpoints to the edge."""
+    logs.set_verbosity(verbose, quiet)
 
 
 _register_commands()
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Typer keeps its own handling of usage errors (exit 2) and --help.
     """
+    logs.configure()
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

@@ -10,13 +10,6 @@ import typer
 from edgeseg.cli.common import console
 
 
-def predict_labels(runner, image):
-    """Class map of one BGR image at its own size (kept here too: the demo imports it from here)."""
-    from edgeseg.bench.accuracy import predict_labels as run
-
-    return run(runner, image)
-
-
 def _images(inputs: list[str]) -> list[Path]:
     from edgeseg.data.images import IMAGE_SUFFIXES, list_images
     from edgeseg.errors import EdgesegError
@@ -66,6 +59,7 @@ def predict_cmd(
     alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
+    from edgeseg.bench.accuracy import predict_labels
     from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner

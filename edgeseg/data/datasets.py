@@ -76,10 +76,11 @@ def read_list(path: Path, root: Path) -> list[Sample]:
     return samples
 
 
-def _paired(images: list[Path], label_dir: Path, label_name) -> list[Sample]:
+def _paired(images: list[Path], label_of) -> list[Sample]:
+    """Each image with its label file (`label_of(image)`), which must exist."""
     samples = []
     for img in images:
-        label = label_dir / label_name(img)
+        label = label_of(img)
         if not label.exists():
             raise EdgesegError(f"image {img} has no label ({label} does not exist)")
         samples.append(Sample(img, label, img.name))
@@ -90,7 +91,7 @@ def _camvid(root: Path, split: str) -> list[Sample]:
     folder = root / split
     if not folder.is_dir():
         raise EdgesegError(f"CamVid split folder {folder} does not exist (SegNet layout: {split}/ and {split}annot/)")
-    return _paired(list_images(folder), root / f"{split}annot", lambda p: p.name)
+    return _paired(list_images(folder), lambda p: root / f"{split}annot" / p.name)
 
 
 def _cityscapes(root: Path, split: str) -> tuple[list[Sample], np.ndarray | None]:
@@ -98,21 +99,13 @@ def _cityscapes(root: Path, split: str) -> tuple[list[Sample], np.ndarray | None
     if not images:
         raise EdgesegError(f"no Cityscapes images under {root / 'leftImg8bit' / split}/<city>/*_leftImg8bit.png")
     gt = root / "gtFine" / split
-    stem = lambda p: p.name[: -len("_leftImg8bit.png")]  # noqa: E731
-    first = gt / images[0].parent.name / f"{stem(images[0])}_gtFine_labelTrainIds.png"
-    if first.exists():
-        return _paired_city(images, gt, stem, "labelTrainIds"), None
-    return _paired_city(images, gt, stem, "labelIds"), cityscapes_lut()
 
+    def label(kind: str):
+        return lambda p: gt / p.parent.name / f"{p.name[: -len('_leftImg8bit.png')]}_gtFine_{kind}.png"
 
-def _paired_city(images, gt: Path, stem, kind: str) -> list[Sample]:
-    samples = []
-    for img in images:
-        label = gt / img.parent.name / f"{stem(img)}_gtFine_{kind}.png"
-        if not label.exists():
-            raise EdgesegError(f"image {img} has no label ({label} does not exist)")
-        samples.append(Sample(img, label, img.name))
-    return samples
+    if label("labelTrainIds")(images[0]).exists():
+        return _paired(images, label("labelTrainIds")), None
+    return _paired(images, label("labelIds")), cityscapes_lut()
 
 
 def cityscapes_lut() -> np.ndarray:

@@ -5,42 +5,40 @@ on 8.6 and 10.x (see versions.py); one optimization profile for dynamic inputs; 
 cache read and written; DLA with GPU fallback and a report of what fell back; progress while
 it builds. The engine is written as a plain TensorRT plan with a sidecar JSON beside it; both
 are written atomically, so a failed or interrupted build leaves nothing half-written.
+
+`runtime="tensorrt-rtx"` builds with TensorRT for RTX instead (flavors.py, rtx.py): same
+parser, profile and sidecar code, built ahead of time on any machine for named compute
+capabilities; the sidecar then records which, and which Q/DQ the build fused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
-from edgeseg.platform.devices import check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile, require_precision
 from edgeseg.platform.hardware import detect
-from edgeseg.engine import sidecar
+from edgeseg.engine import rtx, sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log
+from edgeseg.engine.flavors import TENSORRT, flavor, import_module, missing_line
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
-from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision
+from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, rtx_build_mode, uses_fp8
 from edgeseg.errors import EdgesegError
 
 ENGINE_SUFFIXES = (".engine", ".plan")
-TRT_MISSING = ("TensorRT is not installed (engines are built on the machine that runs them, which needs an "
-               "NVIDIA GPU); install it there with: pip install 'edgeseg[tensorrt]'")
-_ERROR, _INFO = 1, 3  # trt.ILogger.Severity values
+TRT_MISSING = missing_line(TENSORRT)
+_ERROR, _INFO, _VERBOSE = 1, 3, 4  # trt.ILogger.Severity values
+log = logging.getLogger(__name__)
 
 
 def import_tensorrt():
-    """The tensorrt module, or one line saying how to get it."""
-    try:
-        import tensorrt as trt
-    except ImportError as exc:
-        if getattr(exc, "name", None) == "tensorrt":
-            raise EdgesegError(TRT_MISSING) from None
-        raise EdgesegError(f"TensorRT is installed but cannot be loaded ({exc}); reinstall it with: "
-                           "pip install 'edgeseg[tensorrt]'") from None
-    return trt
+    """The tensorrt module, or one line: not installed, or installed but broken (and why)."""
+    return import_module(TENSORRT)
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,8 @@ class BuildSettings:
     timing_cache: str | None = None
     shapes: str | None = None
     dla_core: int | None = None
+    runtime: str = "tensorrt"
+    compute_capabilities: tuple[str, ...] | None = None  # TensorRT-RTX targets
 
     def __post_init__(self):
         if not 0 <= int(self.opt_level) <= 5:
@@ -61,13 +61,22 @@ class BuildSettings:
             raise EdgesegError(f"--workspace must be a positive number of GB, got {self.workspace_gb}")
         if self.dla_core is not None and self.dla_core < 0:
             raise EdgesegError(f"--dla-core must be 0 or more, got {self.dla_core}")
+        if flavor(self.runtime).aot:
+            for given, name, why in ((self.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
+                                     (self.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
+                                      "the runtime cache beside the engine keeps the JIT work instead")):
+                if given:
+                    raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
+        elif self.compute_capabilities:
+            raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
+                               "it runs on")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _logger(trt):
-    """A TensorRT logger that keeps messages up to INFO (the DLA report is logged there)."""
+def _logger(trt, keep: int = _INFO):
+    """A TensorRT logger that keeps messages up to INFO (the DLA report is logged there), or VERBOSE."""
 
     class Logger(trt.ILogger):
         def __init__(self):
@@ -75,7 +84,7 @@ def _logger(trt):
             self.messages: list[tuple[int, str]] = []
 
         def log(self, severity, msg):
-            if int(severity) <= _INFO:
+            if int(severity) <= keep:
                 self.messages.append((int(severity), str(msg)))
 
         def errors(self, last: int = 3) -> str:
@@ -85,15 +94,26 @@ def _logger(trt):
     return Logger()
 
 
-def _parse(trt, builder, logger, onnx_path: Path, mode, version):
+def parse_network(trt, builder, logger, onnx_path: Path, mode) -> tuple:
+    """(network, parser, errors): the ONNX parsed into a network; errors empty when it parsed.
+
+    The parser owns the weights: keep it alive as long as the network.
+    """
     flags = 0
     for name in mode.network_flags:
         flags |= 1 << int(getattr(trt.NetworkDefinitionCreationFlag, name))
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "; ".join(" ".join(str(parser.get_error(i)).split()) for i in range(parser.num_errors))
-        raise EdgesegError(f"TensorRT {version} cannot parse {onnx_path.name}: {(errors or logger.errors())[:600]}")
+    if parser.parse_from_file(str(onnx_path)):
+        return network, parser, []
+    errors = [" ".join(str(parser.get_error(i)).split()) for i in range(parser.num_errors)]
+    return network, parser, errors or [logger.errors()]
+
+
+def _parse(trt, builder, logger, onnx_path: Path, mode, label: str):
+    network, parser, errors = parse_network(trt, builder, logger, onnx_path, mode)
+    if errors:
+        raise EdgesegError(f"{label} cannot parse {onnx_path.name}: {'; '.join(errors)[:600]}")
     return network, parser
 
 
@@ -136,13 +156,15 @@ def _configure(trt, builder, network, mode, settings: BuildSettings, profile, ex
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names for engine inspectors
     for flag in mode.builder_flags:
         config.set_flag(getattr(trt.BuilderFlag, flag))
+    if settings.compute_capabilities:
+        rtx.set_compute_capabilities(trt, config, settings.compute_capabilities)
     if settings.dla_core is not None:
         _use_dla(trt, builder, config, settings.dla_core)
     shapes = _add_profile(builder, network, config, explicit, profile, settings.dla_core is not None)
     return config, shapes, workspace or None
 
 
-def _attach_timing_cache(config, path: Path | None, warn):
+def _attach_timing_cache(config, path: Path | None):
     """Start from the cache file if there is one; a cache from another GPU/TensorRT is replaced."""
     if path is None:
         return
@@ -153,7 +175,7 @@ def _attach_timing_cache(config, path: Path | None, warn):
     except Exception:  # a truncated or foreign file: TensorRT raises instead of returning None
         accepted = False
     if not accepted:
-        warn(f"timing cache {path} is unreadable or from another GPU or TensorRT release; starting a new one")
+        log.warning("timing cache %s is unreadable or from another GPU or TensorRT release; starting a new one", path)
         config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
 
@@ -165,7 +187,7 @@ def _save_timing_cache(config, path: Path | None) -> None:
         tmp.write_bytes(bytes(serialized))
 
 
-def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str):
+def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str, who: str = "TensorRT"):
     from edgeseg.engine.progress import build_progress
 
     with build_progress(trt, config, label, progress) as state:
@@ -175,7 +197,10 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     if state.cancelled:
         raise KeyboardInterrupt
     if plan is None:
-        raise EdgesegError(f"TensorRT could not build an engine from {onnx_name}: {logger.errors()}")
+        why = logger.errors()
+        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"
+                if "FP32 GEMM is not supported" in why else "")
+        raise EdgesegError(f"{who} could not build an engine from {onnx_name}: {why}{hint}")
     return bytes(plan), seconds
 
 
@@ -188,17 +213,16 @@ def runtime_for(trt, logger, dla_core: int | None):
     return runtime
 
 
-def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None) -> list[dict]:
-    from edgeseg.engine.tensors import describe
+def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None) -> list[dict]:
+    """The plan's I/O tensors; for an ahead-of-time plan (no GPU to load it on), the network's."""
+    from edgeseg.engine.tensors import describe, describe_network
 
+    if network is not None:
+        return describe_network(trt, network)
     engine = runtime_for(trt, logger, dla_core).deserialize_cuda_engine(plan)
     if engine is None:
         raise EdgesegError(f"TensorRT built an engine it cannot load back: {logger.errors()}")
     return describe(trt, engine)
-
-
-def _warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
 
 
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
@@ -211,45 +235,78 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     return onnx_path, out_path
 
 
+def check_options(options: dict) -> None:
+    """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
+    opts = dict(options)
+    kind = flavor(opts.pop("runtime", None))
+    ccs = opts.pop("compute_capabilities", None)
+    ccs = rtx.parse_compute_capabilities(ccs) if kind.aot else ccs
+    opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
+    BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
+    if opts.get("device"):
+        load_profile(opts["device"])
+
+
 def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
                  opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 progress: bool = True, warn=_warn) -> Path:
+                 runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> Path:
     """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
 
     `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
     profile's); `device` names a profile in devices.json (workspace, shapes, DLA cores).
+    `runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for
+    `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
     import onnx
 
+    from edgeseg.engine.parse_check import refuse_cpu_target
+
     onnx_path, out_path = _check_paths(onnx_path, out_path)
     shapes_text = shapes.text if hasattr(shapes, "text") else shapes
+    kind = flavor(runtime)
+    ccs = rtx.parse_compute_capabilities(compute_capabilities) if kind.aot else (
+        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
     settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
-                             shapes_text, dla_core)
+                             shapes_text, dla_core, kind.runtime, ccs)
     profile = load_profile(device) if device else None
+    if profile is not None and kind.aot and profile.jetson:
+        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
+                           "--runtime tensorrt")
     explicit = parse_shapes(shapes_text) if shapes_text else None
-    trt = import_tensorrt()
-    _cuda, gpu, cc = open_device(0)
-    if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
-        check_profile(profile, detect())
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    refuse_cpu_target(model, onnx_path.name)
+    wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
+    if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
+        require_precision(profile, wanted)
+    trt = import_module(kind)
+    if kind.aot:  # built on the CPU for the listed GPUs; nothing here needs to be one of them
+        target = sidecar.rtx_target(str(trt.__version__), ccs)
+    else:
+        _cuda, gpu, cc = open_device(0)
+        if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
+            check_profile(profile, detect())
+            require_precision(profile, wanted, cc)
+        target = sidecar.this_machine(str(trt.__version__), gpu, cc)
     version = TrtVersion.parse(trt.__version__)
-    precision = onnx_precision(onnx.load(str(onnx_path), load_external_data=False))
-    mode = build_mode(version, precision, dla=dla_core is not None)
+    precision = onnx_precision(model)
+    mode = rtx_build_mode() if kind.aot else build_mode(version, precision, dla=dla_core is not None)
 
-    logger = _logger(trt)
+    logger = _logger(trt, _VERBOSE if kind.aot and precision == "int8" else _INFO)
     builder = trt.Builder(logger)
-    network, _parser = _parse(trt, builder, logger, onnx_path, mode, version)  # the parser owns the weights
+    network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
     cache_path = Path(timing_cache) if timing_cache else None
-    _attach_timing_cache(config, cache_path, warn)
-    label = f"TensorRT {version.short}: building {out_path.name} ({precision}, {mode.name})"
-    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name)
+    _attach_timing_cache(config, cache_path)
+    label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
+    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)
 
     meta = sidecar.build_sidecar(
         onnx_path=onnx_path, engine_sha256=hashlib.sha256(plan).hexdigest(), engine_bytes=len(plan),
-        target=sidecar.this_machine(str(trt.__version__), gpu, cc), precision=precision,
-        tensors=_engine_tensors(trt, logger, plan, dla_core),
+        target=target, precision=precision,
+        tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
-        build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None)
+        build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
+        qdq_fusion=_fusion(model, logger) if precision == "int8" else None)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
     sidecar.write(out_path, meta)
@@ -257,7 +314,17 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     return out_path
 
 
+def _fusion(model, logger) -> dict | None:
+    """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU)."""
+    from edgeseg.engine.qdq_fusion import analyze, layer_list
+
+    text = layer_list(m for _, m in logger.messages)
+    report = analyze(model, text) if text else None
+    return report.to_dict() if report is not None else None
+
+
 def _build_record(mode: BuildMode, settings: BuildSettings, shapes: str | None, workspace) -> dict:
     return {"mode": mode.name, "strongly_typed": mode.strongly_typed, "network_flags": list(mode.network_flags),
             "builder_flags": list(mode.builder_flags), "shapes": shapes, "workspace_gb": workspace,
+            "runtime": settings.runtime, "compute_capabilities": list(settings.compute_capabilities or []) or None,
             "options": settings.to_dict()}

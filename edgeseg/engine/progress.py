@@ -1,5 +1,6 @@
 """Progress while TensorRT builds (minutes on a Jetson): phases and steps where TensorRT reports
-them (IProgressMonitor, TensorRT >= 10), else a spinner with the elapsed time. On stderr.
+them (IProgressMonitor, TensorRT >= 10), else a spinner with the elapsed time. On a terminal a
+live line on stderr; in a log, records of the `edgeseg.engine.progress` logger.
 
 Ctrl-C during a build is honoured: the monitor asks TensorRT to stop at the next step.
 """
@@ -7,8 +8,11 @@ Ctrl-C during a build is honoured: the monitor asks TensorRT to stop at the next
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -89,22 +93,21 @@ def build_progress(trt, config, label: str, enabled: bool = True):
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 150)
-    if not console.is_terminal:
-        console.print(f"{label} ...")
+    if not sys.stderr.isatty():
+        log.info("%s ...", label)
         seen: set[str] = set()
 
         def log_phase():
             top = next(iter(state.tracker.active), None)
             if top is not None and top not in seen:
                 seen.add(top)
-                console.print(f"  {top}")
+                log.info("  %s", top)
 
         _attach(trt, config, state, log_phase)
         yield state
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=Console(stderr=True, highlight=False), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def on_change():

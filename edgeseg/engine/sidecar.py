@@ -57,24 +57,44 @@ class Target:
     compute_capability: str  # "8.7"
     l4t: str | None = None
     board: str | None = None
+    runtime: str = "tensorrt"  # or "tensorrt-rtx": built ahead of time, for `compute_capabilities`
+    compute_capabilities: tuple[str, ...] = ()
+
+    @property
+    def rtx(self) -> bool:
+        return self.runtime == "tensorrt-rtx"
 
     @property
     def sm(self) -> str:
         return "sm_" + self.compute_capability.replace(".", "")
 
     def describe(self) -> str:
+        if self.rtx:
+            ccs = "/".join("sm_" + c.replace(".", "") for c in self.compute_capabilities)
+            return f"TensorRT-RTX {self.tensorrt} for {ccs or 'RTX GPUs'} (ahead of time)"
         where = f"{self.gpu} ({self.sm})" + (f" [{self.board}]" if self.board else "")
         return f"TensorRT {self.tensorrt} on {where}" + (f", L4T {self.l4t}" if self.l4t else "")
 
     def to_dict(self) -> dict:
         jp = jetpack_for(self.l4t)
-        return {"tensorrt": self.tensorrt, "gpu": self.gpu, "compute_capability": self.compute_capability,
-                "l4t": self.l4t, "jetpack": jp["jetpack"] if jp else None, "board": self.board}
+        out = {"runtime": self.runtime, "tensorrt": self.tensorrt, "gpu": self.gpu,
+               "compute_capability": self.compute_capability, "l4t": self.l4t,
+               "jetpack": jp["jetpack"] if jp else None, "board": self.board}
+        if self.rtx:
+            out["compute_capabilities"] = list(self.compute_capabilities)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Target":
         return cls(str(d.get("tensorrt", "?")), str(d.get("gpu", "?")), str(d.get("compute_capability", "?")),
-                   d.get("l4t"), d.get("board"))
+                   d.get("l4t"), d.get("board"), str(d.get("runtime") or "tensorrt"),
+                   tuple(d.get("compute_capabilities") or ()))
+
+
+def rtx_target(version: str, compute_capabilities: tuple[str, ...]) -> Target:
+    """Where an RTX engine runs: any RTX GPU of the listed compute capabilities (built on any machine)."""
+    return Target(str(version), "RTX", ",".join(compute_capabilities), runtime="tensorrt-rtx",
+                  compute_capabilities=tuple(compute_capabilities))
 
 
 def this_machine(trt_version: str, gpu: str, compute_capability: str) -> Target:
@@ -84,6 +104,10 @@ def this_machine(trt_version: str, gpu: str, compute_capability: str) -> Target:
 
 def mismatch(built: Target, here: Target) -> str | None:
     """What differs between where an engine was built and where it is asked to run, or None."""
+    if built.rtx != here.rtx:
+        return "runtime"
+    if built.rtx:  # the GPU class and compute capability are checked by rtx.check_gpu
+        return None if TrtVersion.parse(built.tensorrt).same_release(TrtVersion.parse(here.tensorrt)) else "TensorRT-RTX"
     if not TrtVersion.parse(built.tensorrt).same_release(TrtVersion.parse(here.tensorrt)):
         return "TensorRT"
     if (built.gpu, built.compute_capability) != (here.gpu, here.compute_capability):
@@ -102,8 +126,10 @@ def check_compatible(engine_path, meta: dict, here: Target) -> None:
     if mismatch(built, here) is None:
         return
     onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+    runtime = " --runtime tensorrt-rtx" if built.rtx else ""
+    here_text = (f"TensorRT-RTX {here.tensorrt}" if built.rtx and here.rtx else here.describe())
     raise EdgesegError(f"engine {engine_path.name} was built with {built.describe()}; this machine has "
-                       f"{here.describe()}: rebuild it here with `edgeseg build {onnx} -o {engine_path}`")
+                       f"{here_text}: rebuild it here with `edgeseg build {onnx} -o {engine_path}{runtime}`")
 
 
 def check_plan_hash(engine_path, meta: dict) -> None:
@@ -130,7 +156,8 @@ def io_from_tensors(tensors: list[dict]) -> dict:
 
 
 def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: Target, precision: str,
-                  tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None) -> dict:
+                  tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
+                  qdq_fusion: dict | None = None) -> dict:
     """The engine's metadata, in the shape every edgeseg artifact's metadata has."""
     onnx_meta = read_metadata(onnx_path)
     return {
@@ -145,11 +172,11 @@ def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: T
         "embedded_preprocess": bool(onnx_meta.get("embedded_preprocess", False)),
         "target": target.to_dict(),
         "engine": {"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build,
-                   "dla": dla},
+                   "dla": dla, **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
         "provenance": {
             "parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
             "options": build.get("options", {}),
-            "versions": versions("tensorrt", "onnx"),
+            "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
             "build_seconds": round(build_seconds, 2),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         },

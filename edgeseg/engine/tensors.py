@@ -35,3 +35,15 @@ def describe(trt, engine) -> list[dict]:
         tensors.append({"name": name, "mode": "input" if is_input else "output",
                         "dtype": dtype_name(engine.get_tensor_dtype(name)), "shape": shape})
     return tensors
+
+
+def describe_network(trt, network) -> list[dict]:
+    """The same description from a parsed network: what an ahead-of-time build (no GPU) can tell."""
+    tensors = []
+    for mode, count, get in (("input", network.num_inputs, network.get_input),
+                             ("output", network.num_outputs, network.get_output)):
+        for i in range(count):
+            t = get(i)
+            tensors.append({"name": t.name, "mode": mode, "dtype": dtype_name(t.dtype),
+                            "shape": [int(d) if int(d) >= 0 else None for d in t.shape]})
+    return tensors

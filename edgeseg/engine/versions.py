@@ -87,12 +87,34 @@ def build_mode(version: TrtVersion, precision: str, dla: bool = False) -> BuildM
     return BuildMode(False, network, _WEAK_FLAGS[precision] + (("GPU_FALLBACK",) if dla else ()))
 
 
+def rtx_build_mode() -> BuildMode:
+    """TensorRT-RTX: always strongly typed (it has no FP16/INT8 builder flags); precision from the graph."""
+    return BuildMode(True, ("STRONGLY_TYPED",), ())
+
+
 def onnx_precision(model) -> str:
     """fp32, fp16 or int8, read from the graph TensorRT will see (not from what metadata claims)."""
     graph = model.graph
     if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node):
         return "int8"
     return "fp16" if _uses_fp16(graph) else "fp32"
+
+
+_ONNX_FLOAT8 = {17, 18, 19, 20}  # FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ
+
+
+def uses_fp8(model) -> bool:
+    """A Q/DQ graph whose QuantizeLinear produces float8 (zero point or output_dtype float8)."""
+    graph = model.graph
+    inits = {t.name: t.data_type for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "QuantizeLinear":
+            continue
+        if len(node.input) > 2 and inits.get(node.input[2]) in _ONNX_FLOAT8:
+            return True
+        if any(a.name == "output_dtype" and a.i in _ONNX_FLOAT8 for a in node.attribute):
+            return True
+    return False
 
 
 def _uses_fp16(graph) -> bool:

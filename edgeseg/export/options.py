@@ -37,6 +37,10 @@ class ExportOptions:
     engine: dict = field(default_factory=dict)  # TensorRT settings, passed to edgeseg.engine
 
     def __post_init__(self):
+        if self.engine.get("device"):  # device facts first: fp8 for an Orin is refused before anything runs
+            from edgeseg.platform.devices import load_profile, require_precision
+
+            require_precision(load_profile(self.engine["device"]), self.precision)
         if self.precision not in PRECISIONS:
             raise EdgesegError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.format not in FORMATS:
@@ -53,6 +57,16 @@ class ExportOptions:
             raise EdgesegError(f"--min-agreement must be within 0..1, got {self.min_agreement}")
         if self.fp16_io and self.precision != "fp16":
             raise EdgesegError("--fp16-io only applies to --precision fp16")
+        if self.format == "engine":
+            from edgeseg.engine.builder import check_options
+
+            check_options(self.engine)
+        if self.format == "engine" and self.precision == "int8" and (
+                self.quant.get("target") or self.quant.get("preset")) == "cpu":
+            from edgeseg.engine.parse_check import CPU_TARGET
+
+            raise EdgesegError(f"--format engine: --quant-preset/--target cpu makes {CPU_TARGET}; use the "
+                               "tensorrt preset for engines")
 
     @property
     def limits(self) -> tuple[float | None, float | None]:

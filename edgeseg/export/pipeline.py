@@ -17,6 +17,7 @@ import numpy as np
 
 from edgeseg.artifacts import atomic_path, read_metadata, scratch_path, set_onnx_metadata, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.data.contract import DatasetInfo, Preprocess
+from edgeseg.engine.parse_check import check_stage
 from edgeseg.errors import EdgesegError
 from edgeseg.export import metadata, parity
 from edgeseg.export.options import ExportOptions
@@ -146,6 +147,8 @@ def _result(name, path, meta, seconds, reused, check=None, **extra) -> StageResu
     if check is None and meta.get("verification"):
         v = meta["verification"]
         check = parity.Parity(v.get("max_abs"), v.get("mean_abs"), v["agreement"], v.get("max_abs_allowed"), v["min_agreement"])
+    if meta.get("tensorrt_parse"):  # recorded by parse_check.check_stage
+        extra = {"tensorrt_parse": meta["tensorrt_parse"]["summary"], **extra}
     return StageResult(name, path, _count_nodes(path), path.stat().st_size, check, reused, seconds, extra)
 
 
@@ -170,9 +173,13 @@ def onnx_stage(ctx: Context, name: str, path: Path, parent_path: Path | None, pa
     with scratch_path(path.parent, ".onnx") as scratch:
         onnx.save(model_proto, str(scratch))
         outputs, check = verify_onnx(ctx, scratch, parents, kind, uint8)
-    parity.require_ok(check, name)
+        parity.require_ok(check, name)
+        parsed = check_stage(scratch, name)  # TensorRT's own parser, when one is importable
     meta = write_onnx_stage(ctx, model_proto, path, stage=name, precision=precision, parent=parent,
                             key=key, opts=opts, check=check)
+    if parsed is not None:
+        write_sidecar(path, {**meta, "tensorrt_parse": parsed})
+        meta["tensorrt_parse"] = parsed
     return _result(name, path, meta, time.perf_counter() - t0, False, check), outputs
 
 
@@ -329,4 +336,6 @@ def _engine_stage(ctx: Context, onnx_path: Path) -> StageResult:
     t0 = time.perf_counter()
     path = onnx_path.with_suffix(".engine")
     build_engine(onnx_path, path, **ctx.options.engine)
-    return StageResult("engine", path, None, path.stat().st_size, None, False, time.perf_counter() - t0)
+    fusion = read_metadata(path).get("engine", {}).get("qdq_fusion")
+    return StageResult("engine", path, None, path.stat().st_size, None, False, time.perf_counter() - t0,
+                       {"qdq_fusion": fusion["summary"]} if fusion else {})

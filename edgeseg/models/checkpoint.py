@@ -7,6 +7,7 @@ checkpoint must never be able to run code.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ SHOW = 3  # offending keys named in an error
 class Checkpoint:
     path: str
     arch: Arch
-    state_dict: dict  # float32, prefix-free, without unused keys
+    state_dict: dict  # float32 (as stored with float32=False), prefix-free, without unused keys
     epoch: int | None = None
     layout: str = "bare"  # "model", "state_dict" or "bare"
     prefixed: bool = False
@@ -68,7 +69,9 @@ def _unwrap(obj, path: Path) -> tuple[dict, str, int | None]:
     return obj, "bare", epoch
 
 
-def read_checkpoint(path, variant: str | None = None) -> Checkpoint:
+def read_checkpoint(path, variant: str | None = None, float32: bool = True) -> Checkpoint:
+    """The checkpoint's architecture and state_dict; `float32=False` keeps tensors as stored (a
+    half-precision copy's conversion is the slowest step of reading it, needless for shapes)."""
     import torch
 
     path = Path(path)
@@ -80,7 +83,8 @@ def read_checkpoint(path, variant: str | None = None) -> Checkpoint:
     if prefixed:
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
     dtypes = tuple(sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()}))
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    if float32:
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
     try:
         arch = detect(tensors, variant)
     except EdgesegError as exc:
@@ -110,10 +114,31 @@ def check_state_dict(model, state_dict: dict, path: str) -> None:
         raise EdgesegError(f"{path}: does not fit the model it claims to be: keys " + "; ".join(problems))
 
 
-def load_model(path, variant: str | None = None):
-    """(model in eval mode, Checkpoint) for an official checkpoint file."""
-    ckpt = read_checkpoint(path, variant)
-    model = ckpt.arch.build()
+def load_model(path, variant: str | None = None, weights: bool = True):
+    """(model in eval mode, Checkpoint) for an official checkpoint file.
+
+    `weights=False` checks the checkpoint against the model but leaves the weights unset
+    (uninitialised memory): enough to count parameters and FLOPs, without initialising,
+    converting and copying millions of values. (A model on the meta device would do too, but
+    its first op imports torch._dynamo, slower than all of that.)
+    """
+    ckpt = read_checkpoint(path, variant, float32=weights)
+    with contextlib.nullcontext() if weights else _skip_init():
+        model = ckpt.arch.build()
     check_state_dict(model, ckpt.state_dict, ckpt.path)
-    model.load_state_dict(ckpt.state_dict, strict=True)
+    if weights:
+        model.load_state_dict(ckpt.state_dict, strict=True)
     return model.eval(), ckpt
+
+
+def _skip_init():
+    """A mode in which torch.nn.init's functions leave their tensor as it is."""
+    from torch.overrides import TorchFunctionMode
+
+    class SkipInit(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if getattr(func, "__module__", None) == "torch.nn.init":
+                return args[0] if args else kwargs["tensor"]
+            return func(*args, **(kwargs or {}))
+
+    return SkipInit()

@@ -182,6 +182,8 @@ class S2FPN(ResNetEncoder, nn.Module):
     generation = "current"
     head_name = "seghead"
     act = "prelu"
+    upsample_block = GatedUpsample  # the generations differ in these two blocks, the activation and the head's name
+    attention = StripAttentionStack
 
     def __init__(self, depth: int = 18, classes: int = 11, resnet34m: bool = False):
         nn.Module.__init__(self)
@@ -195,13 +197,11 @@ class S2FPN(ResNetEncoder, nn.Module):
 
     def build_decoder(self, classes: int) -> None:
         c = CHANNELS
-        self.gfu4 = GatedUpsample(c[3], c[3], c[3])
-        self.gfu3 = GatedUpsample(c[2], c[3], c[2])
-        self.gfu2 = GatedUpsample(c[1], c[2], c[1])
-        self.gfu1 = GatedUpsample(c[0], c[1], c[0])
-        for i, (hi, lo, out) in enumerate([(c[4], c[4], c[3]), (c[3], c[3], c[2]), (c[2], c[2], c[1]), (c[1], c[1], c[0])]):
-            setattr(self, f"apf{i + 1}", PyramidFusion(hi, lo, out, classes, StripAttentionStack(out)))
-        self.seghead = SegHead(c[0], classes)
+        for name, guide, high in (("gfu4", 3, 3), ("gfu3", 2, 3), ("gfu2", 1, 2), ("gfu1", 0, 1)):
+            setattr(self, name, self.upsample_block(c[guide], c[high], c[guide]))
+        for i, (hi, out) in enumerate([(4, 3), (3, 2), (2, 1), (1, 0)]):
+            setattr(self, f"apf{i + 1}", PyramidFusion(c[hi], c[hi], c[out], classes, self.attention(c[out]), act=self.act))
+        setattr(self, self.head_name, SegHead(c[0], classes, act=self.act))
 
     def forward(self, x):
         x2, x3, x4, x5 = self.encode(x)

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from edgeseg.models.blocks import ConvBlock, fold_bn
-from edgeseg.models.s2fpn import CHANNELS, S2FPN, PyramidFusion, SegHead, upsample
+from edgeseg.models.s2fpn import S2FPN, upsample
 
 
 class StripSpatialAttention(nn.Module):
@@ -72,13 +72,5 @@ class S2FPNv1(S2FPN):
     generation = "v1"
     head_name = "classifier"
     act = "relu"
-
-    def build_decoder(self, classes: int) -> None:
-        c = CHANNELS
-        self.gfu4 = GlobalUpsample(c[3], c[3], c[3])
-        self.gfu3 = GlobalUpsample(c[2], c[3], c[2])
-        self.gfu2 = GlobalUpsample(c[1], c[2], c[1])
-        self.gfu1 = GlobalUpsample(c[0], c[1], c[0])
-        for i, (hi, lo, out) in enumerate([(c[4], c[4], c[3]), (c[3], c[3], c[2]), (c[2], c[2], c[1]), (c[1], c[1], c[0])]):
-            setattr(self, f"apf{i + 1}", PyramidFusion(hi, lo, out, classes, StripSpatialAttention(out), act="relu"))
-        self.classifier = SegHead(c[0], classes, act="relu")
+    upsample_block = GlobalUpsample
+    attention = StripSpatialAttention

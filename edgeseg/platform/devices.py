@@ -22,13 +22,23 @@ class DeviceProfile:
     input_sizes: tuple[tuple[int, int], ...]
     shapes: dict  # {"min": [N,C,H,W], "opt": [...], "max": [...]}
     model_match: tuple[str, ...] = ()
+    compute_capability: str | None = None  # "8.7"; None for profiles that name no one GPU (cpu, cuda)
+    gpu_arch: str | None = None  # "Ampere", "Blackwell"
+    power_modes: tuple[str, ...] = ()  # nvpmodel mode names NVIDIA documents for the board
     backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
     int8_target: dict = field(default_factory=dict)  # backend -> INT8 Q/DQ placement chosen for it (measured)
+
+    def describe_gpu(self) -> str:
+        if self.compute_capability is None:
+            return self.description
+        return f"{self.description}, {self.gpu_arch} GPU (compute capability {self.compute_capability})"
 
 
 @lru_cache(maxsize=None)
 def _profiles() -> dict:
-    return json.loads(resources.files("edgeseg.platform").joinpath("devices.json").read_text())
+    """Profiles by name; keys starting with '_' hold the sources of the facts, not profiles."""
+    data = json.loads(resources.files("edgeseg.platform").joinpath("devices.json").read_text())
+    return {name: entry for name, entry in data.items() if not name.startswith("_")}
 
 
 def backends_for(profile: DeviceProfile, precision: str) -> tuple[str, ...]:
@@ -55,6 +65,9 @@ def load_profile(name: str) -> DeviceProfile:
         input_sizes=tuple(tuple(s) for s in entry["input_sizes"]),
         shapes={k: tuple(v) for k, v in entry["shapes"].items()},
         model_match=tuple(entry.get("model_match", ())),
+        compute_capability=entry.get("compute_capability"),
+        gpu_arch=entry.get("gpu_arch"),
+        power_modes=tuple(entry.get("power_modes", ())),
         backends={k: tuple(v) for k, v in entry.get("backends", {}).items()},
         int8_target=dict(entry.get("int8_target", {})),
     )
@@ -74,6 +87,12 @@ def check_profile(profile: DeviceProfile, hw) -> None:
                                + _jetson_hint(model))
     elif profile.gpu and not hw.has_gpu:
         raise EdgesegError(f"--device {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none: {instead}")
+    elif profile.gpu and profile.compute_capability and hw.gpus:
+        found = {g.get("compute_cap") for g in hw.gpus}
+        if profile.compute_capability not in found:
+            names = ", ".join(f"{g['name']} ({g.get('compute_cap')})" for g in hw.gpus)
+            raise EdgesegError(f"--device {profile.name} is for {profile.describe_gpu()}; this machine's GPU is "
+                               f"{names}: use --device cuda")
 
 
 def profile_for_board(model: str) -> str | None:
@@ -88,3 +107,36 @@ def profile_for_board(model: str) -> str | None:
 def _jetson_hint(model: str) -> str:
     name = profile_for_board(model)
     return f": use --device {name}" if name else ""
+
+
+# -- precisions a GPU accelerates ----------------------------------------------------------
+FP8_MIN_CC = (8, 9)  # FP8 tensor cores: Ada 8.9, Hopper 9.0, Blackwell 10.x / 11.0 / 12.x
+_PRECISION_NAMES = {"fp8": "FP8", "int8": "INT8", "fp16": "FP16"}
+
+
+def _cc(text: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(p) for p in str(text).split(".")) if text else None
+    except ValueError:
+        return None
+
+
+def require_precision(profile: DeviceProfile, precision: str, compute_capability: str | None = None) -> None:
+    """Refuse a precision the profile's GPU does not accelerate, in one line naming what it has.
+
+    fp32 always runs. `compute_capability` (from nvidia-smi or the CUDA device) decides FP8 for
+    profiles that name no one GPU (`cuda`); a profile's own compute capability wins otherwise.
+    """
+    if precision == "fp32" or precision not in _PRECISION_NAMES:
+        return
+    cc_text = profile.compute_capability or compute_capability
+    cc = _cc(cc_text)
+    if precision == "fp8" and cc is not None and cc < FP8_MIN_CC:
+        has = ", ".join(p for p in profile.precisions if p != "fp8")
+        what = profile.describe_gpu() if profile.compute_capability else f"a GPU of compute capability {cc_text}"
+        raise EdgesegError(f"--precision fp8 needs FP8 tensor cores (compute capability 8.9+: Ada, Hopper, "
+                           f"Blackwell); --device {profile.name} is {what}, which accelerates {has}: "
+                           f"use --precision int8 or fp16")
+    if precision not in profile.precisions:
+        raise EdgesegError(f"--device {profile.name} ({profile.describe_gpu()}) has no {_PRECISION_NAMES[precision]} "
+                           f"path; it runs {', '.join(profile.precisions)}")

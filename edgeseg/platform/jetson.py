@@ -4,7 +4,8 @@ Parsers are pure functions over the tools' text, tested on recorded samples; `Po
 runs tegrastats in the background during a timed run.
 
 Total power follows each board's power-monitor wiring: boards with a module-input channel
-(VDD_IN on Orin NX / Orin Nano / Xavier NX / TX2, POM_5V_IN on Nano) report it; AGX Xavier
+(VDD_IN on Orin NX / Orin Nano / Xavier NX / TX2, POM_5V_IN on Nano, VIN on Thor, where an
+INA238 on the carrier measures module plus carrier input) report it; AGX Xavier
 (GPU, CPU, SOC, CV, VDDRQ, SYS5V) and AGX Orin (VDD_GPU_SOC, VDD_CPU_CV, VIN_SYS_5V0,
 VDDQ_VDD2_1V8AO) have none — their SYS5V / VIN_SYS_5V0 channel monitors the 5 V branch in
 parallel with the others, not the module input — so their total is the sum of the rails.
@@ -21,8 +22,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-INPUT_RAILS = ("VDD_IN", "POM_5V_IN")  # channels that measure the whole module's input
-_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(\d+)(?:mW)?/(\d+)(?:mW)?\b")
+INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN")  # channels that measure the whole module's (Thor: board's) input
+# 'RAIL cur/avg' (JetPack 7.2 adds '/peak'); Thor's VDD_GPU reads slightly negative when the GPU is gated
+_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*)\s+(-?\d+)(?:mW)?/(-?\d+)(?:mW)?\b")
 _NOT_RAILS = {"RAM", "SWAP", "IRAM", "NC"}  # 'used/total' memory figures and unconnected channels
 LOCKED_RATIO = 0.99  # a clock within 1 % of its maximum counts as pinned there
 
@@ -152,8 +154,10 @@ def parse_nvpmodel(text: str) -> dict | None:
     return {"mode": m.group(1).strip(), "id": int(ident.group(1)) if ident else None}
 
 
-_CPU_LINE = re.compile(r"^cpu(\d+):\s*Online=(\d).*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
+# Orin/Xavier print 'cpu0: Online=1 Governor=...'; Thor prints no Online= field (offline CPUs are not listed)
+_CPU_LINE = re.compile(r"^cpu(\d+):\s*(?:Online=(\d))?.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
 _UNIT_LINE = r"^{}:?\s+.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)"
+_THOR_GPC = re.compile(r"^gpu-gpc-\d+:?\s+.*?MinFreq=(\d+)\s+MaxFreq=(\d+)\s+CurrentFreq=(\d+)", re.M)
 
 
 def parse_jetson_clocks(text: str) -> dict | None:
@@ -161,12 +165,15 @@ def parse_jetson_clocks(text: str) -> dict | None:
 
     None when the text holds no clock lines (jetson_clocks needs root and says so instead).
     """
-    cpus = [(int(mx), int(cur)) for _, online, _mn, mx, cur in _CPU_LINE.findall(text) if online == "1"]
+    cpus = [(int(mx), int(cur)) for _, online, _mn, mx, cur in _CPU_LINE.findall(text) if online in ("1", "")]
     units = {}
     for unit in ("GPU", "EMC"):
         m = re.search(_UNIT_LINE.format(unit), text, re.M)
         if m:
             units[unit] = (int(m.group(2)), int(m.group(3)))
+    gpcs = [(int(mx), int(cur)) for _mn, mx, cur in _THOR_GPC.findall(text)]
+    if "GPU" not in units and gpcs:  # Thor: one line per GPC (gpu-gpc-0...); the slowest one decides
+        units["GPU"] = min(gpcs, key=lambda p: p[1] / p[0])
     if not cpus and "GPU" not in units:
         return None
     return clock_state(cpus, units.get("GPU"), units.get("EMC"), "jetson_clocks --show")

@@ -115,16 +115,13 @@ def _ranks(model) -> dict:
 def collect(model, tensors: list[str], batches, method: str, bins: int = 2048, percentile: float = 99.999,
             progress=None) -> dict[str, float]:
     """|x| thresholds per tensor (symmetric ranges) from batches streamed one at a time."""
-    import onnxruntime as ort
+    from edgeseg.runtime.ort import session
 
     if not tensors:
         return {}
     histograms = method in ("entropy", "percentile")
     aug = augment(model, tensors, histograms)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.enable_cpu_mem_arena = False  # give each image's buffers back instead of growing an arena
-    sess = ort.InferenceSession(aug.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = session(aug, memory_arena=False)  # give each image's buffers back instead of growing an arena
     del aug
     name = sess.get_inputs()[0].name
     amax = np.zeros(len(tensors))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -18,15 +19,20 @@ from edgeseg.data.metrics import ConfusionMatrix
 
 @dataclass
 class Validation:
-    """Validation inputs with labels, and what FP32 makes of them."""
+    """Validation inputs with labels, and what FP32 makes of them.
+
+    `score(model) -> mIoU` replaces running every candidate here (edgeseg.fleet shards it over
+    Ray workers); it must give what `model_miou` gives without it.
+    """
 
     batches: list[np.ndarray]
     labels: list[np.ndarray]
     num_classes: int
     ignore_index: int
     fp32_logits: list[np.ndarray] = field(default_factory=list)
+    score: Callable | None = None
 
-    def miou(self, outputs) -> float:
+    def confusion(self, outputs) -> ConfusionMatrix:
         import cv2
 
         cm = ConfusionMatrix(self.num_classes, self.ignore_index)
@@ -35,17 +41,20 @@ class Validation:
             if logits.shape[1:] != label.shape:
                 logits = cv2.resize(np.ascontiguousarray(logits.transpose(1, 2, 0)), label.shape[::-1]).transpose(2, 0, 1)
             cm.update(label, logits.argmax(0))
-        return cm.miou()
+        return cm
+
+    def miou(self, outputs) -> float:
+        return self.confusion(outputs).miou()
+
+    def model_miou(self, model) -> float:
+        """mIoU of an ONNX model on these images: through `score` when set, else run here."""
+        return self.score(model) if self.score is not None else self.miou(run(model, self.batches))
 
 
 def run(model, batches) -> list[np.ndarray]:
-    import onnxruntime as ort
+    from edgeseg.runtime.ort import run_cpu
 
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    return [sess.run(None, {name: b})[0] for b in batches]
+    return run_cpu(model, batches)
 
 
 @dataclass
@@ -94,7 +103,7 @@ def fall_back(model, config, amax, build, val: Validation, budget: float, log=la
     t0 = time.perf_counter()
     fp32_miou = val.miou(val.fp32_logits)
     current = build(frozenset())
-    int8_miou = val.miou(run(current, val.batches))
+    int8_miou = val.model_miou(current)
     drop_before = fp32_miou - int8_miou
     if drop_before <= budget:
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
@@ -112,7 +121,7 @@ def fall_back(model, config, amax, build, val: Validation, budget: float, log=la
             break
         kept += new
         current = build(frozenset(kept))
-        int8_miou = val.miou(run(current, val.batches))
+        int8_miou = val.model_miou(current)
         drop = fp32_miou - int8_miou
         log(f"fallback: {', '.join(new)} in float (alone: logits MSE {err:.3g}) -> drop {drop:.3f}")
         if drop <= budget:

@@ -103,7 +103,8 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
                   "placement_rules": RULES_VERSION}
     path = ctx.out_dir / f"{ctx.stem}.{artifact_tag(config)}.onnx"
     parents = {s: run_onnx(fp32_path, ctx.batches(s)) for s in ctx.sizes}
-    result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")
+    with _fleet(val, opts):  # --ray: the fallback's evaluations sharded over a Ray cluster
+        result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")
     if "report" in report_box:
         report = report_box["report"].to_dict()
         write_json(path.with_name(path.name + ".quant.json"), report)
@@ -122,6 +123,16 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
         ctx.log(f"warning: {missed}")
         result.extra["budget"] = missed
     return result
+
+
+def _fleet(val, opts: dict):
+    from contextlib import nullcontext
+
+    if val is None or not opts.get("ray"):
+        return nullcontext()
+    from edgeseg.fleet.shard import sharded_validation
+
+    return sharded_validation(val, opts["ray"], opts.get("workers"))
 
 
 def budget_missed(config, report: dict) -> str | None:

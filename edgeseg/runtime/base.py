@@ -8,9 +8,13 @@ Shaped like Polygraphy's runners: construction is cheap and imports nothing heav
 from __future__ import annotations
 
 import abc
+import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,10 @@ class Runner(abc.ABC):
     # -- lifecycle -------------------------------------------------------------------
     def activate(self) -> "Runner":
         if not self.active:
+            t0 = time.perf_counter()
             self._activate()
             self.active = True
+            log.debug("%s: loaded by %s in %.2f s", self.path, self.description, time.perf_counter() - t0)
         return self
 
     def deactivate(self) -> None:

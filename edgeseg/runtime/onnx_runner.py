@@ -9,6 +9,7 @@ import numpy as np
 from edgeseg.artifacts import read_metadata
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
+from edgeseg.runtime.ort import session
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 # Each provider falls back on the ones after it for the nodes it cannot run.
@@ -36,14 +37,9 @@ class OrtRunner(Runner):
         if wanted not in ort.get_available_providers():
             raise EdgesegError(f"ONNX Runtime provider {self.provider} ({wanted}) is not available here; "
                                f"available: {', '.join(ort.get_available_providers())}")
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        if self.threads:
-            so.intra_op_num_threads = self.threads
         try:
             providers = [p for p in FALLBACKS[self.provider] if p in ort.get_available_providers()]
-            self.session = ort.InferenceSession(self.path, so, providers=providers)
+            self.session = session(self.path, providers, threads=self.threads)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EdgesegError(f"{self.path}: ONNX Runtime cannot load it ({first[:200]})") from None

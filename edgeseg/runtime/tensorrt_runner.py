@@ -6,6 +6,12 @@ own error. Tensors are addressed by name (`set_tensor_address` + `execute_async_
 API TensorRT 8.5 introduced and 10/11 kept; the bindings API (execute_async_v2) is gone
 from 10, so one code path serves 8.6, 10 and 11. Copies and the launch share one stream;
 CUDA events around them give `last_timing` (H2D, GPU compute, D2H) as trtexec reports it.
+
+TensorRT-RTX engines (sidecar runtime "tensorrt-rtx") take the same path with the
+`tensorrt_rtx` module: refused in one line on a GPU that is not one of the RTX parts they
+were built for, before anything is loaded; the JIT step's kernels are kept in a runtime
+cache file (ENGINE.rtxcache unless `runtime_cache` names one), read on activate and written
+back on deactivate.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ def built_dla_core(meta: dict) -> int | None:
 class TensorRTRunner(Runner):
     backend = "tensorrt"
 
-    def __init__(self, path, cuda_graph: bool = False, device_index: int = 0):
+    def __init__(self, path, cuda_graph: bool = False, device_index: int = 0, runtime_cache=None):
         super().__init__(path)
         self.cuda_graph, self.device_index = bool(cuda_graph), int(device_index)
+        self.runtime_cache = runtime_cache  # TensorRT-RTX: JIT kernel cache file (default ENGINE.rtxcache)
+        self._rtx_cache = None
         self._meta: dict | None = None
         self.cuda = self.engine = self.context = self.stream = self.graph = None
         self.buffers: dict[str, tuple] = {}  # name -> (shape, device pointer, pinned host array)
@@ -44,26 +52,48 @@ class TensorRTRunner(Runner):
         return self._meta
 
     # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def rtx(self) -> bool:
+        return self.metadata.get("target", {}).get("runtime") == "tensorrt-rtx"
+
     def _activate(self) -> None:
-        from edgeseg.engine import sidecar
-        from edgeseg.engine.builder import import_tensorrt, runtime_for
+        from edgeseg.engine import builder, sidecar
         from edgeseg.engine.cuda import open_device
+        from edgeseg.engine.flavors import TENSORRT_RTX, import_module
 
         meta = self.metadata  # no sidecar: refused before anything is loaded
-        trt = import_tensorrt()
-        self.cuda, gpu, cc = open_device(self.device_index)
-        sidecar.check_compatible(self.path, meta, sidecar.this_machine(str(trt.__version__), gpu, cc))
+        if self.rtx:  # the GPU class is known before TensorRT-RTX is loaded
+            from edgeseg.engine import rtx
+
+            self.cuda, gpu, cc = open_device(self.device_index)
+            rtx.check_gpu(self.path, meta, gpu, cc, sidecar.this_machine("0", gpu, cc).board)
+            trt = import_module(TENSORRT_RTX)
+            here = sidecar.rtx_target(str(trt.__version__), (cc,))
+        else:
+            trt = builder.import_tensorrt()
+            self.cuda, gpu, cc = open_device(self.device_index)
+            here = sidecar.this_machine(str(trt.__version__), gpu, cc)
+        sidecar.check_compatible(self.path, meta, here)
         sidecar.check_plan_hash(self.path, meta)
         self._logger = trt.Logger(trt.Logger.ERROR)
-        self._runtime = runtime_for(trt, self._logger, built_dla_core(meta))
+        self._runtime = builder.runtime_for(trt, self._logger, built_dla_core(meta))
         with open(self.path, "rb") as f:
             self.engine = self._runtime.deserialize_cuda_engine(f.read())
         if self.engine is None:
             raise EdgesegError(f"{self.path}: TensorRT could not deserialize the engine (see its error above)")
-        self.context = self.engine.create_execution_context()
+        self.context = self._create_context()
         self.stream = self.cuda.stream()
         self.events = [self.cuda.event() for _ in range(4)]
         self._split_io(trt)
+
+    def _create_context(self):
+        if not self.rtx:
+            return self.engine.create_execution_context()
+        from edgeseg.engine import rtx
+
+        self._rtx_config = self.engine.create_runtime_config()
+        self._rtx_cache = rtx.attach_runtime_cache(self._rtx_config, rtx.cache_path(self.path, self.runtime_cache))
+        return self.engine.create_execution_context(self._rtx_config)
 
     def _split_io(self, trt) -> None:
         from edgeseg.engine.tensors import dtype_name, numpy_dtype
@@ -80,6 +110,11 @@ class TensorRTRunner(Runner):
 
     def _deactivate(self) -> None:
         self._drop_graph()
+        if self._rtx_cache is not None:  # keep the kernels the JIT step compiled for the next run
+            from edgeseg.engine import rtx
+
+            rtx.save_runtime_cache(self._rtx_cache, rtx.cache_path(self.path, self.runtime_cache))
+            self._rtx_cache = self._rtx_config = None
         for _, ptr, host in self.buffers.values():
             self.cuda.free(ptr)
             self.cuda.free_pinned(host)
@@ -182,4 +217,4 @@ class TensorRTRunner(Runner):
 
     @property
     def description(self) -> str:
-        return "tensorrt" + (" cuda-graph" if self.cuda_graph else "")
+        return ("tensorrt-rtx" if self.rtx else "tensorrt") + (" cuda-graph" if self.cuda_graph else "")

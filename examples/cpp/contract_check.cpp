@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     if (!f) throw std::runtime_error(std::string("cannot open ") + argv[1]);
     std::stringstream text;
     text << f.rdbuf();
-    const edgeseg::Contract contract = edgeseg::read_contract(edgeseg::JsonParser(text.str()).parse());
+    const edgeseg::Contract contract = edgeseg::read_contract(edgeseg::parse_sidecar(text.str()));
     if (contract.embedded) throw std::runtime_error("this engine takes raw uint8 BGR: there is no preprocessing to check");
     const edgeseg::Image img = edgeseg::load_image(argv[2], contract.height, contract.width);
     const std::vector<float> chw = edgeseg::preprocess(img, contract);

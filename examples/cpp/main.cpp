@@ -121,7 +121,7 @@ struct CudaBuffer {
 };
 
 int run(const std::string& engine_path, const std::string& image_path, const std::string& out_path) {
-  const edgeseg::Json sidecar = edgeseg::JsonParser(read_file(engine_path + ".json")).parse();
+  const edgeseg::Json sidecar = edgeseg::parse_sidecar(read_file(engine_path + ".json"));
   const edgeseg::Contract contract = edgeseg::read_contract(sidecar);
   check_target(contract, engine_path);
 
@@ -129,9 +129,9 @@ int run(const std::string& engine_path, const std::string& image_path, const std
   const std::string plan = read_file(engine_path);
   std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));
   // An engine built with --dla-core N runs on core N only if the runtime is told so (its default is core 0).
-  const edgeseg::Json* dla_core = sidecar.path("engine.build.options.dla_core");
-  if (dla_core && dla_core->type == edgeseg::Json::Type::Number)
-    runtime->setDLACore(static_cast<int32_t>(dla_core->number));
+  if (const edgeseg::Json* dla_core = edgeseg::find(sidecar, "/engine/build/options/dla_core");
+      dla_core && dla_core->is_number_integer())
+    runtime->setDLACore(dla_core->get<int32_t>());
   std::unique_ptr<nvinfer1::ICudaEngine> engine(runtime->deserializeCudaEngine(plan.data(), plan.size()));
   if (!engine) throw std::runtime_error("TensorRT cannot deserialize " + engine_path);
   std::unique_ptr<nvinfer1::IExecutionContext> context(engine->createExecutionContext());

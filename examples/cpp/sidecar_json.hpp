@@ -1,181 +1,47 @@
-// A small JSON reader (enough for edgeseg sidecars) and the preprocessing contract read from one.
+// The sidecar (model.engine.json) read with nlohmann/json, and the preprocessing contract taken from it.
 //
-// Hand-rolled so the example needs nothing beyond TensorRT, CUDA and, optionally, OpenCV.
+// nlohmann/json parses numbers the same under every C locale (strtod does not: "72.78" reads as 72
+// where the decimal separator is a comma) and reports where a broken file breaks.
 #pragma once
 
 #include <algorithm>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace edgeseg {
 
-struct Json {
-  enum class Type { Null, Bool, Number, String, Array, Object };
-  Type type = Type::Null;
-  bool boolean = false;
-  double number = 0.0;
-  std::string string;
-  std::vector<Json> items;                            // Array
-  std::vector<std::pair<std::string, Json>> members;  // Object, in file order
+using Json = nlohmann::json;
 
-  // Member `key` of an object, or nullptr (also when this is not an object).
-  const Json* get(const std::string& key) const {
-    if (type != Type::Object) return nullptr;
-    for (const auto& m : members)
-      if (m.first == key) return &m.second;
-    return nullptr;
+// The parsed sidecar; a file that is not JSON becomes one runtime_error naming where it breaks.
+inline Json parse_sidecar(const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    throw std::runtime_error(std::string("sidecar JSON: ") + e.what());
   }
-  // Follows "a.b.c"; nullptr where any step is missing.
-  const Json* path(const std::string& dotted) const {
-    const Json* node = this;
-    size_t start = 0;
-    while (node && start <= dotted.size()) {
-      size_t end = dotted.find('.', start);
-      node = node->get(dotted.substr(start, end == std::string::npos ? std::string::npos : end - start));
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
-    return node;
-  }
-  std::vector<double> numbers() const {
-    std::vector<double> out;
-    for (const auto& item : items)
-      if (item.type == Type::Number) out.push_back(item.number);
-    return out;
-  }
-};
+}
 
-class JsonParser {
- public:
-  explicit JsonParser(const std::string& text) : s_(text) {}
+// The value at a JSON pointer ("/target/gpu"), or nullptr where any step is missing.
+inline const Json* find(const Json& doc, const char* pointer) {
+  const Json::json_pointer at(pointer);
+  return doc.contains(at) ? &doc.at(at) : nullptr;
+}
 
-  Json parse() {
-    Json value = parse_value();
-    skip_space();
-    if (pos_ != s_.size()) fail("trailing characters");
-    return value;
-  }
+inline std::string text_at(const Json& doc, const char* pointer) {
+  const Json* v = find(doc, pointer);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
 
- private:
-  const std::string& s_;
-  size_t pos_ = 0;
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("sidecar JSON: " + what + " at byte " + std::to_string(pos_));
-  }
-  void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) ++pos_;
-  }
-  bool consume(const char* word) {
-    size_t n = std::char_traits<char>::length(word);
-    if (s_.compare(pos_, n, word) != 0) return false;
-    pos_ += n;
-    return true;
-  }
-  Json parse_value() {
-    skip_space();
-    if (pos_ >= s_.size()) fail("unexpected end");
-    Json v;
-    char c = s_[pos_];
-    if (c == '{') return parse_object();
-    if (c == '[') return parse_array();
-    if (c == '"') {
-      v.type = Json::Type::String;
-      v.string = parse_string();
-    } else if (consume("true")) {
-      v.type = Json::Type::Bool;
-      v.boolean = true;
-    } else if (consume("false")) {
-      v.type = Json::Type::Bool;
-    } else if (consume("null")) {
-      v.type = Json::Type::Null;
-    } else {
-      const char* begin = s_.c_str() + pos_;
-      char* end = nullptr;
-      v.type = Json::Type::Number;
-      v.number = std::strtod(begin, &end);
-      if (end == begin) fail("unexpected character");
-      pos_ += static_cast<size_t>(end - begin);
-    }
-    return v;
-  }
-  std::string parse_string() {
-    std::string out;
-    ++pos_;  // opening quote
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      char c = s_[pos_++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) fail("unterminated escape");
-      char e = s_[pos_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {  // basic multilingual plane, as UTF-8
-          if (pos_ + 4 > s_.size()) fail("short \\u escape");
-          unsigned code = static_cast<unsigned>(std::stoul(s_.substr(pos_, 4), nullptr, 16));
-          pos_ += 4;
-          if (code < 0x80) {
-            out += static_cast<char>(code);
-          } else if (code < 0x800) {
-            out += static_cast<char>(0xC0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3F));
-          } else {
-            out += static_cast<char>(0xE0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (code & 0x3F));
-          }
-          break;
-        }
-        default: out += e;  // \" \\ \/
-      }
-    }
-    if (pos_ >= s_.size()) fail("unterminated string");
-    ++pos_;  // closing quote
-    return out;
-  }
-  Json parse_array() {
-    Json v;
-    v.type = Json::Type::Array;
-    ++pos_;
-    skip_space();
-    if (pos_ < s_.size() && s_[pos_] == ']') return ++pos_, v;
-    while (true) {
-      v.items.push_back(parse_value());
-      skip_space();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; return v; }
-      fail("expected , or ]");
-    }
-  }
-  Json parse_object() {
-    Json v;
-    v.type = Json::Type::Object;
-    ++pos_;
-    skip_space();
-    if (pos_ < s_.size() && s_[pos_] == '}') return ++pos_, v;
-    while (true) {
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a key");
-      std::string key = parse_string();
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_++] != ':') fail("expected :");
-      v.members.emplace_back(std::move(key), parse_value());
-      skip_space();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; return v; }
-      fail("expected , or }");
-    }
-  }
-};
+inline std::vector<double> numbers_at(const Json& doc, const char* pointer) {
+  std::vector<double> out;
+  if (const Json* v = find(doc, pointer); v && v->is_array())
+    for (const auto& item : *v)
+      if (item.is_number()) out.push_back(item.get<double>());
+  return out;
+}
 
 // "8.7" -> "sm_87".
 inline std::string sm(std::string cc) {
@@ -196,21 +62,21 @@ struct Contract {
 
 inline Contract read_contract(const Json& sidecar) {
   Contract c;
-  const Json* pre = sidecar.get("preprocess");
-  if (!pre) throw std::runtime_error("sidecar has no preprocess block: rebuild the engine with `edgeseg build`");
-  if (const Json* m = pre->get("mean_bgr")) c.mean_bgr = m->numbers();
-  if (const Json* s = pre->get("std_bgr")) c.std_bgr = s->numbers();
-  if (const Json* o = pre->get("channel_order")) c.rgb = o->string != "BGR";
-  if (const Json* size = pre->get("input_size"); size && size->items.size() == 2) {
-    c.height = static_cast<int>(size->items[0].number);
-    c.width = static_cast<int>(size->items[1].number);
+  if (!sidecar.is_object() || !find(sidecar, "/preprocess"))
+    throw std::runtime_error("sidecar has no preprocess block: rebuild the engine with `edgeseg build`");
+  c.mean_bgr = numbers_at(sidecar, "/preprocess/mean_bgr");
+  c.std_bgr = numbers_at(sidecar, "/preprocess/std_bgr");
+  c.rgb = text_at(sidecar, "/preprocess/channel_order") != "BGR";
+  if (const std::vector<double> size = numbers_at(sidecar, "/preprocess/input_size"); size.size() == 2) {
+    c.height = static_cast<int>(size[0]);
+    c.width = static_cast<int>(size[1]);
   }
-  if (const Json* e = sidecar.get("embedded_preprocess")) c.embedded = e->boolean;
+  if (const Json* e = find(sidecar, "/embedded_preprocess"); e && e->is_boolean()) c.embedded = e->get<bool>();
   if (!c.embedded && c.mean_bgr.size() != 3) throw std::runtime_error("sidecar preprocess.mean_bgr needs 3 values");
-  if (const Json* t = sidecar.path("target.tensorrt")) c.tensorrt = t->string;
-  if (const Json* g = sidecar.path("target.gpu")) c.gpu = g->string;
-  if (const Json* cc = sidecar.path("target.compute_capability")) c.compute_capability = cc->string;
-  if (const Json* k = sidecar.path("dataset.classes")) c.classes = static_cast<int>(k->items.size());
+  c.tensorrt = text_at(sidecar, "/target/tensorrt");
+  c.gpu = text_at(sidecar, "/target/gpu");
+  c.compute_capability = text_at(sidecar, "/target/compute_capability");
+  if (const Json* k = find(sidecar, "/dataset/classes"); k && k->is_array()) c.classes = static_cast<int>(k->size());
   return c;
 }
 

@@ -1,6 +1,7 @@
 """What the builder decides before TensorRT is involved: option checks, the no-TensorRT line, progress text."""
 
 import importlib.util
+import logging
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_settings_are_recorded_as_given():
     s = BuildSettings(device="jetson-orin", workspace_gb=2.0, opt_level=5, timing_cache="t.cache",
                       shapes="1x3x360x480", dla_core=1)
     assert s.to_dict() == {"device": "jetson-orin", "workspace_gb": 2.0, "opt_level": 5, "timing_cache": "t.cache",
-                           "shapes": "1x3x360x480", "dla_core": 1}
+                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": "tensorrt", "compute_capabilities": None}
 
 
 @pytest.mark.parametrize("out,kwargs,message", [
@@ -81,22 +82,24 @@ def test_progress_disabled_attaches_nothing():
     assert not hasattr(config, "progress_monitor")
 
 
-def test_without_a_progress_monitor_the_label_is_shown(capsys):
-    """TensorRT 8.6 has no IProgressMonitor: nothing is attached; in a log the label is one line."""
+def test_without_a_progress_monitor_the_label_is_shown(capsys, caplog):
+    """TensorRT 8.6 has no IProgressMonitor: nothing is attached; in a log the label is one record."""
     from types import SimpleNamespace
 
+    caplog.set_level(logging.INFO, logger="edgeseg")
     config = SimpleNamespace()
     with build_progress(SimpleNamespace(), config, "TensorRT 8.6: building m.engine", enabled=True) as state:
         assert state.monitor is None
     assert not hasattr(config, "progress_monitor")
-    out, err = capsys.readouterr()
-    assert out == "" and err == "TensorRT 8.6: building m.engine ...\n"  # progress goes to stderr only
+    assert capsys.readouterr().out == ""  # progress never goes to stdout
+    assert [r.getMessage() for r in caplog.records] == ["TensorRT 8.6: building m.engine ..."]
 
 
-def test_monitor_reports_phases_and_stops_when_cancelled(capsys):
+def test_monitor_reports_phases_and_stops_when_cancelled(caplog):
     """The IProgressMonitor adapter, on a stand-in for TensorRT's base class."""
     from types import SimpleNamespace
 
+    caplog.set_level(logging.INFO, logger="edgeseg")
     config = SimpleNamespace(progress_monitor=None)
     with build_progress(SimpleNamespace(IProgressMonitor=object), config, "building", enabled=True) as state:
         monitor = config.progress_monitor
@@ -109,7 +112,7 @@ def test_monitor_reports_phases_and_stops_when_cancelled(capsys):
         assert monitor.step_complete("Tactic selection", 1) is False
         monitor.phase_finish("Tactic selection")
         monitor.phase_finish("Building engine")
-    assert capsys.readouterr().err == "building ...\n  Building engine\n"
+    assert [r.getMessage() for r in caplog.records] == ["building ...", "  Building engine"]
 
 
 def test_monitor_survives_what_tensorrt_would_swallow(capsys):

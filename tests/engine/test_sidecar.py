@@ -51,7 +51,7 @@ def test_round_trip_carries_contract_target_and_io(engine, tagged_onnx):
     onnx_meta = read_metadata(tagged_onnx)
     assert meta["preprocess"] == onnx_meta["preprocess"] and meta["dataset"]["name"] == "camvid"
     assert meta["model"]["variant"] == "s2fpn18" and meta["embedded_preprocess"] is False
-    assert meta["target"] == {"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7", "l4t": "36.4.0",
+    assert meta["target"] == {"runtime": "tensorrt", "tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7", "l4t": "36.4.0",
                               "jetpack": "6.1", "board": "NVIDIA Jetson AGX Orin Developer Kit"}
     assert meta["io"]["input"] == {"name": "input", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, 180, 240]}
     assert meta["io"]["output"]["kind"] == "logits" and meta["engine"]["tensors"] == TENSORS

@@ -1,0 +1,65 @@
+"""`edgeseg deepstream` and `export --deepstream` from the command line: a config path on stdout, or one line."""
+
+import configparser
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edgeseg.data.contract import DatasetInfo, Preprocess
+
+
+@pytest.fixture
+def artifact(tmp_path):
+    """An ONNX artifact as edgeseg writes its sidecar (the config needs only the metadata)."""
+    camvid = DatasetInfo.named("camvid")
+    meta = {"format": "edgeseg-artifact/1", "kind": "onnx", "stage": "simplified", "precision": "fp16",
+            "preprocess": Preprocess.official(camvid, (180, 240)).to_dict(), "dataset": camvid.to_dict(),
+            "io": {"input": {"name": "input", "dtype": "float32", "shape": [1, 3, 180, 240], "layout": "NCHW"},
+                   "output": {"name": "logits", "dtype": "float32", "shape": [1, 11, 180, 240], "kind": "logits"}},
+            "embedded_preprocess": False}
+    path = tmp_path / "models" / "m.fp16.onnx"
+    path.parent.mkdir()
+    path.write_bytes(b"onnx")
+    (path.parent / "m.fp16.onnx.json").write_text(json.dumps(meta))
+    return path
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "edgeseg.cli.main", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def test_deepstream_writes_the_config_and_prints_its_path(artifact, tmp_path):
+    out = tmp_path / "configs" / "seg.txt"
+    proc = run("deepstream", artifact, "-o", out, "--threshold", "0.5", "--gie-unique-id", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == str(out)
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(out)
+    prop = ini["property"]
+    assert prop["onnx-file"] == "../models/m.fp16.onnx"  # relative to the config, as nvinfer resolves it
+    assert (prop["network-mode"], prop["segmentation-threshold"], prop["gie-unique-id"]) == ("2", "0.5", "3")
+    default = run("deepstream", artifact)
+    assert default.stdout.strip() == str(artifact) + ".nvinfer.txt"
+
+
+def test_deepstream_refusals_are_one_line(artifact, tmp_path):
+    meta = json.loads((artifact.parent / "m.fp16.onnx.json").read_text())
+    meta["io"]["input"].update(dtype="uint8", shape=[1, 180, 240, 3], layout="NHWC")
+    meta["embedded_preprocess"] = True
+    (artifact.parent / "m.fp16.onnx.json").write_text(json.dumps(meta))
+    for args in (["deepstream", artifact], ["deepstream", tmp_path / "absent.onnx"]):
+        proc = run(*args)
+        assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert "no uint8 input path" in run("deepstream", artifact).stderr
+    assert not (artifact.parent / "m.fp16.onnx.nvinfer.txt").exists()
+
+
+def test_export_deepstream_refuses_embedded_preprocess_before_exporting(tmp_path):
+    out = tmp_path / "out"
+    proc = run("export", tmp_path / "never-read.pth", "-o", out, "--embed-preprocess", "--deepstream")
+    assert proc.returncode == 1 and "--deepstream with --embed-preprocess" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not out.exists()
