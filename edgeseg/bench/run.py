@@ -10,10 +10,11 @@ from pathlib import Path
 
 from edgeseg.artifacts import versions
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import check_profile, load_profile
+from edgeseg.platform.devices import backends_for, check_profile, load_profile
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
+from edgeseg.runtime import parse_backend
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,25 @@ class BenchSettings:
     threads: int | None = None
     provider: str = "cpu"
     runner_options: dict = field(default_factory=dict)
+    backend: str | None = None  # for ONNX models; None: the profile's fastest installed (devices.json)
+
+
+def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
+    """The backend an ONNX model runs on: the one asked for, else the profile's fastest installed one.
+
+    devices.json lists backends per precision, ordered by measured speed (benchmarks/README.md);
+    an ONNX Runtime GPU provider asked for explicitly keeps ONNX Runtime.
+    """
+    from edgeseg.artifacts import read_metadata
+    from edgeseg.runtime import installed
+
+    if settings.backend or settings.provider != "cpu" or Path(path).suffix.lower() != ".onnx":
+        return settings.backend
+    try:
+        precision = read_metadata(path).get("precision", "fp32")
+    except EdgesegError:
+        return None  # the runner says what is wrong with the file
+    return next((b for b in backends_for(profile, precision) if installed(b)), None)
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[int, int]:
@@ -45,7 +65,10 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
 
     row = {"path": str(path), "status": "ok", "reason": None}
     try:
-        runner = open_runner(path, provider=settings.provider, threads=settings.threads, **settings.runner_options)
+        backend = resolve_backend(settings, profile, path)
+        if backend:
+            row["backend"] = parse_backend(backend)[0]  # named even when the row fails
+        runner = open_runner(path, backend, provider=settings.provider, threads=settings.threads, **settings.runner_options)
         with runner:
             size = _size(runner, settings, profile)
             batch = input_batch(runner.io_spec, size, settings.batch)
@@ -64,6 +87,8 @@ def run_bench(paths: list[str], settings: BenchSettings) -> dict:
     profile = load_profile(settings.device)
     hw = hardware.detect()
     check_profile(profile, hw)
+    if settings.backend:
+        parse_backend(settings.backend)  # a typo stops here, before any timing
     device = {"profile": profile.name, **hw.to_dict()}
     if hw.is_jetson:
         device.update(jetson.read_state())
@@ -76,20 +101,22 @@ def run_bench(paths: list[str], settings: BenchSettings) -> dict:
             "device": device, "versions": _versions(),
             "settings": {"batch": settings.batch, "warmup": settings.warmup, "iters": settings.iters,
                          "duration": settings.duration, "threads": settings.threads, "provider": settings.provider,
+                         "backend": settings.backend,
                          "input_size": list(settings.input_size) if settings.input_size else None},
             "rows": rows}
 
 
 def _versions() -> dict:
-    """edgeseg and ONNX Runtime always; torch, TensorRT, onnx only when a runner imported them (no 5 s torch import)."""
-    return versions("onnxruntime", *(m for m in ("torch", "tensorrt", "onnx") if m in sys.modules))
+    """edgeseg and ONNX Runtime always; the others only when a runner imported them (no 5 s torch import)."""
+    return versions("onnxruntime", *(m for m in ("torch", "tensorrt", "onnx", "openvino") if m in sys.modules))
 
 
 def attach_accuracy(result: dict, eval_report: dict) -> None:
-    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows."""
+    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows (same file, same backend)."""
     by_path = {a["path"]: a for a in eval_report["artifacts"]}
+    by_backend = {(a["path"], a.get("backend")): a for a in eval_report["artifacts"]}
     for row in result["rows"]:
-        a = by_path.get(row["path"])
+        a = by_backend.get((row["path"], row.get("backend"))) or by_path.get(row["path"])
         if a:
             row.update(miou=a["miou"], miou_drop=a["miou_drop"], agreement=a["agreement"])
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}

@@ -50,6 +50,8 @@ def cpu_threads(runner) -> int | None:
         from edgeseg.platform.hardware import physical_cores
 
         return physical_cores()
+    if runner.backend == "openvino" and getattr(runner, "compiled", None) is not None:
+        return int(runner.compiled_property("INFERENCE_NUM_THREADS")) or None
     if runner.backend == "torch" and "torch" in sys.modules:
         return int(sys.modules["torch"].get_num_threads())
     return None

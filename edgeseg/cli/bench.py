@@ -24,6 +24,8 @@ def bench_cmd(
     threads: Optional[int] = typer.Option(None, help="CPU threads (ONNX Runtime intra-op, PyTorch); default: the backend's"),
     provider: Optional[str] = typer.Option(None, help="ONNX Runtime provider: cpu | cuda | tensorrt (default: cpu, "
                                                       "or cuda for GPU profiles)"),
+    backend: Optional[str] = typer.Option(None, help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the "
+                                                     "device profile's fastest installed one; each row names it)"),
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
     cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT engines: replay a captured CUDA graph"),
     data: Optional[str] = typer.Option(None, help="dataset root: also measure mIoU and drop against the first artifact"),
@@ -48,7 +50,7 @@ def bench_cmd(
     ds_args = (data, dataset, split, limit)
     if data and dataset != "folder":
         _open_dataset(ds_args, None)  # a wrong --data stops here, before minutes of timing
-    settings = BenchSettings(device, size, batch, warmup, iters, duration, threads, provider, options)
+    settings = BenchSettings(device, size, batch, warmup, iters, duration, threads, provider, options, backend)
     result = run_bench(artifacts, settings)
     if data:
         _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
@@ -84,13 +86,14 @@ def _add_accuracy(result: dict, ds_args, options: dict) -> None:
     from edgeseg.runtime import open_runner
 
     paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
+    backends = [r["backend"] for r in result["rows"] if r["status"] == "ok"]  # accuracy of what was timed
     if not paths:
         result["accuracy"] = {"error": "no artifact ran"}
         return
     runners = []
     try:
-        for p in paths:
-            runners.append(open_runner(p, **options).activate())
+        for p, b in zip(paths, backends):
+            runners.append(open_runner(p, b, **options).activate())
         ds = _open_dataset(ds_args, runners[0])
         with progress(len(ds), "evaluating") as step:
             attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())

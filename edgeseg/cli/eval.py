@@ -19,6 +19,7 @@ def eval_cmd(
     batch: int = typer.Option(1, help="images per inference call (images of one size are batched)"),
     resize: str = typer.Option("logits", help="logits: resize logits to the label size (official); labels: labels to model size"),
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
+    backend: Optional[str] = typer.Option(None, help="ONNX models: onnxruntime (default) | openvino[:DEVICE]"),
     threads: Optional[int] = typer.Option(None, help="CPU threads per runner"),
     input_size: Optional[str] = typer.Option(None, help="HxW for checkpoints (default: the image's size)"),
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
@@ -46,7 +47,7 @@ def eval_cmd(
         check_shardable(artifacts, provider)
         preflight(ray)
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
-    runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
+    runners = [open_runner(a, backend, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
                            dataset=dataset if info else None) for a in artifacts]
     try:
         for r in runners:

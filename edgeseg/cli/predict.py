@@ -55,6 +55,7 @@ def predict_cmd(
     compare: Optional[str] = typer.Option(None, help="reference artifact: also write disagreement maps"),
     dataset: Optional[str] = typer.Option(None, help="palette of this dataset (default: the artifact's)"),
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
+    backend: Optional[str] = typer.Option(None, help="ARTIFACT (not --compare's): onnxruntime (default) | openvino[:DEVICE]"),
     alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
@@ -68,7 +69,8 @@ def predict_cmd(
     if not 0.0 <= alpha <= 1.0:
         raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
     paths = _images(images)
-    runners = [open_runner(a, provider=provider, dataset=dataset) for a in [artifact] + ([compare] if compare else [])]
+    runners = [open_runner(a, b, provider=provider, dataset=dataset)  # the reference runs on its own default backend
+               for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]
     out_dir, con, written = Path(out), console(), 0
     try:
         for r in runners:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -25,6 +25,8 @@ class DeviceProfile:
     compute_capability: str | None = None  # "8.7"; None for profiles that name no one GPU (cpu, cuda)
     gpu_arch: str | None = None  # "Ampere", "Blackwell"
     power_modes: tuple[str, ...] = ()  # nvpmodel mode names NVIDIA documents for the board
+    backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
+    int8_target: dict = field(default_factory=dict)  # backend -> INT8 Q/DQ placement chosen for it (measured)
 
     def describe_gpu(self) -> str:
         if self.compute_capability is None:
@@ -37,6 +39,11 @@ def _profiles() -> dict:
     """Profiles by name; keys starting with '_' hold the sources of the facts, not profiles."""
     data = json.loads(resources.files("edgeseg.platform").joinpath("devices.json").read_text())
     return {name: entry for name, entry in data.items() if not name.startswith("_")}
+
+
+def backends_for(profile: DeviceProfile, precision: str) -> tuple[str, ...]:
+    """The profile's backends for ONNX models of this precision, fastest first ('default' for the rest)."""
+    return profile.backends.get(precision, profile.backends.get("default", ()))
 
 
 def profile_names() -> list[str]:
@@ -61,6 +68,8 @@ def load_profile(name: str) -> DeviceProfile:
         compute_capability=entry.get("compute_capability"),
         gpu_arch=entry.get("gpu_arch"),
         power_modes=tuple(entry.get("power_modes", ())),
+        backends={k: tuple(v) for k, v in entry.get("backends", {}).items()},
+        int8_target=dict(entry.get("int8_target", {})),
     )
 
 

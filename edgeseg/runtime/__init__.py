@@ -6,13 +6,14 @@ Nothing heavy is imported here: each runner imports its library in `activate()`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
-__all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of", "runner_class"]
+__all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of", "runner_class", "installed", "parse_backend"]
 
 SUFFIXES = {".onnx": "onnxruntime", ".pth": "torch", ".pt": "torch", ".engine": "tensorrt", ".plan": "tensorrt"}
 # backend -> (module, class); modules import their library only in activate(), so loading them is cheap.
@@ -20,7 +21,11 @@ CLASSES = {
     "onnxruntime": ("edgeseg.runtime.onnx_runner", "OrtRunner"),
     "torch": ("edgeseg.runtime.torch_runner", "TorchRunner"),
     "tensorrt": ("edgeseg.runtime.tensorrt_runner", "TensorRTRunner"),
+    "openvino": ("edgeseg.runtime.openvino_runner", "OpenVINORunner"),
 }
+# Which backends can read which files besides the suffix's own (`--backend` picks among them).
+READS = {"openvino": {".onnx"}, "onnxruntime": {".onnx"}}
+LIBRARIES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt", "openvino": "openvino"}
 
 
 def backend_of(path) -> str:
@@ -28,6 +33,25 @@ def backend_of(path) -> str:
     if backend is None:
         raise EdgesegError(f"{path}: unknown artifact type (expected {', '.join(sorted(SUFFIXES))})")
     return backend
+
+
+def parse_backend(spec: str) -> tuple[str, str | None]:
+    """'openvino:GPU' -> ('openvino', 'GPU'); the device part is OpenVINO's device name."""
+    name, _, device = spec.partition(":")
+    name = name.strip().lower()
+    if name not in CLASSES:
+        raise EdgesegError(f"unknown backend {spec!r}; known: {', '.join(CLASSES)}")
+    if device and name != "openvino":
+        raise EdgesegError(f"--backend {spec}: only openvino takes a device (openvino:CPU, openvino:GPU, ...)")
+    return name, device or None
+
+
+def installed(backend: str) -> bool:
+    """Whether the backend's library can be imported (found, not imported: cheap)."""
+    try:
+        return importlib.util.find_spec(LIBRARIES[backend]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def runner_class(backend: str) -> type:
@@ -40,14 +64,24 @@ def _options_of(cls) -> set[str]:
     return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def open_runner(path, **options) -> Runner:
+def open_runner(path, backend: str | None = None, **options) -> Runner:
     """A runner for `path`, built with the options its backend takes.
+
+    `backend` ('openvino', 'openvino:GPU', 'onnxruntime') applies to the files it can read; the
+    others (a checkpoint next to ONNX models) keep the backend of their suffix.
 
     One command line serves a mix of artifacts (a checkpoint, ONNX models, engines), so an
     option another backend understands (`provider` for a checkpoint) is dropped; a name no
     backend knows is a mistake and raises.
     """
-    backend = backend_of(path)
+    own = backend_of(path)
+    if backend:
+        name, device = parse_backend(backend)
+        if Path(path).suffix.lower() in READS.get(name, ()):
+            own = name
+            if device:
+                options["ov_device"] = device
+    backend = own
     if not Path(path).is_file():
         raise EdgesegError(f"{path}: no such file")
     cls = runner_class(backend)

@@ -1,0 +1,146 @@
+"""OpenVINO runner: our ONNX files (FP32, FP16, INT8 Q/DQ) compiled by OpenVINO, CPU by default.
+
+OpenVINO runs a Q/DQ graph with its own int8 kernels (fast on VNNI CPUs, where ONNX Runtime's
+are not), so accuracy must be measured through this runner, not assumed from ONNX Runtime's.
+Two settings decide what runs:
+- `PERFORMANCE_HINT LATENCY` and `INFERENCE_NUM_THREADS`: batch-1 latency on the threads asked.
+- `INFERENCE_PRECISION_HINT`: on CPUs with bf16 instructions (AVX512_BF16, AMX) OpenVINO runs
+  every float layer in bfloat16 unless told otherwise. That is not the artifact the user
+  exported, so float layers run in f32 unless `precision_hint` says "bf16" (or "auto": OpenVINO's).
+- int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
+  128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
+  compiles the file as it is.
+The compiled model is cached (`CACHE_DIR`, per user), so the second load skips compilation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.artifacts import read_metadata
+from edgeseg.errors import EdgesegError, require
+from edgeseg.runtime.base import IOSpec, Runner, Timing
+
+logger = logging.getLogger(__name__)
+
+VIRTUAL = ("AUTO", "HETERO", "MULTI", "BATCH")  # devices that dispatch to others, never listed as available
+PRECISIONS = {"f32": "f32", "bf16": "bf16", "f16": "f16", "auto": None}
+_KIND = {"float32": "logits", "float16": "logits"}
+
+
+def cache_dir() -> Path:
+    """Where compiled models are kept: $EDGESEG_CACHE_DIR, else the user's cache folder."""
+    root = os.environ.get("EDGESEG_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "edgeseg")
+    return Path(root) / "openvino"
+
+
+class OpenVINORunner(Runner):
+    backend = "openvino"
+
+    def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str = "f32",
+                 cache: bool = True, uint8_activations: bool = True):
+        super().__init__(path)
+        if precision_hint not in PRECISIONS:
+            raise EdgesegError(f"unknown OpenVINO precision {precision_hint!r}; choose one of {', '.join(PRECISIONS)}")
+        self.ov_device, self.threads, self.precision_hint, self.cache = ov_device.upper(), threads, precision_hint, cache
+        self.uint8_activations = uint8_activations
+        self.compiled = self.request = None
+        self.load_s: float | None = None
+        self.compiled_from: str | None = None  # the file OpenVINO compiled (a same-grid uint8 copy, or the artifact)
+
+    def properties(self) -> dict:
+        """The compile-time properties this runner asks for (also what tests check)."""
+        props = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.cache:
+            props["CACHE_DIR"] = str(cache_dir())
+        if self.ov_device.startswith("CPU"):  # thread count and precision are CPU plugin properties
+            if self.threads:
+                props["INFERENCE_NUM_THREADS"] = int(self.threads)
+            if PRECISIONS[self.precision_hint]:
+                props["INFERENCE_PRECISION_HINT"] = PRECISIONS[self.precision_hint]
+        return props
+
+    def _activate(self) -> None:
+        import time
+
+        ov = require("openvino", "openvino")
+        if not Path(self.path).is_file():
+            raise EdgesegError(f"{self.path}: no such model file")
+        core = ov.Core()
+        self._check_device(core)
+        props = self.properties()
+        if "CACHE_DIR" in props:
+            Path(props["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        self.compiled_from = self._source()
+        try:  # compile from the path, so a cache hit skips reading the ONNX file too
+            self.compiled = core.compile_model(self.compiled_from, self.ov_device, props)
+        except Exception as exc:
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({first[:200]})") from None
+        self.load_s = time.perf_counter() - t0
+        logger.debug("%s compiled for %s in %.2f s", self.path, self.ov_device, self.load_s)
+        if len(self.compiled.inputs) != 1:
+            raise EdgesegError(f"{self.path}: {len(self.compiled.inputs)} inputs; edgeseg models take one image input")
+        self.request = self.compiled.create_infer_request()
+        self._input, self._output = self.compiled.inputs[0], self.compiled.outputs[0]
+        self._dtype = self._input.get_element_type().to_dtype()
+
+    def _source(self) -> str:
+        from edgeseg.runtime.ov_graph import uint8_copy
+
+        if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
+            return self.path
+        try:
+            copy = uint8_copy(self.path, cache_dir() / "graphs")
+        except Exception as exc:  # not a readable ONNX file: let OpenVINO say what is wrong with it
+            logger.debug("%s: no uint8 copy (%s)", self.path, exc)
+            return self.path
+        return str(copy) if copy else self.path
+
+    def _check_device(self, core) -> None:
+        base = self.ov_device.split(":")[0].split(".")[0]
+        available = core.available_devices
+        if base in VIRTUAL or any(d.split(".")[0] == base for d in available):
+            return
+        raise EdgesegError(f"OpenVINO device {self.ov_device} is not available here; available: {', '.join(available)}")
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(batch, dtype=self._dtype)
+        out = self.request.infer({0: x})[self._output]  # a copy: the request's buffer is reused
+        self.last_timing = Timing()
+        return out.astype(np.float32) if out.dtype == np.float16 else out
+
+    def _deactivate(self) -> None:
+        self.compiled = self.request = None
+
+    def compiled_property(self, name: str):
+        return self.compiled.get_property(name)
+
+    @property
+    def io_spec(self) -> IOSpec:
+        if self.compiled is None:
+            io = self.metadata.get("io", {})
+            inp, out = io.get("input", {}), io.get("output", {})
+            return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
+                          out.get("kind", "logits"))
+        dtype = np.dtype(self._dtype).name
+        shape = tuple(d.get_length() if d.is_static else None for d in self._input.get_partial_shape())
+        kind = _KIND.get(np.dtype(self._output.get_element_type().to_dtype()).name, "labels")
+        return IOSpec(dtype, "NHWC" if dtype == "uint8" else "NCHW", shape, kind)
+
+    @property
+    def metadata(self) -> dict:
+        if not hasattr(self, "_meta"):
+            self._meta = read_metadata(self.path)
+        return self._meta
+
+    @property
+    def description(self) -> str:
+        extra = f" {self.threads} threads" if self.threads else ""
+        return f"openvino {self.ov_device}{extra}" + ("" if self.precision_hint == "f32" else f" {self.precision_hint}")
