@@ -88,7 +88,10 @@ def _reusable(path: Path, key: str) -> dict | None:
     """The sidecar of an up-to-date artifact, or None."""
     if not path.exists() or not sidecar_path(path).exists():
         return None
-    meta = read_metadata(path)
+    try:
+        meta = read_metadata(path)
+    except EdgesegError:  # a stale or unreadable sidecar: rebuild the stage rather than refuse the export
+        return None
     if meta.get("provenance", {}).get("stage_key") != key or meta.get("sha256") != sha256_file(path):
         return None
     return meta
