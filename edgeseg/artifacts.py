@@ -44,24 +44,44 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds.
+
+    An OS error (disk full, read-only folder) becomes one line naming `path`, not the temporary file.
+    """
+    from edgeseg.outputs import describe_os_error, is_disk_full
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise EdgesegError(f"cannot write {describe_os_error(exc, path)}") from None
+    except EdgesegError:
+        raise
+    except Exception as exc:  # writers (protobuf, torch) wrap the OS error in their own types
+        if is_disk_full(exc):
+            raise EdgesegError(f"cannot write {path}: no space left on device") from None
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager
 def scratch_path(directory, suffix: str = ""):
     """Yield a temporary file path in `directory` that is always removed afterwards."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".scratch.", suffix=suffix, dir=directory)
+    from edgeseg.outputs import describe_os_error
+
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".scratch.", suffix=suffix, dir=directory)
+    except OSError as exc:
+        raise EdgesegError(f"cannot write in {describe_os_error(exc, directory)}") from None
     os.close(fd)
     try:
         yield Path(tmp)
