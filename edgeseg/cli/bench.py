@@ -35,7 +35,11 @@ def bench_cmd(
     from edgeseg.platform.devices import load_profile
     from edgeseg.bench.run import BenchSettings, run_bench
 
+    from edgeseg.outputs import check_out_file
+
     _check_budget(batch, warmup, iters, duration, limit)
+    check_out_file(json_out, "--json")
+    check_out_file(md_out, "--md")
     size = parse_size(input_size)
     profile = load_profile(device)
     provider = provider or ("cuda" if profile.gpu else "cpu")
@@ -51,6 +55,20 @@ def bench_cmd(
     if data:
         _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options}, err)
     _show(result, json_out, md_out)
+    refuse_failed_rows(result)
+
+
+def refuse_failed_rows(result: dict) -> None:
+    """After the table is shown: a run where a requested row failed must not exit 0 (scripts, CI)."""
+    from edgeseg.errors import EdgesegError
+
+    failed = [r for r in result["rows"] if r.get("status") != "ok"]
+    if failed:
+        first = failed[0]
+        raise EdgesegError(f"{len(failed)} of {len(result['rows'])} benchmark rows failed "
+                           f"(first: {first['path']}: {first.get('reason') or 'no reason recorded'})")
+    if (result.get("accuracy") or {}).get("error"):
+        raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
 
 
 def _show(result: dict, json_out, md_out) -> None:

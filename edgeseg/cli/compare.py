@@ -25,6 +25,10 @@ def compare_cmd(
     from edgeseg.bench import report
     from edgeseg.bench.plot import draw, plottable
 
+    from edgeseg.outputs import check_out_file
+
+    for path, option in ((md_out, "--md"), (csv_out, "--csv"), (plot, "--plot")):
+        check_out_file(path, option)
     rows = report.load_rows(results)
     console().print(report.rich_table(rows, title))
     for out, text in ((md_out, lambda r: report.markdown(r, title)), (csv_out, report.csv_text)):

@@ -34,8 +34,14 @@ def eval_cmd(
     from edgeseg.errors import EdgesegError
     from edgeseg.runtime import open_runner
 
+    from edgeseg.outputs import check_out_file
+
     if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if limit is not None and limit < 1:
+        raise EdgesegError(f"--limit must be at least 1, got {limit}")
+    check_out_file(json_out, "--json")
+    check_out_file(md_out, "--md")
     info = DatasetInfo.named(dataset) if dataset != "folder" else None
     runners = [open_runner(a, provider=provider, threads=threads, variant=variant, input_size=parse_size(input_size),
                            dataset=dataset if info else None) for a in artifacts]
