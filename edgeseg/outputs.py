@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
@@ -70,6 +71,12 @@ def _writable(folder: Path) -> str | None:
         pass
     if not os.access(folder, os.W_OK | os.X_OK):
         return "permission denied"
+    try:  # root passes os.access everywhere; only creating a file tells (e.g. /proc, /sys)
+        fd, probe = tempfile.mkstemp(prefix=".edgeseg-probe.", dir=folder)
+    except OSError as exc:
+        return os_reason(exc)
+    os.close(fd)
+    os.unlink(probe)
     return None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from edgeseg.cli.common import console, parse_size, parse_triple
+from edgeseg.errors import EdgesegError
 
 
 def export_cmd(
@@ -54,6 +56,7 @@ def export_cmd(
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
     from edgeseg.export.report import print_summary
+    from edgeseg.outputs import check_out_dir
 
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
@@ -67,6 +70,9 @@ def export_cmd(
         fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=parse_triple(mean, "--mean"),
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
         save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
+    if not Path(checkpoint).is_file():
+        raise EdgesegError(f"{checkpoint}: no such checkpoint file")
+    check_out_dir(out_dir)
     err = console(stderr=True)
     result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
     print_summary(result, err)
