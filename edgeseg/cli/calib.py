@@ -25,6 +25,9 @@ def make_cmd(
     check_out_file(out, "-o")
     cs = make_manifest(data, dataset, split, n, seed, out)
     err = console(stderr=True)
+    if len(cs) < n:
+        err.print(f"[yellow]warning:[/yellow] -n {n} asked, but the {split} split has only {len(cs)} images; "
+                  f"the manifest holds all {len(cs)}")
     if cs.warning():
         err.print(f"[yellow]warning:[/yellow] {cs.warning()}")
     err.print(f"{len(cs)} images, sha256 {cs.sha256[:16]}…")
