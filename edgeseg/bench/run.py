@@ -28,13 +28,20 @@ class BenchSettings:
     runner_options: dict = field(default_factory=dict)
 
 
-def _size(runner, settings: BenchSettings, profile) -> tuple[int, int]:
+def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
+    """(H, W) to time at and where it came from: --input-size, else the model's own, else the profile's."""
     if settings.input_size:
-        return tuple(settings.input_size)
+        return tuple(settings.input_size), "--input-size"
     pre = runner.metadata.get("preprocess", {})
     if pre.get("input_size"):
-        return tuple(pre["input_size"])
-    return tuple(profile.input_sizes[0])
+        return tuple(pre["input_size"]), "the input size in its metadata"
+    spec = runner.io_spec
+    shape = list(spec.input_shape)
+    if len(shape) == 4:
+        hw = shape[1:3] if spec.input_layout == "NHWC" else shape[2:4]
+        if all(isinstance(d, int) and d > 0 for d in hw):
+            return tuple(hw), "its fixed input size"
+    return tuple(profile.input_sizes[0]), f"the {profile.name} profile's default input size"
 
 
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
@@ -44,8 +51,8 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
     try:
         runner = open_runner(path, provider=settings.provider, threads=settings.threads, **settings.runner_options)
         with runner:
-            size = _size(runner, settings, profile)
-            batch = input_batch(runner.io_spec, size, settings.batch)
+            size, source = _size(runner, settings, profile)
+            batch = input_batch(runner.io_spec, size, settings.batch, source=source)
             timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration,
                                  sampler=sampler_factory())  # power sampled over the timed loop only
             row.update(backend=runner.backend, description=runner.description,
