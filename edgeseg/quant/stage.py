@@ -116,7 +116,8 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
         report = json.loads(qpath.read_text()) if qpath.exists() else {}
     result.extra.update({k: v for k, v in report.items() if k in (
         "calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
-        "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")})
+        "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "drop_measured_on", "choose_drop_after",
+        "seconds", "warning")})
     missed = budget_missed(config, report)
     if missed:
         ctx.log(f"warning: {missed}")
