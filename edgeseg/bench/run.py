@@ -13,6 +13,7 @@ from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
+from edgeseg.memory import check_fits
 
 
 @dataclass
@@ -52,6 +53,7 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
         runner = open_runner(path, provider=settings.provider, threads=settings.threads, **settings.runner_options)
         with runner:
             size, source = _size(runner, settings, profile)
+            check_fits((runner.metadata.get("model") or {}).get("variant"), size, settings.batch)
             batch = input_batch(runner.io_spec, size, settings.batch, source=source)
             timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration,
                                  sampler=sampler_factory())  # power sampled over the timed loop only

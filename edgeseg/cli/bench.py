@@ -28,6 +28,7 @@ def bench_cmd(
     dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
     split: str = typer.Option("val", help="split or list file for --data"),
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results JSON (for `edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
@@ -35,8 +36,10 @@ def bench_cmd(
     from edgeseg.platform.devices import load_profile
     from edgeseg.bench.run import BenchSettings, run_bench
 
+    from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_file
 
+    set_limit_gb(max_memory_gb)
     _check_budget(batch, warmup, iters, duration, limit)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")

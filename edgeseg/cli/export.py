@@ -48,6 +48,7 @@ def export_cmd(
     device: Optional[str] = typer.Option(None, help="engine: device profile"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
     timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -73,10 +74,22 @@ def export_cmd(
     if not Path(checkpoint).is_file():
         raise EdgesegError(f"{checkpoint}: no such checkpoint file")
     check_out_dir(out_dir)
+    _check_memory(options, max_memory_gb)
     err = console(stderr=True)
     result = run_export(checkpoint, out_dir, options, log=lambda m: err.print(f"[dim]{m}[/dim]"))
     print_summary(result, err)
     typer.echo(str(result.final))
+
+
+def _check_memory(options, max_memory_gb) -> None:
+    """Refuse an export whose activations would not fit, before the checkpoint loads."""
+    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.memory import check_fits, set_limit_gb
+
+    set_limit_gb(max_memory_gb)
+    size = options.input_size or (DatasetInfo.named(options.dataset).input_size if options.dataset else None)
+    for s in ([size] if size else []) + list(options.verify_sizes):
+        check_fits(options.variant, s, export=True)
 
 
 def register(app: typer.Typer) -> None:

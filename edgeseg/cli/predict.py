@@ -64,6 +64,7 @@ def predict_cmd(
     dataset: Optional[str] = typer.Option(None, help="palette of this dataset (default: the artifact's)"),
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
     alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
     from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
@@ -72,8 +73,10 @@ def predict_cmd(
 
     from edgeseg.errors import EdgesegError
 
+    from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_dir
 
+    set_limit_gb(max_memory_gb)
     if not 0.0 <= alpha <= 1.0:
         raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
     paths = _images(images, Path(out))
