@@ -83,7 +83,7 @@ def _writable(folder: Path) -> str | None:
 def _folder_problem(path: Path) -> str | None:
     """Why a folder cannot be created or written to, or None."""
     if path.exists() and not path.is_dir():
-        return "is a file, not a folder"
+        return f"{path} is a file, not a folder"
     base = path if path.exists() else _nearest_existing(path)
     if not base.is_dir():
         return f"cannot create it, {base} is a file, not a folder"
