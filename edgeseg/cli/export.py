@@ -72,7 +72,7 @@ def export_cmd(
         std_bgr=parse_triple(std, "--std"), channel_order=channel_order, samples=samples, num_samples=num_samples,
         save_deploy=save_deploy, min_agreement=min_agreement, max_rel_diff=max_rel_diff, quant=quant, engine=engine)
     if not Path(checkpoint).is_file():
-        raise EdgesegError(f"{checkpoint}: no such checkpoint file")
+        raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to export)")
     check_out_dir(out_dir)
     _check_memory(options, max_memory_gb)
     err = console(stderr=True)

@@ -41,7 +41,7 @@ def test_read_only_file_system(tmp_path, tmpfs):
     a = tiny_onnx(tmp_path / "a.onnx")
     ro = tmpfs("ro", "size=1m,ro")
     refused(cli("bench", a, *BENCH, "--json", ro / "r.json"), "--json", "read-only file system")
-    refused(cli("export", a.with_suffix(".pth"), "-o", ro / "out"), "no such checkpoint")
+    refused(cli("export", a.with_suffix(".pth"), "-o", ro / "out"), "no such file")
 
 
 def test_disk_full_prints_the_table_then_fails(tmp_path, tmpfs):
