@@ -69,3 +69,26 @@ def test_sidecar_tampered_for_a_model_without_embedded_metadata(tmp_path):
     (tmp_path / "a.onnx.json").write_text(json.dumps({**side, "sha256": "0" * 64}))
     refused(cli("bench", a, "--input-size", "8x8", "--iters", "1", "--warmup", "0"), "benchmark rows failed",
             "stale sidecar")
+
+
+def test_unreadable_sidecar(tmp_path):
+    a = tiny_onnx(tmp_path / "a.onnx")
+    (tmp_path / "a.onnx.json").unlink()
+    (tmp_path / "a.onnx.json").mkdir()  # root reads any file; a folder in its place cannot be read by anyone
+    refused(cli("eval", a, *EVAL), "a.onnx.json: cannot read the sidecar")
+
+
+def test_bench_names_where_a_size_came_from(tmp_path):
+    a = tiny_onnx(tmp_path / "a.onnx")
+    (tmp_path / "a.onnx.json").unlink()
+    model = onnx.load(str(a))
+    for value in (model.graph.input[0], model.graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        dims[2].dim_value, dims[3].dim_value = 8, 8
+    meta = json.loads(next(p for p in model.metadata_props if p.key == "edgeseg").value)
+    meta["preprocess"]["input_size"] = [16, 16]  # metadata that disagrees with the fixed 8x8 graph
+    set_onnx_metadata(model, meta)
+    onnx.save(model, str(a))
+    line = refused(cli("bench", a, "--iters", "1", "--warmup", "0"), "the input size in its metadata 16x16 does not fit")
+    assert "--input-size" not in line  # the user never passed it
+    refused(cli("bench", a, "--iters", "1", "--warmup", "0", "--input-size", "4x4"), "--input-size 4x4 does not fit")
