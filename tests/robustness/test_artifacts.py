@@ -5,7 +5,7 @@ import json
 import onnx
 
 from edgeseg.artifacts import set_onnx_metadata, sha256_file
-from conftest import DEMO, cli, refused
+from cliproc import DEMO, cli, refused
 from tiny import tiny_onnx
 
 EVAL = ("--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "1")

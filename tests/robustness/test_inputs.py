@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DEMO, REPO, cli, refused
+from cliproc import DEMO, REPO, cli, refused
 from tiny import tiny_onnx
 
 

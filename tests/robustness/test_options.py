@@ -6,7 +6,7 @@ would be "not a PyTorch checkpoint"; the option's own message proves the order.
 
 import pytest
 
-from conftest import DEMO, REPO, cli, refused
+from cliproc import DEMO, REPO, cli, refused
 from tiny import tiny_onnx
 
 CALIB = REPO / "calib" / "camvid-demo.txt"

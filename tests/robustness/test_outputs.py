@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import DEMO, cli, refused
+from cliproc import DEMO, cli, refused
 from tiny import tiny_onnx
 
 BENCH = ("--input-size", "8x8", "--iters", "2", "--warmup", "0", "--threads", "1")
