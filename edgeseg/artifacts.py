@@ -124,7 +124,7 @@ def read_metadata(path) -> dict:
                            f"{path.name}); delete {side.name} or rebuild {path.name}")
     differ = [k for k in CONTRACT_FIELDS if k in embedded and k in sidecar and embedded[k] != sidecar[k]]
     if differ:
-        raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} differ from the metadata inside "
+        raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from the metadata inside "
                            f"{path.name}; delete {side.name} or rebuild {path.name}")
     return {**embedded, **sidecar}
 

@@ -68,8 +68,9 @@ def refuse_failed_rows(result: dict) -> None:
     failed = [r for r in result["rows"] if r.get("status") != "ok"]
     if failed:
         first = failed[0]
-        raise EdgesegError(f"{len(failed)} of {len(result['rows'])} benchmark rows failed "
-                           f"(first: {first['path']}: {first.get('reason') or 'no reason recorded'})")
+        reason = first.get("reason") or "no reason recorded"
+        where = reason if first["path"] in reason else f"{first['path']}: {reason}"
+        raise EdgesegError(f"{len(failed)} of {len(result['rows'])} benchmark rows failed (first: {where})")
     if (result.get("accuracy") or {}).get("error"):
         raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
 

@@ -110,7 +110,7 @@ def predict_cmd(
     con.print(f"wrote {written} images to {out_dir}")
     if bad:
         raise EdgesegError(f"{len(bad)} of {len(paths)} images could not be read (first: {bad[0]}); "
-                           f"the other {len(paths) - len(bad)} were predicted")
+                           f"predicted the other {len(paths) - len(bad)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -30,7 +30,7 @@ def test_predict_goes_on_past_bad_images_and_skips_its_own_outputs(tmp_path):
     out = images / "out"  # inside the input folder
     for _ in range(2):  # the second run must not read the first run's masks as inputs
         p = cli("predict", a, images, "-o", out)
-        refused(p, "1 of 3 images could not be read", "broken.png", "the other 2 were predicted")
+        refused(p, "1 of 3 images could not be read", "broken.png", "predicted the other 2")
         assert sorted(q.name for q in out.iterdir()) == ["x_mask.png", "x_overlay.png", "y_mask.png", "y_overlay.png"]
 
 
