@@ -25,31 +25,60 @@ def sidecar_path(path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+_HASHES: dict[tuple, str] = {}
+
+
 def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes, remembered per (path, size, mtime, inode): one hash per load, not one per check."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key in _HASHES:
+        return _HASHES[key]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
-    return h.hexdigest()
+    _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
 
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds.
+
+    An OS error (disk full, read-only folder) becomes one line naming `path`, not the temporary file.
+    """
+    from edgeseg.outputs import describe_os_error, is_disk_full
+
     path = Path(path)
-    tmp = new_temp(path.parent, f".{path.name}", ".tmp")
+    tmp = None
     try:
+        tmp = new_temp(path.parent, f".{path.name}", ".tmp")
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        raise EdgesegError(f"cannot write {describe_os_error(exc, path)}") from None
+    except EdgesegError:
+        raise
+    except Exception as exc:  # writers (protobuf, torch) wrap the OS error in their own types
+        if is_disk_full(exc):
+            raise EdgesegError(f"cannot write {path}: no space left on device") from None
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager
 def scratch_path(directory, suffix: str = ""):
     """Yield a temporary file path in `directory` that is always removed afterwards."""
-    tmp = new_temp(directory, ".scratch", suffix)
+    from edgeseg.outputs import describe_os_error
+
+    try:
+        tmp = new_temp(directory, ".scratch", suffix)
+    except OSError as exc:
+        raise EdgesegError(f"cannot write in {describe_os_error(exc, directory)}") from None
     try:
         yield tmp
     finally:
@@ -68,18 +97,47 @@ def write_sidecar(path, meta: dict) -> Path:
     return side
 
 
+# Fields that change what an artifact computes or expects; a sidecar must agree with the file on them.
+CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
+
+
 def read_metadata(path) -> dict:
-    """The artifact's metadata: its sidecar if present, else the ONNX metadata_props."""
+    """The artifact's metadata, checked against the artifact itself.
+
+    The file decides: a sidecar whose sha256 is not the file's, or that disagrees with the
+    metadata embedded in the ONNX on the contract (precision, preprocessing, I/O), describes
+    another file and is refused; a stale sidecar would silently feed the model the wrong input.
+    """
     path = Path(path)
     side = sidecar_path(path)
-    if side.exists():
-        try:
-            return json.loads(side.read_text())
-        except json.JSONDecodeError as exc:
-            raise EdgesegError(f"{side}: sidecar is not valid JSON ({exc})") from None
-    if path.suffix == ".onnx" and path.exists():
-        return onnx_metadata(path)
-    return {}
+    sidecar = read_sidecar(side) if side.exists() else None
+    embedded = onnx_metadata(path) if path.suffix == ".onnx" and path.exists() else {}
+    if sidecar is None:
+        return embedded
+    recorded = sidecar.get("sha256")
+    if recorded and path.exists() and sha256_file(path) != recorded:
+        raise EdgesegError(f"{side}: stale sidecar, it describes another file (its sha256 is not that of "
+                           f"{path.name}); delete {side.name} or rebuild {path.name}")
+    differ = [k for k in CONTRACT_FIELDS if k in embedded and k in sidecar and embedded[k] != sidecar[k]]
+    if differ:
+        raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from the metadata inside "
+                           f"{path.name}; delete {side.name} or rebuild {path.name}")
+    return {**embedded, **sidecar}
+
+
+def read_sidecar(side) -> dict:
+    """A sidecar's JSON object, or one line that says why it cannot be used."""
+    side = Path(side)
+    try:
+        data = json.loads(side.read_text())
+    except OSError as exc:
+        raise EdgesegError(f"{side}: cannot read the sidecar ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EdgesegError(f"{side}: sidecar is not valid JSON ({exc}); delete it or rebuild the artifact") from None
+    if not isinstance(data, dict):
+        raise EdgesegError(f"{side}: sidecar holds a JSON {type(data).__name__}, not an object; "
+                           "delete it or rebuild the artifact")
+    return data
 
 
 def onnx_metadata(path) -> dict:
@@ -87,11 +145,20 @@ def onnx_metadata(path) -> dict:
 
     try:
         model = onnx.load(str(path), load_external_data=False)
+    except OSError as exc:
+        raise EdgesegError(f"{path}: cannot read the ONNX model ({exc.strerror or exc})") from None
     except Exception as exc:
         raise EdgesegError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {exc})") from None
     for prop in model.metadata_props:
         if prop.key == META_KEY:
-            return json.loads(prop.value)
+            try:
+                meta = json.loads(prop.value)
+            except json.JSONDecodeError as exc:
+                raise EdgesegError(f"{path}: its embedded edgeseg metadata is not valid JSON ({exc}); "
+                                   "re-export the model") from None
+            if not isinstance(meta, dict):
+                raise EdgesegError(f"{path}: its embedded edgeseg metadata is not a JSON object; re-export the model")
+            return meta
     return {}
 
 

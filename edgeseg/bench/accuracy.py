@@ -20,6 +20,7 @@ from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
 
 RESIZE_MODES = ("logits", "labels")
+_LOGITS_AT_LABEL_SIZE = 1 << 30  # bytes; above it, logits are not resized to the label size
 
 
 def _pct(num: int, den: int) -> float | None:
@@ -84,9 +85,27 @@ def feeder(runner) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
         dims = shape[1:3] if embedded else shape[2:4]
         if len(dims) == 2 and all(isinstance(d, int) and d > 0 for d in dims):
             pre = Preprocess(**{**pre.__dict__, "input_size": tuple(dims)})
-    if embedded:
-        return f"uint8 NHWC BGR {pre.input_size}", pre.resize
-    return json.dumps(pre.to_dict(), sort_keys=True), pre.apply
+    prepare = pre.resize if embedded else pre.apply
+    key = f"uint8 NHWC BGR {pre.input_size}" if embedded else json.dumps(pre.to_dict(), sort_keys=True)
+    if pre.input_size is None:  # at the image's own size, but never larger than the dataset's
+        prepare = _capped(pre, embedded, (meta.get("dataset") or {}).get("input_size"),
+                          (meta.get("model") or {}).get("variant"))
+    return key, prepare
+
+
+def _capped(pre: Preprocess, embedded: bool, limit, variant):
+    """Run an image at its own size, resized down (aspect kept) to the dataset's pixel count when
+    larger, and refused when even that would not fit in memory: an 8000x8000 PNG of 200 KB must
+    not become 30 GB of activations."""
+    from edgeseg.memory import check_fits, fit_within
+
+    def prepare(image):
+        size = fit_within(image.shape[:2], limit) if limit else tuple(image.shape[:2])
+        check_fits(variant, size)
+        sized = Preprocess(**{**pre.__dict__, "input_size": size})
+        return sized.resize(image) if embedded else sized.apply(image)
+
+    return prepare
 
 
 def to_labels(out: np.ndarray, label_shape, resize: str = "logits") -> np.ndarray:
@@ -103,6 +122,9 @@ def to_labels(out: np.ndarray, label_shape, resize: str = "logits") -> np.ndarra
         if resize == "logits" and labels.shape != (h, w):
             labels = cv2.resize(labels.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
         return labels
+    if resize == "logits" and out.shape[1:] != (h, w) and out.shape[0] * h * w * 4 > _LOGITS_AT_LABEL_SIZE:
+        # Logits of a huge image at full size would take GBs: classes at model size, upscaled nearest.
+        return cv2.resize(out.argmax(0).astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
     if resize == "logits" and out.shape[1:] != (h, w):
         # cv2 resizes every channel independently: the same as one bilinear resize per class.
         hwc = np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)

@@ -65,13 +65,43 @@ def _rows_of(data, source) -> list[dict]:
         if data.get("format", BENCH_FORMAT) != BENCH_FORMAT:
             raise EdgesegError(f"{source}: bench results in format {data['format']!r}; "
                                f"this edgeseg reads {BENCH_FORMAT}")
-        label = device_label(data.get("device", {}))
+        _check_entries(data["rows"], source, "rows")
+        device = data.get("device", {})
+        if not isinstance(device, dict):
+            raise EdgesegError(f"{source}: 'device' is a JSON {type(device).__name__}, not an object")
+        label = device_label(device)
         return [_bench_row(r, label) for r in data["rows"]]
     if isinstance(data, dict) and isinstance(data.get("artifacts"), list):
+        _check_entries(data["artifacts"], source, "artifacts")
         return [{"artifact": Path(a["path"]).name, "path": a["path"], "precision": a.get("precision"),
                  "backend": a.get("backend"), "device": NO_DEVICE, "miou": a.get("miou"), "drop": a.get("miou_drop"),
                  "agreement": a.get("agreement"), "status": "ok"} for a in data["artifacts"]]
     raise EdgesegError(f"{source}: neither bench nor eval results (no 'rows' or 'artifacts')")
+
+
+_NUMBERS = ("miou", "miou_drop", "agreement", "power_w", "fps_per_watt", "h2d_ms", "d2h_ms", "cpu_threads")
+
+
+def _check_entries(entries: list, source, key: str) -> None:
+    """Every entry an object with a path and numbers where numbers belong, or one line naming the bad one."""
+    for i, e in enumerate(entries):
+        where = f"{source}: {key}[{i}]"
+        if not isinstance(e, dict):
+            raise EdgesegError(f"{where} is a JSON {type(e).__name__}, not an object")
+        if not isinstance(e.get("path"), str) or not e["path"]:
+            raise EdgesegError(f"{where} has no 'path' string")
+        for k in _NUMBERS:
+            if e.get(k) is not None and (isinstance(e[k], bool) or not isinstance(e[k], (int, float))):
+                raise EdgesegError(f"{where}: {k!r} must be a number, got {e[k]!r}")
+        for k in ("end_to_end", "gpu_compute"):
+            stats = e.get(k)
+            if stats is None:
+                continue
+            if not isinstance(stats, dict):
+                raise EdgesegError(f"{where}: {k!r} must be an object of statistics, got {stats!r}")
+            bad = [s for s, v in stats.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+            if bad:
+                raise EdgesegError(f"{where}: {k}.{bad[0]} must be a number, got {stats[bad[0]]!r}")
 
 
 def device_label(device: dict) -> str:

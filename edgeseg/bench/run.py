@@ -14,6 +14,7 @@ from edgeseg.platform.devices import backends_for, check_profile, load_profile
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
+from edgeseg.memory import check_fits
 from edgeseg.runtime import parse_backend
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,20 @@ def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
     return next((b for b in backends_for(profile, precision) if installed(b)), None)
 
 
-def _size(runner, settings: BenchSettings, profile) -> tuple[int, int]:
+def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
+    """(H, W) to time at and where it came from: --input-size, else the model's own, else the profile's."""
     if settings.input_size:
-        return tuple(settings.input_size)
+        return tuple(settings.input_size), "--input-size"
     pre = runner.metadata.get("preprocess", {})
     if pre.get("input_size"):
-        return tuple(pre["input_size"])
-    return tuple(profile.input_sizes[0])
+        return tuple(pre["input_size"]), "the input size in its metadata"
+    spec = runner.io_spec
+    shape = list(spec.input_shape)
+    if len(shape) == 4:
+        hw = shape[1:3] if spec.input_layout == "NHWC" else shape[2:4]
+        if all(isinstance(d, int) and d > 0 for d in hw):
+            return tuple(hw), "its fixed input size"
+    return tuple(profile.input_sizes[0]), f"the {profile.name} profile's default input size"
 
 
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
@@ -70,8 +78,9 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
             row["backend"] = parse_backend(backend)[0]  # named even when the row fails
         runner = open_runner(path, backend, provider=settings.provider, threads=settings.threads, **settings.runner_options)
         with runner:
-            size = _size(runner, settings, profile)
-            batch = input_batch(runner.io_spec, size, settings.batch)
+            size, source = _size(runner, settings, profile)
+            check_fits((runner.metadata.get("model") or {}).get("variant"), size, settings.batch)
+            batch = input_batch(runner.io_spec, size, settings.batch, source=source)
             timing = time_runner(runner, batch, settings.warmup, settings.iters, settings.duration,
                                  sampler=sampler_factory())  # power sampled over the timed loop only
             row.update(backend=runner.backend, description=runner.description,

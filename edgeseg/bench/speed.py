@@ -22,8 +22,11 @@ GPU_TIMES = (("compute_ms", "gpu_compute", "GPU Compute Time"), ("h2d_ms", "h2d"
              ("d2h_ms", "d2h", "D2H Latency"))
 
 
-def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0) -> np.ndarray:
-    """A deterministic random batch shaped and typed as the runner declares (dynamic dims from `size`)."""
+def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0, source: str = "--input-size") -> np.ndarray:
+    """A deterministic random batch shaped and typed as the runner declares (dynamic dims from `size`).
+
+    `source` names where `size` came from, so a mismatch blames what the user actually gave.
+    """
     rng = np.random.default_rng(seed)
     h, w = size
     nhwc = spec.input_layout == "NHWC"
@@ -32,7 +35,7 @@ def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0) -> np.nd
         fixed_hw = declared[1:3] if nhwc else declared[2:4]
         if all(fixed_hw) and tuple(fixed_hw) != (h, w):
             raise EdgesegError(f"model has a fixed input of {fixed_hw[0]}x{fixed_hw[1]}; "
-                               f"--input-size {h}x{w} does not fit")
+                               f"{source} {h}x{w} does not fit")
         if declared[0] not in (None, batch):
             raise EdgesegError(f"model has a fixed batch of {declared[0]}; --batch {batch} does not fit")
     if nhwc:  # preprocessing in the graph: raw BGR camera pixels

@@ -32,6 +32,7 @@ def bench_cmd(
     dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
     split: str = typer.Option("val", help="split or list file for --data"),
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results JSON (for `edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
@@ -40,8 +41,14 @@ def bench_cmd(
     from edgeseg.bench.speed import check_budget
     from edgeseg.platform.devices import load_profile
 
+    from edgeseg.memory import set_limit_gb
+    from edgeseg.outputs import check_out_file
+
+    set_limit_gb(max_memory_gb)
     iters = 100 if iters is None and duration is None else iters
     check_budget(warmup, iters, duration, batch, limit)
+    check_out_file(json_out, "--json")
+    check_out_file(md_out, "--md")
     size = parse_size(input_size)
     profile = load_profile(device)
     provider = provider or ("cuda" if profile.gpu else "cpu")
@@ -55,6 +62,21 @@ def bench_cmd(
     if data:
         _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
     _show(result, json_out, md_out)
+    refuse_failed_rows(result)
+
+
+def refuse_failed_rows(result: dict) -> None:
+    """After the table is shown: a run where a requested row failed must not exit 0 (scripts, CI)."""
+    from edgeseg.errors import EdgesegError
+
+    failed = [r for r in result["rows"] if r.get("status") != "ok"]
+    if failed:
+        first = failed[0]
+        reason = first.get("reason") or "no reason recorded"
+        where = reason if first["path"] in reason else f"{first['path']}: {reason}"
+        raise EdgesegError(f"{len(failed)} of {len(result['rows'])} benchmark rows failed (first: {where})")
+    if (result.get("accuracy") or {}).get("error"):
+        raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
 
 
 def _show(result: dict, json_out, md_out) -> None:

@@ -21,8 +21,12 @@ def make_cmd(
 ):
     """Write a manifest of N images (paths relative to the root, content sha256 in the header)."""
     from edgeseg.data.calibset import make_manifest
+    from edgeseg.outputs import check_out_file
 
+    check_out_file(out, "-o")
     cs = make_manifest(data, dataset, split, n, seed, out)
+    if len(cs) < n:
+        log.warning(f"-n {n} asked, but the {split} split has only {len(cs)} images; the manifest holds all {len(cs)}")
     if cs.warning():
         log.warning(cs.warning())
     log.info("%d images, sha256 %s…", len(cs), cs.sha256[:16])

@@ -26,6 +26,10 @@ def compare_cmd(
     from edgeseg.bench import report
     from edgeseg.bench.plot import draw, plottable
 
+    from edgeseg.outputs import check_out_file
+
+    for path, option in ((md_out, "--md"), (csv_out, "--csv"), (plot, "--plot")):
+        check_out_file(path, option)
     rows = report.load_rows(results)
     console().print(report.rich_table(rows, title))
     write_reports(md=(md_out, lambda: report.markdown(rows, title)), csv=(csv_out, lambda: report.csv_text(rows)))

@@ -23,6 +23,7 @@ def eval_cmd(
     threads: Optional[int] = typer.Option(None, help="CPU threads per runner"),
     input_size: Optional[str] = typer.Option(None, help="HxW for checkpoints (default: the image's size)"),
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results as JSON"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write results as Markdown"),
     ray: Optional[str] = typer.Option(None, "--ray", help="shard the images over a Ray cluster: HEAD:PORT, or "
@@ -38,8 +39,16 @@ def eval_cmd(
     from edgeseg.errors import EdgesegError
     from edgeseg.runtime import open_runner
 
+    from edgeseg.memory import set_limit_gb
+    from edgeseg.outputs import check_out_file
+
+    set_limit_gb(max_memory_gb)
     if resize not in RESIZE_MODES or batch < 1:  # checked before any model is loaded
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if limit is not None and limit < 1:
+        raise EdgesegError(f"--limit must be at least 1, got {limit}")
+    check_out_file(json_out, "--json")
+    check_out_file(md_out, "--md")
     if ray:
         from edgeseg.fleet.cluster import preflight
         from edgeseg.fleet.shard import check_shardable

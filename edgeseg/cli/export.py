@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from edgeseg.cli.common import console, parse_size, parse_triple, progress
+from edgeseg.errors import EdgesegError
 
 
 def export_cmd(
@@ -51,6 +53,7 @@ def export_cmd(
     deepstream: bool = typer.Option(False, help="also write FINAL.nvinfer.txt, a DeepStream nvinfer config for the final artifact"),
     runtime: Optional[str] = typer.Option(None, help="engine: tensorrt (default) | tensorrt-rtx (RTX GPUs, builds anywhere)"),
     compute_capability: Optional[str] = typer.Option(None, help="engine, tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
@@ -59,6 +62,7 @@ def export_cmd(
     from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import run_export
     from edgeseg.export.report import print_summary
+    from edgeseg.outputs import check_out_dir
 
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
@@ -76,6 +80,10 @@ def export_cmd(
         from edgeseg.export.deepstream import check_export_options
 
         check_export_options(options)
+    if not Path(checkpoint).is_file():
+        raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to export)")
+    check_out_dir(out_dir)
+    _check_memory(options, max_memory_gb)
     err = console(stderr=True)
     result = run_export(checkpoint, out_dir, options, progress=progress)
     print_summary(result, err)
@@ -84,6 +92,17 @@ def export_cmd(
 
         err.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}")
     typer.echo(str(result.final))
+
+
+def _check_memory(options, max_memory_gb) -> None:
+    """Refuse an export whose activations would not fit, before the checkpoint loads."""
+    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.memory import check_fits, set_limit_gb
+
+    set_limit_gb(max_memory_gb)
+    size = options.input_size or (DatasetInfo.named(options.dataset).input_size if options.dataset else None)
+    for s in ([size] if size else []) + list(options.verify_sizes):
+        check_fits(options.variant, s, export=True)
 
 
 def register(app: typer.Typer) -> None:

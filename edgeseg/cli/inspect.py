@@ -20,7 +20,7 @@ def inspect_cmd(
     from edgeseg.models.checkpoint import load_model
     from edgeseg.models.complexity import count_flops, count_params
 
-    model, ckpt = load_model(checkpoint, variant, weights=False)  # shapes are all that is counted
+    model, ckpt = load_model(checkpoint, variant, weights=False, allow_nonfinite=True)  # shapes are all that is counted
     dataset = DatasetInfo.for_classes(ckpt.arch.classes)
     size = parse_size(input_size) or tuple(dataset.input_size)
     used = count_params(model)
@@ -47,11 +47,15 @@ def inspect_cmd(
         ("epoch", str(info["epoch"]) if info["epoch"] is not None else "not stored"),
         ("layout", info["layout"] + (" with module. prefix" if ckpt.prefixed else "")),
         ("stored dtypes", ", ".join(ckpt.dtypes)),
+        ("NaN/Inf weights", f"[red]{len(ckpt.nonfinite)} tensor(s), first {ckpt.nonfinite[0]}: "
+                            "not usable[/red]" if ckpt.nonfinite else "none"),
         ("unused keys", f"{len(ckpt.unused)} ({', '.join(sorted({k.split('.')[0] for k in ckpt.unused}))})" if ckpt.unused else "none"),
     ]
     for k, v in rows:
         table.add_row(k, v)
     console().print(table)
+    if ckpt.nonfinite:
+        console(stderr=True).print(f"warning: {ckpt.nonfinite_note()}", style="yellow", markup=False)
 
 
 def register(app: typer.Typer) -> None:

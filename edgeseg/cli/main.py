@@ -32,8 +32,18 @@ def _register_commands() -> None:
     logs.add_verbosity(app)  # -v/-q after any command too, not only before it
 
 
+def _version(value: bool) -> None:
+    if value:
+        import edgeseg
+
+        typer.echo(f"edgeseg {edgeseg.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: bool = logs.VERBOSE, quiet: bool = logs.QUIET) -> None:
+def _root(verbose: bool = logs.VERBOSE, quiet: bool = logs.QUIET,
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
     """Take trained S²-FPN segmentation checkpoints to the edge."""
     logs.set_verbosity(verbose, quiet)
 
@@ -44,9 +54,16 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors become one red line on stderr and exit code 1.
 
-    Typer keeps its own handling of usage errors (exit 2) and --help.
+    Typer keeps its own handling of usage errors (exit 2) and --help. OS errors (a file that
+    cannot be read or written, a full disk) and exhausted memory are one line too; Ctrl-C
+    says "interrupted" and exits 130, also inside a long ONNX Runtime or PyTorch call.
     """
+    import signal
+
+    from edgeseg.outputs import describe_os_error
+
     logs.configure()
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:
@@ -54,10 +71,26 @@ def main(argv: list[str] | None = None) -> int:
     except EdgesegError as exc:
         _fail(str(exc))
         return 1
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         _fail("interrupted")
         return 130
+    except OSError as exc:
+        _fail(describe_os_error(exc))
+        return 1
+    except MemoryError:
+        _fail("out of memory; use a smaller --input-size or batch, or fewer images at once")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return 0
+
+
+class Interrupted(BaseException):
+    """Ctrl-C. Not a KeyboardInterrupt: Typer would turn that into a silent exit 130."""
+
+
+def _interrupt(signum, frame):
+    raise Interrupted()
 
 
 def _fail(message: str) -> None:

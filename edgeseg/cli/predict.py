@@ -10,15 +10,16 @@ import typer
 from edgeseg.cli.common import console
 
 
-def _images(inputs: list[str]) -> list[Path]:
+def _images(inputs: list[str], out_dir: Path | None = None) -> list[Path]:
     from edgeseg.data.images import IMAGE_SUFFIXES, list_images
     from edgeseg.errors import EdgesegError
 
     paths: list[Path] = []
+    skip = out_dir.resolve() if out_dir is not None else None
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            paths += list_images(p)
+        if p.is_dir():  # an -o inside the input folder: its (earlier) outputs are not inputs
+            paths += [q for q in list_images(p) if skip is None or skip not in q.resolve().parents]
         elif p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
             paths.append(p)
         else:
@@ -57,6 +58,7 @@ def predict_cmd(
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
     backend: Optional[str] = typer.Option(None, help="ARTIFACT (not --compare's): onnxruntime (default) | openvino[:DEVICE]"),
     alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
+    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
     from edgeseg.bench.accuracy import predict_labels
@@ -66,18 +68,28 @@ def predict_cmd(
 
     from edgeseg.errors import EdgesegError
 
+    from edgeseg.memory import set_limit_gb
+    from edgeseg.outputs import check_out_dir
+
+    set_limit_gb(max_memory_gb)
     if not 0.0 <= alpha <= 1.0:
         raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
-    paths = _images(images)
+    paths = _images(images, Path(out))
+    check_out_dir(out)
     runners = [open_runner(a, b, provider=provider, dataset=dataset)  # the reference runs on its own default backend
                for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]
-    out_dir, con, written = Path(out), console(), 0
+    out_dir, con, written, bad = Path(out), console(), 0, []
     try:
         for r in runners:
             r.activate()
         palette = _palette(runners[0], dataset)
         for path in paths:
-            image = read_image(path)
+            try:  # one unreadable image must not cost the others their masks
+                image = read_image(path)
+            except EdgesegError as exc:
+                bad.append(path)
+                console(stderr=True).print(f"skipped: {exc}", style="yellow", markup=False)
+                continue
             labels = predict_labels(runners[0], image)
             mask = colorize(labels, palette)
             write_png(out_dir / f"{path.stem}_mask.png", mask)
@@ -92,6 +104,9 @@ def predict_cmd(
         for r in runners:
             r.deactivate()
     con.print(f"wrote {written} images to {out_dir}")
+    if bad:
+        raise EdgesegError(f"{len(bad)} of {len(paths)} images could not be read (first: {bad[0]}); "
+                           f"predicted the other {len(paths) - len(bad)}")
 
 
 def register(app: typer.Typer) -> None:

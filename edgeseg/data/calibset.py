@@ -37,13 +37,21 @@ class CalibSet:
 
 
 def content_hash(paths) -> str:
-    h = hashlib.sha256()
-    for p in paths:
+    return content_hashes(paths, len(paths))[0]
+
+
+def content_hashes(paths, first: int) -> tuple[str, str]:
+    """(sha256 of the first `first` images' bytes in order, sha256 of all of them), in one read."""
+    head, whole = hashlib.sha256(), hashlib.sha256()
+    for i, p in enumerate(paths):
         try:
-            h.update(Path(p).read_bytes())
+            data = Path(p).read_bytes()
         except OSError as exc:
             raise EdgesegError(f"calibration image {p} cannot be read ({exc.strerror})") from None
-    return h.hexdigest()
+        whole.update(data)
+        if i < first:
+            head.update(data)
+    return head.hexdigest(), whole.hexdigest()
 
 
 def _group(path: Path, kind: str) -> str:
@@ -109,12 +117,14 @@ def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
         paths = _read_list(src, Path(data_root) if data_root else src.parent)
     else:
         raise EdgesegError(f"--calib {source}: no such file or folder")
-    paths = paths[:limit] if limit else paths
-    digest = content_hash(paths)
-    expected = _header_hash(src) if src.is_file() and not limit else None
-    if expected and expected != digest:
+    used = paths[:limit] if limit else paths
+    expected = _header_hash(src) if src.is_file() else None
+    # The manifest's hash covers every image it lists: with --calib-limit the whole set is still
+    # read once and checked, so a changed image is caught whichever subset is used.
+    digest, whole = content_hashes(paths if expected else used, len(used))
+    if expected and expected != whole:
         raise EdgesegError(f"{src}: the images changed since the manifest was made (sha256 differs); remake it")
-    return CalibSet(tuple(paths), digest, str(src))
+    return CalibSet(tuple(used), digest, str(src))
 
 
 def _read_list(path: Path, root: Path) -> list[Path]:

@@ -137,8 +137,9 @@ def check_plan_hash(engine_path, meta: dict) -> None:
     recorded = meta.get("engine", {}).get("sha256")
     if recorded and sha256_file(engine_path) != recorded:
         onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
-        raise EdgesegError(f"{engine_path}: the plan does not match its sidecar (sha256 differs; was it rebuilt "
-                           f"by another tool?): rebuild it with `edgeseg build {onnx} -o {engine_path}`")
+        raise EdgesegError(f"{sidecar_path(engine_path)}: stale sidecar, it describes another plan (sha256 differs "
+                           f"from {engine_path.name}; rebuilt by another tool?): delete it and rebuild with "
+                           f"`edgeseg build {onnx} -o {engine_path}`")
 
 
 # -- The sidecar itself -------------------------------------------------------------------------
@@ -198,4 +199,5 @@ def read(engine_path) -> dict:
     meta = read_metadata(engine_path)
     if meta.get("kind") != "engine" or "target" not in meta:
         raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
+    check_plan_hash(engine_path, meta)  # a sidecar of another plan would describe the wrong engine
     return meta

@@ -18,6 +18,10 @@ def to_fp16(model, *, keep_io_float32: bool = True, keep_ops=KEEP_FLOAT32):
 
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    from edgeseg.export.graph_order import topological_sort
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return convert_float_to_float16(model, keep_io_types=keep_io_float32, op_block_list=list(keep_ops))
+        model = convert_float_to_float16(model, keep_io_types=keep_io_float32, op_block_list=list(keep_ops))
+    topological_sort(model.graph)  # the converter appends the input Cast after the nodes reading it
+    return model

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 QUANT_JSON, CALIB_CACHE = ".quant.json", ".calib.cache"
 SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
-                "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")
+                "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "drop_measured_on",
+                "choose_drop_after", "seconds", "warning")
 
 
 def contract(ctx):
@@ -89,9 +90,9 @@ class Int8(OnnxStage):
             log.warning(self.calib.warning())
         val = validation(ctx, self.val_ds) if self.val_ds is not None else None
         parent_sha = self.parent_record(ctx)["sha256"]
-        with _sharded(val, ctx.options.quant):
-            model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
-                                           cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress)
+        model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
+                                       cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress,
+                                       scorer=_sharded(ctx.options.quant))
         report = report.to_dict()
         return Built(model=model, extra=self._summary(report),
                      companions={QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)})
@@ -111,12 +112,10 @@ class Int8(OnnxStage):
         return extra
 
 
-def _sharded(val, opts: dict):
+def _sharded(opts: dict):
     """With --ray, the fallback's candidate evaluations are sharded over a Ray cluster."""
-    from contextlib import nullcontext
-
-    if val is None or not opts.get("ray"):
-        return nullcontext()
+    if not opts.get("ray"):
+        return None
     from edgeseg.fleet.shard import sharded_validation
 
-    return sharded_validation(val, opts["ray"], opts.get("workers"))
+    return lambda val: sharded_validation(val, opts["ray"], opts.get("workers"))

@@ -48,6 +48,19 @@ def embed_preprocess(model, preprocess) -> None:
     graph.initializer.extend(inits)
     for node in reversed(nodes):
         graph.node.insert(0, node)
+    from edgeseg.export.graph_order import topological_sort
+
+    topological_sort(graph)
+    _drop_parent_metadata(model)
+
+
+def _drop_parent_metadata(model) -> None:
+    """The parent's edgeseg metadata describes float NCHW input; this graph no longer matches it
+    (the export writes the new contract when it saves the stage)."""
+    keep = [(p.key, p.value) for p in model.metadata_props if p.key != "edgeseg" and not p.key.startswith("edgeseg.")]
+    del model.metadata_props[:]
+    for k, v in keep:
+        model.metadata_props.add(key=k, value=v)
 
 
 def embed_argmax(model, label_type: str = "int32") -> None:
@@ -65,3 +78,6 @@ def embed_argmax(model, label_type: str = "int32") -> None:
     ])
     graph.output.remove(old)
     graph.output.insert(0, helper.make_tensor_value_info("labels", LABEL_TYPES[label_type], [dims[0], dims[2], dims[3]]))
+    from edgeseg.export.graph_order import topological_sort
+
+    topological_sort(graph)

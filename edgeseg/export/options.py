@@ -57,16 +57,7 @@ class ExportOptions:
             raise EdgesegError(f"--min-agreement must be within 0..1, got {self.min_agreement}")
         if self.fp16_io and self.precision != "fp16":
             raise EdgesegError("--fp16-io only applies to --precision fp16")
-        if self.format == "engine":
-            from edgeseg.engine.builder import check_options
-
-            check_options(self.engine)
-        if self.format == "engine" and self.precision == "int8" and (
-                self.quant.get("target") or self.quant.get("preset")) == "cpu":
-            from edgeseg.engine.parse_check import CPU_TARGET
-
-            raise EdgesegError(f"--format engine: --quant-preset/--target cpu makes {CPU_TARGET}; use the "
-                               "tensorrt preset for engines")
+        _check_applicable(self)
 
     @property
     def limits(self) -> tuple[float | None, float | None]:
@@ -79,3 +70,75 @@ class ExportOptions:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# CLI spelling of the INT8 and engine settings, for messages.
+QUANT_FLAGS = {"calib": "--calib", "data": "--data", "method": "--calib-method", "limit": "--calib-limit",
+               "percentile": "--calib-percentile", "target": "--target", "max_miou_drop": "--max-miou-drop",
+               "val": "--val", "val_limit": "--val-limit", "fallback_limit": "--fallback-limit",
+               "preset": "--quant-preset"}
+ENGINE_FLAGS = {"device": "--device", "workspace_gb": "--workspace", "timing_cache": "--timing-cache",
+                "runtime": "--runtime", "compute_capabilities": "--compute-capability"}
+
+
+def _check_applicable(o: ExportOptions) -> None:
+    """Every option must work and do something for the chosen precision and format, or be refused
+    here, before the checkpoint loads: never minutes of export first, never silently ignored."""
+    if o.verify_sizes and not o.dynamic:
+        raise EdgesegError("--verify-size only applies to --dynamic exports (a static model has one size)")
+    given = {k: v for k, v in o.quant.items() if v is not None and not (k == "preset" and v == "tensorrt")}
+    if o.precision != "int8":
+        if given:
+            flags = ", ".join(QUANT_FLAGS.get(k, k) for k in given)
+            raise EdgesegError(f"{flags} only appl{'ies' if len(given) == 1 else 'y'} to --precision int8 "
+                               f"(this export is {o.precision}); drop {'it' if len(given) == 1 else 'them'}")
+    else:
+        _check_int8(o.quant)
+    if o.format != "engine" and o.engine:
+        flags = ", ".join(ENGINE_FLAGS.get(k, k) for k in o.engine)
+        raise EdgesegError(f"{flags} only appl{'ies' if len(o.engine) == 1 else 'y'} to --format engine")
+    if o.format == "engine":
+        _check_engine(o)
+
+
+def _check_int8(q: dict) -> None:
+    import os
+
+    from edgeseg.quant.config import config_from
+
+    if not q.get("calib"):
+        raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file or a folder)")
+    for key in ("limit", "val_limit", "fallback_limit"):
+        if q.get(key) is not None and q[key] < (0 if key == "fallback_limit" else 1):
+            raise EdgesegError(f"{QUANT_FLAGS[key]} must be at least {0 if key == 'fallback_limit' else 1}, got {q[key]}")
+    if q.get("max_miou_drop") is not None and not q.get("val"):
+        raise EdgesegError("--max-miou-drop needs --val (validation images with labels to measure the drop on)")
+    if q.get("val_limit") is not None and not q.get("val"):
+        raise EdgesegError("--val-limit only applies with --val")
+    if q.get("fallback_limit") is not None and q.get("max_miou_drop") is None:
+        raise EdgesegError("--fallback-limit only applies with --max-miou-drop")
+    config = config_from(q)  # method, target, percentile range, budget sign: QuantConfig says what is wrong
+    if q.get("percentile") is not None and config.method != "percentile":
+        raise EdgesegError(f"--calib-percentile only applies to --calib-method percentile (not {config.method})")
+    for key in ("calib", "data"):
+        if q.get(key) and not os.path.exists(q[key]):
+            raise EdgesegError(f"{QUANT_FLAGS[key]} {q[key]}: no such file or folder")
+    if q.get("val") and not os.path.exists(q["val"]) and not os.path.exists(q["val"].rpartition(":")[0] or q["val"]):
+        raise EdgesegError(f"--val {q['val']}: no such file or folder")
+
+
+def _check_engine(o: ExportOptions) -> None:
+    from edgeseg.engine.builder import check_options
+    from edgeseg.engine.flavors import flavor, import_module
+
+    if o.precision == "int8" and (o.quant.get("target") or o.quant.get("preset")) == "cpu":
+        from edgeseg.engine.parse_check import CPU_TARGET
+
+        raise EdgesegError(f"--format engine: --quant-preset/--target cpu makes {CPU_TARGET}; use the "
+                           "tensorrt preset for engines")
+    check_options(o.engine)  # runtime, compute capabilities, workspace, device profile
+    try:
+        import_module(flavor(o.engine.get("runtime")))
+    except EdgesegError as exc:
+        raise EdgesegError(f"--format engine: {exc}; or export the ONNX here and run `edgeseg build MODEL.onnx` "
+                           "on the target") from None

@@ -28,10 +28,18 @@ class Checkpoint:
     dtypes: tuple[str, ...] = ()
     unused: list[str] = field(default_factory=list)
     unused_params: int = 0
+    nonfinite: list[str] = field(default_factory=list)  # tensors holding NaN or Inf
 
     def summary(self) -> dict:
         return {"path": self.path, **self.arch.to_dict(), "epoch": self.epoch, "layout": self.layout,
-                "module_prefix": self.prefixed, "stored_dtypes": list(self.dtypes), "unused_keys": self.unused}
+                "module_prefix": self.prefixed, "stored_dtypes": list(self.dtypes), "unused_keys": self.unused,
+                "nonfinite_keys": self.nonfinite}
+
+    def nonfinite_note(self) -> str | None:
+        if not self.nonfinite:
+            return None
+        return (f"{self.path}: the checkpoint holds NaN or Inf values in {len(self.nonfinite)} tensor(s) "
+                f"(first: {self.nonfinite[0]}); it was saved from a diverged run, use another checkpoint")
 
 
 def _torch_load(path: Path):
@@ -45,10 +53,16 @@ def _torch_load(path: Path):
     if size == 0:
         raise EdgesegError(f"{path}: empty file, not a checkpoint")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # untrusted bytes: any failure is classified, never a traceback
         with open(path, "rb") as f:
             head = f.read(4)
+    except OSError as exc:
+        raise EdgesegError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip (torch >= 1.6) nor a pickle
+        raise EdgesegError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle; "
+                           f"{size} bytes starting {head.hex()})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # untrusted bytes: any failure is classified, never a traceback
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         first = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         if "Weights only load failed" in str(exc):
@@ -89,11 +103,13 @@ def read_checkpoint(path, variant: str | None = None, float32: bool = True) -> C
         arch = detect(tensors, variant)
     except EdgesegError as exc:
         raise EdgesegError(f"{path}: {exc}") from None
+    nonfinite = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
     unused = unused_keys(arch, tensors)
     unused_params = sum(tensors[k].numel() for k in unused if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     for k in unused:
         del tensors[k]
-    return Checkpoint(str(path), arch, tensors, epoch, layout, prefixed, dtypes, unused, unused_params)
+    return Checkpoint(str(path), arch, tensors, epoch, layout, prefixed, dtypes, unused, unused_params,
+                      [k for k in nonfinite if k not in unused])
 
 
 def check_state_dict(model, state_dict: dict, path: str) -> None:
@@ -114,15 +130,19 @@ def check_state_dict(model, state_dict: dict, path: str) -> None:
         raise EdgesegError(f"{path}: does not fit the model it claims to be: keys " + "; ".join(problems))
 
 
-def load_model(path, variant: str | None = None, weights: bool = True):
+def load_model(path, variant: str | None = None, weights: bool = True, allow_nonfinite: bool = False):
     """(model in eval mode, Checkpoint) for an official checkpoint file.
 
     `weights=False` checks the checkpoint against the model but leaves the weights unset
     (uninitialised memory): enough to count parameters and FLOPs, without initialising,
     converting and copying millions of values. (A model on the meta device would do too, but
-    its first op imports torch._dynamo, slower than all of that.)
+    its first op imports torch._dynamo, slower than all of that.) A checkpoint holding NaN/Inf
+    weights is refused (its outputs would be blamed on the export), unless `allow_nonfinite`
+    (for `inspect`, which reports it).
     """
     ckpt = read_checkpoint(path, variant, float32=weights)
+    if ckpt.nonfinite and not allow_nonfinite:
+        raise EdgesegError(ckpt.nonfinite_note())
     with contextlib.nullcontext() if weights else _skip_init():
         model = ckpt.arch.build()
     check_state_dict(model, ckpt.state_dict, ckpt.path)

@@ -6,6 +6,7 @@ export pipeline's INT8 stage (edgeseg/export/int8.py) calls it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,8 @@ class QuantReport:
     int8_miou: float | None = None
     drop_before: float | None = None
     drop_after: float | None = None
+    drop_measured_on: str | None = None  # which images fp32/int8 mIoU and the drops above come from
+    choose_drop_after: float | None = None  # the drop on the images the fallback chose layers with
     warning: str | None = None
 
     def to_dict(self) -> dict:
@@ -48,11 +51,13 @@ def calibration_tensors(model, config) -> list[str]:
     return sorted(names)
 
 
-def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, progress=None):
+def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, progress=None,
+             scorer=None):
     """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model.
 
     `progress(total, what)`: a context manager giving `advance()`, called per calibration
-    image (see edgeseg/progress.py); calibration is the long part.
+    image (see edgeseg/progress.py); calibration is the long part. `scorer(val)`: a context
+    manager under which `val.model_miou` is computed elsewhere (edgeseg.fleet: Ray workers).
     """
     from edgeseg.quant import calibrate, ranges, sensitivity
     from edgeseg.quant.placement import plan as make_plan
@@ -87,8 +92,10 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     if config.max_miou_drop is not None:
         if val is None:
             raise EdgesegError("--max-miou-drop needs --val (validation images with labels)")
-        val.fp32_logits = sensitivity.run(model, val.batches)
-        qmodel, fallback = sensitivity.fall_back(model, config, amax, build, val, config.max_miou_drop)
+        choose, held = val.split()
+        choose.fp32_logits = sensitivity.run(model, choose.batches)
+        with scorer(choose) if scorer else contextlib.nullcontext():  # e.g. sharded over Ray workers
+            qmodel, fallback = sensitivity.fall_back(model, config, amax, build, choose, config.max_miou_drop)
     else:
         qmodel = build(frozenset())
         if val is not None:
@@ -98,12 +105,20 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     report = QuantReport(len(calib), calib.sha256, config.method, config.target, p.layer_count(),
                          convs - p.layer_count(), fallback.kept_float if fallback else [], reused,
                          round(calib_seconds, 2), 0.0, warning=calib.warning())
-    if fallback:
-        report.fp32_miou, report.int8_miou = round(fallback.fp32_miou, 4), round(fallback.int8_miou, 4)
-        report.drop_before, report.drop_after = round(fallback.drop_before, 4), round(fallback.drop_after, 4)
+    if fallback:  # the drop on held-back images, which the choice of layers never saw
+        held.fp32_logits = sensitivity.run(model, held.batches)
+        fp32_miou = held.miou(held.fp32_logits)
+        int8_miou = held.miou(sensitivity.run(qmodel, held.batches))
+        before = fp32_miou - (int8_miou if not fallback.kept_float else held.miou(sensitivity.run(build(frozenset()), held.batches)))
+        report.fp32_miou, report.int8_miou = round(fp32_miou, 4), round(int8_miou, 4)
+        report.drop_before, report.drop_after = round(before, 4), round(fp32_miou - int8_miou, 4)
+        report.choose_drop_after = round(fallback.drop_after, 4)
+        report.drop_measured_on = (f"{len(held.batches)} held-back --val images (every second one), not the "
+                                   f"{len(choose.batches)} the float layers were chosen on")
     elif val is not None:
         report.fp32_miou = round(val.miou(val.fp32_logits), 4)
         report.int8_miou = round(val.miou(sensitivity.run(qmodel, val.batches)), 4)
         report.drop_before = report.drop_after = round(report.fp32_miou - report.int8_miou, 4)
+        report.drop_measured_on = f"all {len(val.batches)} --val images (no fallback: nothing chosen on them)"
     report.seconds = round(time.perf_counter() - t0, 2)
     return qmodel, amax, report

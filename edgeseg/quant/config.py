@@ -31,7 +31,7 @@ class QuantConfig:
         if self.target not in TARGETS:
             raise EdgesegError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if not 90.0 <= self.percentile < 100.0:
-            raise EdgesegError(f"percentile must be within [90, 100), got {self.percentile}")
+            raise EdgesegError(f"--calib-percentile must be within [90, 100) %, got {self.percentile}")
         if self.max_miou_drop is not None and self.max_miou_drop < 0:
             raise EdgesegError("--max-miou-drop must be >= 0")
         if self.calib_limit is not None and self.calib_limit < 1:

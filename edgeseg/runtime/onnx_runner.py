@@ -18,6 +18,23 @@ FALLBACKS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", 
 _NP = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
 
+def _contract_mismatch(meta: dict, graph_input) -> str | None:
+    """What the graph's input contradicts in the metadata (uint8 NHWC when preprocessing is embedded,
+    float NCHW with 3 channels otherwise), or None."""
+    if not meta:
+        return None
+    embedded = bool(meta.get("embedded_preprocess"))
+    is_uint8 = graph_input.type == "tensor(uint8)"
+    shape = list(graph_input.shape)
+    if embedded != is_uint8:
+        return (f"metadata says {'uint8 NHWC BGR' if embedded else 'float NCHW'} input, the graph takes "
+                f"{graph_input.type} {shape}")
+    channels = shape[3] if embedded and len(shape) == 4 else (shape[1] if len(shape) == 4 else None)
+    if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
+        return f"expected a 4-D input with 3 channels, the graph takes {graph_input.type} {shape}"
+    return None
+
+
 class OrtRunner(Runner):
     backend = "onnxruntime"
 
@@ -49,10 +66,19 @@ class OrtRunner(Runner):
                                "check its CUDA/TensorRT libraries, or use --provider cpu")
         self._input = self.session.get_inputs()[0]
         self._output = self.session.get_outputs()[0]
+        problem = _contract_mismatch(self.metadata, self._input)
+        if problem:
+            self.session = None
+            raise EdgesegError(f"{self.path}: the graph does not match its metadata's contract ({problem}); "
+                               "re-export it with edgeseg")
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         dtype = _NP.get(self._input.type, np.float32)
-        out = self.session.run([self._output.name], {self._input.name: np.ascontiguousarray(batch, dtype=dtype)})[0]
+        try:
+            out = self.session.run([self._output.name], {self._input.name: np.ascontiguousarray(batch, dtype=dtype)})[0]
+        except Exception as exc:  # ORT's errors are multi-line C++ messages
+            first = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise EdgesegError(f"{self.path}: ONNX Runtime failed on an input of shape {tuple(batch.shape)} ({first})") from None
         self.last_timing = Timing()
         return out.astype(np.float32) if out.dtype == np.float16 else out
 

@@ -23,7 +23,7 @@ def test_bench_json_md_then_compare(tmp_path, capsys):
     code = main(["bench", str(a), str(b), str(missing), "--input-size", "32x48", "--iters", "5", "--warmup", "1",
                  "--threads", "1", "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code == 1 and "1 of 3 benchmark rows failed (first: " in err  # table and files first, then the failure
     result = json.loads((tmp_path / "r.json").read_text())
     ok, ok2, failed = result["rows"]
     assert ok["status"] == "ok" and ok["end_to_end"]["count"] == 5 and ok["input"] == [1, 3, 32, 48]
@@ -55,7 +55,7 @@ def test_bench_with_data_measures_miou_and_drop(tmp_path, capsys):
     code = main(["bench", str(tmp_path / "gone.onnx"), str(a), str(b), "--input-size", "32x48", "--duration", "0.05",
                  "--warmup", "0", "--data", str(DEMO), "--split", "camvid_val_list.txt", "--limit", "3",
                  "--json", str(tmp_path / "r.json")])
-    assert code == 0, capsys.readouterr().err
+    assert code == 1 and "1 of 3 benchmark rows failed" in capsys.readouterr().err
     result = json.loads((tmp_path / "r.json").read_text())
     gone, ra, rb = result["rows"]
     assert result["settings"]["duration"] == 0.05 and ra["end_to_end"]["count"] >= 1

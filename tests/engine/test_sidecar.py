@@ -90,10 +90,14 @@ def test_each_mismatch_is_refused(engine, here, what):
 
 
 def test_replaced_plan_is_caught(engine):
-    sidecar.check_plan_hash(engine, sidecar.read(engine))
+    meta = sidecar.read(engine)
+    sidecar.check_plan_hash(engine, meta)
     engine.write_bytes(b"a plan built by trtexec")
-    with pytest.raises(EdgesegError, match="does not match its sidecar"):
-        sidecar.check_plan_hash(engine, sidecar.read(engine))
+    with pytest.raises(EdgesegError, match="stale sidecar, it describes another plan") as info:
+        sidecar.read(engine)  # refused when the sidecar is read, before any TensorRT call
+    assert "delete it and rebuild" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(EdgesegError, match="stale sidecar"):
+        sidecar.check_plan_hash(engine, meta)
 
 
 def test_missing_or_foreign_sidecar(tmp_path):

@@ -40,3 +40,39 @@ def test_within_budget_keeps_everything_quantized(small_onnx, batches):
     _, fb = fall_back(small_onnx, cfg, amax, lambda keep: quantize_model(small_onnx, plan(small_onnx, cfg, keep), amax),
                       val, budget=100.0)
     assert fb.kept_float == [] and fb.drop_after == fb.drop_before
+
+
+def test_drop_is_reported_on_held_back_images(small_onnx, batches, tmp_path):
+    """The fallback chooses on every second --val image and reports the drop on the others."""
+    import cv2
+    import numpy as np
+
+    from edgeseg.data.calibset import CalibSet
+    from edgeseg.data.contract import Preprocess
+    from edgeseg.quant import quantize
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"c{i}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    calib = CalibSet(tuple(paths), "0" * 64, "test")
+    fp32 = run(small_onnx, batches)
+    # Labels agree with FP32 on the odd (held-back) images only: FP32 mIoU there is exactly 100.
+    labels = [o[0].argmax(0) if i % 2 else rng.integers(0, 5, o.shape[2:]) for i, o in enumerate(fp32)]
+    val = Validation(batches, labels, 5, 255)
+    choose, held = val.split()
+    assert len(choose.batches) == len(held.batches) == 4 and held.labels[0] is labels[1]
+    _, _, report = quantize(small_onnx, "x" * 64, QuantConfig(method="minmax", max_miou_drop=0.0, fallback_limit=2),
+                            calib, Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)), cache_dir=tmp_path / "c", val=val)
+    assert report.fp32_miou == 100.0  # measured on the held-back half, not on the images it chose with
+    assert report.drop_measured_on.startswith("4 held-back --val images") and report.choose_drop_after is not None
+
+
+def test_fallback_needs_two_val_images(small_onnx, batches):
+    import pytest
+
+    from edgeseg.errors import EdgesegError
+
+    with pytest.raises(EdgesegError, match="at least 2 --val images"):
+        Validation(batches[:1], [batches[0][0, 0] > 0], 5, 255).split()

@@ -1,0 +1,89 @@
+"""Will a run fit in memory? Estimated before anything is allocated, refused with the numbers.
+
+Activation memory grows with the input's pixels (H x W x batch); the bytes per pixel of each
+variant were measured with the real models (benchmarks/memory_per_pixel.py, one PyTorch CPU
+inference per point) and live in edgeseg/data/memory.json. An export holds more than one
+inference at once (the checkpoint's model and the deploy copy, the traced graph, ONNX Runtime
+verifying each stage), counted as EXPORT_FACTOR inferences. The limit is the memory available
+now, or what `--max-memory-gb` says.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from edgeseg.errors import EdgesegError
+
+EXPORT_FACTOR = 3  # inferences' worth of activations an export holds at its peak (not measured: an estimate)
+_limit_gb: float | None = None
+
+
+@lru_cache(maxsize=None)
+def _table() -> dict:
+    return json.loads(resources.files("edgeseg.data").joinpath("memory.json").read_text())["variants"]
+
+
+def set_limit_gb(value: float | None) -> None:
+    """The CLI's --max-memory-gb: raises (or lowers) the limit for this process."""
+    global _limit_gb
+    if value is not None and value <= 0:
+        raise EdgesegError(f"--max-memory-gb must be > 0, got {value}")
+    _limit_gb = value
+
+
+def available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux, Jetson), else free physical pages, else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimate_bytes(variant: str | None, size, batch: int = 1, export: bool = False) -> int:
+    """Peak bytes for one run at `size` (H, W); an unknown variant is costed as the hungriest."""
+    table = _table()
+    # Unknown: the hungriest that detection can yield (ResNet-34M is only ever chosen with --variant).
+    entry = table.get(variant or "") or max((e for k, e in table.items() if not k.endswith("m")),
+                                            key=lambda e: e["bytes_per_pixel"])
+    pixels = int(size[0]) * int(size[1]) * int(batch)
+    one = entry["base_bytes"] + entry["bytes_per_pixel"] * pixels
+    return one * (EXPORT_FACTOR if export else 1)
+
+
+def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, what: str | None = None) -> None:
+    """Refuse a run whose estimate exceeds the limit, in one line with both numbers."""
+    need = estimate_bytes(variant, size, batch, export)
+    if _limit_gb is not None:
+        limit, source = int(_limit_gb * 1e9), "the --max-memory-gb limit"
+    else:
+        limit, source = available_bytes(), "the memory available now"
+        if limit is None:
+            return
+    if need <= limit:
+        return
+    h, w = size
+    what = what or f"{'export' if export else 'inference'} at {h}x{w}" + (f", batch {batch}" if batch != 1 else "")
+    raise EdgesegError(f"{what} needs about {need / 1e9:.1f} GB ({variant or 'any variant'}), more than "
+                       f"{source} ({limit / 1e9:.1f} GB); use a smaller --input-size or batch, or raise the "
+                       "limit with --max-memory-gb")
+
+
+def fit_within(size, limit) -> tuple[int, int]:
+    """`size` (H, W) scaled down, aspect kept, to at most `limit`'s pixel count; unchanged if it fits."""
+    h, w = int(size[0]), int(size[1])
+    cap = int(limit[0]) * int(limit[1])
+    if h * w <= cap:
+        return h, w
+    scale = (cap / (h * w)) ** 0.5
+    return max(1, int(h * scale)), max(1, int(w * scale))
