@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from edgeseg.errors import EdgesegError
 from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER, SIMPLIFIERS
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 FORMATS = ("onnx", "engine")
 
 
@@ -33,7 +33,7 @@ class ExportOptions:
     save_deploy: bool = False
     min_agreement: float | None = None  # override the stated argmax-agreement minimum of every check
     max_rel_diff: float | None = None  # override the stated max |Δ| / max(1, |ref|) of float checks
-    quant: dict = field(default_factory=dict)  # INT8 settings, passed to edgeseg.quant
+    quant: dict = field(default_factory=dict)  # INT8/FP8 settings, passed to edgeseg.quant
     engine: dict = field(default_factory=dict)  # TensorRT settings, passed to edgeseg.engine
 
     def __post_init__(self):

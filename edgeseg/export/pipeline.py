@@ -195,7 +195,7 @@ def _context(ckpt_path, out_dir, options: ExportOptions, log):
         images, arrays = [], _load_arrays(options.samples, options.num_samples)
     elif options.samples:
         images = read_images(image_paths(options.samples, options.num_samples))
-    elif options.precision == "int8" and options.quant.get("calib"):
+    elif options.precision in ("int8", "fp8") and options.quant.get("calib"):
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
         from edgeseg.data.calibset import load_calibset
 
@@ -281,10 +281,10 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, log=lambda msg: None)
                                     fp32_out, "fp16", "fp16")
         stages.append(res)
         final, prec = path, "fp16"
-    elif o.precision == "int8":
+    elif o.precision in ("int8", "fp8"):
         res = _int8_stage(ctx, fp32_path)
         stages.append(res)
-        final, prec = res.path, "int8"
+        final, prec = res.path, o.precision
         final_out = {s: run_onnx(final, ctx.batches(s)) for s in ctx.sizes}
 
     if o.embed_preprocess or o.argmax:

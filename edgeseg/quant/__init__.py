@@ -1,4 +1,4 @@
-"""INT8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
+"""INT8 / FP8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
 
 `quantize` is the library entry point; `run_int8_stage` plugs it into the export pipeline.
 """
@@ -29,6 +29,9 @@ class QuantReport:
     drop_before: float | None = None
     drop_after: float | None = None
     warning: str | None = None
+    dtype: str = "int8"
+    float_compute: str = "fp32"  # precision of what is not quantized
+    opset: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,11 +50,13 @@ def calibration_tensors(model, config) -> list[str]:
 def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val=None, log=lambda m: None,
              progress=None):
     """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model."""
-    from edgeseg.quant import calibrate, ranges, sensitivity
+    from edgeseg.quant import calibrate, ranges, sensitivity, strongly_typed
+    from edgeseg.quant.formats import FORMATS
     from edgeseg.quant.placement import plan as make_plan
     from edgeseg.quant.qdq import quantize_model
 
     t0 = time.perf_counter()
+    model = strongly_typed.prepare(model, config)
     tensors = calibration_tensors(model, config)
     key = ranges.cache_key(model_sha, calib.sha256, config.range_key, tensors)
     amax = ranges.load(cache_dir, key)
@@ -71,7 +76,8 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         log(f"reusing calibrated ranges ranges-{key}.json")
 
     def build(keep):
-        return quantize_model(model, make_plan(model, config, keep), amax, config.per_channel)
+        q = quantize_model(model, make_plan(model, config, keep), amax, config.per_channel, FORMATS[config.dtype])
+        return strongly_typed.finish(q, config)
 
     fallback = None
     if config.max_miou_drop is not None:
@@ -87,7 +93,8 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
     report = QuantReport(len(calib), calib.sha256, config.method, config.target, p.layer_count(),
                          convs - p.layer_count(), fallback.kept_float if fallback else [], reused,
-                         round(calib_seconds, 2), 0.0, warning=calib.warning())
+                         round(calib_seconds, 2), 0.0, warning=calib.warning(), dtype=config.dtype,
+                         float_compute="fp16" if config.half else "fp32", opset=strongly_typed.opset_of(model))
     if fallback:
         report.fp32_miou, report.int8_miou = round(fallback.fp32_miou, 4), round(fallback.int8_miou, 4)
         report.drop_before, report.drop_after = round(fallback.drop_before, 4), round(fallback.drop_after, 4)

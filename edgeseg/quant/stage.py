@@ -1,4 +1,4 @@
-"""The INT8 stage of `edgeseg export`: options from the CLI to a verified Q/DQ model on disk."""
+"""The INT8 / FP8 stage of `edgeseg export`: options from the CLI to a verified Q/DQ model on disk."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def config_from(options: dict):
         "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
         "percentile": options.get("percentile"),
         "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
-        "fallback_limit": options.get("fallback_limit"),
+        "fallback_limit": options.get("fallback_limit"), "dtype": options.get("dtype"),
     }.items() if v is not None}
     return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
 
@@ -55,7 +55,7 @@ def artifact_tag(config) -> str:
     from edgeseg.quant.config import QuantConfig
 
     default = QuantConfig()
-    parts = ["int8"]
+    parts = [config.dtype]
     if config.method != default.method:
         parts.append(config.method)
     elif config.percentile != default.percentile:
@@ -80,9 +80,10 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
     from edgeseg.quant.trt_cache import cache_text
 
     opts = ctx.options.quant
+    dtype = ctx.options.precision if ctx.options.precision in ("int8", "fp8") else "int8"
     if not opts.get("calib"):
-        raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file or a folder)")
-    config = config_from(opts)
+        raise EdgesegError(f"--precision {dtype} needs --calib (a manifest from `edgeseg calib make`, a list file or a folder)")
+    config = config_from({**opts, "dtype": dtype})
     calib = load_calibset(opts["calib"], opts.get("data"), config.calib_limit)
     if calib.warning():
         ctx.log(f"warning: {calib.warning()}")
@@ -103,12 +104,13 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
                   "placement_rules": RULES_VERSION}
     path = ctx.out_dir / f"{ctx.stem}.{artifact_tag(config)}.onnx"
     parents = {s: run_onnx(fp32_path, ctx.batches(s)) for s in ctx.sizes}
-    result, _ = onnx_stage(ctx, "int8", path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", "int8")
+    result, _ = onnx_stage(ctx, dtype, path, fp32_path, fp32_sha, stage_opts, make, parents, "int8", dtype)
     if "report" in report_box:
         report = report_box["report"].to_dict()
         write_json(path.with_name(path.name + ".quant.json"), report)
-        with atomic_path(path.with_name(path.name + ".calib.cache")) as tmp:
-            tmp.write_text(cache_text(report_box["amax"]))
+        if dtype == "int8":  # implicit calibration caches exist for int8 only
+            with atomic_path(path.with_name(path.name + ".calib.cache")) as tmp:
+                tmp.write_text(cache_text(report_box["amax"]))
     else:
         import json
 
@@ -116,7 +118,8 @@ def int8_stage(ctx, fp32_path: Path, onnx_stage, run_onnx):
         report = json.loads(qpath.read_text()) if qpath.exists() else {}
     result.extra.update({k: v for k, v in report.items() if k in (
         "calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
-        "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning")})
+        "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "seconds", "warning", "dtype",
+        "float_compute", "opset")})
     missed = budget_missed(config, report)
     if missed:
         ctx.log(f"warning: {missed}")
@@ -129,6 +132,6 @@ def budget_missed(config, report: dict) -> str | None:
     drop = report.get("drop_after")
     if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
         return None
-    return (f"INT8 drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
+    return (f"{config.dtype.upper()} drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
             f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
             f"raise the limit, or calibrate with more images or another --calib-method")

@@ -57,3 +57,31 @@ def small_onnx(tmp_path_factory):
 def batches():
     rng = np.random.default_rng(0)
     return [rng.normal(0, 50, (1, 3, 32, 48)).astype(np.float32) for _ in range(8)]
+
+
+@pytest.fixture(scope="session")
+def rtx_build():
+    """parse_and_build(path, ccs) with TensorRT-RTX on the CPU: parser errors, layer kinds, AOT plan built."""
+    trt = pytest.importorskip("tensorrt_rtx")
+
+    def parse_and_build(path, ccs=("SM89", "SM120")) -> dict:
+        logger = trt.Logger(trt.Logger.ERROR)
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        parsed = parser.parse_from_file(str(path))
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        layers: dict[str, int] = {}
+        for i in range(network.num_layers):
+            kind = str(network.get_layer(i).type).rsplit(".", 1)[-1]
+            layers[kind] = layers.get(kind, 0) + 1
+        plan = None
+        if parsed:
+            config = builder.create_builder_config()
+            config.num_compute_capabilities = len(ccs)
+            for i, cc in enumerate(ccs):
+                config.set_compute_capability(getattr(trt.ComputeCapability, cc), i)
+            plan = builder.build_serialized_network(network, config)
+        return {"parsed": parsed, "errors": errors, "layers": layers, "built": plan is not None}
+
+    return parse_and_build
