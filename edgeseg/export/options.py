@@ -51,6 +51,8 @@ class ExportOptions:
             raise EdgesegError("--num-samples must be at least 1")
         if self.min_agreement is not None and not 0.0 <= self.min_agreement <= 1.0:
             raise EdgesegError(f"--min-agreement must be within 0..1, got {self.min_agreement}")
+        if self.precision == "fp8" and "cpu" in (self.quant.get("target"), self.quant.get("preset")):
+            raise EdgesegError("--precision fp8 is for TensorRT (Ada/Hopper/Blackwell GPUs); --target cpu is int8 only")
         if self.fp16_io and self.precision != "fp16":
             raise EdgesegError("--fp16-io only applies to --precision fp16")
 

@@ -38,12 +38,13 @@ class QuantReport:
 
 
 def calibration_tensors(model, config) -> list[str]:
-    """Every tensor either placement (or this config) may quantize: one calibration serves all."""
+    """Every tensor either placement (or this config) may quantize: one calibration serves all
+    (ranges are |x| thresholds, the same for INT8 and FP8)."""
     from edgeseg.quant.placement import plan
 
     names = set(plan(model, config).tensors)
     for target in ("tensorrt", "cpu"):
-        names |= set(plan(model, config.with_(target=target)).tensors)
+        names |= set(plan(model, config.with_(target=target, dtype="int8")).tensors)
     return sorted(names)
 
 

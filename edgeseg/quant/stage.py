@@ -18,6 +18,7 @@ def config_from(options: dict):
         "percentile": options.get("percentile"),
         "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
         "fallback_limit": options.get("fallback_limit"), "dtype": options.get("dtype"),
+        "fp16_rest": options.get("fp16_rest"),
     }.items() if v is not None}
     return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
 
@@ -62,6 +63,8 @@ def artifact_tag(config) -> str:
         parts.append(f"p{config.percentile:g}")
     if config.target != default.target:
         parts.append(config.target)
+    if not config.half and config.target == "tensorrt":
+        parts.append("fp32rest")
     if not config.per_channel:
         parts.append("pertensor")
     if config.quantize_all:

@@ -85,3 +85,31 @@ def rtx_build():
         return {"parsed": parsed, "errors": errors, "layers": layers, "built": plan is not None}
 
     return parse_and_build
+
+
+@pytest.fixture(scope="session")
+def graph_types():
+    """(float_compute_types, types): the float input types of each compute op kind, every tensor's type."""
+    from onnx import TensorProto
+
+    compute = {"Conv", "MatMul", "Mul", "Add", "Sigmoid", "Softmax", "PRelu", "Relu", "Concat", "ReduceMean"}
+
+    def types(model) -> dict:
+        import onnx
+
+        g = onnx.shape_inference.infer_shapes(model, strict_mode=True).graph
+        out = {v.name: v.type.tensor_type.elem_type for v in list(g.value_info) + list(g.input) + list(g.output)}
+        out.update({i.name: i.data_type for i in g.initializer})
+        return out
+
+    def float_compute_types(model) -> dict:
+        known = types(model)
+        seen: dict[str, set] = {}
+        for n in model.graph.node:
+            if n.op_type in compute:
+                for t in n.input:
+                    if known.get(t) in (TensorProto.FLOAT, TensorProto.FLOAT16):
+                        seen.setdefault(n.op_type, set()).add(known[t])
+        return seen
+
+    return float_compute_types, types

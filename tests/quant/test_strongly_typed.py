@@ -17,9 +17,6 @@ from edgeseg.quant.placement import Graph, plan
 from edgeseg.quant.qdq import quantize_model
 from edgeseg.quant.stage import artifact_tag, config_from
 
-COMPUTE = {"Conv", "MatMul", "Mul", "Add", "Sigmoid", "Softmax", "PRelu", "Relu", "Concat"}
-
-
 def _downsample_block(projection_first: bool):
     """x -> conv1 -> relu -> conv2, plus a 1x1 stride-2 projection of x; Add of the two (ResNet)."""
     rng = np.random.default_rng(0)
@@ -59,28 +56,9 @@ def _run(model, batches):
     return np.concatenate([sess.run(None, {"input": b})[0] for b in batches])
 
 
-def _types(model) -> dict:
-    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-    g = inferred.graph
-    out = {v.name: v.type.tensor_type.elem_type for v in list(g.value_info) + list(g.input) + list(g.output)}
-    out.update({i.name: i.data_type for i in g.initializer})
-    return out
-
-
-def float_compute_types(model) -> dict:
-    """elem type of the float inputs of every compute node (excluding Q/DQ and Cast)."""
-    types = _types(model)
-    seen = {}
-    for n in model.graph.node:
-        if n.op_type in COMPUTE:
-            for t in n.input:
-                if types.get(t) in (TensorProto.FLOAT, TensorProto.FLOAT16):
-                    seen.setdefault(n.op_type, set()).add(types[t])
-    return seen
-
-
 @pytest.mark.parametrize("dtype", ["int8", "fp8"])
-def test_tensorrt_graph_computes_in_fp16(small_onnx, batches, dtype, tmp_path):
+def test_tensorrt_graph_computes_in_fp16(small_onnx, batches, dtype, tmp_path, graph_types):
+    float_compute_types, _types = graph_types
     q, _ = _qdq(small_onnx, batches, dtype)
     path = tmp_path / f"{dtype}.onnx"
     onnx.save(q, str(path))
@@ -98,7 +76,8 @@ def test_tensorrt_graph_computes_in_fp16(small_onnx, batches, dtype, tmp_path):
     assert onnx_precision(q) == dtype
 
 
-def test_fp32_remainder_is_still_available(small_onnx, batches):
+def test_fp32_remainder_is_still_available(small_onnx, batches, graph_types):
+    float_compute_types, _ = graph_types
     q, _ = _qdq(small_onnx, batches, "int8", half=False)
     assert strongly_typed.opset_of(q) == 17
     assert all(t == {TensorProto.FLOAT} for t in float_compute_types(q).values())
