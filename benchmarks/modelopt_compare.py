@@ -88,7 +88,9 @@ def evaluate(path: str, batches, labels, ref, num_classes: int, ignore: int) -> 
 
     from edgeseg.data.metrics import ConfusionMatrix
 
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    so.log_severity_level = 3  # FP16 graphs: constant-folding warnings about FP16 Mul kernels
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     cm, agree, outs = ConfusionMatrix(num_classes, ignore), [], []
     t0 = time.perf_counter()

@@ -41,8 +41,11 @@ class Validation:
 def run(model, batches) -> list[np.ndarray]:
     import onnxruntime as ort
 
+    from edgeseg.quant.formats import ort_optimization_level
+
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ort_optimization_level(model))
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return [sess.run(None, {name: b})[0] for b in batches]

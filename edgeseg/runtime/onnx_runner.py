@@ -36,8 +36,10 @@ class OrtRunner(Runner):
         if wanted not in ort.get_available_providers():
             raise EdgesegError(f"ONNX Runtime provider {self.provider} ({wanted}) is not available here; "
                                f"available: {', '.join(ort.get_available_providers())}")
+        from edgeseg.quant.formats import ort_optimization_level
+
         so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ort_optimization_level(self.path))
         so.log_severity_level = 3
         if self.threads:
             so.intra_op_num_threads = self.threads

@@ -12,7 +12,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.quant import strongly_typed
 from edgeseg.quant.calibrate import collect
 from edgeseg.quant.config import QuantConfig
-from edgeseg.quant.formats import FP8, FORMATS
+from edgeseg.quant.formats import FORMATS, FP8, ort_optimization_level
 from edgeseg.quant.placement import Graph, plan
 from edgeseg.quant.qdq import quantize_model
 from edgeseg.quant.stage import artifact_tag, config_from
@@ -52,7 +52,9 @@ def _qdq(small_onnx, batches, dtype: str, half: bool = True):
 
 
 def _run(model, batches):
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ort_optimization_level(model))
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     return np.concatenate([sess.run(None, {"input": b})[0] for b in batches])
 
 
@@ -74,6 +76,7 @@ def test_tensorrt_graph_computes_in_fp16(small_onnx, batches, dtype, tmp_path, g
     # an untrained net on noise has many near-ties; E4M3 keeps 3 mantissa bits (accuracy: the trained tests)
     assert (fp32.argmax(1) == out.argmax(1)).mean() > (0.9 if dtype == "int8" else 0.85)
     assert onnx_precision(q) == dtype
+    assert ort_optimization_level(q) == ("ORT_ENABLE_ALL" if dtype == "int8" else "ORT_DISABLE_ALL")
 
 
 def test_fp32_remainder_is_still_available(small_onnx, batches, graph_types):
