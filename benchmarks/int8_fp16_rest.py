@@ -30,7 +30,6 @@ def main():
     from edgeseg.quant.config import QuantConfig
     from edgeseg.quant.formats import FORMATS
     from edgeseg.quant.placement import plan
-    from edgeseg.quant.qdq import quantize_model
     from edgeseg.quant.sensitivity import Validation, run
 
     ap = argparse.ArgumentParser()
@@ -60,8 +59,7 @@ def main():
     for name, half, keep in variants:
         cfg = QuantConfig(dtype=args.dtype, fp16_rest=half)
         model = strongly_typed.prepare(fp32, cfg)
-        q = quantize_model(model, plan(model, cfg), amax, cfg.per_channel, FORMATS[cfg.dtype])
-        q = strongly_typed.finish(q, cfg, keep)
+        q = strongly_typed.build(model, plan(model, cfg), amax, cfg, keep)
         outs = run(q, batches)
         agree = float(np.mean([(o.argmax(1) == r.argmax(1)).mean() for o, r in zip(outs, ref)]))
         rows.append({"variant": name, "kept_fp32": list(keep or ()), "miou": round(val.miou(outs), 3),

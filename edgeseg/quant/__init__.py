@@ -52,9 +52,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
              progress=None):
     """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model."""
     from edgeseg.quant import calibrate, ranges, sensitivity, strongly_typed
-    from edgeseg.quant.formats import FORMATS
     from edgeseg.quant.placement import plan as make_plan
-    from edgeseg.quant.qdq import quantize_model
 
     t0 = time.perf_counter()
     model = strongly_typed.prepare(model, config)
@@ -77,8 +75,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         log(f"reusing calibrated ranges ranges-{key}.json")
 
     def build(keep):
-        q = quantize_model(model, make_plan(model, config, keep), amax, config.per_channel, FORMATS[config.dtype])
-        return strongly_typed.finish(q, config)
+        return strongly_typed.build(model, make_plan(model, config, keep), amax, config)
 
     fallback = None
     if config.max_miou_drop is not None:

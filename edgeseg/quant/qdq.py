@@ -26,8 +26,12 @@ def activation_scales(plan, amax: dict[str, float], qmax: float = QMAX) -> dict[
     return {t: r / qmax for t, r in ranges.items()}
 
 
-def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True, fmt: QFormat = INT8):
-    """A copy of `model` with Q/DQ inserted as `plan` says, in format `fmt` (int8 or fp8)."""
+def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True, fmt: QFormat = INT8,
+                   scale_dtype=np.float32):
+    """A copy of `model` with Q/DQ inserted as `plan` says, in format `fmt` (int8 or fp8).
+
+    `scale_dtype` float16 (graphs with an FP16 remainder): scales are stored in half precision,
+    rounded up, and weights are quantized with exactly the stored scale, so DQ reproduces them."""
     from onnx import helper, numpy_helper
 
     m = copy.deepcopy(model)
@@ -43,7 +47,7 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
         """One Q; one DQ shared by all consumers, or one DQ each (ORT fuses a DQ only into a
         single consumer, so the CPU target needs them unique)."""
         s_name, z_name = f"{tensor}_qscale", f"{tensor}_qzp"
-        new_inits.append(numpy_helper.from_array(np.asarray(scale, np.float32), s_name))
+        new_inits.append(numpy_helper.from_array(_round_up(np.asarray(scale, np.float32), scale_dtype), s_name))
         new_inits.append(numpy_helper.from_array(np.uint8(128) if plan.unsigned else fmt.zeros(), z_name))
         first = min(i for i, _ in consumers)
         pre.setdefault(first, []).append(
@@ -63,7 +67,8 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
         if consumers:
             qdq(t, scales[t], consumers)
     for i in plan.weights:
-        _quantize_weights(nodes[i], i, inits, scales, per_channel, plan.int32_bias, new_inits, pre, fmt)
+        _quantize_weights(nodes[i], i, inits, scales, per_channel, plan.int32_bias, new_inits, pre, fmt,
+                          scale_dtype)
     ordered = []
     for i, n in enumerate(nodes):
         ordered.extend(pre.get(i, []))
@@ -78,17 +83,27 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
     return m
 
 
-def _quantize_weights(node, index, inits, scales, per_channel, int32_bias, new_inits, pre, fmt=INT8):
+def _round_up(scale: np.ndarray, dtype) -> np.ndarray:
+    """`scale` in `dtype`, never smaller than asked (|w| / scale stays within the grid)."""
+    out = np.asarray(scale).astype(dtype)
+    low = out.astype(np.float32) < scale
+    if np.any(low):
+        out = np.where(low, np.nextafter(out, np.asarray(np.inf, dtype)), out).astype(dtype)
+    return out
+
+
+def _quantize_weights(node, index, inits, scales, per_channel, int32_bias, new_inits, pre, fmt=INT8,
+                      scale_dtype=np.float32):
     from onnx import helper, numpy_helper
 
     w_name = node.input[1]
     w = numpy_helper.to_array(inits[w_name]).astype(np.float32)
     axes = tuple(range(1, w.ndim))
     amax = np.abs(w).max(axis=axes) if per_channel else np.full(w.shape[0], np.abs(w).max())
-    s = np.maximum(amax, 1e-12) / fmt.qmax
-    q = fmt.quantize(w / s.reshape(-1, *([1] * (w.ndim - 1))))
+    s = _round_up(np.maximum(amax, 1e-12) / fmt.qmax, scale_dtype)
+    q = fmt.quantize(w / s.astype(np.float32).reshape(-1, *([1] * (w.ndim - 1))))
     tag = f"{node.name or 'conv'}_{index}"
-    scale = s.astype(np.float32) if per_channel else np.float32(s[0])
+    scale = s if per_channel else s[0]
     zp = fmt.zeros(w.shape[0] if per_channel else ())
     new_inits += [numpy_helper.from_array(q, f"{tag}_wq"), numpy_helper.from_array(scale, f"{tag}_ws"),
                   numpy_helper.from_array(zp, f"{tag}_wz")]

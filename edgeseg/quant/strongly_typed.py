@@ -45,6 +45,18 @@ def prepare(model, config):
     return converted
 
 
+def build(model, plan, amax: dict, config, keep_ops=None):
+    """The Q/DQ graph `config` asks for, from a `prepare`d FP32 model: format, scales, remainder."""
+    import numpy as np
+
+    from edgeseg.quant.formats import FORMATS
+    from edgeseg.quant.qdq import quantize_model
+
+    q = quantize_model(model, plan, amax, config.per_channel, FORMATS[config.dtype],
+                       np.float16 if config.half else np.float32)
+    return finish(q, config, keep_ops)
+
+
 def finish(qmodel, config, keep_ops=None):
     """The Q/DQ graph with its non-quantized compute in FP16 (TensorRT target), else unchanged.
 

@@ -12,9 +12,8 @@ from edgeseg.errors import EdgesegError
 from edgeseg.quant import strongly_typed
 from edgeseg.quant.calibrate import collect
 from edgeseg.quant.config import QuantConfig
-from edgeseg.quant.formats import FORMATS, FP8, ort_optimization_level
+from edgeseg.quant.formats import FP8, ort_optimization_level
 from edgeseg.quant.placement import Graph, plan
-from edgeseg.quant.qdq import quantize_model
 from edgeseg.quant.stage import artifact_tag, config_from
 
 def _downsample_block(projection_first: bool):
@@ -48,7 +47,7 @@ def _qdq(small_onnx, batches, dtype: str, half: bool = True):
     model = strongly_typed.prepare(small_onnx, cfg)
     p = plan(model, cfg)
     amax = collect(model, p.tensors, iter(batches), "minmax")
-    return strongly_typed.finish(quantize_model(model, p, amax, fmt=FORMATS[dtype]), cfg), amax
+    return strongly_typed.build(model, p, amax, cfg), amax
 
 
 def _run(model, batches):
@@ -150,3 +149,12 @@ def test_tensorrt_rtx_parses_and_builds(small_onnx, batches, dtype, tmp_path, rt
     ops = [n.op_type for n in q.graph.node]
     assert result["layers"]["QUANTIZE"] == ops.count("QuantizeLinear")
     assert result["layers"]["DEQUANTIZE"] == ops.count("DequantizeLinear")
+
+
+def test_fp16_scales_round_up_and_never_vanish():
+    from edgeseg.quant.qdq import _round_up
+
+    asked = np.array([3.1e-6, 1e-12, 0.0123, 1.0], np.float32)
+    got = _round_up(asked, np.float16)
+    assert got.dtype == np.float16 and (got.astype(np.float32) >= asked).all() and (got > 0).all()
+    assert np.array_equal(_round_up(asked, np.float32), asked)
