@@ -88,8 +88,12 @@ def evaluate(path: str, batches, labels, ref, num_classes: int, ignore: int) -> 
 
     from edgeseg.data.metrics import ConfusionMatrix
 
+    from edgeseg.quant.formats import ort_optimization_level
+
     so = ort.SessionOptions()
-    so.log_severity_level = 3  # FP16 graphs: constant-folding warnings about FP16 Mul kernels
+    so.log_severity_level = 3
+    # both Q/DQ graphs have FP16 scales: ORT's optimizers corrupt those (benchmarks/README.md)
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ort_optimization_level(path))
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     cm, agree, outs = ConfusionMatrix(num_classes, ignore), [], []
