@@ -60,14 +60,17 @@ def ort_optimization_level(model) -> str:
     transformer is to blame, so such graphs run unoptimized; they are meant for TensorRT, and ORT
     only verifies them.
     """
+    if not hasattr(model, "graph"):
+        import onnx
+
+        try:
+            model = onnx.load(str(model), load_external_data=False)
+        except Exception:  # unreadable: let ONNX Runtime say why when it loads it
+            return "ORT_ENABLE_ALL"
     return "ORT_DISABLE_ALL" if has_fp8(model) or _has_fp16_scales(model) else "ORT_ENABLE_ALL"
 
 
 def _has_fp16_scales(model) -> bool:
-    if not hasattr(model, "graph"):
-        import onnx
-
-        model = onnx.load(str(model), load_external_data=False)
     half = {i.name for i in model.graph.initializer if i.data_type == 10}
     return any(n.op_type == "DequantizeLinear" and len(n.input) > 1 and n.input[1] in half for n in model.graph.node)
 
