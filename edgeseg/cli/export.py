@@ -14,7 +14,7 @@ from edgeseg.errors import EdgesegError
 def export_cmd(
     checkpoint: str = typer.Argument(..., help="official S²-FPN / SPFNet checkpoint (.pth)"),
     out_dir: str = typer.Option("edgeseg-out", "-o", "--out", help="work directory (one file per stage)"),
-    precision: str = typer.Option("fp32", help="fp32 | fp16 | int8"),
+    precision: str = typer.Option("fp32", help="fp32 | fp16 | int8 | fp8 (E4M3, TensorRT on Ada/Hopper/Blackwell)"),
     format: str = typer.Option("onnx", "--format", help="onnx | engine (TensorRT, builds on this machine)"),
     dataset: Optional[str] = typer.Option(None, help="camvid | cityscapes (default: from the class count)"),
     variant: Optional[str] = typer.Option(None, help="s2fpn34m for ResNet-34M checkpoints"),

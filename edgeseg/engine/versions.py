@@ -3,7 +3,8 @@
 TensorRT 11 removed the calibrator and the FP16/INT8 builder flags: networks are strongly
 typed and precision comes from the ONNX itself (an FP16 graph, a Q/DQ graph). 8.6 and 10.x
 build weakly typed: without the FP16 flag an FP16 graph runs in FP32, and a Q/DQ graph needs
-INT8 (plus FP16 for the layers left in float). 8.6 still wants the EXPLICIT_BATCH network
+INT8 (plus FP16 for the layers left in float; edgeseg's TensorRT-target Q/DQ graphs carry that
+remainder in FP16 already), an FP8 Q/DQ graph FP8 + FP16 (TensorRT 10 and newer). 8.6 still wants the EXPLICIT_BATCH network
 flag, which 10.0 made the only mode and 11 removed.
 """
 
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 from edgeseg.errors import EdgesegError
 
 OLDEST = (8, 6)
-PRECISIONS = ("fp32", "fp16", "int8")
-_WEAK_FLAGS = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16")}
+PRECISIONS = ("fp32", "fp16", "int8", "fp8")
+_WEAK_FLAGS = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16"), "fp8": ("FP8", "FP16")}
 _ONNX_FLOAT16 = 10
+_ONNX_FLOAT8 = (17, 18, 19, 20)  # float8e4m3fn, e4m3fnuz, e5m2, e5m2fnuz
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ def build_mode(version: TrtVersion, precision: str, dla: bool = False) -> BuildM
         raise EdgesegError(f"TensorRT {version} is too old: edgeseg needs 8.6 or newer (JetPack 6.0+)")
     if precision not in PRECISIONS:
         raise EdgesegError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+    if precision == "fp8" and version.major < 10:
+        raise EdgesegError(f"FP8 Q/DQ graphs need TensorRT 10 or newer (an Ada, Hopper or Blackwell GPU); this is {version}")
+    if dla and precision == "fp8":
+        raise EdgesegError("the DLA has no FP8: export with --precision int8 or fp16 for a DLA core")
     if dla and precision == "fp32":
         raise EdgesegError("the DLA runs FP16 or INT8 only: export the model with --precision fp16 or int8 "
                            "before building for a DLA core")
@@ -93,10 +99,16 @@ def rtx_build_mode() -> BuildMode:
 
 
 def onnx_precision(model) -> str:
-    """fp32, fp16 or int8, read from the graph TensorRT will see (not from what metadata claims)."""
+    """fp32, fp16, int8 or fp8, read from the graph TensorRT will see (not from what metadata claims).
+
+    A Q/DQ graph is int8 or fp8 whatever its float remainder (FP32 or FP16): the weak flags
+    for both include FP16."""
     graph = model.graph
-    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.node):
-        return "int8"
+    qdq = [n for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    if qdq:
+        types = {t.name: t.data_type for t in graph.initializer}
+        zero_points = {types.get(n.input[2]) for n in qdq if len(n.input) > 2}
+        return "fp8" if zero_points & set(_ONNX_FLOAT8) else "int8"
     return "fp16" if _uses_fp16(graph) else "fp32"
 
 

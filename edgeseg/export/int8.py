@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 QUANT_JSON, CALIB_CACHE = ".quant.json", ".calib.cache"
 SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
                 "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "drop_measured_on",
-                "choose_drop_after", "seconds", "warning")
+                "choose_drop_after", "seconds", "warning", "dtype", "float_compute", "opset")
 
 
 def contract(ctx):
@@ -65,10 +65,14 @@ class Int8(OnnxStage):
         from edgeseg.quant.config import artifact_tag, config_from
 
         opts = ctx.options.quant
+        dtype = ctx.options.precision  # int8 or fp8: one placement and calibration, two number formats
         if not opts.get("calib"):
-            raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file "
+            raise EdgesegError(f"--precision {dtype} needs --calib (a manifest from `edgeseg calib make`, a list file "
                                "or a folder)")
-        self.config = config_from(opts)
+        self.name = self.precision = dtype
+        if dtype != "int8":  # TensorRT's implicit calibration cache exists for int8 only
+            self.companions = (QUANT_JSON,)
+        self.config = config_from({**opts, "dtype": dtype})
         self.calib = load_calibset(opts["calib"], opts.get("data"), self.config.calib_limit)
         self.val_ds = None
         if opts.get("val"):
@@ -94,8 +98,8 @@ class Int8(OnnxStage):
                                        cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress,
                                        scorer=_sharded(ctx.options.quant))
         report = report.to_dict()
-        return Built(model=model, extra=self._summary(report),
-                     companions={QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)})
+        companions = {QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)}
+        return Built(model=model, extra=self._summary(report), companions={k: companions[k] for k in self.companions})
 
     def restored(self, meta):
         return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from edgeseg.errors import EdgesegError
 from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER, SIMPLIFIERS
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 FORMATS = ("onnx", "engine")
 
 
@@ -33,7 +33,7 @@ class ExportOptions:
     save_deploy: bool = False
     min_agreement: float | None = None  # override the stated argmax-agreement minimum of every check
     max_rel_diff: float | None = None  # override the stated max |Δ| / max(1, |ref|) of float checks
-    quant: dict = field(default_factory=dict)  # INT8 settings, passed to edgeseg.quant
+    quant: dict = field(default_factory=dict)  # INT8/FP8 settings, passed to edgeseg.quant
     engine: dict = field(default_factory=dict)  # TensorRT settings, passed to edgeseg.engine
 
     def __post_init__(self):
@@ -55,6 +55,8 @@ class ExportOptions:
             raise EdgesegError("--num-samples must be at least 1")
         if self.min_agreement is not None and not 0.0 <= self.min_agreement <= 1.0:
             raise EdgesegError(f"--min-agreement must be within 0..1, got {self.min_agreement}")
+        if self.precision == "fp8" and "cpu" in (self.quant.get("target"), self.quant.get("preset")):
+            raise EdgesegError("--precision fp8 is for TensorRT (Ada/Hopper/Blackwell GPUs); --target cpu is int8 only")
         if self.fp16_io and self.precision != "fp16":
             raise EdgesegError("--fp16-io only applies to --precision fp16")
         _check_applicable(self)
@@ -87,13 +89,13 @@ def _check_applicable(o: ExportOptions) -> None:
     if o.verify_sizes and not o.dynamic:
         raise EdgesegError("--verify-size only applies to --dynamic exports (a static model has one size)")
     given = {k: v for k, v in o.quant.items() if v is not None and not (k == "preset" and v == "tensorrt")}
-    if o.precision != "int8":
+    if o.precision not in ("int8", "fp8"):
         if given:
             flags = ", ".join(QUANT_FLAGS.get(k, k) for k in given)
-            raise EdgesegError(f"{flags} only appl{'ies' if len(given) == 1 else 'y'} to --precision int8 "
+            raise EdgesegError(f"{flags} only appl{'ies' if len(given) == 1 else 'y'} to --precision int8/fp8 "
                                f"(this export is {o.precision}); drop {'it' if len(given) == 1 else 'them'}")
     else:
-        _check_int8(o.quant)
+        _check_int8(o.quant, o.precision)
     if o.format != "engine" and o.engine:
         flags = ", ".join(ENGINE_FLAGS.get(k, k) for k in o.engine)
         raise EdgesegError(f"{flags} only appl{'ies' if len(o.engine) == 1 else 'y'} to --format engine")
@@ -101,13 +103,14 @@ def _check_applicable(o: ExportOptions) -> None:
         _check_engine(o)
 
 
-def _check_int8(q: dict) -> None:
+def _check_int8(q: dict, precision: str = "int8") -> None:
     import os
 
     from edgeseg.quant.config import config_from
 
     if not q.get("calib"):
-        raise EdgesegError("--precision int8 needs --calib (a manifest from `edgeseg calib make`, a list file or a folder)")
+        raise EdgesegError(f"--precision {precision} needs --calib (a manifest from `edgeseg calib make`, a list file "
+                           "or a folder)")
     for key in ("limit", "val_limit", "fallback_limit"):
         if q.get(key) is not None and q[key] < (0 if key == "fallback_limit" else 1):
             raise EdgesegError(f"{QUANT_FLAGS[key]} must be at least {0 if key == 'fallback_limit' else 1}, got {q[key]}")

@@ -90,7 +90,7 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None):
         images, arrays = [], _load_arrays(options.samples, options.num_samples)
     elif options.samples:
         images = read_images(image_paths(options.samples, options.num_samples))
-    elif options.precision == "int8" and options.quant.get("calib"):
+    elif options.precision in ("int8", "fp8") and options.quant.get("calib"):
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
         from edgeseg.data.calibset import load_calibset
 
@@ -150,7 +150,7 @@ def plan(ctx: Context) -> list[Stage]:
     stages.append(Simplified(ctx.out_dir / f"{ctx.stem}.fp32.onnx", stages[-1]))
     if o.precision == "fp16":
         stages.append(Fp16(ctx.out_dir / f"{ctx.stem}.fp16{'-io16' if o.fp16_io else ''}.onnx", stages[-1]))
-    elif o.precision == "int8":
+    elif o.precision in ("int8", "fp8"):
         from edgeseg.export.int8 import Int8
 
         stages.append(Int8(ctx, stages[-1]))

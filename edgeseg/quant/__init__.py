@@ -1,4 +1,4 @@
-"""INT8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
+"""INT8 / FP8 post-training quantization: streaming calibration, Q/DQ placement, accuracy-aware fallback.
 
 Pure ONNX -> ONNX: `quantize` takes an in-memory FP32 model and returns the Q/DQ model; the
 export pipeline's INT8 stage (edgeseg/export/int8.py) calls it.
@@ -36,18 +36,22 @@ class QuantReport:
     drop_measured_on: str | None = None  # which images fp32/int8 mIoU and the drops above come from
     choose_drop_after: float | None = None  # the drop on the images the fallback chose layers with
     warning: str | None = None
+    dtype: str = "int8"
+    float_compute: str = "fp32"  # precision of what is not quantized
+    opset: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def calibration_tensors(model, config) -> list[str]:
-    """Every tensor either placement (or this config) may quantize: one calibration serves all."""
+    """Every tensor either placement (or this config) may quantize: one calibration serves all
+    (ranges are |x| thresholds, the same for INT8 and FP8)."""
     from edgeseg.quant.placement import plan
 
     names = set(plan(model, config).tensors)
     for target in ("tensorrt", "cpu"):
-        names |= set(plan(model, config.with_(target=target)).tensors)
+        names |= set(plan(model, config.with_(target=target, dtype="int8")).tensors)
     return sorted(names)
 
 
@@ -59,11 +63,11 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     image (see edgeseg/progress.py); calibration is the long part. `scorer(val)`: a context
     manager under which `val.model_miou` is computed elsewhere (edgeseg.fleet: Ray workers).
     """
-    from edgeseg.quant import calibrate, ranges, sensitivity
+    from edgeseg.quant import calibrate, ranges, sensitivity, strongly_typed
     from edgeseg.quant.placement import plan as make_plan
-    from edgeseg.quant.qdq import quantize_model
 
     t0 = time.perf_counter()
+    model = strongly_typed.prepare(model, config)
     tensors = calibration_tensors(model, config)
     key = ranges.cache_key(model_sha, calib.sha256, config.range_key, tensors)
     amax = ranges.load(cache_dir, key)
@@ -86,7 +90,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         log.info("reusing calibrated ranges ranges-%s.json", key)
 
     def build(keep):
-        return quantize_model(model, make_plan(model, config, keep), amax, config.per_channel)
+        return strongly_typed.build(model, make_plan(model, config, keep), amax, config)
 
     fallback = None
     if config.max_miou_drop is not None:
@@ -104,7 +108,8 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
     report = QuantReport(len(calib), calib.sha256, config.method, config.target, p.layer_count(),
                          convs - p.layer_count(), fallback.kept_float if fallback else [], reused,
-                         round(calib_seconds, 2), 0.0, warning=calib.warning())
+                         round(calib_seconds, 2), 0.0, warning=calib.warning(), dtype=config.dtype,
+                         float_compute="fp16" if config.half else "fp32", opset=strongly_typed.opset_of(model))
     if fallback:  # the drop on held-back images, which the choice of layers never saw
         held.fp32_logits = sensitivity.run(model, held.batches)
         fp32_miou = held.miou(held.fp32_logits)

@@ -8,6 +8,7 @@ from edgeseg.errors import EdgesegError
 
 METHODS = ("minmax", "entropy", "percentile")
 TARGETS = ("tensorrt", "cpu")
+DTYPES = ("int8", "fp8")  # fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
 DEFAULT_METHOD = "percentile"  # measured: closest to FP32 (argmax agreement), benchmarks/results/int8-cpu.json
 
 
@@ -24,6 +25,10 @@ class QuantConfig:
     max_miou_drop: float | None = None  # accuracy-aware fallback budget, in mIoU points
     fallback_limit: int = 24  # at most this many layers kept in float
     keep_float: tuple[str, ...] = ()  # node names never quantized
+    dtype: str = "int8"
+    # TensorRT target: what is not quantized runs in FP16 (strongly typed builders take precision
+    # from the graph); needs opset 19 (FP16 Q/DQ scales). False: FP32 remainder at the export opset.
+    fp16_rest: bool = True
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -34,8 +39,17 @@ class QuantConfig:
             raise EdgesegError(f"--calib-percentile must be within [90, 100) %, got {self.percentile}")
         if self.max_miou_drop is not None and self.max_miou_drop < 0:
             raise EdgesegError("--max-miou-drop must be >= 0")
+        if self.dtype not in DTYPES:
+            raise EdgesegError(f"quantized type must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.dtype == "fp8" and self.target != "tensorrt":
+            raise EdgesegError("fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); --target cpu is int8 only")
         if self.calib_limit is not None and self.calib_limit < 1:
             raise EdgesegError("--calib-limit must be >= 1")
+
+    @property
+    def half(self) -> bool:
+        """Non-quantized compute in FP16: TensorRT target only (the CPU graph stays FP32)."""
+        return self.fp16_rest and self.target == "tensorrt"
 
     def with_(self, **changes) -> "QuantConfig":
         return replace(self, **changes)
@@ -72,7 +86,8 @@ def config_from(options: dict) -> QuantConfig:
         "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
         "percentile": options.get("percentile"),
         "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
-        "fallback_limit": options.get("fallback_limit"),
+        "fallback_limit": options.get("fallback_limit"), "dtype": options.get("dtype"),
+        "fp16_rest": options.get("fp16_rest"),
     }.items() if v is not None}
     return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
 
@@ -80,13 +95,15 @@ def config_from(options: dict) -> QuantConfig:
 def artifact_tag(config) -> str:
     """int8, plus whatever differs from the defaults, so variants never overwrite each other."""
     default = QuantConfig()
-    parts = ["int8"]
+    parts = [config.dtype]
     if config.method != default.method:
         parts.append(config.method)
     elif config.percentile != default.percentile:
         parts.append(f"p{config.percentile:g}")
     if config.target != default.target:
         parts.append(config.target)
+    if not config.half and config.target == "tensorrt":
+        parts.append("fp32rest")
     if not config.per_channel:
         parts.append("pertensor")
     if config.quantize_all:
@@ -101,6 +118,6 @@ def budget_missed(config, report: dict) -> str | None:
     drop = report.get("drop_after")
     if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
         return None
-    return (f"INT8 drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
+    return (f"{config.dtype.upper()} drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
             f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
             f"raise the limit, or calibrate with more images or another --calib-method")

@@ -1,8 +1,11 @@
 """Where Q/DQ goes. Placement decides TensorRT's speed and ONNX Runtime's CPU kernels.
 
 `tensorrt` (NVIDIA's rules): quantize the inputs of Conv (activation and per-channel weight),
-not outputs; on a residual Add only the residual input; Concat inputs share one scale;
-Softmax, Sigmoid, Resize, MatMul and the final classifier conv stay float.
+not outputs; on a residual Add only the residual input (for Add(Conv, Conv), the projection);
+Concat inputs share one scale; Softmax, Sigmoid, Resize, MatMul and the final classifier conv
+stay float. With the FP16 remainder (config.half) Concat inputs are left unquantized: ONNX
+Runtime fuses DQ -> Concat -> Q into QLinearConcat, whose kernel rejects FP16 scales, and the
+concat then runs in FP16 before the Q of the conv that reads it.
 `cpu` (ONNX Runtime): DQ -> Conv -> Q around every quantized Conv, with an int32 bias, so
 the CPU provider fuses them into integer QLinearConv kernels. Grouped (not depthwise) convs stay
 float there: ORT has no grouped int8 kernel and runs them 8-14x slower than FP32
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-RULES_VERSION = 2  # part of the INT8 stage key: a rule change rebuilds stale INT8 artifacts
+RULES_VERSION = 3  # part of the INT8 stage key: a rule change rebuilds stale INT8 artifacts
 
 
 @dataclass
@@ -107,17 +110,51 @@ def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
             for j, t in enumerate(n.input):
                 if g.is_activation(t) and n.op_type not in ("Slice",) :
                     out.activations[t].append((i, j))
-    _share_concat_scales(g, out)
+    if not config.half:
+        _share_concat_scales(g, out)
     return out
 
 
 def _residual(g: Graph, i: int, n, out: Plan) -> None:
-    """Add(conv_out, residual): quantize only the residual, so the conv can fuse the add."""
+    """Add(conv_out, residual): quantize only the residual, so the conv can fuse the add.
+
+    Add(Conv, Conv) (a ResNet downsample block: main-branch conv + 1x1 projection) quantizes
+    the projection's output, the residual in NVIDIA's rule: the main conv then fuses the add.
+    """
     from_conv = [g.op_of(t) == "Conv" for t in n.input]
     if sum(from_conv) == 1:
         j = from_conv.index(False)
-        if g.is_activation(n.input[j]):
-            out.activations[n.input[j]].append((i, j))
+    elif sum(from_conv) == 2 and len(n.input) == 2:
+        j = _projection(g, n.input)
+    else:
+        return
+    if g.is_activation(n.input[j]):
+        out.activations[n.input[j]].append((i, j))
+
+
+def _projection(g: Graph, inputs) -> int:
+    """Which of two conv outputs is the shortcut: the conv whose input the other branch starts
+    from (the block input feeds both the main path and the projection)."""
+    sources = [g.nodes[g.producer[t]].input[0] for t in inputs]
+    for j in (0, 1):
+        if _reaches(g, sources[j], sources[1 - j]):
+            return j
+    return 1
+
+
+def _reaches(g: Graph, ancestor: str, tensor: str, limit: int = 64) -> bool:
+    """True when `tensor` is computed from `ancestor` within `limit` nodes upstream."""
+    stack, seen = [tensor], set()
+    while stack and len(seen) < limit:
+        t = stack.pop()
+        if t == ancestor:
+            return True
+        p = g.producer.get(t)
+        if p is None or p in seen:
+            continue
+        seen.add(p)
+        stack.extend(x for x in g.nodes[p].input if g.is_activation(x))
+    return False
 
 
 def _share_concat_scales(g: Graph, out: Plan) -> None:

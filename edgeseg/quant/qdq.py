@@ -1,4 +1,4 @@
-"""Writing the Q/DQ model: symmetric int8 (zero point 0), per-channel weights on axis 0.
+"""Writing the Q/DQ model: symmetric int8 or FP8 E4M3 (zero point 0), per-channel weights on axis 0.
 
 One QuantizeLinear/DequantizeLinear pair per quantized activation, shared by the consumers
 the plan names; weights stored as int8 initializers behind a DequantizeLinear, so the same
@@ -11,28 +11,34 @@ import copy
 
 import numpy as np
 
-QMAX = 127.0
+from edgeseg.quant.formats import INT8, QFormat
+
+QMAX = INT8.qmax
 
 
-def activation_scales(plan, amax: dict[str, float]) -> dict[str, float]:
+def activation_scales(plan, amax: dict[str, float], qmax: float = QMAX) -> dict[str, float]:
     """Scale per tensor, with tensors of a shared group taking the group's largest range."""
     ranges = {t: max(float(amax.get(t, 0.0)), 1e-8) for t in plan.tensors}
     for group in plan.shared:
         top = max(ranges.get(t, 1e-8) for t in group)
         for t in group:
             ranges[t] = top
-    return {t: r / QMAX for t, r in ranges.items()}
+    return {t: r / qmax for t, r in ranges.items()}
 
 
-def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True):
-    """A copy of `model` with Q/DQ inserted as `plan` says."""
+def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True, fmt: QFormat = INT8,
+                   scale_dtype=np.float32):
+    """A copy of `model` with Q/DQ inserted as `plan` says, in format `fmt` (int8 or fp8).
+
+    `scale_dtype` float16 (graphs with an FP16 remainder): scales are stored in half precision,
+    rounded up, and weights are quantized with exactly the stored scale, so DQ reproduces them."""
     from onnx import helper, numpy_helper
 
     m = copy.deepcopy(model)
     g = m.graph
     nodes = list(g.node)
     inits = {i.name: i for i in g.initializer}
-    scales = activation_scales(plan, amax)
+    scales = activation_scales(plan, amax, fmt.qmax)
     # Float weights (and biases) replaced by quantized ones are dropped below if nothing else reads them.
     replaced = {name for i in plan.weights for name in list(nodes[i].input)[1:3]}
     new_inits, pre = [], {}  # pre: node index -> nodes to insert before it
@@ -41,8 +47,8 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
         """One Q; one DQ shared by all consumers, or one DQ each (ORT fuses a DQ only into a
         single consumer, so the CPU target needs them unique)."""
         s_name, z_name = f"{tensor}_qscale", f"{tensor}_qzp"
-        new_inits.append(numpy_helper.from_array(np.asarray(scale, np.float32), s_name))
-        new_inits.append(numpy_helper.from_array(np.uint8(128) if plan.unsigned else np.int8(0), z_name))
+        new_inits.append(numpy_helper.from_array(_round_up(np.asarray(scale, np.float32), scale_dtype), s_name))
+        new_inits.append(numpy_helper.from_array(np.uint8(128) if plan.unsigned else fmt.zeros(), z_name))
         first = min(i for i, _ in consumers)
         pre.setdefault(first, []).append(
             helper.make_node("QuantizeLinear", [tensor, s_name, z_name], [f"{tensor}_q"], name=f"{tensor}_Q"))
@@ -61,7 +67,8 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
         if consumers:
             qdq(t, scales[t], consumers)
     for i in plan.weights:
-        _quantize_weights(nodes[i], i, inits, scales, per_channel, plan.int32_bias, new_inits, pre)
+        _quantize_weights(nodes[i], i, inits, scales, per_channel, plan.int32_bias, new_inits, pre, fmt,
+                          scale_dtype)
     ordered = []
     for i, n in enumerate(nodes):
         ordered.extend(pre.get(i, []))
@@ -76,19 +83,28 @@ def quantize_model(model, plan, amax: dict[str, float], per_channel: bool = True
     return m
 
 
+def _round_up(scale: np.ndarray, dtype) -> np.ndarray:
+    """`scale` in `dtype`, never smaller than asked (|w| / scale stays within the grid)."""
+    out = np.asarray(scale).astype(dtype)
+    low = out.astype(np.float32) < scale
+    if np.any(low):
+        out = np.where(low, np.nextafter(out, np.asarray(np.inf, dtype)), out).astype(dtype)
+    return out
 
-def _quantize_weights(node, index, inits, scales, per_channel, int32_bias, new_inits, pre):
+
+def _quantize_weights(node, index, inits, scales, per_channel, int32_bias, new_inits, pre, fmt=INT8,
+                      scale_dtype=np.float32):
     from onnx import helper, numpy_helper
 
     w_name = node.input[1]
     w = numpy_helper.to_array(inits[w_name]).astype(np.float32)
     axes = tuple(range(1, w.ndim))
     amax = np.abs(w).max(axis=axes) if per_channel else np.full(w.shape[0], np.abs(w).max())
-    s = np.maximum(amax, 1e-12) / QMAX
-    q = np.clip(np.round(w / s.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127).astype(np.int8)
+    s = _round_up(np.maximum(amax, 1e-12) / fmt.qmax, scale_dtype)
+    q = fmt.quantize(w / s.astype(np.float32).reshape(-1, *([1] * (w.ndim - 1))))
     tag = f"{node.name or 'conv'}_{index}"
-    scale = s.astype(np.float32) if per_channel else np.float32(s[0])
-    zp = np.zeros(w.shape[0], np.int8) if per_channel else np.int8(0)
+    scale = s if per_channel else s[0]
+    zp = fmt.zeros(w.shape[0] if per_channel else ())
     new_inits += [numpy_helper.from_array(q, f"{tag}_wq"), numpy_helper.from_array(scale, f"{tag}_ws"),
                   numpy_helper.from_array(zp, f"{tag}_wz")]
     kw = {"axis": 0} if per_channel else {}
@@ -106,6 +122,15 @@ def _quantize_weights(node, index, inits, scales, per_channel, int32_bias, new_i
         pre[index].append(helper.make_node("DequantizeLinear", [f"{tag}_bq", f"{tag}_bs", f"{tag}_bz"],
                                            [f"{tag}_bdq"], name=f"{tag}_bDQ", **kw))
         node.input[2] = f"{tag}_bdq"
+
+
+def sort_nodes(model):
+    """`model` with its nodes in topological order (converters may append nodes at the end)."""
+    g = model.graph
+    ordered = _toposort(list(g.node), {i.name for i in g.input} | {i.name for i in g.initializer})
+    del g.node[:]
+    g.node.extend(ordered)
+    return model
 
 
 def _toposort(nodes, available: set[str]) -> list:

@@ -88,13 +88,14 @@ class Fallback:
     ranking: list[tuple[str, float]]
 
 
-def isolated_ranking(model, plan, amax: dict[str, float], probe, ref) -> list[tuple[tuple[str, ...], float]]:
+def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None) -> list[tuple[tuple[str, ...], float]]:
     """Quantized activations ranked by the logits error each causes when it alone is quantized,
     worst first, each with the nodes that read it quantized (keeping those in float removes it).
 
     Isolated errors rank what actually reaches the output: a tensor with a poor signal-to-noise
     ratio that the network then scales away does not waste a fallback step.
     """
+    from edgeseg.quant.formats import INT8
     from edgeseg.quant.placement import Plan
     from edgeseg.quant.qdq import quantize_model
 
@@ -110,7 +111,7 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref) -> list[tu
         names = tuple(sorted({nodes[i].name for t in group for i, _ in single.activations[t]} - seen))
         if not names:
             continue
-        outputs = run(quantize_model(model, single, amax), probe)
+        outputs = run(quantize_model(model, single, amax, fmt=fmt or INT8), probe)
         err = float(np.mean([np.mean((o - r) ** 2) for o, r in zip(outputs, ref)]))
         ranking.append((names, err))
     return sorted(ranking, key=lambda r: (-r[1], r[0]))
@@ -118,6 +119,7 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref) -> list[tu
 
 def fall_back(model, config, amax, build, val: Validation, budget: float) -> tuple[object, Fallback]:
     """`build(keep_float) -> quantized model`; returns the final model and what was done."""
+    from edgeseg.quant.formats import FORMATS
     from edgeseg.quant.placement import plan as make_plan
 
     t0 = time.perf_counter()
@@ -128,9 +130,11 @@ def fall_back(model, config, amax, build, val: Validation, budget: float) -> tup
     if drop_before <= budget:
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
-    ranking = isolated_ranking(model, make_plan(model, config), amax, probe, val.fp32_logits[: len(probe)])
-    log.info("fallback: INT8 drop %.3f > budget %s; %d quantized tensors ranked by the logits error each causes "
-             "alone (%.0f s)", drop_before, budget, len(ranking), time.perf_counter() - t0)
+    ranking = isolated_ranking(model, make_plan(model, config), amax, probe, val.fp32_logits[: len(probe)],
+                               FORMATS[getattr(config, "dtype", "int8")])
+    log.info("fallback: %s drop %.3f > budget %s; %d quantized tensors ranked by the logits error each causes "
+             "alone (%.0f s)", getattr(config, "dtype", "int8").upper(), drop_before, budget, len(ranking),
+             time.perf_counter() - t0)
     kept: list[str] = []
     drop = drop_before
     for names, err in ranking:

@@ -57,3 +57,59 @@ def small_onnx(tmp_path_factory):
 def batches():
     rng = np.random.default_rng(0)
     return [rng.normal(0, 50, (1, 3, 32, 48)).astype(np.float32) for _ in range(8)]
+
+
+@pytest.fixture(scope="session")
+def rtx_build():
+    """parse_and_build(path, ccs) with TensorRT-RTX on the CPU: parser errors, layer kinds, AOT plan built."""
+    trt = pytest.importorskip("tensorrt_rtx")
+
+    def parse_and_build(path, ccs=("SM89", "SM120")) -> dict:
+        logger = trt.Logger(trt.Logger.ERROR)
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        parsed = parser.parse_from_file(str(path))
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        layers: dict[str, int] = {}
+        for i in range(network.num_layers):
+            kind = str(network.get_layer(i).type).rsplit(".", 1)[-1]
+            layers[kind] = layers.get(kind, 0) + 1
+        plan = None
+        if parsed:
+            config = builder.create_builder_config()
+            config.num_compute_capabilities = len(ccs)
+            for i, cc in enumerate(ccs):
+                config.set_compute_capability(getattr(trt.ComputeCapability, cc), i)
+            plan = builder.build_serialized_network(network, config)
+        return {"parsed": parsed, "errors": errors, "layers": layers, "built": plan is not None}
+
+    return parse_and_build
+
+
+@pytest.fixture(scope="session")
+def graph_types():
+    """(float_compute_types, types): the float input types of each compute op kind, every tensor's type."""
+    from onnx import TensorProto
+
+    compute = {"Conv", "MatMul", "Mul", "Add", "Sigmoid", "Softmax", "PRelu", "Relu", "Concat", "ReduceMean"}
+
+    def types(model) -> dict:
+        import onnx
+
+        g = onnx.shape_inference.infer_shapes(model, strict_mode=True).graph
+        out = {v.name: v.type.tensor_type.elem_type for v in list(g.value_info) + list(g.input) + list(g.output)}
+        out.update({i.name: i.data_type for i in g.initializer})
+        return out
+
+    def float_compute_types(model) -> dict:
+        known = types(model)
+        seen: dict[str, set] = {}
+        for n in model.graph.node:
+            if n.op_type in compute:
+                for t in n.input:
+                    if known.get(t) in (TensorProto.FLOAT, TensorProto.FLOAT16):
+                        seen.setdefault(n.op_type, set()).add(known[t])
+        return seen
+
+    return float_compute_types, types

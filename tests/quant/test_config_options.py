@@ -35,3 +35,17 @@ def test_a_missed_budget_is_said_not_hidden():
     said = budget_missed(config, {"drop_after": 0.758, "kept_float": ["a"] * 23})
     assert "0.758 is still above the budget 0.3 with 23 layers in float (--fallback-limit 24)" in said
     assert budget_missed(config_from({}), {"drop_after": 5.0}) is None  # no budget asked
+
+
+def test_fp8_with_the_cpu_target_is_refused_before_any_work(tmp_path, capsys):
+    from edgeseg.cli.main import main
+
+    code = main(["export", str(tmp_path / "missing.pth"), "-o", str(tmp_path / "out"), "--precision", "fp8",
+                 "--target", "cpu", "--calib", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "int8 only" in err and not (tmp_path / "out").exists()
+
+
+def test_fp32_remainder_option_reaches_the_config():
+    assert config_from({}).half and not config_from({"fp16_rest": False}).half
+    assert artifact_tag(config_from({"fp16_rest": False})) == "int8-fp32rest"

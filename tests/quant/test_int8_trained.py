@@ -1,12 +1,16 @@
-"""INT8 export of the trained CamVid checkpoint: accuracy within budget, cached ranges reused,
+"""INT8 export of the trained CamVid checkpoint: accuracy within budget on all of camvid-half val,
+downsample adds quantized, FP16 remainder, parsed by TensorRT-RTX, cached ranges reused,
 calibration files written beside the model, bad calibration input refused with nothing written."""
 
 import json
+from pathlib import Path
 
+import onnx
 import pytest
 
 from edgeseg.cli.main import main
 from edgeseg.data.calibset import make_manifest
+from edgeseg.quant.placement import Graph
 
 
 @pytest.fixture(scope="module")
@@ -16,24 +20,68 @@ def manifest(tmp_path_factory, camvid_root):
     return path
 
 
-def export(capsys, ckpt, out, *extra):
-    code = main(["export", str(ckpt), "-o", str(out), "--input-size", "180x240", "--precision", "int8", *extra])
+def export(capsys, ckpt, out, *extra, precision="int8"):
+    code = main(["export", str(ckpt), "-o", str(out), "--input-size", "180x240", "--precision", precision, *extra])
     o, e = capsys.readouterr()
     return code, o, e
 
 
-def test_int8_within_budget_and_reuse(tmp_path, capsys, trained_ckpt, camvid_root, manifest):
-    args = ["--calib", str(manifest), "--data", str(camvid_root), "--val", f"{camvid_root}:val", "--val-limit", "30"]
-    code, out, err = export(capsys, trained_ckpt, tmp_path, *args)
-    assert code == 0, err
-    final = out.strip().splitlines()[-1]
-    report = json.loads(open(final + ".quant.json").read())
+@pytest.fixture(scope="module")
+def int8_export(tmp_path_factory, trained_ckpt, camvid_root, manifest):
+    """One TensorRT-target INT8 export, evaluated on all 101 val images; shared by the tests below."""
+    out = tmp_path_factory.mktemp("int8")
+    code = main(["export", str(trained_ckpt), "-o", str(out), "--input-size", "180x240", "--precision", "int8",
+                 "--calib", str(manifest), "--data", str(camvid_root), "--val", f"{camvid_root}:val"])
+    assert code == 0
+    final = out / "s2fpn18_180x240.int8.onnx"
+    return {"dir": out, "path": final, "report": json.loads(Path(str(final) + ".quant.json").read_text())}
+
+
+def test_int8_within_budget_on_val(int8_export):
+    report = int8_export["report"]
     assert report["calib_images"] == 40 and report["method"] == "percentile" and not report["ranges_reused"]
+    assert report["fp32_miou"] == pytest.approx(61.433, abs=0.01)
     assert report["drop_after"] <= 0.3 and report["quantized_layers"] > 100
+    assert report["float_compute"] == "fp16" and report["opset"] == 19
     assert "fewer than 300" in report["warning"]
-    assert open(final + ".calib.cache").readline().startswith("TRT-")
-    code, _, err = export(capsys, trained_ckpt, tmp_path, *args, "--target", "cpu")
+    assert open(str(int8_export["path"]) + ".calib.cache").readline().startswith("TRT-")
+
+
+def test_int8_graph_downsample_adds_and_fp16_remainder(int8_export, graph_types):
+    float_compute_types, _ = graph_types
+    onnx.checker.check_model(str(int8_export["path"]), full_check=True)
+    model = onnx.load(str(int8_export["path"]))
+    g = Graph(model)
+    for stage in ("conv3_x", "conv4_x", "conv5_x"):  # the three downsample blocks: Add(conv2, projection)
+        add = next(n for n in g.nodes if n.name == f"/{stage}/{stage}.0/Add")
+        dq = [g.nodes[g.producer[t]] for t in add.input if g.op_of(t) == "DequantizeLinear"]
+        assert len(dq) == 1  # one input quantized: the projection, so conv2 fuses the add
+        q = g.nodes[g.producer[dq[0].input[0]]]
+        assert g.nodes[g.producer[q.input[0]]].name == f"/{stage}/{stage}.0/downsample/downsample.0/Conv"
+    compute = float_compute_types(model)
+    assert set(compute) >= {"Conv", "Add", "Mul", "MatMul", "Softmax", "Sigmoid", "PRelu"}
+    assert all(t == {onnx.TensorProto.FLOAT16} for t in compute.values()), compute
+    io = list(model.graph.input) + list(model.graph.output)
+    assert {v.type.tensor_type.elem_type for v in io} == {onnx.TensorProto.FLOAT}
+
+
+def test_int8_parsed_by_tensorrt_rtx(int8_export, rtx_build):
+    model = onnx.load(str(int8_export["path"]), load_external_data=False)
+    result = rtx_build(int8_export["path"], ("SM89",))
+    assert result["errors"] == [] and result["built"]
+    ops = [n.op_type for n in model.graph.node]
+    assert result["layers"]["QUANTIZE"] == ops.count("QuantizeLinear")
+    assert result["layers"]["DEQUANTIZE"] == ops.count("DequantizeLinear")
+
+
+def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_ckpt, camvid_root, manifest):
+    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--data",
+                            str(camvid_root), "--target", "cpu")
     assert code == 0 and "reusing calibrated ranges" in err
+    model = onnx.load(out.strip().splitlines()[-1], load_external_data=False)
+    zps = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("_qzp")}
+    assert zps and all(z.dtype.name == "uint8" and z == 128 for z in zps.values())
+    assert model.opset_import[0].version == 17 and not any(i.data_type == 10 for i in model.graph.initializer)
 
 
 def test_overlap_with_val_refused(tmp_path, capsys, trained_ckpt, camvid_root):
