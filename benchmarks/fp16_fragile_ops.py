@@ -20,7 +20,7 @@ def main():
 
     from edgeseg.artifacts import read_metadata
     from edgeseg.data.contract import Preprocess
-    from edgeseg.export.fp16 import to_fp16
+    from edgeseg.quant.fp16 import to_fp16
     from edgeseg.export.samples import image_paths, read_images
 
     ap = argparse.ArgumentParser()

@@ -48,7 +48,7 @@ def embed_preprocess(model, preprocess) -> None:
     graph.initializer.extend(inits)
     for node in reversed(nodes):
         graph.node.insert(0, node)
-    from edgeseg.export.graph_order import topological_sort
+    from edgeseg.quant.graph_order import topological_sort
 
     topological_sort(graph)
     _drop_parent_metadata(model)
@@ -78,6 +78,6 @@ def embed_argmax(model, label_type: str = "int32") -> None:
     ])
     graph.output.remove(old)
     graph.output.insert(0, helper.make_tensor_value_info("labels", LABEL_TYPES[label_type], [dims[0], dims[2], dims[3]]))
-    from edgeseg.export.graph_order import topological_sort
+    from edgeseg.quant.graph_order import topological_sort
 
     topological_sort(graph)

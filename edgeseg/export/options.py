@@ -78,7 +78,7 @@ class ExportOptions:
 QUANT_FLAGS = {"calib": "--calib", "data": "--data", "method": "--calib-method", "limit": "--calib-limit",
                "percentile": "--calib-percentile", "target": "--target", "max_miou_drop": "--max-miou-drop",
                "val": "--val", "val_limit": "--val-limit", "fallback_limit": "--fallback-limit",
-               "preset": "--quant-preset"}
+               "preset": "--quant-preset", "ray": "--ray"}
 ENGINE_FLAGS = {"device": "--device", "workspace_gb": "--workspace", "timing_cache": "--timing-cache",
                 "runtime": "--runtime", "compute_capabilities": "--compute-capability"}
 
@@ -88,6 +88,11 @@ def _check_applicable(o: ExportOptions) -> None:
     here, before the checkpoint loads: never minutes of export first, never silently ignored."""
     if o.verify_sizes and not o.dynamic:
         raise EdgesegError("--verify-size only applies to --dynamic exports (a static model has one size)")
+    if o.format == "engine" and o.precision == "int8" and (o.quant.get("target") or o.quant.get("preset")) == "cpu":
+        from edgeseg.engine.parse_check import CPU_TARGET
+
+        raise EdgesegError(f"--format engine: --quant-preset/--target cpu makes {CPU_TARGET}; use the "
+                           "tensorrt preset for engines")
     given = {k: v for k, v in o.quant.items() if v is not None and not (k == "preset" and v == "tensorrt")}
     if o.precision not in ("int8", "fp8"):
         if given:
@@ -134,11 +139,6 @@ def _check_engine(o: ExportOptions) -> None:
     from edgeseg.engine.builder import check_options
     from edgeseg.engine.flavors import flavor, import_module
 
-    if o.precision == "int8" and (o.quant.get("target") or o.quant.get("preset")) == "cpu":
-        from edgeseg.engine.parse_check import CPU_TARGET
-
-        raise EdgesegError(f"--format engine: --quant-preset/--target cpu makes {CPU_TARGET}; use the "
-                           "tensorrt preset for engines")
     check_options(o.engine)  # runtime, compute capabilities, workspace, device profile
     try:
         import_module(flavor(o.engine.get("runtime")))

@@ -130,7 +130,7 @@ class Fp16(OnnxStage):
         return ctx.options.stage_options("fp16_io")
 
     def build(self, ctx):
-        from edgeseg.export import fp16
+        from edgeseg.quant import fp16
 
         return Built(model=fp16.to_fp16(load(self.parent.path), keep_io_float32=not ctx.options.fp16_io))
 

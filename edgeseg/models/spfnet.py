@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from edgeseg.models.blocks import ConvBlock, deploy_modules
 from edgeseg.models.encoder import ResNetEncoder

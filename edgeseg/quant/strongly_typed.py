@@ -2,7 +2,7 @@
 
 TensorRT 11 and TensorRT-RTX take every layer's precision from the graph, so a Q/DQ graph whose
 remainder is FP32 runs that remainder in FP32. Here the quantized graph goes through the same
-FP16 converter as `--precision fp16` (edgeseg/export/fp16.py; graph I/O stays float32), with the
+FP16 converter as `--precision fp16` (edgeseg/quant/fp16.py; graph I/O stays float32), with the
 Q/DQ scales in FP16 so DequantizeLinear outputs FP16 directly. FP16 scales need opset 19, so the
 FP32 graph is converted to opset 19 before quantization (FP8 needs 19 anyway).
 
@@ -63,7 +63,7 @@ def finish(qmodel, config, keep_ops=None):
     `keep_ops`: op types kept in FP32 (default: the FP16 export's own list)."""
     if not config.half:
         return qmodel
-    from edgeseg.export.fp16 import KEEP_FLOAT32, to_fp16
+    from edgeseg.quant.fp16 import KEEP_FLOAT32, to_fp16
     from edgeseg.quant.qdq import sort_nodes
 
     return sort_nodes(to_fp16(qmodel, keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))

@@ -10,20 +10,34 @@ import pytest
 from edgeseg.data.contract import DatasetInfo, Preprocess
 
 
+def _write(path, meta):
+    """A small ONNX carrying `meta` inside and in its sidecar, as edgeseg writes them (the config needs
+    only the metadata; the file decides, so both must agree)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edgeseg.artifacts import set_onnx_metadata, sha256_file, write_sidecar
+
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["logits"])], "m",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 180, 240])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3, 180, 240])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    set_onnx_metadata(model, meta)
+    onnx.save(model, str(path))
+    write_sidecar(path, {**meta, "sha256": sha256_file(path)})
+    return path
+
+
 @pytest.fixture
 def artifact(tmp_path):
-    """An ONNX artifact as edgeseg writes its sidecar (the config needs only the metadata)."""
     camvid = DatasetInfo.named("camvid")
     meta = {"format": "edgeseg-artifact/1", "kind": "onnx", "stage": "simplified", "precision": "fp16",
             "preprocess": Preprocess.official(camvid, (180, 240)).to_dict(), "dataset": camvid.to_dict(),
             "io": {"input": {"name": "input", "dtype": "float32", "shape": [1, 3, 180, 240], "layout": "NCHW"},
                    "output": {"name": "logits", "dtype": "float32", "shape": [1, 11, 180, 240], "kind": "logits"}},
             "embedded_preprocess": False}
-    path = tmp_path / "models" / "m.fp16.onnx"
-    path.parent.mkdir()
-    path.write_bytes(b"onnx")
-    (path.parent / "m.fp16.onnx.json").write_text(json.dumps(meta))
-    return path
+    (tmp_path / "models").mkdir()
+    return _write(tmp_path / "models" / "m.fp16.onnx", meta)
 
 
 def run(*args, cwd=None):
@@ -49,7 +63,7 @@ def test_deepstream_refusals_are_one_line(artifact, tmp_path):
     meta = json.loads((artifact.parent / "m.fp16.onnx.json").read_text())
     meta["io"]["input"].update(dtype="uint8", shape=[1, 180, 240, 3], layout="NHWC")
     meta["embedded_preprocess"] = True
-    (artifact.parent / "m.fp16.onnx.json").write_text(json.dumps(meta))
+    _write(artifact, meta)
     for args in (["deepstream", artifact], ["deepstream", tmp_path / "absent.onnx"]):
         proc = run(*args)
         assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr

@@ -1,6 +1,7 @@
 """TensorRT-RTX without a GPU: compute capabilities, the sidecar target, the refusal of other GPU
 classes (a fake detected GPU), the runtime cache, option refusals, and the Q/DQ fusion reader."""
 
+import hashlib
 import json
 import re
 
@@ -16,7 +17,7 @@ RTX_SIDECAR = {
     "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, 180, 240]},
            "output": {"name": "logits", "dtype": "float32", "kind": "logits", "shape": [1, 11, 180, 240]}},
     "target": sidecar.rtx_target("1.7.1.116", ("8.6", "8.9", "12.0")).to_dict(),
-    "engine": {"sha256": "0" * 64},
+    "engine": {"sha256": hashlib.sha256(b"plan").hexdigest()},  # the tests' stand-in plan
     "provenance": {"parent": {"path": "m.onnx"}},
 }
 
@@ -166,8 +167,8 @@ def test_export_engine_with_the_cpu_preset_is_refused_up_front(quant):
     from edgeseg.export.options import ExportOptions
 
     with pytest.raises(EdgesegError, match="--format engine: .*CPU-preset INT8 graph"):
-        ExportOptions(precision="int8", format="engine", quant={"calib": "c.txt", **quant})
-    ExportOptions(precision="int8", format="onnx", quant={"calib": "c.txt", **quant})  # the ONNX itself is fine
+        ExportOptions(precision="int8", format="engine", quant={"calib": __file__, **quant})
+    ExportOptions(precision="int8", format="onnx", quant={"calib": __file__, **quant})  # the ONNX itself is fine
     with pytest.raises(EdgesegError, match="--timing-cache does not apply"):
         ExportOptions(format="engine", engine={"runtime": "tensorrt-rtx", "timing_cache": "t.cache"})
 

@@ -200,7 +200,7 @@ def test_rtx_engine_on_this_gpu(trained, camvid_root):
     engine = build_engine(onnx_path, work / "gpu-fp32.engine", progress=False, **RTX)
     runner = open_runner(engine)
     if cc not in rtx.RTX_GPUS:
-        with pytest.raises(EdgesegError, match=rf"not an RTX-class GPU TensorRT-RTX runs on") as info:
+        with pytest.raises(EdgesegError, match=r"not an RTX-class GPU TensorRT-RTX runs on") as info:
             runner.activate()
         assert "\n" not in str(info.value) and gpu in str(info.value)
         return

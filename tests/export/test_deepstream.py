@@ -186,7 +186,8 @@ def test_export_options_refused_before_the_export():
                              (ExportOptions(argmax="uint8"), "--argmax"),
                              (ExportOptions(precision="fp16", fp16_io=True), "--fp16-io"),
                              (ExportOptions(std_bgr=(1.0, 2.0, 3.0)), "one number"),
-                             (ExportOptions(precision="int8", quant={"preset": "cpu"}), "tensorrt preset")):
+                             (ExportOptions(precision="int8", quant={"preset": "cpu", "calib": __file__}),
+                              "tensorrt preset")):
         with pytest.raises(EdgesegError, match=message):
             check_export_options(options)
-    check_export_options(ExportOptions(precision="int8", dynamic=True))
+    check_export_options(ExportOptions(precision="int8", dynamic=True, quant={"calib": __file__}))

@@ -30,6 +30,7 @@ def source(tmp_path_factory):
 def trt(monkeypatch):
     """A TensorRT that builds but cannot run here; `target` and `builds` are the test's handles."""
     import edgeseg.engine.builder as builder
+    import edgeseg.engine.flavors as flavors
 
     state = {"target": {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7"}, "builds": [],
              "fail": False}
@@ -45,6 +46,7 @@ def trt(monkeypatch):
         return out_path
 
     monkeypatch.setattr(builder, "build_engine", build_engine)
+    monkeypatch.setattr(flavors, "import_module", lambda kind: object())  # "installed": export options accept it
     monkeypatch.setattr(engine_stage, "target_here", lambda engine=None: dict(state["target"]))
     monkeypatch.setattr(engine_stage, "runtime_missing", lambda path: "no CUDA GPU is visible here")
     return state

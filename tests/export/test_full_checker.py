@@ -6,7 +6,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from edgeseg.export.graph_order import topological_sort
+from edgeseg.quant.graph_order import topological_sort
 from edgeseg.export.options import ExportOptions
 from edgeseg.export.pipeline import run_export
 

@@ -53,10 +53,7 @@ def models(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fp16_model(tmp_path_factory):
     """The tiny model labelled fp16: the precision a Jetson profile runs."""
-    path = tiny_onnx(tmp_path_factory.mktemp("fp16") / "a16.onnx")
-    meta = json.loads(Path(str(path) + ".json").read_text())
-    Path(str(path) + ".json").write_text(json.dumps({**meta, "precision": "fp16"}))
-    return path
+    return tiny_onnx(tmp_path_factory.mktemp("fp16") / "a16.onnx", precision="fp16")
 
 
 def test_sharded_eval_equals_plain_eval(cluster, models, tmp_path, capsys):
@@ -120,7 +117,7 @@ def test_versions_that_differ_are_refused(cluster, models):
     unlabelled = Target(cpu_a.resource, cpu_a.node_id, cpu_a.host, {})
     row, = bench_fleet([str(models[0])], [unlabelled], settings, cluster,
                        head_version="0.0.0-fake")["targets"][0]["rows"]
-    assert f"head 0.0.0-fake, worker" in row["reason"] and row["reason"].endswith("install the same edgeseg on both")
+    assert "head 0.0.0-fake, worker" in row["reason"] and row["reason"].endswith("install the same edgeseg on both")
 
 
 def test_dead_worker_is_retried_or_reported_and_hangs_time_out(cluster, tmp_path):

@@ -8,7 +8,7 @@ from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
 from edgeseg.fleet.packing import pack_file
 from edgeseg.fleet.shard import shard_bounds
-from edgeseg.fleet.targets import Target, detect_profile, label_value, list_targets, select, start_argv
+from edgeseg.fleet.targets import detect_profile, label_value, list_targets, select, start_argv
 from edgeseg.platform.hardware import Hardware
 
 

@@ -127,7 +127,9 @@ def test_export_options_refuse_fp8_for_an_orin_before_anything_runs():
         ExportOptions(precision="fp8", format="engine", engine={"device": "jetson-orin"})
     with pytest.raises(EdgesegError, match="unknown device profile"):
         ExportOptions(precision="int8", format="engine", engine={"device": "jetson-thorr"})
-    assert ExportOptions(precision="int8", format="engine", engine={"device": "jetson-thor"}).precision == "int8"
+    from edgeseg.platform.devices import load_profile, require_precision
+
+    require_precision(load_profile("jetson-thor"), "fp8")  # Blackwell runs FP8: nothing to refuse
 
 
 def test_build_refuses_an_fp8_graph_for_an_orin_before_tensorrt(tmp_path):

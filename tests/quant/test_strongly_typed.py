@@ -15,7 +15,7 @@ from edgeseg.quant.config import QuantConfig
 from edgeseg.quant.formats import FP8
 from edgeseg.runtime.ort import optimization_level as ort_optimization_level
 from edgeseg.quant.placement import Graph, plan
-from edgeseg.quant.stage import artifact_tag, config_from
+from edgeseg.quant.config import artifact_tag, config_from
 
 def _downsample_block(projection_first: bool):
     """x -> conv1 -> relu -> conv2, plus a 1x1 stride-2 projection of x; Add of the two (ResNet)."""

@@ -48,7 +48,7 @@ def test_engine_format_without_tensorrt(junk_ckpt, tmp_path):
 
     if importlib.util.find_spec("tensorrt") is not None:
         pytest.skip("TensorRT is installed here")
-    refused(cli("export", junk_ckpt, "-o", tmp_path / "out", "--format", "engine"), "--format engine needs TensorRT")
+    refused(cli("export", junk_ckpt, "-o", tmp_path / "out", "--format", "engine"), "--format engine: TensorRT is not installed")
 
 
 def test_export_to_a_file_or_under_one(junk_ckpt, tmp_path):

@@ -18,7 +18,7 @@ def to_fp16(model, *, keep_io_float32: bool = True, keep_ops=KEEP_FLOAT32):
 
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    from edgeseg.export.graph_order import topological_sort
+    from edgeseg.quant.graph_order import topological_sort
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
