@@ -21,7 +21,8 @@ def test_bench_json_md_then_compare(tmp_path, capsys):
     a, b = tiny_onnx(tmp_path / "a.onnx"), tiny_onnx(tmp_path / "b.onnx", seed=1)
     missing = tmp_path / "gone.onnx"
     code = main(["bench", str(a), str(b), str(missing), "--input-size", "32x48", "--iters", "5", "--warmup", "1",
-                 "--threads", "1", "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")])
+                 "--threads", "1", "--backend", "onnxruntime",  # the backend choice is test_backend_cli's
+                 "--json", str(tmp_path / "r.json"), "--md", str(tmp_path / "r.md")])
     out, err = capsys.readouterr()
     assert code == 1 and "1 of 3 benchmark rows failed (first: " in err  # table and files first, then the failure
     result = json.loads((tmp_path / "r.json").read_text())
