@@ -80,8 +80,13 @@ class Runner(abc.ABC):
 
     @property
     def metadata(self) -> dict:
-        """The artifact's metadata (preprocessing contract, classes, provenance)."""
-        return {}
+        """The artifact's metadata (preprocessing contract, classes, provenance): the file's own,
+        its sidecar only where it agrees (edgeseg.artifacts); read once."""
+        if not hasattr(self, "_meta"):
+            from edgeseg.artifacts import read_metadata
+
+            self._meta = read_metadata(self.path)
+        return self._meta
 
     @property
     def description(self) -> str:

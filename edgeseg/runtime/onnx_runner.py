@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import read_metadata
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 from edgeseg.runtime.ort import session
@@ -97,12 +96,6 @@ class OrtRunner(Runner):
         inp, out = meta_io.get("input", {}), meta_io.get("output", {})
         return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
                       out.get("kind", "logits"))
-
-    @property
-    def metadata(self) -> dict:
-        if not hasattr(self, "_meta"):
-            self._meta = read_metadata(self.path)
-        return self._meta
 
     @property
     def description(self) -> str:

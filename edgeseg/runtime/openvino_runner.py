@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import read_metadata
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
@@ -133,12 +132,6 @@ class OpenVINORunner(Runner):
         shape = tuple(d.get_length() if d.is_static else None for d in self._input.get_partial_shape())
         kind = _KIND.get(np.dtype(self._output.get_element_type().to_dtype()).name, "labels")
         return IOSpec(dtype, "NHWC" if dtype == "uint8" else "NCHW", shape, kind)
-
-    @property
-    def metadata(self) -> dict:
-        if not hasattr(self, "_meta"):
-            self._meta = read_metadata(self.path)
-        return self._meta
 
     @property
     def description(self) -> str:
