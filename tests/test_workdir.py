@@ -67,15 +67,21 @@ def test_outputs_get_the_umask(tmp_path, umask, mode):
     assert stat.S_IMODE((tmp_path / "b.onnx").stat().st_mode) == mode
 
 
-def test_a_second_writer_is_refused_in_one_line(tmp_path):
+def hold_lock(directory):
+    """Another process holding the work directory's lock until it is killed."""
     holder = python("""
-        import sys, time
+        import sys
         from edgeseg.workdir import locked
         with locked(sys.argv[1]):
             print("locked", flush=True)
             sys.stdin.readline()
-    """, tmp_path)
+    """, directory)
     assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_second_writer_is_refused_in_one_line(tmp_path):
+    holder = hold_lock(tmp_path)
     try:
         with pytest.raises(EdgesegError) as err:
             with locked(tmp_path):
@@ -92,14 +98,7 @@ def test_a_second_writer_is_refused_in_one_line(tmp_path):
 
 def test_two_exports_into_one_directory(tmp_path):
     """Through the CLI: the second export into the same -o stops at once with the message."""
-    holder = python("""
-        import sys
-        from edgeseg.workdir import locked
-        with locked(sys.argv[1]):
-            print("locked", flush=True)
-            sys.stdin.readline()
-    """, tmp_path / "out")
-    assert holder.stdout.readline().strip() == "locked"
+    holder = hold_lock(tmp_path / "out")
     try:
         from golden import save_checkpoint
 
