@@ -18,6 +18,20 @@ from paths import FIXTURES
 OFFICIAL = FIXTURES / "official"
 CASES = json.loads((OFFICIAL / "cases.json").read_text())
 
+# FLOPs of one forward, batch 1, as torch.utils.flop_counter.FlopCounterMode counted them on meta tensors
+# (the counter edgeseg used before; torch 2.13.0): 96x128, 360x480, 1024x2048.
+FLOPS = {
+    "s2fpn18": (1591972864, 22996123648, 282071749632),
+    "s2fpn18v1": (1306055680, 18714830848, 222427698176),
+    "s2fpn34": (2498335744, 35989577728, 436757681152),
+    "s2fpn34m": (9830843392, 140107279360, 1762738131968),
+    "s2fpn34mv1": (8668496896, 122360028160, 1478496441344),
+    "s2fpn34v1": (2211632128, 31697225728, 376979411968),
+    "spfnet18": (2804117504, 40217096192, 478547148800),
+    "spfnet34": (3709300736, 53193961472, 633031753728),
+}
+FLOP_SIZES = ((96, 128), (360, 480), (1024, 2048))
+
 
 def weight(key: str, shape) -> np.ndarray:
     shape = tuple(int(s) for s in shape)

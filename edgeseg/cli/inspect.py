@@ -17,19 +17,19 @@ def inspect_cmd(
 ):
     """Generation, encoder, classes, parameters, GFLOPs, epoch and unused keys of a checkpoint."""
     from edgeseg.data.contract import DatasetInfo
-    from edgeseg.models.checkpoint import load_model
-    from edgeseg.models.complexity import count_flops, count_params
+    from edgeseg.models import archspec
+    from edgeseg.models.checkpoint import describe_checkpoint
 
-    model, ckpt = load_model(checkpoint, variant, weights=False, allow_nonfinite=True)  # shapes are all that is counted
+    ckpt = describe_checkpoint(checkpoint, variant)  # shapes are all that is counted: no torch
     dataset = DatasetInfo.for_classes(ckpt.arch.classes)
     size = parse_size(input_size) or tuple(dataset.input_size)
-    used = count_params(model)
+    used = archspec.count_params(ckpt.arch)
     info = {
         **ckpt.summary(),
         "params": used + ckpt.unused_params,
         "params_used": used,
         "input_size": list(size),
-        "gflops": round(count_flops(model, size) / 1e9, 3),
+        "gflops": round(archspec.count_flops(ckpt.arch, size) / 1e9, 3),
         "likely_dataset": dataset.name,
     }
     if json_out:

@@ -7,11 +7,11 @@ checkpoint must never be able to run code.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.models import archspec, pth
 from edgeseg.models.registry import Arch, detect, unused_keys
 
 SHOW = 3  # offending keys named in an error
@@ -21,7 +21,7 @@ SHOW = 3  # offending keys named in an error
 class Checkpoint:
     path: str
     arch: Arch
-    state_dict: dict  # float32 (as stored with float32=False), prefix-free, without unused keys
+    state_dict: dict  # float32 (as stored with float32=False; StoredTensor if described), prefix-free, without unused keys
     epoch: int | None = None
     layout: str = "bare"  # "model", "state_dict" or "bare"
     prefixed: bool = False
@@ -42,9 +42,8 @@ class Checkpoint:
                 f"(first: {self.nonfinite[0]}); it was saved from a diverged run, use another checkpoint")
 
 
-def _torch_load(path: Path):
-    import torch
-
+def _check_file(path: Path) -> bytes:
+    """The file's first bytes, once it is known to be a readable zip or pickle."""
     if not path.exists():
         raise EdgesegError(f"{path}: no such file")
     if path.is_dir():
@@ -60,6 +59,13 @@ def _torch_load(path: Path):
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip (torch >= 1.6) nor a pickle
         raise EdgesegError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle; "
                            f"{size} bytes starting {head.hex()})")
+    return head
+
+
+def _torch_load(path: Path):
+    import torch
+
+    head = _check_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # untrusted bytes: any failure is classified, never a traceback
@@ -69,7 +75,7 @@ def _torch_load(path: Path):
             raise EdgesegError(f"{path}: refused, the checkpoint holds objects other than tensors "
                                "(loading it could run code)") from None
         if head.startswith(b"PK"):
-            raise EdgesegError(f"{path}: truncated or corrupt checkpoint ({size} bytes; {first[:120]})") from None
+            raise EdgesegError(f"{path}: truncated or corrupt checkpoint ({path.stat().st_size} bytes; {first[:120]})") from None
         raise EdgesegError(f"{path}: not a PyTorch checkpoint ({first[:120]})") from None
 
 
@@ -84,41 +90,73 @@ def _unwrap(obj, path: Path) -> tuple[dict, str, int | None]:
 
 
 def read_checkpoint(path, variant: str | None = None, float32: bool = True) -> Checkpoint:
-    """The checkpoint's architecture and state_dict; `float32=False` keeps tensors as stored (a
-    half-precision copy's conversion is the slowest step of reading it, needless for shapes)."""
+    """The checkpoint's architecture and state_dict; `float32=False` keeps tensors as stored."""
     import torch
 
     path = Path(path)
-    sd, layout, epoch = _unwrap(_torch_load(path), path)
-    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    tensors, layout, epoch, prefixed = _tensors(_torch_load(path), path, torch.Tensor)
+    dtypes = _dtypes(tensors)
+    if float32:
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    nonfinite = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    return _checkpoint(path, tensors, variant, layout, epoch, prefixed, dtypes, nonfinite)
+
+
+def describe_checkpoint(path, variant: str | None = None) -> Checkpoint:
+    """All of `read_checkpoint` but the values (the state_dict holds `pth.StoredTensor`s), read
+    without torch and checked against the architecture table; a file outside the plain zip
+    format is read with torch instead."""
+    ckpt = _describe(Path(path), variant)
+    check_state_dict(archspec.state_shapes(ckpt.arch), ckpt.state_dict, ckpt.path)
+    return ckpt
+
+
+def _describe(path: Path, variant: str | None) -> Checkpoint:
+    _check_file(path)
+    try:
+        with pth.Archive(path) as archive:
+            tensors, layout, epoch, prefixed = _tensors(archive.obj, path, pth.StoredTensor)
+            nonfinite = archive.nonfinite(tensors)
+    except pth.NotPlain:
+        return read_checkpoint(path, variant, float32=False)
+    return _checkpoint(path, tensors, variant, layout, epoch, prefixed, _dtypes(tensors), nonfinite)
+
+
+def _tensors(obj, path: Path, tensor_type) -> tuple[dict, str, int | None, bool]:
+    """(prefix-free tensors, layout, epoch, whether they had the `module.` prefix)."""
+    sd, layout, epoch = _unwrap(obj, path)
+    tensors = {k: v for k, v in sd.items() if isinstance(v, tensor_type)}
     if not tensors:
         raise EdgesegError(f"{path}: holds no tensors, not a state_dict")
     prefixed = all(k.startswith("module.") for k in tensors)
     if prefixed:
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
-    dtypes = tuple(sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()}))
-    if float32:
-        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    return tensors, layout, epoch, prefixed
+
+
+def _dtypes(tensors: dict) -> tuple[str, ...]:
+    return tuple(sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()}))
+
+
+def _checkpoint(path: Path, tensors: dict, variant, layout, epoch, prefixed, dtypes, nonfinite) -> Checkpoint:
     try:
         arch = detect(tensors, variant)
     except EdgesegError as exc:
         raise EdgesegError(f"{path}: {exc}") from None
-    nonfinite = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
     unused = unused_keys(arch, tensors)
     unused_params = sum(tensors[k].numel() for k in unused if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
     for k in unused:
         del tensors[k]
     return Checkpoint(str(path), arch, tensors, epoch, layout, prefixed, dtypes, unused, unused_params,
-                      [k for k in nonfinite if k not in unused])
+                      sorted(k for k in nonfinite if k not in unused))
 
 
-def check_state_dict(model, state_dict: dict, path: str) -> None:
-    """Compare keys and shapes before loading, to name what is wrong in one line."""
-    expected = model.state_dict()
+def check_state_dict(expected: dict, state_dict: dict, path: str) -> None:
+    """Compare keys and shapes (`expected`: key -> shape) before loading, to name what is wrong in one line."""
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
-    wrong = [f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}"
-             for k, v in expected.items() if k in state_dict and state_dict[k].shape != v.shape]
+    wrong = [f"{k} {tuple(state_dict[k].shape)} != {tuple(shape)}"
+             for k, shape in expected.items() if k in state_dict and tuple(state_dict[k].shape) != tuple(shape)]
     problems = []
     if wrong:
         problems.append(f"{len(wrong)} with the wrong shape ({'; '.join(wrong[:SHOW])})")
@@ -130,35 +168,13 @@ def check_state_dict(model, state_dict: dict, path: str) -> None:
         raise EdgesegError(f"{path}: does not fit the model it claims to be: keys " + "; ".join(problems))
 
 
-def load_model(path, variant: str | None = None, weights: bool = True, allow_nonfinite: bool = False):
-    """(model in eval mode, Checkpoint) for an official checkpoint file.
-
-    `weights=False` checks the checkpoint against the model but leaves the weights unset
-    (uninitialised memory): enough to count parameters and FLOPs, without initialising,
-    converting and copying millions of values. (A model on the meta device would do too, but
-    its first op imports torch._dynamo, slower than all of that.) A checkpoint holding NaN/Inf
-    weights is refused (its outputs would be blamed on the export), unless `allow_nonfinite`
-    (for `inspect`, which reports it).
-    """
-    ckpt = read_checkpoint(path, variant, float32=weights)
-    if ckpt.nonfinite and not allow_nonfinite:
+def load_model(path, variant: str | None = None):
+    """(model in eval mode, Checkpoint) for an official checkpoint file. A checkpoint holding
+    NaN/Inf weights is refused: its outputs would be blamed on the export."""
+    ckpt = read_checkpoint(path, variant)
+    if ckpt.nonfinite:
         raise EdgesegError(ckpt.nonfinite_note())
-    with contextlib.nullcontext() if weights else _skip_init():
-        model = ckpt.arch.build()
-    check_state_dict(model, ckpt.state_dict, ckpt.path)
-    if weights:
-        model.load_state_dict(ckpt.state_dict, strict=True)
+    model = ckpt.arch.build()
+    check_state_dict({k: v.shape for k, v in model.state_dict().items()}, ckpt.state_dict, ckpt.path)
+    model.load_state_dict(ckpt.state_dict, strict=True)
     return model.eval(), ckpt
-
-
-def _skip_init():
-    """A mode in which torch.nn.init's functions leave their tensor as it is."""
-    from torch.overrides import TorchFunctionMode
-
-    class SkipInit(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            if getattr(func, "__module__", None) == "torch.nn.init":
-                return args[0] if args else kwargs["tensor"]
-            return func(*args, **(kwargs or {}))
-
-    return SkipInit()

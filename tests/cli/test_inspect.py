@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from edgeseg.cli.main import main
-from golden import CASES, save_checkpoint, variant
+from edgeseg.models.registry import detect
+from golden import CASES, FLOPS, save_checkpoint, state_dict, variant
 
 
 def run(capsys, *args):
@@ -32,7 +33,9 @@ def test_inspect_golden(tmp_path, capsys, case):
     assert info["classes"] == expect["classes"]
     assert info["params"] == expect["params"]
     assert info["epoch"] == 3
-    assert info["gflops"] > 0
+    assert info["gflops"] == round(FLOPS[case][0] / 1e9, 3)  # counted by FlopCounterMode at 96x128
+    model = detect(state_dict(case), variant(case)).build()
+    assert info["params_used"] == sum(p.numel() for p in model.parameters())
 
 
 def test_inspect_trained_prefixed_and_half(tmp_path, capsys, trained_ckpt):
@@ -57,3 +60,16 @@ def test_help_does_not_import_torch():
     probe = "import sys; from edgeseg.cli.main import main; main(['--help']); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout.strip().endswith("False"), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_inspect_imports_torch_only_for_a_legacy_file(tmp_path, legacy):
+    """A zip checkpoint is read and counted without torch; the pre-1.6 pickle format still needs it."""
+    torch.save({"epoch": 2, "model": state_dict("s2fpn18")}, tmp_path / "c.pth", _use_new_zipfile_serialization=not legacy)
+    probe = ("import json, sys; from edgeseg.cli.main import main; "
+             f"code = main(['inspect', {str(tmp_path / 'c.pth')!r}, '--json']); "
+             "print(code, 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    *out, last = result.stdout.strip().splitlines()
+    assert last == f"0 {legacy}", result.stdout[-500:] + result.stderr[-2000:]
+    assert json.loads("\n".join(out))["gflops"] == round(FLOPS["s2fpn18"][1] / 1e9, 3)

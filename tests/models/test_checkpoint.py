@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from edgeseg.errors import EdgesegError
-from edgeseg.models.checkpoint import load_model, read_checkpoint
+from edgeseg.models.checkpoint import describe_checkpoint, load_model, read_checkpoint
 from golden import CASES, state_dict
 
 
@@ -71,17 +71,42 @@ def _write_bad(kind, tmp_path, sd18):
     ("other", "not an S²-FPN or SPFNet checkpoint"),
     ("code", "objects other than tensors"),
 ])
-def test_bad_files(tmp_path, sd18, kind, message):
+@pytest.mark.parametrize("read", [load_model, describe_checkpoint])
+def test_bad_files(tmp_path, sd18, kind, message, read):
     path = _write_bad(kind, tmp_path, sd18)
     with pytest.raises(EdgesegError, match=message) as info:
-        load_model(path)
+        read(path)
     assert "\n" not in str(info.value)
 
 
 def test_every_case_has_expected_param_count(tmp_path):
-    from edgeseg.models.complexity import count_params
-
     for case, expect in CASES.items():
         torch.save({"model": state_dict(case)}, tmp_path / "c.pth")
         model, ckpt = load_model(tmp_path / "c.pth")
-        assert count_params(model) + ckpt.unused_params == expect["params"], case
+        assert sum(p.numel() for p in model.parameters()) + ckpt.unused_params == expect["params"], case
+
+
+def _same_description(a, b):
+    assert (a.summary(), a.unused_params) == (b.summary(), b.unused_params)
+    assert {k: tuple(v.shape) for k, v in a.state_dict.items()} == {k: tuple(v.shape) for k, v in b.state_dict.items()}
+
+
+@pytest.mark.parametrize("how", ["v1 prefixed half", "bfloat16 bare", "float64 state_dict", "nan and inf", "legacy"])
+def test_describe_reads_what_torch_reads_without_torch(tmp_path, how):
+    sd = state_dict("s2fpn18v1" if how.startswith("v1") else "s2fpn18")
+    if how == "v1 prefixed half":
+        obj = {"epoch": 9, "model": {f"module.{k}": v.half() if v.is_floating_point() else v for k, v in sd.items()}}
+    elif how == "bfloat16 bare":
+        obj = {k: v.bfloat16() if v.is_floating_point() else v for k, v in sd.items()}
+    elif how == "float64 state_dict":
+        obj = {"state_dict": {k: v.double() if v.is_floating_point() else v for k, v in sd.items()}}
+    else:
+        sd["conv1_x.weight"][0, 0, 0, 0], sd["seghead.fc.conv.weight"][1, 0, 0, 0] = float("nan"), float("-inf")
+        obj = {"model": sd}
+    torch.save(obj, tmp_path / "c.pth", _use_new_zipfile_serialization=how != "legacy")
+    described = describe_checkpoint(tmp_path / "c.pth")
+    _same_description(described, read_checkpoint(tmp_path / "c.pth", float32=False))
+    if how == "nan and inf":
+        assert described.nonfinite == ["conv1_x.weight", "seghead.fc.conv.weight"]
+    stored = {type(v).__name__ for v in described.state_dict.values()}
+    assert stored == ({"Tensor"} if how == "legacy" else {"StoredTensor"})  # the legacy format is read by torch
