@@ -40,14 +40,18 @@ def export_cmd(
     calib_limit: Optional[int] = typer.Option(None, help="INT8: use at most N calibration images"),
     calib_percentile: Optional[float] = typer.Option(None, help="INT8 percentile method: share of |x| kept, in % (default 99.999)"),
     target: Optional[str] = typer.Option(None, help="INT8 Q/DQ placement: tensorrt | cpu (default: the preset's)"),
+    fp32_rest: bool = typer.Option(False, "--fp32-rest", help="INT8 for TensorRT: what is not quantized stays FP32, "
+                                   "at the export opset (TensorRT 8.6 / JetPack 6.0 read opset <= 17); default FP16, opset 19"),
     max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
     val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
     fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24)"),
     ray: Optional[str] = typer.Option(None, "--ray", help="INT8 fallback: evaluate candidates on a Ray cluster "
                                                            "(HEAD:PORT or 'local')"),
-    quant_preset: str = typer.Option("tensorrt", help="INT8 preset: tensorrt | cpu | naive (everything quantized, per-tensor, minmax)"),
-    device: Optional[str] = typer.Option(None, help="engine: device profile"),
+    quant_preset: Optional[str] = typer.Option(None, help="INT8 preset: tensorrt | cpu | naive (everything quantized, "
+                                                          "per-tensor, minmax); default: --device's, else tensorrt"),
+    device: Optional[str] = typer.Option(None, help="device profile the artifact is for: its precisions, its INT8 "
+                                                    "placement (cpu: the CPU preset), the engine's settings"),
     workspace: Optional[float] = typer.Option(None, help="engine: workspace in GB"),
     timing_cache: Optional[str] = typer.Option(None, help="engine: timing cache file, read if present and written back"),
     deepstream: bool = typer.Option(False, help="also write FINAL.nvinfer.txt, a DeepStream nvinfer config for the final artifact"),
@@ -67,7 +71,8 @@ def export_cmd(
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
                                    val_limit=val_limit, fallback_limit=fallback_limit,
-                                   preset=quant_preset, ray=ray).items() if v is not None}
+                                   preset=quant_preset, ray=ray, fp16_rest=False if fp32_rest else None).items()
+             if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache, runtime=runtime,
                                     compute_capabilities=compute_capability).items() if v is not None}
     options = ExportOptions(

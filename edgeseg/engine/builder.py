@@ -244,7 +244,15 @@ def check_options(options: dict) -> None:
     opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
     BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
     if opts.get("device"):
-        load_profile(opts["device"])
+        _engine_profile(opts["device"])
+
+
+def _engine_profile(name: str):
+    profile = load_profile(name)
+    if not profile.gpu:
+        raise EdgesegError(f"--device {name} has no NVIDIA GPU and engines are TensorRT's: export ONNX for it "
+                           f"(edgeseg export --format onnx --device {name})")
+    return profile
 
 
 def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
@@ -268,7 +276,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
         tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
     settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
                              shapes_text, dla_core, kind.runtime, ccs)
-    profile = load_profile(device) if device else None
+    profile = _engine_profile(device) if device else None
     if profile is not None and kind.aot and profile.jetson:
         raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
                            "--runtime tensorrt")

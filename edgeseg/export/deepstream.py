@@ -69,8 +69,8 @@ def check_export_options(options) -> None:
     if std is not None and len(set(std)) != 1:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(std)))
     if (getattr(options, "quant", None) or {}).get("preset") == "cpu":
-        raise EdgesegError("--deepstream with --quant-preset cpu: that Q/DQ placement is for ONNX Runtime on a CPU; "
-                           "DeepStream runs TensorRT: use the tensorrt preset")
+        raise EdgesegError("--deepstream with the CPU preset (--quant-preset cpu, or --device cpu's): that Q/DQ "
+                           "placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
 
 
 def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,

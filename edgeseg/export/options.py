@@ -40,7 +40,10 @@ class ExportOptions:
         if self.engine.get("device"):  # device facts first: fp8 for an Orin is refused before anything runs
             from edgeseg.platform.devices import load_profile, require_precision
 
-            require_precision(load_profile(self.engine["device"]), self.precision)
+            profile = load_profile(self.engine["device"])
+            require_precision(profile, self.precision)
+            if self.precision == "int8" and self.format == "onnx" and not (self.quant.get("preset") or self.quant.get("target")):
+                object.__setattr__(self, "quant", {**self.quant, "preset": profile.int8_placement()})
         if self.precision not in PRECISIONS:
             raise EdgesegError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.format not in FORMATS:
@@ -78,7 +81,7 @@ class ExportOptions:
 QUANT_FLAGS = {"calib": "--calib", "data": "--data", "method": "--calib-method", "limit": "--calib-limit",
                "percentile": "--calib-percentile", "target": "--target", "max_miou_drop": "--max-miou-drop",
                "val": "--val", "val_limit": "--val-limit", "fallback_limit": "--fallback-limit",
-               "preset": "--quant-preset", "ray": "--ray"}
+               "preset": "--quant-preset", "ray": "--ray", "fp16_rest": "--fp32-rest"}
 ENGINE_FLAGS = {"device": "--device", "workspace_gb": "--workspace", "timing_cache": "--timing-cache",
                 "runtime": "--runtime", "compute_capabilities": "--compute-capability"}
 
@@ -101,9 +104,10 @@ def _check_applicable(o: ExportOptions) -> None:
                                f"(this export is {o.precision}); drop {'it' if len(given) == 1 else 'them'}")
     else:
         _check_int8(o.quant, o.precision)
-    if o.format != "engine" and o.engine:
-        flags = ", ".join(ENGINE_FLAGS.get(k, k) for k in o.engine)
-        raise EdgesegError(f"{flags} only appl{'ies' if len(o.engine) == 1 else 'y'} to --format engine")
+    engine_only = [k for k in o.engine if k != "device"]  # --device also says what an ONNX export is for
+    if o.format != "engine" and engine_only:
+        flags = ", ".join(ENGINE_FLAGS.get(k, k) for k in engine_only)
+        raise EdgesegError(f"{flags} only appl{'ies' if len(engine_only) == 1 else 'y'} to --format engine")
     if o.format == "engine":
         _check_engine(o)
 

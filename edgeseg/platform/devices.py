@@ -28,6 +28,11 @@ class DeviceProfile:
     backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
     int8_target: dict = field(default_factory=dict)  # backend -> INT8 Q/DQ placement chosen for it (measured)
 
+    def int8_placement(self) -> str:
+        """Q/DQ placement for this target's INT8 backend (its first, measured fastest), else TensorRT's."""
+        first = next(iter(backends_for(self, "int8")), None)
+        return self.int8_target.get(first, "tensorrt")
+
     def describe_gpu(self) -> str:
         if self.compute_capability is None:
             return self.description

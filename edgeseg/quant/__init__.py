@@ -51,7 +51,7 @@ def calibration_tensors(model, config) -> list[str]:
 
     names = set(plan(model, config).tensors)
     for target in ("tensorrt", "cpu"):
-        names |= set(plan(model, config.with_(target=target, dtype="int8")).tensors)
+        names |= set(plan(model, config.with_(target=target, dtype="int8", fp16_rest=True)).tensors)
     return sorted(names)
 
 

@@ -43,6 +43,8 @@ class QuantConfig:
             raise EdgesegError(f"quantized type must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.dtype == "fp8" and self.target != "tensorrt":
             raise EdgesegError("fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); --target cpu is int8 only")
+        if not self.fp16_rest and self.target != "tensorrt":
+            raise EdgesegError("--fp32-rest only applies to the TensorRT placement (the CPU graph is FP32 already)")
         if self.calib_limit is not None and self.calib_limit < 1:
             raise EdgesegError("--calib-limit must be >= 1")
 

@@ -46,6 +46,15 @@ def test_fp8_with_the_cpu_target_is_refused_before_any_work(tmp_path, capsys):
     assert code == 1 and "int8 only" in err and not (tmp_path / "out").exists()
 
 
+def test_fp32_rest_with_the_cpu_placement_is_refused_before_any_work(tmp_path, capsys):
+    from edgeseg.cli.main import main
+
+    code = main(["export", str(tmp_path / "missing.pth"), "-o", str(tmp_path / "out"), "--precision", "int8",
+                 "--device", "cpu", "--fp32-rest", "--calib", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "--fp32-rest only applies to the TensorRT placement" in err and not (tmp_path / "out").exists()
+
+
 def test_fp32_remainder_option_reaches_the_config():
     assert config_from({}).half and not config_from({"fp16_rest": False}).half
     assert artifact_tag(config_from({"fp16_rest": False})) == "int8-fp32rest"

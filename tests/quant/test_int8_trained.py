@@ -84,6 +84,30 @@ def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_
     assert model.opset_import[0].version == 17 and not any(i.data_type == 10 for i in model.graph.initializer)
 
 
+def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt, camvid_root, manifest):
+    """--device cpu picks the profile's measured INT8 placement: the same file --target cpu makes."""
+    args = ("--calib", str(manifest), "--data", str(camvid_root))
+    _, by_target, _ = export(capsys, trained_ckpt, int8_export["dir"], *args, "--target", "cpu")
+    code, by_device, err = export(capsys, trained_ckpt, int8_export["dir"], *args, "--device", "cpu")
+    assert code == 0 and by_device.strip().splitlines()[-1] == by_target.strip().splitlines()[-1]
+    assert "-cpu" in Path(by_device.strip().splitlines()[-1]).name
+
+
+def test_fp32_rest_makes_an_opset_17_graph_for_tensorrt_8_6(int8_export, capsys, trained_ckpt, camvid_root, manifest,
+                                                            graph_types):
+    float_compute_types, _ = graph_types
+    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--data",
+                            str(camvid_root), "--fp32-rest")
+    assert code == 0 and "reusing calibrated ranges" in err, err
+    path = Path(out.strip().splitlines()[-1])
+    assert path.name == "s2fpn18_180x240.int8-fp32rest.onnx"
+    model = onnx.load(str(path), load_external_data=False)
+    assert model.opset_import[0].version == 17 and not any(i.data_type == 10 for i in model.graph.initializer)
+    assert all(t == {onnx.TensorProto.FLOAT} for t in float_compute_types(model).values())
+    report = json.loads(Path(str(path) + ".quant.json").read_text())
+    assert report["float_compute"] == "fp32" and report["opset"] == 17
+
+
 def test_overlap_with_val_refused(tmp_path, capsys, trained_ckpt, camvid_root):
     code, _, err = export(capsys, trained_ckpt, tmp_path, "--calib", str(camvid_root / "camvid_val_list.txt"),
                           "--val", f"{camvid_root}:val")

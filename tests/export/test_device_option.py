@@ -1,0 +1,43 @@
+"""`--device` on an ONNX export: the profile's precisions and measured INT8 placement decide."""
+
+import pytest
+
+from edgeseg.cli.main import main
+from edgeseg.errors import EdgesegError
+from edgeseg.export.options import ExportOptions
+from edgeseg.platform.devices import load_profile
+
+CALIB = {"calib": __file__}
+
+
+@pytest.mark.parametrize("device,placement", [("cpu", "cpu"), ("jetson-orin", "tensorrt"), ("cuda", "tensorrt")])
+def test_the_profile_chooses_the_int8_placement(device, placement):
+    options = ExportOptions(precision="int8", quant=CALIB, engine={"device": device})
+    assert options.quant["preset"] == placement == load_profile(device).int8_placement()
+
+
+def test_an_explicit_preset_or_target_wins():
+    assert ExportOptions(precision="int8", quant={**CALIB, "preset": "tensorrt"}, engine={"device": "cpu"}).quant["preset"] == "tensorrt"
+    assert "preset" not in ExportOptions(precision="int8", quant={**CALIB, "target": "tensorrt"}, engine={"device": "cpu"}).quant
+
+
+def test_fp32_for_a_device_keeps_no_quant_settings():
+    assert ExportOptions(engine={"device": "cpu"}).quant == {}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--device", "cpu", "--precision", "fp16"], "--device cpu (any x86-64 or ARM CPU, ONNX Runtime or OpenVINO) has no FP16 path"),
+    (["--device", "cpu", "--format", "engine"], "--device cpu has no NVIDIA GPU and engines are TensorRT's"),
+    (["--device", "cpu", "--workspace", "2"], "--workspace only applies to --format engine"),
+])
+def test_what_a_device_cannot_take_is_refused_first(tmp_path, capsys, args, words):
+    code = main(["export", str(tmp_path / "missing.pth"), "-o", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert code == 1 and words in err and err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_build_refuses_a_profile_without_a_gpu(tmp_path):
+    from edgeseg.engine.builder import build_engine
+
+    with pytest.raises(EdgesegError, match="--device cpu has no NVIDIA GPU"):
+        build_engine(__file__, tmp_path / "x.engine", device="cpu", runtime="tensorrt-rtx")
