@@ -26,13 +26,13 @@ from edgeseg.engine import rtx, sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log
 from edgeseg.engine.flavors import TENSORRT, flavor, import_module, missing_line
+from edgeseg.engine.network import INFO, VERBOSE, collecting_logger, parse_network
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
 from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, rtx_build_mode, uses_fp8
 from edgeseg.errors import EdgesegError
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 TRT_MISSING = missing_line(TENSORRT)
-_ERROR, _INFO, _VERBOSE = 1, 3, 4  # trt.ILogger.Severity values
 log = logging.getLogger(__name__)
 
 
@@ -73,41 +73,6 @@ class BuildSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _logger(trt, keep: int = _INFO):
-    """A TensorRT logger that keeps messages up to INFO (the DLA report is logged there), or VERBOSE."""
-
-    class Logger(trt.ILogger):
-        def __init__(self):
-            trt.ILogger.__init__(self)
-            self.messages: list[tuple[int, str]] = []
-
-        def log(self, severity, msg):
-            if int(severity) <= keep:
-                self.messages.append((int(severity), str(msg)))
-
-        def errors(self, last: int = 3) -> str:
-            found = [m for s, m in self.messages if s <= _ERROR][-last:]
-            return "; ".join(" ".join(m.split()) for m in found) or "no reason given"
-
-    return Logger()
-
-
-def parse_network(trt, builder, logger, onnx_path: Path, mode) -> tuple:
-    """(network, parser, errors): the ONNX parsed into a network; errors empty when it parsed.
-
-    The parser owns the weights: keep it alive as long as the network.
-    """
-    flags = 0
-    for name in mode.network_flags:
-        flags |= 1 << int(getattr(trt.NetworkDefinitionCreationFlag, name))
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
-    if parser.parse_from_file(str(onnx_path)):
-        return network, parser, []
-    errors = [" ".join(str(parser.get_error(i)).split()) for i in range(parser.num_errors)]
-    return network, parser, errors or [logger.errors()]
 
 
 def _parse(trt, builder, logger, onnx_path: Path, mode, label: str):
@@ -299,7 +264,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     precision = onnx_precision(model)
     mode = rtx_build_mode() if kind.aot else build_mode(version, precision, dla=dla_core is not None)
 
-    logger = _logger(trt, _VERBOSE if kind.aot and precision == "int8" else _INFO)
+    logger = collecting_logger(trt, VERBOSE if kind.aot and precision == "int8" else INFO)
     builder = trt.Builder(logger)
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)

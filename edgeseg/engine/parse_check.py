@@ -75,14 +75,14 @@ def refuse_cpu_target(model, name: str) -> None:
 
 
 def _parse_with(kind, onnx_path: Path) -> ParseReport:
-    from edgeseg.engine.builder import _logger, parse_network
+    from edgeseg.engine.network import collecting_logger, parse_network
     from edgeseg.engine.flavors import import_module
     from edgeseg.engine.versions import TrtVersion, build_mode, rtx_build_mode
 
     trt = import_module(kind)
     version = TrtVersion.parse(trt.__version__)
     mode = rtx_build_mode() if kind.aot else build_mode(version, "fp32")
-    logger = _logger(trt)
+    logger = collecting_logger(trt)
     builder = trt.Builder(logger)
     if builder is None:  # the full TensorRT creates no builder without a usable GPU
         raise EdgesegError(f"{kind.label} cannot create a builder here: {logger.errors()}")

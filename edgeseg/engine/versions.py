@@ -19,7 +19,7 @@ OLDEST = (8, 6)
 PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 _WEAK_FLAGS = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16"), "fp8": ("FP8", "FP16")}
 _ONNX_FLOAT16 = 10
-_ONNX_FLOAT8 = (17, 18, 19, 20)  # float8e4m3fn, e4m3fnuz, e5m2, e5m2fnuz
+_ONNX_FLOAT8 = {17, 18, 19, 20}  # FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ
 
 
 @dataclass(frozen=True)
@@ -108,11 +108,9 @@ def onnx_precision(model) -> str:
     if qdq:
         types = {t.name: t.data_type for t in graph.initializer}
         zero_points = {types.get(n.input[2]) for n in qdq if len(n.input) > 2}
-        return "fp8" if zero_points & set(_ONNX_FLOAT8) else "int8"
+        return "fp8" if zero_points & _ONNX_FLOAT8 else "int8"
     return "fp16" if _uses_fp16(graph) else "fp32"
 
-
-_ONNX_FLOAT8 = {17, 18, 19, 20}  # FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ
 
 
 def uses_fp8(model) -> bool:

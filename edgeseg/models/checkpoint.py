@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
-from edgeseg.models import archspec, pth
+from edgeseg.models.archspec import state_shapes
+from edgeseg.models.pth import Archive, NotPlain, StoredTensor
 from edgeseg.models.registry import Arch, detect, unused_keys
 
 SHOW = 3  # offending keys named in an error
@@ -21,7 +22,7 @@ SHOW = 3  # offending keys named in an error
 class Checkpoint:
     path: str
     arch: Arch
-    state_dict: dict  # float32 (as stored with float32=False; StoredTensor if described), prefix-free, without unused keys
+    state_dict: dict  # float32 (as stored with float32=False; `pth.StoredTensor` if described), prefix-free, without unused keys
     epoch: int | None = None
     layout: str = "bare"  # "model", "state_dict" or "bare"
     prefixed: bool = False
@@ -107,17 +108,17 @@ def describe_checkpoint(path, variant: str | None = None) -> Checkpoint:
     without torch and checked against the architecture table; a file outside the plain zip
     format is read with torch instead."""
     ckpt = _describe(Path(path), variant)
-    check_state_dict(archspec.state_shapes(ckpt.arch), ckpt.state_dict, ckpt.path)
+    check_state_dict(state_shapes(ckpt.arch), ckpt.state_dict, ckpt.path)
     return ckpt
 
 
 def _describe(path: Path, variant: str | None) -> Checkpoint:
     _check_file(path)
     try:
-        with pth.Archive(path) as archive:
-            tensors, layout, epoch, prefixed = _tensors(archive.obj, path, pth.StoredTensor)
+        with Archive(path) as archive:
+            tensors, layout, epoch, prefixed = _tensors(archive.obj, path, StoredTensor)
             nonfinite = archive.nonfinite(tensors)
-    except pth.NotPlain:
+    except NotPlain:
         return read_checkpoint(path, variant, float32=False)
     return _checkpoint(path, tensors, variant, layout, epoch, prefixed, _dtypes(tensors), nonfinite)
 
