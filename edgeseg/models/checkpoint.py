@@ -63,9 +63,18 @@ def _check_file(path: Path) -> bytes:
     return head
 
 
-def _torch_load(path: Path):
-    import torch
+def _torch(path: Path):
+    """torch, or one line: a Jetson's runtime-side install has none, and only some files need it."""
+    try:
+        import torch
+    except ImportError:
+        raise EdgesegError(f"{path}: this needs PyTorch, which is not installed here (without it edgeseg reads "
+                           "only plain zip checkpoints, for inspect): pip install 'edgeseg[export]'") from None
+    return torch
 
+
+def _torch_load(path: Path):
+    torch = _torch(path)
     head = _check_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -92,9 +101,8 @@ def _unwrap(obj, path: Path) -> tuple[dict, str, int | None]:
 
 def read_checkpoint(path, variant: str | None = None, float32: bool = True) -> Checkpoint:
     """The checkpoint's architecture and state_dict; `float32=False` keeps tensors as stored."""
-    import torch
-
     path = Path(path)
+    torch = _torch(path)
     tensors, layout, epoch, prefixed = _tensors(_torch_load(path), path, torch.Tensor)
     dtypes = _dtypes(tensors)
     if float32:

@@ -73,3 +73,17 @@ def test_inspect_imports_torch_only_for_a_legacy_file(tmp_path, legacy):
     *out, last = result.stdout.strip().splitlines()
     assert last == f"0 {legacy}", result.stdout[-500:] + result.stderr[-2000:]
     assert json.loads("\n".join(out))["gflops"] == round(FLOPS["s2fpn18"][1] / 1e9, 3)
+
+
+def test_without_torch_inspect_reads_a_zip_and_names_what_needs_torch(tmp_path):
+    """A Jetson's runtime-side install has no torch: inspect still works, a legacy file gets one line."""
+    torch.save({"model": state_dict("s2fpn18")}, tmp_path / "zip.pth")
+    torch.save({"model": state_dict("s2fpn18")}, tmp_path / "old.pth", _use_new_zipfile_serialization=False)
+    probe = ("import sys; sys.modules['torch'] = None; from edgeseg.cli.main import main; "
+             f"print(main(['inspect', {str(tmp_path / 'zip.pth')!r}, '--json']), "
+             f"main(['inspect', {str(tmp_path / 'old.pth')!r}]))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip().endswith("0 1"), result.stdout[-500:] + result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'old.pth'}: this needs PyTorch, which is not installed here (without it edgeseg "
+        "reads only plain zip checkpoints, for inspect): pip install 'edgeseg[export]'"]
