@@ -99,13 +99,16 @@ def _terms(model, size: tuple[int, int], classes: int) -> list:
     return sorted([c, list(k)] for k, c in terms.items())
 
 
-def _state(arch, classes: int):
+def _entry(arch, size: tuple[int, int], classes: int) -> dict:
+    """The table's entry for `arch`, from its model built for `classes` and traced at `size`."""
     from dataclasses import replace
 
     model = replace(arch, classes=classes).build()
     params = {k for k, _ in model.named_parameters()}
     shapes = {k: ["classes" if d == classes else d for d in v.shape] for k, v in model.state_dict().items()}
-    return model, ({k: v for k, v in shapes.items() if k in params}, {k: v for k, v in shapes.items() if k not in params})
+    return {"parameters": {k: v for k, v in shapes.items() if k in params},
+            "buffers": {k: v for k, v in shapes.items() if k not in params},
+            "flops": _terms(model, size, classes)}
 
 
 def generate() -> dict:
@@ -120,10 +123,7 @@ def generate() -> dict:
     table = {}
     with torch.no_grad():
         for arch in (Arch(g, depth, 0, m) for g, pairs in encoders.items() for depth, m in pairs):
-            seen = []
-            for size, classes in PROBES:
-                model, (params, buffers) = _state(arch, classes)
-                seen.append({"parameters": params, "buffers": buffers, "flops": _terms(model, size, classes)})
+            seen = [_entry(arch, size, classes) for size, classes in PROBES]
             if seen[0] != seen[1]:
                 raise ValueError(f"{arch.variant}: the two probes disagree; a size the table cannot name")
             table[arch.variant] = seen[0]

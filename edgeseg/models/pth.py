@@ -64,15 +64,9 @@ class _Unpickler(pickle.Unpickler):
         self.storages: dict[str, _Storage] = {}
 
     def find_class(self, module, name):
-        if (module, name) == ("collections", "OrderedDict"):
-            return collections.OrderedDict
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
-        if (module, name) == ("torch._utils", "_rebuild_parameter"):
-            return _rebuild_parameter
-        if module == "torch" and name in STORAGES:
-            return STORAGES[name][0]
-        raise NotPlain(f"holds {module}.{name}")
+        if (module, name) not in GLOBALS:
+            raise NotPlain(f"holds {module}.{name}")
+        return GLOBALS[module, name]
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[4], int)):
@@ -108,30 +102,41 @@ def _rebuild_parameter(data, requires_grad=False, hooks=None):
     return data
 
 
+# The only names a checkpoint's pickle may resolve (a storage class stands for its dtype name).
+GLOBALS = {("collections", "OrderedDict"): collections.OrderedDict,
+           ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+           ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+           **{("torch", name): dtype for name, (dtype, _) in STORAGES.items()}}
+
+
 class Archive:
     """An opened checkpoint: `obj` as torch.load would return it, tensors as StoredTensor."""
 
     def __init__(self, path):
+        self.zip = None
         try:
             self.zip = zipfile.ZipFile(path)
-            pickles = [n for n in self.zip.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
+            names = self.zip.namelist()
+            pickles = [n for n in names if n.count("/") == 1 and n.endswith("/data.pkl")]
             if len(pickles) != 1:
                 raise NotPlain("no single data.pkl")
             root = pickles[0].rsplit("/", 1)[0]
-            if f"{root}/byteorder" in self.zip.namelist() and self.zip.read(f"{root}/byteorder") != b"little":
+            if f"{root}/byteorder" in names and self.zip.read(f"{root}/byteorder") != b"little":
                 raise NotPlain("big-endian storages")
             with self.zip.open(pickles[0]) as f:
                 unpickler = _Unpickler(f, f"{root}/data")
                 self.obj = unpickler.load()
             self.storages = unpickler.storages
-            self._flags: dict[str, np.ndarray] | None = None
         except NotPlain:
+            self.close()
             raise
         except Exception as exc:  # a damaged file: torch's reader words the error
+            self.close()
             raise NotPlain(f"{type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
-        self.zip.close()
+        if self.zip is not None:
+            self.zip.close()
 
     def __enter__(self):
         return self
@@ -152,16 +157,15 @@ class Archive:
 
     def _read_storages(self) -> dict[str, np.ndarray]:
         """Every storage read and its length checked, as torch.load does; Inf/NaN flags of the floating ones."""
-        if self._flags is None:
-            self._flags = {}
-            for record, storage in self.storages.items():
-                try:
-                    raw = self.zip.read(record)
-                except Exception as exc:
-                    raise NotPlain(f"{type(exc).__name__}: {exc}") from None
-                if len(raw) != storage.numel * WIDTH[storage.dtype]:
-                    raise NotPlain(f"{record} holds {len(raw)} bytes for {storage.numel} {storage.dtype} values")
-                if storage.dtype in EXPONENT:
-                    mask = EXPONENT[storage.dtype]
-                    self._flags[record] = (np.frombuffer(raw, f"<u{WIDTH[storage.dtype]}") & mask) == mask
-        return self._flags
+        flags = {}
+        for record, storage in self.storages.items():
+            try:
+                raw = self.zip.read(record)
+            except Exception as exc:
+                raise NotPlain(f"{type(exc).__name__}: {exc}") from None
+            if len(raw) != storage.numel * WIDTH[storage.dtype]:
+                raise NotPlain(f"{record} holds {len(raw)} bytes for {storage.numel} {storage.dtype} values")
+            if storage.dtype in EXPONENT:
+                mask = EXPONENT[storage.dtype]
+                flags[record] = (np.frombuffer(raw, f"<u{WIDTH[storage.dtype]}") & mask) == mask
+        return flags
