@@ -33,7 +33,7 @@ def main():
     from edgeseg.export.onnx_export import export_onnx
     from edgeseg.export.samples import synthetic_images
     from edgeseg.models import load_model
-    from edgeseg.quant import calibration_tensors
+    from edgeseg.quant.calibrate import calibration_tensors
     from edgeseg.quant.calibrate import collect
     from edgeseg.quant.config import QuantConfig
 

@@ -116,7 +116,7 @@ def main():
     from edgeseg.data.contract import DatasetInfo, Preprocess
     from edgeseg.data.datasets import open_dataset
     from edgeseg.data.images import read_image
-    from edgeseg.quant import quantize
+    from edgeseg.quant.ptq import quantize
     from edgeseg.quant.config import QuantConfig
 
     ap = argparse.ArgumentParser()

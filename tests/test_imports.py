@@ -135,6 +135,11 @@ def test_quant_imports_nothing_from_export():
     assert "edgeseg.export" not in imported_by("edgeseg.quant")
 
 
+def test_export_imports_nothing_from_fleet():
+    """fleet is above export: a Ray scorer reaches an export as an argument (run_export's `score`)."""
+    assert "edgeseg.fleet" not in imported_by("edgeseg.export")
+
+
 def test_no_cycle_between_packages_counting_lazy_imports():
     assert cycles({(package(a), package(b)) for a, b, _ in EDGES}) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -90,13 +91,23 @@ def export_cmd(
     check_out_dir(out_dir)
     _check_memory(options, max_memory_gb)
     err = console(stderr=True)
-    result = run_export(checkpoint, out_dir, options, progress=progress)
+    with _fallback_score(ray) as score:
+        result = run_export(checkpoint, out_dir, options, progress=progress, score=score)
     print_summary(result, err)
     if deepstream:
         from edgeseg.export.deepstream import write_nvinfer_config
 
         err.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}")
     typer.echo(str(result.final))
+
+
+def _fallback_score(ray: Optional[str]):
+    """With --ray, the INT8 fallback's candidates are evaluated on a Ray cluster (joined on first use)."""
+    if not ray:
+        return contextlib.nullcontext()
+    from edgeseg.fleet.shard import ShardedScore
+
+    return ShardedScore(ray)
 
 
 def _check_memory(options, max_memory_gb) -> None:

@@ -52,7 +52,7 @@ def validation(ctx, ds):
         image, label = ds.load(sample)
         batches.append(pre.apply(image)[None])
         labels.append(label)
-    return Validation(batches, labels, ctx.dataset.num_classes, ctx.dataset.ignore_index)
+    return Validation(tuple(batches), tuple(labels), ctx.dataset.num_classes, ctx.dataset.ignore_index)
 
 
 class Int8(OnnxStage):
@@ -87,7 +87,7 @@ class Int8(OnnxStage):
                 "placement_rules": RULES_VERSION}
 
     def build(self, ctx):
-        from edgeseg.quant import quantize
+        from edgeseg.quant.ptq import quantize
         from edgeseg.quant.trt_cache import cache_text
 
         if self.calib.warning():
@@ -95,8 +95,8 @@ class Int8(OnnxStage):
         val = validation(ctx, self.val_ds) if self.val_ds is not None else None
         parent_sha = self.parent_record(ctx)["sha256"]
         model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
-                                       cache_dir=ctx.out_dir / ".calib-cache", val=val, progress=ctx.progress,
-                                       scorer=_sharded(ctx.options.quant))
+                                       cache_dir=ctx.out_dir / ".calib-cache", val=val, score=ctx.score,
+                                       progress=ctx.progress)
         report = report.to_dict()
         companions = {QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)}
         return Built(model=model, extra=self._summary(report), companions={k: companions[k] for k in self.companions})
@@ -115,11 +115,3 @@ class Int8(OnnxStage):
             extra["budget"] = missed
         return extra
 
-
-def _sharded(opts: dict):
-    """With --ray, the fallback's candidate evaluations are sharded over a Ray cluster."""
-    if not opts.get("ray"):
-        return None
-    from edgeseg.fleet.shard import sharded_validation
-
-    return lambda val: sharded_validation(val, opts["ray"], opts.get("workers"))

@@ -51,6 +51,7 @@ class Context:
     sizes: list  # (H, W) verified
     arrays: np.ndarray | None = None  # preprocessed NCHW inputs given as .npy instead of images
     progress: object = None  # edgeseg.progress factory for long steps (calibration)
+    score: object = None  # edgeseg.quant.sensitivity.Score for the INT8 fallback's candidates (default: here)
 
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
@@ -71,7 +72,7 @@ def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
         return [model(torch.from_numpy(b)).numpy() for b in batches]
 
 
-def _context(ckpt_path, out_dir, options: ExportOptions, progress=None):
+def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None):
     from edgeseg.export.samples import image_paths, read_images, synthetic_images
     from edgeseg.models.checkpoint import load_model
 
@@ -100,7 +101,7 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None):
         images = synthetic_images(options.num_samples, size)
     stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")
     ctx = Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
-                  Path(out_dir), stem, images, sizes, arrays, progress)
+                  Path(out_dir), stem, images, sizes, arrays, progress, score)
     return ctx, model
 
 
@@ -164,16 +165,17 @@ def plan(ctx: Context) -> list[Stage]:
 
 
 def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None,
-               hooks: Hooks | None = None) -> ExportResult:
+               hooks: Hooks | None = None, score=None) -> ExportResult:
     """Run the chain up to `options.precision` / `options.format`; returns every stage's result.
 
     `progress`: an edgeseg.progress factory (the CLI's draws a bar); `hooks`: extra checks and
-    files per stage (default: export/hooks.py).
+    files per stage (default: export/hooks.py); `score(model, val) -> mIoU`: how the INT8
+    fallback evaluates its candidates (default: here; the CLI passes Ray workers' for --ray).
     """
     from edgeseg.export.hooks import default_hooks
     from edgeseg.workdir import locked, sweep_stale
 
-    ctx, model = _context(ckpt_path, out_dir, options, progress)
+    ctx, model = _context(ckpt_path, out_dir, options, progress, score)
     hooks = default_hooks(options) if hooks is None else hooks
     stages = plan(ctx)
     with locked(ctx.out_dir):

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
+from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.fleet.cluster import connected
+from edgeseg.fleet.tasks import gather
 
 logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 3600.0
@@ -87,7 +90,6 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     setup/evaluation seconds.
     """
     from edgeseg.bench.accuracy import EvalResult
-    from edgeseg.fleet.cluster import connected
     from edgeseg.platform.hardware import logical_cpus
 
     if workers is not None and workers < 1:
@@ -120,7 +122,6 @@ def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress
     """One task per shard: the artifacts put in the object store once, each shard's files once."""
     import edgeseg
     from edgeseg.fleet.packing import pack_file, pack_samples
-    from edgeseg.fleet.tasks import gather
 
     remote = ray.remote(num_cpus=options["threads"], max_retries=RETRIES, retry_exceptions=False,
                         scheduling_strategy="SPREAD")(score_shard)
@@ -135,7 +136,6 @@ def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress
 def _summed(path: str, parts: list[dict], info):
     """One artifact's score from its shards' counts: integer sums, so exactly a one-pass result."""
     from edgeseg.bench.accuracy import ArtifactScore
-    from edgeseg.data.metrics import ConfusionMatrix
 
     cm = ConfusionMatrix(info.num_classes, info.ignore_index)
     cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
@@ -156,37 +156,54 @@ def score_validation(head_version: str, model_bytes: bytes, batches: list, label
     return val.confusion(run(onnx.load_model_from_string(model_bytes), val.batches)).matrix
 
 
-@contextmanager
-def sharded_validation(val, address: str, workers: int | None = None, timeout: float | None = DEFAULT_TIMEOUT_S):
-    """While open, `val.model_miou` sums the confusion matrices of Ray workers (the INT8 fallback's
-    evaluations); the validation inputs are put in the object store once, each candidate once."""
-    import edgeseg
-    from edgeseg.data.metrics import ConfusionMatrix
-    from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.tasks import gather
+class ShardedScore:
+    """`score(model, val) -> mIoU` summed from Ray workers' confusion matrices: the INT8 fallback's
+    candidate evaluations (edgeseg.quant.sensitivity.Score). Connects on first use and leaves the
+    cluster on `close()` (or the end of a `with` block); each validation set is put in the object
+    store once, each candidate once."""
 
-    cpus = (workers or 2) if address == "local" else None
-    with connected(address, cpus=cpus) as ray:
-        bounds = shard_bounds(len(val.batches), workers or default_workers(ray, 1))
-        shards = [(ray.put(val.batches[a:b]), ray.put(val.labels[a:b])) for a, b in bounds]
+    def __init__(self, address: str, workers: int | None = None, timeout: float | None = DEFAULT_TIMEOUT_S):
+        self.address, self.workers, self.timeout = address, workers, timeout
+        self._stack = ExitStack()
+        self._ray = None
+        self._shards: dict[int, tuple] = {}  # id(val) -> (val, [(batches ref, labels ref), ...])
+
+    def __enter__(self) -> "ShardedScore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._shards.clear()
+        self._ray = None
+        self._stack.close()
+
+    def _shards_of(self, val) -> list:
+        if self._ray is None:
+            cpus = (self.workers or 2) if self.address == "local" else None
+            self._ray = self._stack.enter_context(connected(self.address, cpus=cpus))
+        if id(val) not in self._shards:
+            ray = self._ray
+            bounds = shard_bounds(len(val.batches), self.workers or default_workers(ray, 1))
+            logger.info("INT8 fallback: evaluations in %d shards on %s", len(bounds), self.address)
+            self._shards[id(val)] = (val, [(ray.put(val.batches[a:b]), ray.put(val.labels[a:b])) for a, b in bounds])
+        return self._shards[id(val)][1]
+
+    def __call__(self, model, val) -> float:
+        import edgeseg
+
+        shards = self._shards_of(val)
+        ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
                             scheduling_strategy="SPREAD")(score_validation)
-
-        def score(model) -> float:
-            blob = ray.put(model.SerializeToString())
-            pending = {i: remote.remote(edgeseg.__version__, blob, xs, ys, val.num_classes, val.ignore_index)
-                       for i, (xs, ys) in enumerate(shards)}
-            done = gather(ray, pending, timeout)
-            bad = sorted((i, r) for i, (ok, r) in done.items() if not ok)
-            if bad:
-                raise EdgesegError(f"fallback evaluation shard {bad[0][0] + 1}/{len(shards)} failed: {bad[0][1]}")
-            cm = ConfusionMatrix(val.num_classes, val.ignore_index)
-            cm.matrix = np.sum([done[i][1] for i in range(len(shards))], axis=0).astype(np.int64)
-            return cm.miou()
-
-        logger.info("INT8 fallback: evaluations in %d shards on %s", len(shards), address)
-        val.score = score
-        try:
-            yield val
-        finally:
-            val.score = None
+        blob = ray.put(model.SerializeToString())
+        pending = {i: remote.remote(edgeseg.__version__, blob, xs, ys, val.num_classes, val.ignore_index)
+                   for i, (xs, ys) in enumerate(shards)}
+        done = gather(ray, pending, self.timeout)
+        bad = sorted((i, r) for i, (ok, r) in done.items() if not ok)
+        if bad:
+            raise EdgesegError(f"fallback evaluation shard {bad[0][0] + 1}/{len(shards)} failed: {bad[0][1]}")
+        cm = ConfusionMatrix(val.num_classes, val.ignore_index)
+        cm.matrix = np.sum([done[i][1] for i in range(len(shards))], axis=0).astype(np.int64)
+        return cm.miou()

@@ -8,9 +8,20 @@ outputs are small; histograms of |x| are merged as images stream through.
 
 from __future__ import annotations
 
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
+from edgeseg.progress import silent
+from edgeseg.quant import ranges
+from edgeseg.quant.placement import plan as make_plan
+
+log = logging.getLogger(__name__)
 
 STRIDE = 4  # spatial subsampling of the values that feed the histograms
 
@@ -145,3 +156,39 @@ def collect(model, tensors: list[str], batches, method: str, bins: int = 2048, p
         return {t: float(a) for t, a in zip(tensors, amax)}
     pick = (lambda h: h.percentile(percentile)) if method == "percentile" else (lambda h: h.entropy())
     return {t: float(min(pick(h), a)) if a > 0 else 0.0 for t, h, a in zip(tensors, hists, amax)}
+
+
+def calibration_tensors(model, config) -> list[str]:
+    """Every tensor either placement (or this config) may quantize: one calibration serves all
+    (ranges are |x| thresholds, the same for INT8 and FP8)."""
+    names = set(make_plan(model, config).tensors)
+    for target in ("tensorrt", "cpu"):
+        names |= set(make_plan(model, config.with_(target=target, dtype="int8", fp16_rest=True)).tensors)
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    amax: dict[str, float]  # |x| threshold per tensor
+    reused: bool  # read from the ranges cache, not measured now
+    seconds: float
+
+
+def calibrate(model, model_sha: str, config, calib, preprocess, cache_dir: Path, progress=None) -> Calibration:
+    """Ranges of every tensor a placement may quantize, from the cache when this model, set and
+    method were calibrated before. `progress(total, what)` gives `advance()`, called per image."""
+    tensors = calibration_tensors(model, config)
+    key = ranges.cache_key(model_sha, calib.sha256, config.range_key, tensors)
+    amax = ranges.load(cache_dir, key)
+    if amax is not None:
+        log.info("reusing calibrated ranges ranges-%s.json", key)
+        return Calibration(amax, True, 0.0)
+    log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib), config.method)
+    t0 = time.perf_counter()
+    batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
+    with (progress or silent)(len(calib), f"calibrating ({config.method})") as advance:
+        amax = collect(model, tensors, batches, config.method, config.bins, config.percentile, advance)
+    seconds = time.perf_counter() - t0
+    ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,
+                                       "calib_images": len(calib), **config.range_key})
+    return Calibration(amax, False, seconds)

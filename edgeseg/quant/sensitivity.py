@@ -12,30 +12,31 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
 from edgeseg.data.metrics import ConfusionMatrix
+from edgeseg.errors import EdgesegError
+from edgeseg.quant.formats import FORMATS, INT8
+from edgeseg.quant.placement import Plan, plan as make_plan
+from edgeseg.quant.qdq import quantize_model
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+Score = Callable[[object, "Validation"], float]  # (ONNX model, validation set) -> mIoU
+
+
+@dataclass(frozen=True, eq=False)
 class Validation:
-    """Validation inputs with labels, and what FP32 makes of them.
+    """Validation inputs with labels (what the INT8 fallback chooses with and reports on)."""
 
-    `score(model) -> mIoU` replaces running every candidate here (edgeseg.fleet shards it over
-    Ray workers); it must give what `model_miou` gives without it.
-    """
-
-    batches: list[np.ndarray]
-    labels: list[np.ndarray]
+    batches: Sequence[np.ndarray]
+    labels: Sequence[np.ndarray]
     num_classes: int
     ignore_index: int
-    fp32_logits: list[np.ndarray] = field(default_factory=list)
-    score: Callable | None = None
 
     def confusion(self, outputs) -> ConfusionMatrix:
         import cv2
@@ -51,24 +52,22 @@ class Validation:
     def miou(self, outputs) -> float:
         return self.confusion(outputs).miou()
 
-    def model_miou(self, model) -> float:
-        """mIoU of an ONNX model on these images: through `score` when set, else run here."""
-        return self.score(model) if self.score is not None else self.miou(run(model, self.batches))
-
     def split(self) -> tuple["Validation", "Validation"]:
         """(images to choose layers on, held-back images to report the drop on): alternate images,
         so both halves span the split's sequences; deterministic, no seed to record."""
-        from edgeseg.errors import EdgesegError
-
         if len(self.batches) < 2:
             raise EdgesegError(f"--max-miou-drop needs at least 2 --val images (got {len(self.batches)}): one part "
                                "chooses the layers kept in float, the other measures the drop")
 
         def part(start):
-            return Validation(self.batches[start::2], self.labels[start::2], self.num_classes, self.ignore_index,
-                              self.fp32_logits[start::2] if self.fp32_logits else [])
+            return Validation(self.batches[start::2], self.labels[start::2], self.num_classes, self.ignore_index)
 
         return part(0), part(1)
+
+
+def local_score(model, val: Validation) -> float:
+    """mIoU of an ONNX model on `val`, run here (edgeseg.fleet.shard.ShardedScore: on Ray workers)."""
+    return val.miou(run(model, val.batches))
 
 
 def run(model, batches) -> list[np.ndarray]:
@@ -95,10 +94,6 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None) 
     Isolated errors rank what actually reaches the output: a tensor with a poor signal-to-noise
     ratio that the network then scales away does not waste a fallback step.
     """
-    from edgeseg.quant.formats import INT8
-    from edgeseg.quant.placement import Plan
-    from edgeseg.quant.qdq import quantize_model
-
     nodes = list(model.graph.node)
     groups = {t: next((tuple(g) for g in plan.shared if t in g), (t,)) for t in plan.tensors}
     ranking, seen = [], set()
@@ -117,24 +112,24 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None) 
     return sorted(ranking, key=lambda r: (-r[1], r[0]))
 
 
-def fall_back(model, config, amax, build, val: Validation, budget: float) -> tuple[object, Fallback]:
-    """`build(keep_float) -> quantized model`; returns the final model and what was done."""
-    from edgeseg.quant.formats import FORMATS
-    from edgeseg.quant.placement import plan as make_plan
-
+def fall_back(model, config, amax, build, val: Validation, fp32_logits, budget: float,
+              score: Score | None = None) -> tuple[object, Fallback]:
+    """`build(keep_float) -> quantized model`; `fp32_logits`: the FP32 model's outputs on `val`;
+    `score(model, val) -> mIoU` evaluates each candidate (default: here). Returns the final
+    model and what was done."""
+    score = score or local_score
     t0 = time.perf_counter()
-    fp32_miou = val.miou(val.fp32_logits)
+    fp32_miou = val.miou(fp32_logits)
     current = build(frozenset())
-    int8_miou = val.model_miou(current)
+    int8_miou = score(current, val)
     drop_before = fp32_miou - int8_miou
     if drop_before <= budget:
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
-    ranking = isolated_ranking(model, make_plan(model, config), amax, probe, val.fp32_logits[: len(probe)],
-                               FORMATS[getattr(config, "dtype", "int8")])
+    ranking = isolated_ranking(model, make_plan(model, config), amax, probe, fp32_logits[: len(probe)],
+                               FORMATS[config.dtype])
     log.info("fallback: %s drop %.3f > budget %s; %d quantized tensors ranked by the logits error each causes "
-             "alone (%.0f s)", getattr(config, "dtype", "int8").upper(), drop_before, budget, len(ranking),
-             time.perf_counter() - t0)
+             "alone (%.0f s)", config.dtype.upper(), drop_before, budget, len(ranking), time.perf_counter() - t0)
     kept: list[str] = []
     drop = drop_before
     for names, err in ranking:
@@ -145,10 +140,21 @@ def fall_back(model, config, amax, build, val: Validation, budget: float) -> tup
             break
         kept += new
         current = build(frozenset(kept))
-        int8_miou = val.model_miou(current)
+        int8_miou = score(current, val)
         drop = fp32_miou - int8_miou
         log.info("fallback: %s in float (alone: logits MSE %.3g) -> drop %.3f", ", ".join(new), err, drop)
         if drop <= budget:
             break
     top = [(", ".join(n), float(f"{e:.4g}")) for n, e in ranking[:10]]
     return current, Fallback(kept, drop_before, drop, fp32_miou, int8_miou, time.perf_counter() - t0, top)
+
+
+def choose(model, config, amax, build, val: Validation, score: Score | None = None):
+    """The fallback chosen on every second --val image: (model, Fallback, the held-back images).
+
+    The held-back half is left to report the drop on: a drop measured on the images the layers
+    were chosen with would flatter the result."""
+    chosen_on, held = val.split()
+    fp32_logits = run(model, chosen_on.batches)
+    qmodel, fallback = fall_back(model, config, amax, build, chosen_on, fp32_logits, config.max_miou_drop, score)
+    return qmodel, fallback, held

@@ -165,7 +165,7 @@ def _three_convs():
 
 
 def test_int8_fallback_decides_the_same_on_ray(cluster):
-    from edgeseg.fleet.shard import sharded_validation
+    from edgeseg.fleet.shard import ShardedScore
     from edgeseg.quant.calibrate import collect
     from edgeseg.quant.config import QuantConfig
     from edgeseg.quant.placement import plan
@@ -179,15 +179,16 @@ def test_int8_fallback_decides_the_same_on_ray(cluster):
     amax = collect(model, plan(model, cfg).tensors, iter(batches), "minmax")
     amax["r"] *= 0.03  # a badly calibrated activation: the fallback has to find it
     fp32 = run(model, batches)
-    val = Validation(batches, [o[0].argmax(0) for o in fp32], 11, 255, fp32_logits=fp32)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], 11, 255)
 
     def build(keep):
         return quantize_model(model, plan(model, cfg, keep), amax)
 
-    _, local = fall_back(model, cfg, amax, build, val, 0.3)
-    with sharded_validation(val, "local", workers=2):
-        _, sharded = fall_back(model, cfg, amax, build, val, 0.3)
-    assert val.score is None  # restored when the cluster is left
+    _, local = fall_back(model, cfg, amax, build, val, fp32, 0.3)
+    with ShardedScore("local", workers=2) as score:
+        _, sharded = fall_back(model, cfg, amax, build, val, fp32, 0.3, score)
+        assert score._ray is not None and len(score._shards) == 1  # one cluster, the images put there once
+    assert score._ray is None and not score._shards  # the cluster is left at the end of the block
     assert local.drop_before > 10 and local.kept_float[0] == "conv_mid"
     assert (sharded.kept_float, sharded.drop_before, sharded.drop_after, sharded.int8_miou) == \
         (local.kept_float, local.drop_before, local.drop_after, local.int8_miou)

@@ -4,7 +4,7 @@ from edgeseg.quant.calibrate import collect
 from edgeseg.quant.config import QuantConfig
 from edgeseg.quant.placement import Graph, plan
 from edgeseg.quant.qdq import quantize_model
-from edgeseg.quant.sensitivity import Validation, fall_back, run
+from edgeseg.quant.sensitivity import Validation, fall_back, local_score, run
 
 
 def test_fallback_recovers_a_sabotaged_layer(small_onnx, batches):
@@ -16,18 +16,18 @@ def test_fallback_recovers_a_sabotaged_layer(small_onnx, batches):
     victim = next(t for t in p.tensors if g.op_of(t) == "PRelu")
     amax[victim] *= 0.03
     fp32 = run(small_onnx, batches)
-    val = Validation(batches, [o[0].argmax(0) for o in fp32], num_classes=5, ignore_index=255, fp32_logits=fp32)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], num_classes=5, ignore_index=255)
 
     def build(keep):
         return quantize_model(small_onnx, plan(small_onnx, cfg, keep), amax)
 
-    _, first = fall_back(small_onnx, cfg, amax, build, val, budget=0.3)
+    _, first = fall_back(small_onnx, cfg, amax, build, val, fp32, budget=0.3)
     assert first.drop_before > 1.0
     assert first.drop_after <= 0.3 and first.kept_float
     victim_readers = {g.nodes[i].name for i, _ in p.activations[victim]}
     assert victim_readers <= set(first.kept_float)
     assert first.ranking[0][0] == ", ".join(sorted(victim_readers))  # ranked worst
-    _, again = fall_back(small_onnx, cfg, amax, build, val, budget=0.3)
+    _, again = fall_back(small_onnx, cfg, amax, build, val, fp32, budget=0.3)
     assert again.kept_float == first.kept_float  # deterministic
 
 
@@ -36,9 +36,9 @@ def test_within_budget_keeps_everything_quantized(small_onnx, batches):
     p = plan(small_onnx, cfg)
     amax = collect(small_onnx, p.tensors, iter(batches), "minmax")
     fp32 = run(small_onnx, batches)
-    val = Validation(batches, [o[0].argmax(0) for o in fp32], 5, 255, fp32)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], 5, 255)
     _, fb = fall_back(small_onnx, cfg, amax, lambda keep: quantize_model(small_onnx, plan(small_onnx, cfg, keep), amax),
-                      val, budget=100.0)
+                      val, fp32, budget=100.0)
     assert fb.kept_float == [] and fb.drop_after == fb.drop_before
 
 
@@ -49,7 +49,7 @@ def test_drop_is_reported_on_held_back_images(small_onnx, batches, tmp_path):
 
     from edgeseg.data.calibset import CalibSet
     from edgeseg.data.contract import Preprocess
-    from edgeseg.quant import quantize
+    from edgeseg.quant.ptq import quantize
 
     rng = np.random.default_rng(1)
     paths = []
@@ -63,10 +63,28 @@ def test_drop_is_reported_on_held_back_images(small_onnx, batches, tmp_path):
     val = Validation(batches, labels, 5, 255)
     choose, held = val.split()
     assert len(choose.batches) == len(held.batches) == 4 and held.labels[0] is labels[1]
+    asked = []
+
+    def score(model, images):  # what --ray passes in: here, the local score, counted
+        asked.append(len(images.batches))
+        return local_score(model, images)
+
     _, _, report = quantize(small_onnx, "x" * 64, QuantConfig(method="minmax", max_miou_drop=0.0, fallback_limit=2),
-                            calib, Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)), cache_dir=tmp_path / "c", val=val)
+                            calib, Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)), cache_dir=tmp_path / "c", val=val,
+                            score=score)
     assert report.fp32_miou == 100.0  # measured on the held-back half, not on the images it chose with
     assert report.drop_measured_on.startswith("4 held-back --val images") and report.choose_drop_after is not None
+    assert asked and set(asked) == {4}  # every candidate scored by the caller's scorer, on the choosing half
+
+
+def test_validation_is_immutable(batches):
+    import dataclasses
+
+    import pytest
+
+    val = Validation(batches, [b[0, 0] > 0 for b in batches], 5, 255)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        val.batches = []
 
 
 def test_fallback_needs_two_val_images(small_onnx, batches):

@@ -7,7 +7,7 @@ import numpy as np
 
 from edgeseg.data.calibset import load_calibset
 from edgeseg.data.contract import Preprocess
-from edgeseg.quant import quantize
+from edgeseg.quant.ptq import quantize
 from edgeseg.quant.config import QuantConfig
 
 
