@@ -128,7 +128,7 @@ def _artifacts(inputs: list[str], precisions: list[str], work_dir: str, export_a
             out.append(str(path))
             continue
         for p in precisions:
-            quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p == "int8" else {}
+            quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p in ("int8", "fp8") else {}
             options = ExportOptions(precision=p, dataset=export_args["dataset"], variant=export_args["variant"],
                                     input_size=export_args["input_size"], quant=quant)
             err.print(f"exporting {path.name} as {p}", style="dim", markup=False)
@@ -152,8 +152,10 @@ def _precisions(text: str, inputs: list[str], calib: Optional[str]) -> list[str]
     bad = [p for p in chosen if p not in PRECISIONS]
     if bad or not chosen:
         raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
-    if "int8" in chosen and not calib and any(not i.lower().endswith(".onnx") for i in inputs):
-        raise EdgesegError("--precisions int8 exports with calibration: give --calib (a manifest from `edgeseg calib make`)")
+    quantized = [p for p in chosen if p in ("int8", "fp8")]
+    if quantized and not calib and any(not i.lower().endswith(".onnx") for i in inputs):
+        raise EdgesegError(f"--precisions {','.join(quantized)} exports with calibration: give --calib (a manifest from "
+                           "`edgeseg calib make`)")
     return chosen
 
 
@@ -178,8 +180,8 @@ def bench_cmd(
                                                      "(default: every target)"),
     precisions: str = typer.Option("fp32,fp16", help="checkpoints: precisions to export; each target runs those "
                                                      "its profile lists"),
-    calib: Optional[str] = typer.Option(None, help="INT8: calibration manifest, list file or folder"),
-    calib_data: Optional[str] = typer.Option(None, help="INT8: dataset root the manifest is relative to"),
+    calib: Optional[str] = typer.Option(None, help="INT8/FP8: calibration manifest, list file or folder"),
+    calib_data: Optional[str] = typer.Option(None, help="INT8/FP8: dataset root the manifest is relative to"),
     input_size: Optional[str] = typer.Option(None, help="HxW (export size of checkpoints; timing size of dynamic models)"),
     variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
     batch: int = typer.Option(1, help="batch size"),
