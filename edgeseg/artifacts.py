@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.metadata import FORMAT, ArtifactMetadata  # noqa: F401  (FORMAT: public here too)
 from edgeseg.workdir import new_temp
 
 META_KEY = "edgeseg"
-FORMAT = "edgeseg-artifact/1"
 
 
 def sidecar_path(path) -> Path:
@@ -123,6 +123,11 @@ def read_metadata(path) -> dict:
         raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from the metadata inside "
                            f"{path.name}; delete {side.name} or rebuild {path.name}")
     return {**embedded, **sidecar}
+
+
+def read_artifact(path) -> ArtifactMetadata:
+    """`read_metadata` as the typed schema (edgeseg/metadata.py)."""
+    return ArtifactMetadata.from_dict(read_metadata(path))
 
 
 def read_sidecar(side) -> dict:

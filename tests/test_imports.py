@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
            for p in (ROOT / "edgeseg").rglob("*.py")}
-DATA_LEVEL = {"edgeseg", "edgeseg.errors", "edgeseg.artifacts", "edgeseg.data"}
+DATA_LEVEL = {"edgeseg", "edgeseg.errors", "edgeseg.metadata", "edgeseg.artifacts", "edgeseg.data"}
 
 
 def package(module: str) -> str:

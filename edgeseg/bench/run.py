@@ -40,13 +40,13 @@ def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
     devices.json lists backends per precision, ordered by measured speed (benchmarks/README.md);
     an ONNX Runtime GPU provider asked for explicitly keeps ONNX Runtime.
     """
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import read_artifact
     from edgeseg.runtime import installed
 
     if settings.backend or settings.provider != "cpu" or Path(path).suffix.lower() != ".onnx":
         return settings.backend
     try:
-        precision = read_metadata(path).get("precision", "fp32")
+        precision = read_artifact(path).precision
     except EdgesegError:
         return None  # the runner says what is wrong with the file
     return next((b for b in backends_for(profile, precision) if installed(b)), None)

@@ -30,6 +30,7 @@ from edgeseg.engine.network import INFO, VERBOSE, collecting_logger, parse_netwo
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
 from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, rtx_build_mode, uses_fp8
 from edgeseg.errors import EdgesegError
+from edgeseg.metadata import ArtifactMetadata
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 TRT_MISSING = missing_line(TENSORRT)
@@ -220,10 +221,19 @@ def _engine_profile(name: str):
     return profile
 
 
-def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
-                 opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> Path:
+def build_engine(onnx_path, out_path, **options) -> Path:
     """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
+    `options`: those of `build_plan`."""
+    meta = build_plan(onnx_path, out_path, **options)
+    sidecar.write(out_path, meta)
+    return Path(out_path)
+
+
+def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
+               opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
+               runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> ArtifactMetadata:
+    """Build `onnx_path` into a TensorRT plan at `out_path`; returns its metadata (the caller writes
+    the sidecar: `build_engine`, or the export's engine stage with its verification).
 
     `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
     profile's); `device` names a profile in devices.json (workspace, shapes, DLA cores).
@@ -282,9 +292,8 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
         qdq_fusion=_fusion(model, logger) if precision == "int8" else None)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
-    sidecar.write(out_path, meta)
     _save_timing_cache(config, cache_path)
-    return out_path
+    return meta
 
 
 def _fusion(model, logger) -> dict | None:

@@ -10,7 +10,6 @@ other with one line that says what to rebuild, before TensorRT's own cryptic err
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import FORMAT, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.metadata import ArtifactMetadata, io_block, now
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
-
-_LABEL_DTYPES = ("int32", "int64", "uint8")
 
 
 # -- Jetson: L4T release and JetPack ----------------------------------------------------------
@@ -149,43 +147,28 @@ def io_from_tensors(tensors: list[dict]) -> dict:
     outputs = [t for t in tensors if t["mode"] == "output"]
     if not inputs or not outputs:
         raise EdgesegError("the engine needs at least one input and one output tensor")
-    inp, out = inputs[0], outputs[0]
-    layout = "NHWC" if inp["dtype"] == "uint8" else "NCHW"
-    kind = "labels" if out["dtype"] in _LABEL_DTYPES else "logits"
-    return {"input": {"name": inp["name"], "dtype": inp["dtype"], "layout": layout, "shape": inp["shape"]},
-            "output": {"name": out["name"], "dtype": out["dtype"], "kind": kind, "shape": out["shape"]}}
+    return io_block(*({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in (inputs[0], outputs[0])))
 
 
 def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: Target, precision: str,
                   tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
-                  qdq_fusion: dict | None = None) -> dict:
-    """The engine's metadata, in the shape every edgeseg artifact's metadata has."""
+                  qdq_fusion: dict | None = None) -> ArtifactMetadata:
+    """The engine's metadata, in the schema every edgeseg artifact's metadata has."""
     onnx_meta = read_metadata(onnx_path)
-    return {
-        "format": FORMAT,
-        "kind": "engine",
-        "stage": "engine",
-        "precision": precision,
-        "model": onnx_meta.get("model", {}),
-        "preprocess": onnx_meta.get("preprocess", {}),
-        "dataset": onnx_meta.get("dataset", {}),
-        "io": io_from_tensors(tensors),
-        "embedded_preprocess": bool(onnx_meta.get("embedded_preprocess", False)),
-        "target": target.to_dict(),
-        "engine": {"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build,
-                   "dla": dla, **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
-        "provenance": {
-            "parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
-            "options": build.get("options", {}),
-            "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
-            "build_seconds": round(build_seconds, 2),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        },
-    }
+    return ArtifactMetadata(
+        kind="engine", stage="engine", precision=precision, model=onnx_meta.get("model", {}),
+        preprocess=onnx_meta.get("preprocess", {}), dataset=onnx_meta.get("dataset", {}), io=io_from_tensors(tensors),
+        target=target.to_dict(),
+        engine={"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build, "dla": dla,
+                **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
+        provenance={"parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
+                    "options": build.get("options", {}),
+                    "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
+                    "build_seconds": round(build_seconds, 2), "created": now()})
 
 
-def write(engine_path, meta: dict) -> Path:
-    return write_sidecar(engine_path, meta)
+def write(engine_path, meta: ArtifactMetadata) -> Path:
+    return write_sidecar(engine_path, meta.to_dict())
 
 
 def read(engine_path) -> dict:

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 
 from edgeseg.errors import EdgesegError
+from edgeseg.metadata import FLOAT8_TYPES
 
 OLDEST = (8, 6)
 PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 _WEAK_FLAGS = {"fp32": (), "fp16": ("FP16",), "int8": ("INT8", "FP16"), "fp8": ("FP8", "FP16")}
 _ONNX_FLOAT16 = 10
-_ONNX_FLOAT8 = {17, 18, 19, 20}  # FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def onnx_precision(model) -> str:
     if qdq:
         types = {t.name: t.data_type for t in graph.initializer}
         zero_points = {types.get(n.input[2]) for n in qdq if len(n.input) > 2}
-        return "fp8" if zero_points & _ONNX_FLOAT8 else "int8"
+        return "fp8" if zero_points & set(FLOAT8_TYPES) else "int8"
     return "fp16" if _uses_fp16(graph) else "fp32"
 
 
@@ -120,9 +120,9 @@ def uses_fp8(model) -> bool:
     for node in graph.node:
         if node.op_type != "QuantizeLinear":
             continue
-        if len(node.input) > 2 and inits.get(node.input[2]) in _ONNX_FLOAT8:
+        if len(node.input) > 2 and inits.get(node.input[2]) in FLOAT8_TYPES:
             return True
-        if any(a.name == "output_dtype" and a.i in _ONNX_FLOAT8 for a in node.attribute):
+        if any(a.name == "output_dtype" and a.i in FLOAT8_TYPES for a in node.attribute):
             return True
     return False
 

@@ -9,11 +9,9 @@ cannot, the check is skipped and the reason recorded in the sidecar (`verificati
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
-from edgeseg.artifacts import sidecar_path
 from edgeseg.export.stage import Built, Stage
 from edgeseg.workdir import new_temp
 
@@ -57,6 +55,7 @@ class Engine(Stage):
         self.kind = "int8" if parent.precision == "int8" else "fp16"
         self.engine_options = dict(ctx.options.engine)
         self._target = None
+        self.built_meta = None  # the plan's metadata, from build() to publish()
         self.target()  # no TensorRT or no GPU: refused now, before the ONNX stages run
 
     def target(self) -> dict:
@@ -68,14 +67,13 @@ class Engine(Stage):
         return {"engine": {k: v for k, v in ctx.options.engine.items() if k in KEY_OPTIONS}, "target": self.target()}
 
     def build(self, ctx):
-        from edgeseg.engine.builder import build_engine
+        from edgeseg.engine.builder import build_plan
 
         tmp = new_temp(self.path.parent, f".{self.path.name}", ".engine")
         try:
-            build_engine(self.parent.path, tmp, **ctx.options.engine)
+            self.built_meta = build_plan(self.parent.path, tmp, **ctx.options.engine)
         except BaseException:
-            for p in (tmp, sidecar_path(tmp)):
-                p.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return Built(file=tmp)
 
@@ -92,14 +90,12 @@ class Engine(Stage):
         return {s: run_engine(path, ctx.batches(s, self.uint8)) for s in ctx.sizes}
 
     def publish(self, ctx, built, candidate, record, files):
-        side = sidecar_path(candidate)
-        meta = json.loads(side.read_text())
-        side.unlink()
-        meta["provenance"]["parent"] = record["parent"]
-        meta["provenance"]["stage_key"] = record["key"]
-        meta["verification"] = record["verification"]
+        """The builder's metadata with the stage's parent, key and verification (one sidecar, written by the runner)."""
+        meta = self.built_meta
+        meta = meta.with_(provenance={**meta.provenance, "parent": record["parent"], "stage_key": record["key"]},
+                          verification=record["verification"])
         os.replace(candidate, files.temp(self.path))
-        return meta
+        return meta.to_dict()
 
 
 def runtime_missing(engine_path) -> str | None:

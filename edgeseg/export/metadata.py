@@ -1,12 +1,9 @@
-"""The metadata every exported artifact carries (ONNX metadata_props and the JSON sidecar)."""
+"""The metadata an exported ONNX model carries (metadata_props and the JSON sidecar): the
+artifact schema of edgeseg/metadata.py, filled from the export's context."""
 
 from __future__ import annotations
 
-import datetime as _dt
-
-from edgeseg.artifacts import FORMAT
-
-_ONNX_DTYPES = {1: "float32", 10: "float16", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
+from edgeseg.metadata import ONNX_DTYPES, ArtifactMetadata, io_block, now
 
 
 def onnx_io(model) -> dict:
@@ -15,32 +12,16 @@ def onnx_io(model) -> dict:
     def describe(value):
         t = value.type.tensor_type
         shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
-        return {"name": value.name, "dtype": _ONNX_DTYPES.get(t.elem_type, str(t.elem_type)), "shape": shape}
+        return {"name": value.name, "dtype": ONNX_DTYPES.get(t.elem_type, str(t.elem_type)), "shape": shape}
 
-    inp, out = describe(model.graph.input[0]), describe(model.graph.output[0])
-    inp["layout"] = "NHWC" if inp["dtype"] == "uint8" else "NCHW"
-    out["kind"] = "labels" if out["dtype"] in ("int32", "int64", "uint8") else "logits"
-    return {"input": inp, "output": out}
+    return io_block(describe(model.graph.input[0]), describe(model.graph.output[0]))
 
 
-def build(*, arch, dataset, preprocess, stage: str, precision: str, io: dict, parent: dict,
-          options: dict, versions: dict, stage_key: str, verification: dict | None = None) -> dict:
-    return {
-        "format": FORMAT,
-        "kind": "onnx",
-        "stage": stage,
-        "precision": precision,
-        "model": arch.to_dict(),
-        "preprocess": preprocess.to_dict(),
-        "dataset": dataset.to_dict(),
-        "io": io,
-        "embedded_preprocess": io["input"]["dtype"] == "uint8",
-        "provenance": {
-            "parent": parent,
-            "options": options,
-            "versions": versions,
-            "stage_key": stage_key,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        },
-        "verification": verification or {},
-    }
+def build(*, arch, dataset, preprocess, stage: str, precision: str, io: dict, parent: dict, options: dict,
+          versions: dict, stage_key: str, verification: dict | None = None, extra: dict | None = None) -> ArtifactMetadata:
+    return ArtifactMetadata(
+        kind="onnx", stage=stage, precision=precision, model=arch.to_dict(), preprocess=preprocess.to_dict(),
+        dataset=dataset.to_dict(), io=io,
+        provenance={"parent": parent, "options": options, "versions": versions, "stage_key": stage_key,
+                    "created": now()},
+        verification=verification or {}, extra=extra or None)

@@ -73,9 +73,8 @@ class OnnxStage(Stage):
                               precision=self.precision, io=metadata.onnx_io(proto), parent=record["parent"],
                               options=self.options(ctx),
                               versions=versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
-                              stage_key=record["key"], verification=record["verification"])
-        if record["extra"]:
-            meta["extra"] = record["extra"]
+                              stage_key=record["key"], verification=record["verification"],
+                              extra=record["extra"]).to_dict()
         set_onnx_metadata(proto, meta)
         onnx.save(proto, str(files.temp(self.path)))
         return meta

@@ -161,7 +161,7 @@ def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSe
                 head_version: str | None = None, on_done=None) -> dict:
     """Benchmark the ONNX models on every target in parallel; one fleet result with all their rows."""
     import edgeseg
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import read_artifact
     from edgeseg.fleet.packing import pack_file
     from edgeseg.fleet.targets import PREFIX, label_value
     from edgeseg.fleet.tasks import gather
@@ -169,7 +169,7 @@ def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSe
 
     head_version = head_version or edgeseg.__version__
     packed = [pack_file(p) for p in artifact_paths]
-    precisions = [(str(p), read_metadata(p).get("precision", "fp32")) for p in artifact_paths]
+    precisions = [(str(p), read_artifact(p).precision) for p in artifact_paths]
     refs = [ray.put(p) for p in packed]
     options = {k: getattr(settings, k) for k in ("input_size", "batch", "warmup", "iters", "duration", "threads")}
     data = ray.put(settings.data) if settings.data else None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgeseg.metadata import FLOAT8_TYPES
+
 
 @dataclass(frozen=True)
 class QFormat:
@@ -47,7 +49,5 @@ def has_fp8(model) -> bool:
         import onnx
 
         model = onnx.load(str(model), load_external_data=False)
-    return any(i.data_type in _FLOAT8_TYPES for i in model.graph.initializer)
+    return any(i.data_type in FLOAT8_TYPES for i in model.graph.initializer)
 
-
-_FLOAT8_TYPES = (17, 18, 19, 20)  # TensorProto FLOAT8E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ

@@ -9,6 +9,8 @@ off where a caller streams many inputs (calibration: each image's buffers go bac
 
 from __future__ import annotations
 
+from edgeseg.metadata import FLOAT8_TYPES
+
 CPU = ("CPUExecutionProvider",)
 
 
@@ -52,7 +54,7 @@ def optimization_level(model) -> str:
             model = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(str(model), load_external_data=False)
         except Exception:  # unreadable: let ONNX Runtime say why when it loads it
             return "ORT_ENABLE_ALL"
-    float8 = any(i.data_type in _FLOAT8_TYPES for i in model.graph.initializer)
+    float8 = any(i.data_type in FLOAT8_TYPES for i in model.graph.initializer)
     return "ORT_DISABLE_ALL" if float8 or _has_fp16_scales(model) else "ORT_ENABLE_ALL"
 
 
@@ -61,4 +63,3 @@ def _has_fp16_scales(model) -> bool:
     return any(n.op_type == "DequantizeLinear" and len(n.input) > 1 and n.input[1] in half for n in model.graph.node)
 
 
-_FLOAT8_TYPES = (17, 18, 19, 20)  # TensorProto FLOAT8E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ

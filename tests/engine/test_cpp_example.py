@@ -41,9 +41,9 @@ def _sidecar(tmp_path, tagged_onnx, **preprocess):
     meta = sidecar.build_sidecar(onnx_path=tagged_onnx, engine_sha256="0" * 64, engine_bytes=4,
                                  target=sidecar.Target("10.3.0.30", "Orin", "8.7"), precision="fp16",
                                  tensors=TENSORS, build={}, build_seconds=1.0)
-    meta["preprocess"].update(preprocess)
+    meta = meta.with_(preprocess={**meta.preprocess, **preprocess})
     sidecar.write(engine, meta)
-    return sidecar.sidecar_path(engine), meta
+    return sidecar.sidecar_path(engine), meta.to_dict()
 
 
 @pytest.mark.parametrize("preprocess", [{}, {"std_bgr": [57.4, 57.1, 58.4], "channel_order": "BGR"}],

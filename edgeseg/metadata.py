@@ -1,0 +1,78 @@
+"""The metadata every artifact carries, one schema for all: ONNX models (in `metadata_props` and
+the sidecar), TensorRT engines (the sidecar) and what reads them back.
+
+Every block is plain JSON data; `ArtifactMetadata.to_dict` writes the keys in one order for
+every kind of artifact, so an ONNX model's embedded copy and its sidecar agree byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, fields, replace
+
+FORMAT = "edgeseg-artifact/1"
+
+# ONNX TensorProto element types, as the metadata names them; float8 ids are the FP8 Q/DQ types.
+ONNX_DTYPES = {1: "float32", 10: "float16", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
+FLOAT8_TYPES = {17: "float8e4m3fn", 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz"}
+LABEL_DTYPES = ("int32", "int64", "uint8")  # an output of these is a class map, not logits
+
+
+def io_block(inp: dict, out: dict) -> dict:
+    """The `io` block from the first input and output ({name, dtype, shape}): uint8 input means
+    preprocessing in the graph (NHWC BGR), an integer output means class labels."""
+    return {"input": {**inp, "layout": "NHWC" if inp["dtype"] == "uint8" else "NCHW"},
+            "output": {**out, "kind": "labels" if out["dtype"] in LABEL_DTYPES else "logits"}}
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class ArtifactMetadata:
+    """What an artifact is, what it expects and where it came from.
+
+    `kind` is the file type (onnx | engine); `stage` the export stage that made it; `target`
+    (engines) where the plan was built for; `engine` the plan's own facts; `sha256` and `files`
+    (the sidecar only) bind it to its file and companions.
+    """
+
+    kind: str
+    stage: str
+    precision: str
+    model: dict
+    preprocess: dict
+    dataset: dict
+    io: dict
+    provenance: dict
+    target: dict | None = None
+    engine: dict | None = None
+    verification: dict | None = None
+    extra: dict | None = None
+    sha256: str | None = None
+    files: dict | None = None
+    format: str = FORMAT
+
+    @property
+    def embedded_preprocess(self) -> bool:
+        return self.io.get("input", {}).get("dtype") == "uint8"
+
+    def with_(self, **changes) -> "ArtifactMetadata":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        head = {"format": self.format, "kind": self.kind, "stage": self.stage, "precision": self.precision,
+                "model": self.model, "preprocess": self.preprocess, "dataset": self.dataset, "io": self.io,
+                "embedded_preprocess": self.embedded_preprocess}
+        tail = {k: getattr(self, k) for k in ("target", "engine", "provenance", "verification", "extra", "sha256",
+                                               "files")}
+        return {**head, **{k: v for k, v in tail.items() if v is not None}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ArtifactMetadata":
+        """Read back what `to_dict` wrote (unknown keys are ignored; missing blocks are empty)."""
+        known = {f.name for f in fields(cls)}
+        required = {"kind": "?", "stage": "?", "precision": "fp32", "model": {}, "preprocess": {}, "dataset": {},
+                    "io": {}, "provenance": {}}
+        return cls(**{**required, **{k: v for k, v in d.items() if k in known}})
