@@ -22,6 +22,7 @@ import io
 import json
 from pathlib import Path
 
+from edgeseg.bench.tables import markdown_table
 from edgeseg.errors import EdgesegError
 
 BENCH_FORMAT = "edgeseg-bench/1"
@@ -196,8 +197,7 @@ def markdown(rows, title: str | None = None, notes: list[str] = ()) -> str:
     columns = visible_columns(rows)
     lines = [f"## {title}", ""] if title else []
     lines += [f"- {n}" for n in notes] + ([""] if notes else [])
-    lines += ["| " + " | ".join(c[0] for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(r, columns)) + " |" for r in rows]
+    lines += markdown_table([c[0] for c in columns], (_cells(r, columns) for r in rows))
     return "\n".join(lines) + "\n"
 
 

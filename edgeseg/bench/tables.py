@@ -5,6 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def markdown_table(header: list[str], rows) -> list[str]:
+    """The lines of a Markdown table (a `|` inside a cell is escaped); every Markdown report writes with it."""
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return [line(header), "|" + "---|" * len(header), *(line(r) for r in rows)]
+
+
 def _fmt(v, suffix: str = "", digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}{suffix}"
 
@@ -31,11 +39,9 @@ def eval_table(report: dict):
 
 
 def eval_markdown(report: dict) -> str:
-    lines = [f"# {report['dataset']} {report['split']} ({report['images']} images)", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(r) + " |" for r in _rows(report)]
     names = report["classes"]
-    lines += ["", "## Per-class IoU", "", "| artifact | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
-    for a in report["artifacts"]:
-        lines.append(f"| {Path(a['path']).name} | " + " | ".join(_fmt(a['per_class_iou'][n]) for n in names) + " |")
+    per_class = [[Path(a["path"]).name, *(_fmt(a["per_class_iou"][n]) for n in names)] for a in report["artifacts"]]
+    lines = [f"# {report['dataset']} {report['split']} ({report['images']} images)", "",
+             *markdown_table(HEADER, _rows(report)), "", "## Per-class IoU", "",
+             *markdown_table(["artifact", *names], per_class)]
     return "\n".join(lines) + "\n"
