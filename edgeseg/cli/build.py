@@ -37,7 +37,7 @@ def build_cmd(
                         timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, runtime=runtime,
                         compute_capabilities=compute_capability, progress=progress)
     meta = sidecar.read(path)
-    target, engine = sidecar.Target.from_dict(meta["target"]), meta["engine"]
+    target, engine = sidecar.BuildTarget.from_dict(meta["target"]), meta["engine"]
     log.info(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
              f"built in {meta['provenance']['build_seconds']} s with {target.describe()}")
     if engine.get("build", {}).get("shapes"):

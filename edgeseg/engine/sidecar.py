@@ -49,7 +49,9 @@ def _numbers(version: str) -> tuple[int, ...]:
 
 # -- Where an engine was built, where it is asked to run ---------------------------------------
 @dataclass(frozen=True)
-class Target:
+class BuildTarget:
+    """What an engine was built for (the sidecar's `target` block): not a fleet target, not a Q/DQ placement."""
+
     tensorrt: str
     gpu: str
     compute_capability: str  # "8.7"
@@ -83,24 +85,24 @@ class Target:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Target":
+    def from_dict(cls, d: dict) -> "BuildTarget":
         return cls(str(d.get("tensorrt", "?")), str(d.get("gpu", "?")), str(d.get("compute_capability", "?")),
                    d.get("l4t"), d.get("board"), str(d.get("runtime") or "tensorrt"),
                    tuple(d.get("compute_capabilities") or ()))
 
 
-def rtx_target(version: str, compute_capabilities: tuple[str, ...]) -> Target:
+def rtx_target(version: str, compute_capabilities: tuple[str, ...]) -> BuildTarget:
     """Where an RTX engine runs: any RTX GPU of the listed compute capabilities (built on any machine)."""
-    return Target(str(version), "RTX", ",".join(compute_capabilities), runtime="tensorrt-rtx",
+    return BuildTarget(str(version), "RTX", ",".join(compute_capabilities), runtime="tensorrt-rtx",
                   compute_capabilities=tuple(compute_capabilities))
 
 
-def this_machine(trt_version: str, gpu: str, compute_capability: str) -> Target:
+def this_machine(trt_version: str, gpu: str, compute_capability: str) -> BuildTarget:
     l4t, board = read_jetson()
-    return Target(str(trt_version), gpu, compute_capability, l4t, board)
+    return BuildTarget(str(trt_version), gpu, compute_capability, l4t, board)
 
 
-def mismatch(built: Target, here: Target) -> str | None:
+def mismatch(built: BuildTarget, here: BuildTarget) -> str | None:
     """What differs between where an engine was built and where it is asked to run, or None."""
     if built.rtx != here.rtx:
         return "runtime"
@@ -117,10 +119,10 @@ def mismatch(built: Target, here: Target) -> str | None:
     return None
 
 
-def check_compatible(engine_path, meta: dict, here: Target) -> None:
+def check_compatible(engine_path, meta: dict, here: BuildTarget) -> None:
     """Refuse an engine built for another TensorRT, GPU, board or L4T release, in one line."""
     engine_path = Path(engine_path)
-    built = Target.from_dict(meta.get("target", {}))
+    built = BuildTarget.from_dict(meta.get("target", {}))
     if mismatch(built, here) is None:
         return
     onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
@@ -150,7 +152,7 @@ def io_from_tensors(tensors: list[dict]) -> dict:
     return io_block(*({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in (inputs[0], outputs[0])))
 
 
-def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: Target, precision: str,
+def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: BuildTarget, precision: str,
                   tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
                   qdq_fusion: dict | None = None) -> ArtifactMetadata:
     """The engine's metadata, in the schema every edgeseg artifact's metadata has."""

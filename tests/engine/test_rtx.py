@@ -37,11 +37,11 @@ def test_compute_capabilities_outside_rtx_are_refused(text):
 
 
 def test_rtx_target_round_trip_and_text():
-    target = sidecar.Target.from_dict(RTX_SIDECAR["target"])
+    target = sidecar.BuildTarget.from_dict(RTX_SIDECAR["target"])
     assert target.rtx and target.compute_capabilities == ("8.6", "8.9", "12.0")
     assert RTX_SIDECAR["target"]["runtime"] == "tensorrt-rtx"
     assert target.describe() == "TensorRT-RTX 1.7.1.116 for sm_86/sm_89/sm_120 (ahead of time)"
-    plain = sidecar.Target.from_dict({"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7"})
+    plain = sidecar.BuildTarget.from_dict({"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7"})
     assert plain.runtime == "tensorrt" and not plain.rtx  # sidecars from before the runtime field
 
 
@@ -65,7 +65,7 @@ def test_rtx_gpus_it_was_built_for_pass():
                                            r"1\.8\.0.*--runtime tensorrt-rtx`$"):
         sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.rtx_target("1.8.0", ("8.9",)))
     with pytest.raises(EdgesegError, match="rebuild it here"):  # an RTX engine handed to the full TensorRT
-        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.Target("1.7.1.116", "RTX 4090", "8.9"))
+        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.BuildTarget("1.7.1.116", "RTX 4090", "8.9"))
 
 
 def test_runner_refuses_an_rtx_engine_on_an_h200_before_loading(tmp_path, monkeypatch):
