@@ -2,7 +2,7 @@
 the other stages, and records why it was not verified where TensorRT cannot run it.
 
 TensorRT needs an NVIDIA GPU; here the builder is replaced by one that writes a plan-shaped
-file and the sidecar the real builder writes, so the stage's own logic is what is tested.
+file and returns the metadata the real builder returns, so the stage's own logic is what is tested.
 """
 
 import json
@@ -10,11 +10,12 @@ import json
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import atomic_path, sha256_file, write_json
+from edgeseg.artifacts import atomic_path, sha256_file
 from edgeseg.errors import EdgesegError
 from edgeseg.export import engine_stage
 from edgeseg.export.options import ExportOptions
 from edgeseg.export.pipeline import run_export
+from edgeseg.metadata import ArtifactMetadata
 from golden import io, save_checkpoint
 
 
@@ -35,17 +36,16 @@ def trt(monkeypatch):
     state = {"target": {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7"}, "builds": [],
              "fail": False}
 
-    def build_engine(onnx_path, out_path, **options):
+    def build_plan(onnx_path, out_path, **options):
         if state["fail"]:
             raise EdgesegError("TensorRT could not build an engine (test)")
         state["builds"].append(options)
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(f"plan of {sha256_file(onnx_path)} {sorted(options.items())}".encode())
-        write_json(str(out_path) + ".json", {"kind": "engine", "stage": "engine", "target": state["target"],
-                                             "provenance": {"parent": {"path": str(onnx_path)}, "options": options}})
-        return out_path
+        return ArtifactMetadata("engine", "engine", "fp32", {}, {}, {}, {}, target=dict(state["target"]),
+                                provenance={"parent": {"path": str(onnx_path)}, "options": options})
 
-    monkeypatch.setattr(builder, "build_engine", build_engine)
+    monkeypatch.setattr(builder, "build_plan", build_plan)
     monkeypatch.setattr(flavors, "import_module", lambda kind: object())  # "installed": export options accept it
     monkeypatch.setattr(engine_stage, "target_here", lambda engine=None: dict(state["target"]))
     monkeypatch.setattr(engine_stage, "runtime_missing", lambda path: "no CUDA GPU is visible here")
