@@ -18,7 +18,8 @@ def onnx_io(model) -> dict:
 
 
 def build(*, arch, dataset, preprocess, stage: str, precision: str, io: dict, parent: dict, options: dict,
-          versions: dict, stage_key: str, verification: dict | None = None, extra: dict | None = None) -> ArtifactMetadata:
+          versions: dict, stage_key: str, verification: dict | None = None,
+          extra: dict | None = None) -> ArtifactMetadata:
     return ArtifactMetadata(
         kind="onnx", stage=stage, precision=precision, model=arch.to_dict(), preprocess=preprocess.to_dict(),
         dataset=dataset.to_dict(), io=io,

@@ -69,9 +69,9 @@ def test_drop_is_reported_on_held_back_images(small_onnx, batches, tmp_path):
         asked.append(len(images.batches))
         return local_score(model, images)
 
-    _, _, report = quantize(small_onnx, "x" * 64, QuantConfig(method="minmax", max_miou_drop=0.0, fallback_limit=2),
-                            calib, Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)), cache_dir=tmp_path / "c", val=val,
-                            score=score)
+    config = QuantConfig(method="minmax", max_miou_drop=0.0, fallback_limit=2)
+    _, _, report = quantize(small_onnx, "x" * 64, config, calib, Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)),
+                            cache_dir=tmp_path / "c", val=val, score=score)
     assert report.fp32_miou == 100.0  # measured on the held-back half, not on the images it chose with
     assert report.drop_measured_on.startswith("4 held-back --val images") and report.choose_drop_after is not None
     assert asked and set(asked) == {4}  # every candidate scored by the caller's scorer, on the choosing half
