@@ -97,6 +97,36 @@ def write_sidecar(path, meta: dict) -> Path:
     return side
 
 
+def parent_entry(parent, artifact) -> dict:
+    """`provenance.parent` for `artifact` made from `parent`: its path relative to the artifact's
+    folder (the set can be moved or read from any directory) and its sha256."""
+    rel = os.path.relpath(Path(parent).resolve(), Path(artifact).resolve().parent)
+    return {"path": rel, "sha256": sha256_file(parent)}
+
+
+def recorded_parent(artifact, meta: dict) -> Path:
+    """The parent file the metadata names, found and checked: a relative path is read from the
+    artifact's folder, never the current directory, and the file must have the recorded sha256
+    (a file of the same name elsewhere is another model)."""
+    artifact = Path(artifact)
+    parent = (meta.get("provenance") or {}).get("parent")
+    where = f"{sidecar_path(artifact)}: provenance.parent"
+    if not isinstance(parent, dict) or not isinstance(parent.get("path"), str) or not parent["path"]:
+        raise EdgesegError(f"{where} does not name the file {artifact.name} was made from; "
+                           "rebuild it with edgeseg")
+    path = Path(parent["path"])
+    if not path.is_absolute():
+        path = artifact.resolve().parent / path
+    if not path.is_file():
+        raise EdgesegError(f"{where} names {parent['path']}, which is not at {path}; put that file back "
+                           f"(paths are relative to {artifact.name}'s folder) or rebuild {artifact.name}")
+    recorded = parent.get("sha256")
+    if not isinstance(recorded, str) or sha256_file(path) != recorded:
+        raise EdgesegError(f"{path} is not the file {artifact.name} was made from (its sha256 is not the one "
+                           f"{sidecar_path(artifact).name} records); put the original back or rebuild {artifact.name}")
+    return path
+
+
 # Fields that change what an artifact computes or expects; a sidecar must agree with the file on them.
 CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
 

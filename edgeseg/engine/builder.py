@@ -279,7 +279,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
-        qdq_fusion=_fusion(model, logger) if precision == "int8" else None)
+        qdq_fusion=_fusion(model, logger) if precision == "int8" else None, engine_path=out_path)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
     sidecar.write(out_path, meta)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import FORMAT, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import FORMAT, parent_entry, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
@@ -158,8 +158,11 @@ def io_from_tensors(tensors: list[dict]) -> dict:
 
 def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: Target, precision: str,
                   tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
-                  qdq_fusion: dict | None = None) -> dict:
-    """The engine's metadata, in the shape every edgeseg artifact's metadata has."""
+                  qdq_fusion: dict | None = None, engine_path=None) -> dict:
+    """The engine's metadata, in the shape every edgeseg artifact's metadata has.
+
+    The ONNX is recorded relative to the engine's folder (`engine_path`; default: beside the ONNX).
+    """
     onnx_meta = read_metadata(onnx_path)
     return {
         "format": FORMAT,
@@ -175,7 +178,7 @@ def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: T
         "engine": {"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build,
                    "dla": dla, **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
         "provenance": {
-            "parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
+            "parent": parent_entry(onnx_path, engine_path or onnx_path),
             "options": build.get("options", {}),
             "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
             "build_seconds": round(build_seconds, 2),

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 
-from edgeseg.artifacts import sidecar_path
+from edgeseg.artifacts import parent_entry, sidecar_path
 from edgeseg.export.stage import Built, Stage
 from edgeseg.workdir import new_temp
 
@@ -95,7 +95,7 @@ class Engine(Stage):
         side = sidecar_path(candidate)
         meta = json.loads(side.read_text())
         side.unlink()
-        meta["provenance"]["parent"] = record["parent"]
+        meta["provenance"]["parent"] = parent_entry(self.parent.path, self.path)
         meta["provenance"]["stage_key"] = record["key"]
         meta["verification"] = record["verification"]
         os.replace(candidate, files.temp(self.path))

@@ -109,9 +109,11 @@ def _meta(exported):
 
 
 def test_engine_config_points_at_the_plan_and_its_onnx(exported, tmp_path):
+    from edgeseg.artifacts import parent_entry
+
     meta = _meta(exported)
-    meta.update(kind="engine", precision="fp16", provenance={"parent": {"path": str(exported)}})
     engine = tmp_path / "m.engine"
+    meta.update(kind="engine", precision="fp16", provenance={"parent": parent_entry(exported, engine)})
     prop = parse(nvinfer_config(meta, engine, out_dir=tmp_path))
     assert prop["model-engine-file"] == "m.engine" and (tmp_path / prop["onnx-file"]).resolve() == exported.resolve()
     assert prop["network-mode"] == "2"
