@@ -104,6 +104,15 @@ def parent_entry(parent, artifact) -> dict:
     return {"path": rel, "sha256": sha256_file(parent)}
 
 
+def parent_hint(artifact, meta: dict) -> str:
+    """Where the recorded parent should be, as a path for a message ('MODEL.onnx' when none is recorded)."""
+    parent = (meta.get("provenance") or {}).get("parent")
+    path = parent.get("path") if isinstance(parent, dict) else None
+    if not isinstance(path, str) or not path:
+        return "MODEL.onnx"
+    return path if os.path.isabs(path) else os.path.normpath(Path(artifact).parent / path)
+
+
 def recorded_parent(artifact, meta: dict) -> Path:
     """The parent file the metadata names, found and checked: a relative path is read from the
     artifact's folder, never the current directory, and the file must have the recorded sha256

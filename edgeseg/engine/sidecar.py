@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import FORMAT, parent_entry, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import FORMAT, parent_entry, parent_hint, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
@@ -125,7 +125,7 @@ def check_compatible(engine_path, meta: dict, here: Target) -> None:
     built = Target.from_dict(meta.get("target", {}))
     if mismatch(built, here) is None:
         return
-    onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+    onnx = parent_hint(engine_path, meta)
     runtime = " --runtime tensorrt-rtx" if built.rtx else ""
     here_text = (f"TensorRT-RTX {here.tensorrt}" if built.rtx and here.rtx else here.describe())
     raise EdgesegError(f"engine {engine_path.name} was built with {built.describe()}; this machine has "
@@ -136,7 +136,7 @@ def check_plan_hash(engine_path, meta: dict) -> None:
     """Refuse a plan replaced after edgeseg built it (its sidecar would describe another engine)."""
     recorded = meta.get("engine", {}).get("sha256")
     if recorded and sha256_file(engine_path) != recorded:
-        onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+        onnx = parent_hint(engine_path, meta)
         raise EdgesegError(f"{sidecar_path(engine_path)}: stale sidecar, it describes another plan (sha256 differs "
                            f"from {engine_path.name}; rebuilt by another tool?): delete it and rebuild with "
                            f"`edgeseg build {onnx} -o {engine_path}`")

@@ -9,6 +9,7 @@ RTX part runs it, any other GPU class must refuse it in one line.
 
 import importlib.util
 import json
+from pathlib import Path
 from collections import Counter
 
 import numpy as np
@@ -112,7 +113,7 @@ def _check_engine(engine, onnx_path, precision, ccs):
     assert target["runtime"] == "tensorrt-rtx" and target["compute_capabilities"] == list(ccs)
     assert target["tensorrt"].startswith("1.") and meta["precision"] == precision
     assert meta["engine"]["build"]["strongly_typed"] and meta["engine"]["bytes"] == engine.stat().st_size > 1e6
-    assert meta["provenance"]["parent"]["path"] == str(onnx_path)
+    assert (engine.parent / meta["provenance"]["parent"]["path"]).resolve() == Path(onnx_path).resolve()
     return meta
 
 
