@@ -48,12 +48,6 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
 
 
 def read_images(paths) -> list[np.ndarray]:
-    import cv2
+    from edgeseg.data.images import read_image
 
-    images = []
-    for p in paths:
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            raise EdgesegError(f"samples: cannot read image {p}")
-        images.append(img)
-    return images
+    return [read_image(p) for p in paths]

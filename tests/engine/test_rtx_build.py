@@ -9,8 +9,8 @@ RTX part runs it, any other GPU class must refuse it in one line.
 
 import importlib.util
 import json
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
