@@ -159,8 +159,7 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
         t0 = time.perf_counter()
         plan = builder.build_serialized_network(network, config)
         seconds = time.perf_counter() - t0
-    if state.cancelled:
-        raise KeyboardInterrupt
+    state.reraise()  # Ctrl-C during the build: the builder stopped early, the interrupt goes on
     if plan is None:
         why = logger.errors()
         hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"

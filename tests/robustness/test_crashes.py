@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from cliproc import DEMO, cli, refused
+from paths import REPO
 from tiny import tiny_onnx
 
 EVAL = ("--split", "camvid_val_list.txt", "--limit", "1")
@@ -63,3 +69,56 @@ def test_inspect_of_a_0d_classifier_weight(tmp_path):
     bad = tmp_path / "scalar.pth"
     torch.save({"model": {"seghead.fc.conv.weight": torch.tensor(1.0)}}, bad)
     refused(cli("inspect", bad), "seghead.fc.conv.weight has shape ()")
+
+
+# -- C3: Ctrl-C during `edgeseg build` -------------------------------------------------------------
+def deep_onnx(path, layers: int = 400, width: int = 32):
+    """A plain conv stack with our metadata, big enough that TensorRT-RTX builds it for seconds."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeseg.artifacts import set_onnx_metadata, write_sidecar
+    from edgeseg.data.contract import DatasetInfo, Preprocess
+
+    rng = np.random.default_rng(0)
+    nodes, weights, prev, ch = [], [], "input", 3
+    for i in range(layers):
+        weights.append(numpy_helper.from_array((rng.normal(size=(width, ch, 3, 3)) * 0.1).astype(np.float32), f"w{i}"))
+        nodes += [helper.make_node("Conv", [prev, f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", [f"c{i}"], [f"r{i}"])]
+        prev, ch = f"r{i}", width
+    weights.append(numpy_helper.from_array(rng.normal(size=(11, ch, 1, 1)).astype(np.float32), "wo"))
+    nodes.append(helper.make_node("Conv", [prev, "wo"], ["logits"]))
+    graph = helper.make_graph(nodes, "deep", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 180, 240])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 11, 180, 240])], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    info = DatasetInfo.named("camvid")
+    meta = {"precision": "fp32", "preprocess": Preprocess(mean_bgr=info.mean_bgr).to_dict(),
+            "dataset": info.to_dict(), "embedded_preprocess": False}
+    set_onnx_metadata(model, meta)
+    onnx.save(model, str(path))
+    write_sidecar(path, meta)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
+                    reason="TensorRT-RTX is not installed (it builds on the CPU): pip install 'edgeseg[rtx]'")
+def test_ctrl_c_during_build_interrupts_it(tmp_path):
+    onnx_path, engine = deep_onnx(tmp_path / "deep.onnx"), tmp_path / "deep.engine"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "edgeseg.cli.main", "build", onnx_path, "-o", engine,
+                             "--runtime", "tensorrt-rtx"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    for line in proc.stderr:  # in a log, the builder's phases are lines: interrupt once it builds
+        seen.append(line)
+        if "Building engine" in line:
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(seen) + err)
+    assert "built in" not in p.stderr, p.stderr[-2000:]  # was: the build went on, exit 0
+    refused(p, "interrupted", code=130)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["deep.onnx", "deep.onnx.json"]  # no engine, no temporary
