@@ -176,18 +176,77 @@ def read_sidecar(side) -> dict:
     if not isinstance(data, dict):
         raise EdgesegError(f"{side}: sidecar holds a JSON {type(data).__name__}, not an object; "
                            "delete it or rebuild the artifact")
+    check_fields(data, side)
     return data
 
 
-def onnx_metadata(path) -> dict:
+# The metadata's blocks and the JSON type each must have where present (absent ones are checked by
+# whoever needs them); a wrong type would otherwise surface as an AttributeError deep in a command.
+_BLOCKS = {"kind": str, "precision": str, "sha256": str, "stage": str, "io": dict, "preprocess": dict,
+           "dataset": dict, "model": dict, "target": dict, "engine": dict, "provenance": dict,
+           "embedded_preprocess": bool}
+_TENSOR = {"name": str, "dtype": str, "shape": list, "layout": str, "kind": str}
+
+
+def require_io(meta: dict, where) -> tuple[dict, dict]:
+    """(input, output) of the metadata's `io`, each with a name, dtype and shape, or one line naming
+    the first one missing (types are checked when the metadata is read)."""
+    io = meta.get("io") or {}
+    for end in ("input", "output"):
+        tensor = io.get(end) or {}
+        missing = [k for k in ("name", "dtype", "shape") if tensor.get(k) is None]
+        if missing:
+            raise EdgesegError(f"{where}: the metadata has no io.{end}.{missing[0]}; rebuild the artifact with edgeseg")
+    return io["input"], io["output"]
+
+
+def check_fields(meta: dict, where) -> None:
+    """One line naming the first field of `meta` whose JSON type is not the one edgeseg writes."""
+    def bad(path: str, value, kind) -> None:
+        want = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}[kind]
+        raise EdgesegError(f"{where}: {path} must be {want}, got {json.dumps(value)[:60]}; "
+                           "delete it or rebuild the artifact")
+
+    for key, kind in _BLOCKS.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            bad(key, meta[key], kind)
+    io = meta.get("io") or {}
+    for end in ("input", "output"):
+        tensor = io.get(end)
+        if end in io and not isinstance(tensor, dict):
+            bad(f"io.{end}", tensor, dict)
+        for key, kind in _TENSOR.items():
+            if isinstance(tensor, dict) and tensor.get(key) is not None and not isinstance(tensor[key], kind):
+                bad(f"io.{end}.{key}", tensor[key], kind)
+        shape = tensor.get("shape") if isinstance(tensor, dict) else None
+        if isinstance(shape, list) and not all(isinstance(d, (int, str)) and not isinstance(d, bool) or d is None for d in shape):
+            bad(f"io.{end}.shape", shape, list)
+    parent = (meta.get("provenance") or {}).get("parent")
+    if parent is not None and not isinstance(parent, dict):
+        bad("provenance.parent", parent, dict)
+
+
+def load_onnx(path):
+    """The ONNX model in `path` (weights left external), or one line: unreadable, not ONNX, or
+    empty (an empty file parses as an empty model: no graph to build or run)."""
     import onnx
 
     try:
         model = onnx.load(str(path), load_external_data=False)
     except OSError as exc:
         raise EdgesegError(f"{path}: cannot read the ONNX model ({exc.strerror or exc})") from None
-    except Exception as exc:
-        raise EdgesegError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # protobuf's DecodeError and friends
+        text = " ".join(str(exc).split())[:200]
+        raise EdgesegError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {text})") from None
+    graph = model.graph
+    if not graph.node or not graph.input or not graph.output:
+        raise EdgesegError(f"{path}: not an ONNX model (no graph with inputs, outputs and nodes); "
+                           "give a model from `edgeseg export`")
+    return model
+
+
+def onnx_metadata(path) -> dict:
+    model = load_onnx(path)
     for prop in model.metadata_props:
         if prop.key == META_KEY:
             try:
@@ -197,6 +256,7 @@ def onnx_metadata(path) -> dict:
                                    "re-export the model") from None
             if not isinstance(meta, dict):
                 raise EdgesegError(f"{path}: its embedded edgeseg metadata is not a JSON object; re-export the model")
+            check_fields(meta, f"{path} (embedded metadata)")
             return meta
     return {}
 

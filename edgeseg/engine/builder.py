@@ -229,8 +229,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     `runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for
     `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
-    import onnx
-
+    from edgeseg.artifacts import load_onnx
     from edgeseg.engine.parse_check import refuse_cpu_target
 
     onnx_path, out_path = _check_paths(onnx_path, out_path)
@@ -245,7 +244,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
         raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
                            "--runtime tensorrt")
     explicit = parse_shapes(shapes_text) if shapes_text else None
-    model = onnx.load(str(onnx_path), load_external_data=False)
+    model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads

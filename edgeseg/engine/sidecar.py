@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import FORMAT, parent_entry, parent_hint, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import FORMAT, parent_entry, parent_hint, read_metadata, require_io, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
 from edgeseg.errors import EdgesegError
@@ -202,5 +202,6 @@ def read(engine_path) -> dict:
     meta = read_metadata(engine_path)
     if meta.get("kind") != "engine" or "target" not in meta:
         raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
+    require_io(meta, side)
     check_plan_hash(engine_path, meta)  # a sidecar of another plan would describe the wrong engine
     return meta

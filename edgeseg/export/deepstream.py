@@ -20,7 +20,7 @@ import math
 import os
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent
+from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
 from edgeseg.errors import EdgesegError
 
@@ -87,7 +87,7 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
     if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
-    inp, outp = io["input"], io["output"]
+    inp, outp = require_io(meta, artifact)
     if inp.get("dtype") == "uint8" or meta.get("embedded_preprocess"):
         raise EdgesegError(f"{artifact.name}: {WHY_NOT_EMBEDDED}")
     if outp.get("kind") == "labels":
