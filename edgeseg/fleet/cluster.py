@@ -70,11 +70,46 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                        f"`edgeseg fleet head` (or `ray start --head`), or check the address and firewall")
 
 
+# An HTTP/2 client preface and an empty SETTINGS frame: a Ray head (gRPC) answers with its SETTINGS.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_H2_SETTINGS = 0x04
+
+
+def check_speaks_grpc(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse, within `timeout` seconds, a server at `address` that is not a gRPC (Ray GCS) server:
+    Ray's own connect to one waits for minutes. Skipped for a TLS cluster (RAY_USE_TLS)."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return
+    host, port = split_address(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(_H2_PREFACE)
+            head = b""
+            while len(head) < 9:
+                chunk = sock.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except OSError as exc:
+        head = b"" if isinstance(exc, socket.timeout) else None
+        if head is None:
+            check_reachable(address, timeout)  # words the refusal as for nothing listening
+            return
+    if len(head) == 9 and head[3] == _H2_SETTINGS:
+        return
+    said = "did not answer" if not head else f"answered {head[:9]!r}"
+    raise EdgesegError(f"{host}:{port} is not a Ray head: a server listens there but {said} as Ray's GCS "
+                       f"(gRPC) would within {timeout:g} s; check the address and port (a Ray head's is "
+                       f"{DEFAULT_PORT} by default, see `edgeseg fleet head`)")
+
+
 def preflight(address: str) -> None:
     """Checks that cost nothing, made before a command loads models: Ray importable, head answering."""
     ray = import_ray(address)
     if address != "local" and not ray.is_initialized():
         check_reachable(address)
+        check_speaks_grpc(address)
 
 
 def use_token_like_ray_start() -> None:
@@ -105,6 +140,7 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
         kwargs = dict(address="local", num_cpus=cpus, resources=resources or None, labels=labels or None)
     else:
         check_reachable(address)
+        check_speaks_grpc(address)
         kwargs = dict(address=address if "://" in address else "%s:%d" % split_address(address))
     try:
         with _loopback_only(ray, address == "local"):
