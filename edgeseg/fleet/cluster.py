@@ -81,24 +81,24 @@ def check_speaks_grpc(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
         return
     host, port = split_address(address)
+    check_reachable(address, timeout)  # nothing listening: that refusal's words
+    head, said = b"", "did not answer"
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.settimeout(timeout)
             sock.sendall(_H2_PREFACE)
-            head = b""
             while len(head) < 9:
                 chunk = sock.recv(9 - len(head))
                 if not chunk:
+                    said = "closed the connection"
                     break
                 head += chunk
     except OSError as exc:
-        head = b"" if isinstance(exc, socket.timeout) else None
-        if head is None:
-            check_reachable(address, timeout)  # words the refusal as for nothing listening
-            return
+        said = "did not answer" if isinstance(exc, socket.timeout) else f"closed the connection ({exc.strerror or exc})"
     if len(head) == 9 and head[3] == _H2_SETTINGS:
         return
-    said = "did not answer" if not head else f"answered {head[:9]!r}"
+    if head:
+        said = f"answered {head[:9]!r}"
     raise EdgesegError(f"{host}:{port} is not a Ray head: a server listens there but {said} as Ray's GCS "
                        f"(gRPC) would within {timeout:g} s; check the address and port (a Ray head's is "
                        f"{DEFAULT_PORT} by default, see `edgeseg fleet head`)")
@@ -108,7 +108,6 @@ def preflight(address: str) -> None:
     """Checks that cost nothing, made before a command loads models: Ray importable, head answering."""
     ray = import_ray(address)
     if address != "local" and not ray.is_initialized():
-        check_reachable(address)
         check_speaks_grpc(address)
 
 
@@ -139,7 +138,6 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
     if address == "local":
         kwargs = dict(address="local", num_cpus=cpus, resources=resources or None, labels=labels or None)
     else:
-        check_reachable(address)
         check_speaks_grpc(address)
         kwargs = dict(address=address if "://" in address else "%s:%d" % split_address(address))
     try:
