@@ -151,6 +151,7 @@ def silent_server():
         conn.close()
 
 
+@pytest.mark.slow
 def test_ray_address_where_something_else_listens(tiny, silent_server):
     pytest.importorskip("ray", reason="Ray is not installed (the fleet extra)")
     refused(cli("fleet", "ls", "--ray", silent_server, timeout=60), silent_server, "is not a Ray head")
@@ -193,6 +194,7 @@ def test_lists_that_are_not_utf8(tiny, odd_demo, tmp_path):
     assert len(load_calibset(manifest, odd_demo).paths) == 26  # and read back as the same files
 
 
+@pytest.mark.slow
 def test_export_calib_list_that_is_not_utf8(trained_ckpt, tmp_path):
     listed = tmp_path / "calib.txt"
     listed.write_bytes(b"val/\xff\xfemissing.png\n")

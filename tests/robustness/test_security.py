@@ -23,6 +23,7 @@ SHAPE_IN, SHAPE_OUT = [1, 3, 180, 240], [1, 11, 180, 240]
 
 
 # -- B1, B2: the work directory --------------------------------------------------------------
+@pytest.mark.slow
 def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched(trained_ckpt, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -186,6 +187,7 @@ def _is_loopback(address: str) -> bool:
         return host == "localhost"  # '*' and '0.0.0.0' are every interface
 
 
+@pytest.mark.slow
 def test_ray_local_listens_on_loopback_only(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (the fleet extra)")
     if shutil.which("ss") is None:
