@@ -132,7 +132,9 @@ def test_int8_points_nvinfer_at_the_calibration_cache(exported, tmp_path):
     assert prop["network-mode"] == "1" and "int8-calib-file" not in prop  # no cache beside it: nothing invented
     (tmp_path / "m.int8.onnx.calib.cache").write_text("TRT-100300-EntropyCalibration2\n")
     assert parse(nvinfer_config(meta, onnx))["int8-calib-file"] == "m.int8.onnx.calib.cache"
-    meta.update(kind="engine", provenance={"parent": {"path": str(onnx)}})
+    from edgeseg.artifacts import parent_entry
+
+    meta.update(kind="engine", provenance={"parent": parent_entry(onnx, tmp_path / "m.engine")})
     sub = tmp_path / "configs"
     sub.mkdir()
     prop = parse(nvinfer_config(meta, tmp_path / "m.engine", out_dir=sub))
