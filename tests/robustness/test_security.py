@@ -116,7 +116,8 @@ def test_deepstream_from_another_folder_names_the_engines_own_onnx(tmp_path):
 def test_engine_sidecar_records_its_onnx_relative_to_its_own_folder(tmp_path):
     from edgeseg.artifacts import parent_entry, sha256_file
 
-    onnx = tiny_onnx(tmp_path / "sub" / "m.onnx") if (tmp_path / "sub").mkdir() is None else None
+    (tmp_path / "sub").mkdir()
+    onnx = tiny_onnx(tmp_path / "sub" / "m.onnx")
     assert parent_entry(onnx, tmp_path / "sub" / "m.engine") == {"path": "m.onnx", "sha256": sha256_file(onnx)}
     assert parent_entry(onnx, tmp_path / "e" / "m.engine")["path"] == os.path.join("..", "sub", "m.onnx")
 
