@@ -97,6 +97,45 @@ def write_sidecar(path, meta: dict) -> Path:
     return side
 
 
+def parent_entry(parent, artifact) -> dict:
+    """`provenance.parent` for `artifact` made from `parent`: its path relative to the artifact's
+    folder (the set can be moved or read from any directory) and its sha256."""
+    rel = os.path.relpath(Path(parent).resolve(), Path(artifact).resolve().parent)
+    return {"path": rel, "sha256": sha256_file(parent)}
+
+
+def parent_hint(artifact, meta: dict) -> str:
+    """Where the recorded parent should be, as a path for a message ('MODEL.onnx' when none is recorded)."""
+    parent = (meta.get("provenance") or {}).get("parent")
+    path = parent.get("path") if isinstance(parent, dict) else None
+    if not isinstance(path, str) or not path:
+        return "MODEL.onnx"
+    return path if os.path.isabs(path) else os.path.normpath(Path(artifact).parent / path)
+
+
+def recorded_parent(artifact, meta: dict) -> Path:
+    """The parent file the metadata names, found and checked: a relative path is read from the
+    artifact's folder, never the current directory, and the file must have the recorded sha256
+    (a file of the same name elsewhere is another model)."""
+    artifact = Path(artifact)
+    parent = (meta.get("provenance") or {}).get("parent")
+    where = f"{sidecar_path(artifact)}: provenance.parent"
+    if not isinstance(parent, dict) or not isinstance(parent.get("path"), str) or not parent["path"]:
+        raise EdgesegError(f"{where} does not name the file {artifact.name} was made from; "
+                           "rebuild it with edgeseg")
+    path = Path(parent["path"])
+    if not path.is_absolute():
+        path = artifact.resolve().parent / path
+    if not path.is_file():
+        raise EdgesegError(f"{where} names {parent['path']}, which is not at {path}; put that file back "
+                           f"(paths are relative to {artifact.name}'s folder) or rebuild {artifact.name}")
+    recorded = parent.get("sha256")
+    if not isinstance(recorded, str) or sha256_file(path) != recorded:
+        raise EdgesegError(f"{path} is not the file {artifact.name} was made from (its sha256 is not the one "
+                           f"{sidecar_path(artifact).name} records); put the original back or rebuild {artifact.name}")
+    return path
+
+
 # Fields that change what an artifact computes or expects; a sidecar must agree with the file on them.
 CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
 
@@ -142,18 +181,77 @@ def read_sidecar(side) -> dict:
     if not isinstance(data, dict):
         raise EdgesegError(f"{side}: sidecar holds a JSON {type(data).__name__}, not an object; "
                            "delete it or rebuild the artifact")
+    check_fields(data, side)
     return data
 
 
-def onnx_metadata(path) -> dict:
+# The metadata's blocks and the JSON type each must have where present (absent ones are checked by
+# whoever needs them); a wrong type would otherwise surface as an AttributeError deep in a command.
+_BLOCKS = {"kind": str, "precision": str, "sha256": str, "stage": str, "io": dict, "preprocess": dict,
+           "dataset": dict, "model": dict, "target": dict, "engine": dict, "provenance": dict,
+           "embedded_preprocess": bool}
+_TENSOR = {"name": str, "dtype": str, "shape": list, "layout": str, "kind": str}
+
+
+def require_io(meta: dict, where) -> tuple[dict, dict]:
+    """(input, output) of the metadata's `io`, each with a name, dtype and shape, or one line naming
+    the first one missing (types are checked when the metadata is read)."""
+    io = meta.get("io") or {}
+    for end in ("input", "output"):
+        tensor = io.get(end) or {}
+        missing = [k for k in ("name", "dtype", "shape") if tensor.get(k) is None]
+        if missing:
+            raise EdgesegError(f"{where}: the metadata has no io.{end}.{missing[0]}; rebuild the artifact with edgeseg")
+    return io["input"], io["output"]
+
+
+def check_fields(meta: dict, where) -> None:
+    """One line naming the first field of `meta` whose JSON type is not the one edgeseg writes."""
+    def bad(path: str, value, kind) -> None:
+        want = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}[kind]
+        raise EdgesegError(f"{where}: {path} must be {want}, got {json.dumps(value)[:60]}; "
+                           "delete it or rebuild the artifact")
+
+    for key, kind in _BLOCKS.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            bad(key, meta[key], kind)
+    io = meta.get("io") or {}
+    for end in ("input", "output"):
+        tensor = io.get(end)
+        if end in io and not isinstance(tensor, dict):
+            bad(f"io.{end}", tensor, dict)
+        for key, kind in _TENSOR.items():
+            if isinstance(tensor, dict) and tensor.get(key) is not None and not isinstance(tensor[key], kind):
+                bad(f"io.{end}.{key}", tensor[key], kind)
+        shape = tensor.get("shape") if isinstance(tensor, dict) else None
+        if isinstance(shape, list) and not all(isinstance(d, (int, str)) and not isinstance(d, bool) or d is None for d in shape):
+            bad(f"io.{end}.shape", shape, list)
+    parent = (meta.get("provenance") or {}).get("parent")
+    if parent is not None and not isinstance(parent, dict):
+        bad("provenance.parent", parent, dict)
+
+
+def load_onnx(path):
+    """The ONNX model in `path` (weights left external), or one line: unreadable, not ONNX, or
+    empty (an empty file parses as an empty model: no graph to build or run)."""
     import onnx
 
     try:
         model = onnx.load(str(path), load_external_data=False)
     except OSError as exc:
         raise EdgesegError(f"{path}: cannot read the ONNX model ({exc.strerror or exc})") from None
-    except Exception as exc:
-        raise EdgesegError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # protobuf's DecodeError and friends
+        text = " ".join(str(exc).split())[:200]
+        raise EdgesegError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {text})") from None
+    graph = model.graph
+    if not graph.node or not graph.input or not graph.output:
+        raise EdgesegError(f"{path}: not an ONNX model (no graph with inputs, outputs and nodes); "
+                           "give a model from `edgeseg export`")
+    return model
+
+
+def onnx_metadata(path) -> dict:
+    model = load_onnx(path)
     for prop in model.metadata_props:
         if prop.key == META_KEY:
             try:
@@ -163,6 +261,7 @@ def onnx_metadata(path) -> dict:
                                    "re-export the model") from None
             if not isinstance(meta, dict):
                 raise EdgesegError(f"{path}: its embedded edgeseg metadata is not a JSON object; re-export the model")
+            check_fields(meta, f"{path} (embedded metadata)")
             return meta
     return {}
 

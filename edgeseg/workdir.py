@@ -1,9 +1,11 @@
 """The work directory: temporary files that name their owner, a sweep of dead owners' files,
 and one writer at a time.
 
-Temporary files are `.{name}.{pid}.{token}.tmp` (atomic writes) and `.scratch.{pid}.{token}{suffix}`
-(verification candidates). A process killed with SIGKILL cannot remove its own; the pid in the
-name lets the next run in that directory see that the owner is gone and remove them. They are
+Temporary files are `.{name}.edgeseg-{pid}-{token}.tmp` (atomic writes) and
+`.scratch.edgeseg-{pid}-{token}{suffix}` (verification candidates), with one of a few fixed
+suffixes. A process killed with SIGKILL cannot remove its own; the pid in the name lets the next
+run in that directory see that the owner is gone and remove them. The sweep removes only names of
+exactly that form (a user's `.notes.1234.0123456789ab.txt` is not ours and stays). They are
 created with mode 0666 minus the umask, like any other file (mkstemp's 0600 would survive the
 rename into every artifact).
 """
@@ -15,7 +17,7 @@ import logging
 import os
 import re
 import secrets
-import time
+import stat
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
@@ -23,18 +25,19 @@ from edgeseg.errors import EdgesegError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".edgeseg.lock"
-# pid-named temporaries; legacy mkstemp names (no pid) are swept only when old
-_OWNED = re.compile(r"^\.(?:scratch|.+)\.(\d+)\.[0-9a-f]{12}(?:\.tmp|\..*)?$")
-_LEGACY = re.compile(r"^\.(?:scratch\.[A-Za-z0-9_]{8}.*|.+\.[A-Za-z0-9_]{8}\.tmp)$")
-LEGACY_AGE_S = 24 * 3600
+# the only suffixes edgeseg gives its temporaries (+ '.json': a candidate's sidecar)
+SUFFIXES = ("", ".tmp", ".onnx", ".engine")
+_OWNED = re.compile(r"^\..+\.edgeseg-([1-9]\d{0,9})-[0-9a-f]{12}(?:\.tmp|\.onnx|\.engine)?(?:\.json)?$")
 
 
 def new_temp(directory, prefix: str, suffix: str = "") -> Path:
-    """Create an empty file `{prefix}.{pid}.{token}{suffix}` in `directory` (umask applies)."""
+    """Create an empty file `{prefix}.edgeseg-{pid}-{token}{suffix}` in `directory` (umask applies)."""
+    if suffix not in SUFFIXES or not prefix.startswith("."):
+        raise ValueError(f"a temporary is '.NAME' + one of {SUFFIXES}, not {prefix!r} + {suffix!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
-        path = directory / f"{prefix}.{os.getpid()}.{secrets.token_hex(6)}{suffix}"
+        path = directory / f"{prefix}.edgeseg-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return path
@@ -56,30 +59,50 @@ def owner_alive(pid: int) -> bool:
 
 
 def sweep_stale(directory) -> list[Path]:
-    """Remove temporaries whose owner process is gone (and pre-pid ones older than a day)."""
+    """Remove our temporaries (regular files named as new_temp names them) whose owner is gone."""
     directory = Path(directory)
     removed = []
     if not directory.is_dir():
         return removed
-    now = time.time()
     for path in directory.iterdir():
-        name = path.name
-        if not name.startswith(".") or not path.is_file() or name == LOCK_NAME:
+        m = _OWNED.match(path.name)
+        if not m or not _regular(path):
             continue
-        m = _OWNED.match(name)
-        if m:
-            stale = not owner_alive(int(m.group(1)))
-        elif _LEGACY.match(name):
-            stale = now - path.stat().st_mtime > LEGACY_AGE_S
-        else:
-            continue
-        if stale:
+        if not owner_alive(int(m.group(1))):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)
     if removed:
         log.info("removed %d temporary file(s) left by killed runs in %s", len(removed), directory)
     return removed
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _open_lock(path: Path) -> int:
+    """Open (create) the lock file itself: never through a symlink, never a FIFO, device or a
+    hard link to some other file, any of which would make the lock truncate or block on it."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise EdgesegError(f"{path} is a symbolic link; edgeseg's lock file must be a plain file "
+                               "(remove it, or use another -o)") from None
+        from edgeseg.outputs import describe_os_error
+        raise EdgesegError(f"cannot lock {describe_os_error(exc, path)}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+        os.close(fd)
+        kind = "has other hard links" if stat.S_ISREG(st.st_mode) else "is not a regular file"
+        raise EdgesegError(f"{path} {kind}; edgeseg's lock file must be its own plain file "
+                           "(remove it, or use another -o)")
+    return fd
 
 
 @contextlib.contextmanager
@@ -98,7 +121,7 @@ def locked(directory, what: str = "edgeseg export"):
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK_NAME
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -107,7 +130,8 @@ def locked(directory, what: str = "edgeseg export"):
             raise EdgesegError(f"another {what} is writing to {directory} (pid {holder}); "
                                "wait for it to finish or use another -o") from None
         try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            mine, there = os.fstat(fd), os.lstat(path)
+            same = (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
         except FileNotFoundError:
             same = False
         if same:

@@ -37,19 +37,19 @@ def test_temporaries_of_a_sigkilled_run_are_swept(tmp_path):
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert len(left) == 2 and all(f".{child.pid}." in n for n in left)  # the owner is named
+    assert len(left) == 2 and all(f".edgeseg-{child.pid}-" in n for n in left)  # the owner is named
     with scratch_path(tmp_path, ".onnx") as mine:  # a live owner's file stays
         assert sweep_stale(tmp_path) and list(tmp_path.iterdir()) == [mine]
     assert not (tmp_path / "m.onnx").exists()
 
 
 def test_files_that_are_not_temporaries_are_kept(tmp_path):
-    keep = [".hidden", "a.onnx", ".a.onnx.json", ".scratch.notes"]
+    # a dead pid and a 12-hex token, but not a name edgeseg writes; old mkstemp-like names too
+    keep = [".hidden", "a.onnx", ".a.onnx.json", ".scratch.notes", ".notes.999999.0123456789ab.txt",
+            ".m.onnx.999999.0123456789ab.tmp", ".m.onnx.k3j_x9ab.tmp", ".m.edgeseg-999999-0123456789ab.txt"]
     for name in keep:
         (tmp_path / name).write_text("x")
-    old = tmp_path / ".m.onnx.k3j_x9ab.tmp"  # a pre-pid mkstemp name, two days old
-    old.write_text("x")
-    os.utime(old, (time.time() - 2 * 86400,) * 2)
+        os.utime(tmp_path / name, (time.time() - 2 * 86400,) * 2)
     sweep_stale(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
 
@@ -115,7 +115,7 @@ def test_two_exports_into_one_directory(tmp_path):
 
 
 def test_taking_the_lock_sweeps_dead_owners_files(tmp_path):
-    dead = tmp_path / ".scratch.999999999.0123456789ab.onnx"  # above any pid_max: no such process
+    dead = tmp_path / ".scratch.edgeseg-999999999-0123456789ab.onnx"  # above any pid_max: no such process
     dead.write_bytes(b"84 MB once")
     live = tmp_path / f".m.onnx.{os.getpid()}.0123456789ab.tmp"
     live.write_bytes(b"mine")

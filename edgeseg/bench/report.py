@@ -47,12 +47,23 @@ def load_rows(paths) -> list[dict]:
     """Normalised rows from `edgeseg bench --json` and `edgeseg eval --json` files."""
     rows = []
     for p in paths:
-        try:
-            data = json.loads(Path(p).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EdgesegError(f"{p}: not a readable results JSON ({exc})") from None
+        data = _read_json(p)
         rows += _rows_of(data, p)
     return _merge(rows)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _read_json(p):
+    """The JSON in `p`, or one line: unreadable, not JSON, nested too deep, or holding NaN/Infinity."""
+    try:
+        return json.loads(Path(p).read_text(), parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise EdgesegError(f"{p}: not a readable results JSON ({exc})") from None
+    except RecursionError:
+        raise EdgesegError(f"{p}: not a results JSON (nested too deeply to read)") from None
 
 
 def load_rows_from(data: dict) -> list[dict]:
@@ -70,6 +81,8 @@ def _rows_of(data, source) -> list[dict]:
         device = data.get("device", {})
         if not isinstance(device, dict):
             raise EdgesegError(f"{source}: 'device' is a JSON {type(device).__name__}, not an object")
+        _field(device, "gpus", list, source)
+        _field(device, "power_mode", dict, source)
         label = device_label(device)
         return [_bench_row(r, label) for r in data["rows"]]
     if isinstance(data, dict) and isinstance(data.get("artifacts"), list):
@@ -81,6 +94,11 @@ def _rows_of(data, source) -> list[dict]:
 
 
 _NUMBERS = ("miou", "miou_drop", "agreement", "power_w", "fps_per_watt", "h2d_ms", "d2h_ms", "cpu_threads")
+LARGEST = 1e12  # no measured ms, FPS, W or % comes near; beyond it a figure is damaged (and breaks plots)
+
+
+def _bad_number(v) -> bool:
+    return v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) < LARGEST)
 
 
 def _check_entries(entries: list, source, key: str) -> None:
@@ -92,17 +110,17 @@ def _check_entries(entries: list, source, key: str) -> None:
         if not isinstance(e.get("path"), str) or not e["path"]:
             raise EdgesegError(f"{where} has no 'path' string")
         for k in _NUMBERS:
-            if e.get(k) is not None and (isinstance(e[k], bool) or not isinstance(e[k], (int, float))):
-                raise EdgesegError(f"{where}: {k!r} must be a number, got {e[k]!r}")
+            if _bad_number(e.get(k)):
+                raise EdgesegError(f"{where}: {k!r} must be a number below {LARGEST:g}, got {e[k]!r}")
         for k in ("end_to_end", "gpu_compute"):
             stats = e.get(k)
             if stats is None:
                 continue
             if not isinstance(stats, dict):
                 raise EdgesegError(f"{where}: {k!r} must be an object of statistics, got {stats!r}")
-            bad = [s for s, v in stats.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+            bad = [s for s, v in stats.items() if _bad_number(v)]
             if bad:
-                raise EdgesegError(f"{where}: {k}.{bad[0]} must be a number, got {stats[bad[0]]!r}")
+                raise EdgesegError(f"{where}: {k}.{bad[0]} must be a number below {LARGEST:g}, got {stats[bad[0]]!r}")
 
 
 def device_label(device: dict) -> str:
@@ -114,12 +132,22 @@ def device_label(device: dict) -> str:
     shown = device.get("target") or profile
     if device.get("is_jetson") or device.get("jetson_model"):
         name = device.get("jetson_model") or "Jetson"
-        mode = (device.get("power_mode") or {}).get("mode")
+        mode = _field(device, "power_mode", dict).get("mode")
         return f"{shown}: {name}" + (f" {mode}" if mode else "")
-    gpus = device.get("gpus") or []
+    gpus = _field(device, "gpus", list)
     if profile != "cpu" and gpus:
-        return f"{shown}: {gpus[0].get('name', 'GPU')}"
+        first = gpus[0] if isinstance(gpus[0], dict) else {}
+        return f"{shown}: {first.get('name', 'GPU')}"
     return f"{shown}: {device.get('cpu', '?')}"
+
+
+def _field(device: dict, key: str, kind: type, source="results"):
+    """device[key] when it has the JSON type our files write there, else one line saying it does not."""
+    value = device.get(key) or kind()
+    if not isinstance(value, kind):
+        what = "an object" if kind is dict else "a list"
+        raise EdgesegError(f"{source}: device.{key} must be {what}, got {value!r}")
+    return value
 
 
 def _bench_row(r: dict, device: str) -> dict:

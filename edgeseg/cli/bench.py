@@ -97,7 +97,7 @@ def _open_dataset(ds_args, runner):
     from edgeseg.data.datasets import open_dataset
 
     data, kind, split, limit = ds_args
-    info = DatasetInfo.from_dict(runner.metadata["dataset"]) if kind == "folder" and runner else None
+    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
     return open_dataset(data, kind, split, limit, info)
 
 

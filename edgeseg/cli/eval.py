@@ -64,7 +64,7 @@ def eval_cmd(
         if info is None:
             if not runners[0].metadata.get("dataset"):
                 raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
-            info = DatasetInfo.from_dict(runners[0].metadata["dataset"])
+            info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
         ds = open_dataset(data, dataset, split, limit, info)
         with progress(len(ds), "evaluating") as step:

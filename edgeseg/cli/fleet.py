@@ -167,7 +167,7 @@ def _data(data: Optional[str], dataset: str, split: str, limit: Optional[int], f
 
     if not data:
         return None
-    info = DatasetInfo.from_dict(read_metadata(first)["dataset"]) if dataset == "folder" else None
+    info = DatasetInfo.from_dict(read_metadata(first).get("dataset")) if dataset == "folder" else None
     ds = open_dataset(data, dataset, split, limit, info)
     return {"packed": pack_samples(ds.samples), "info": ds.info, "split": ds.split, "lut": ds.lut}
 

@@ -7,12 +7,14 @@ in order) and one image path per line, relative to the dataset root.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeseg.data.images import IMAGE_SUFFIXES, list_images
+from edgeseg.data.images import IMAGE_SUFFIXES, file_bytes, list_images
+from edgeseg.data.listfile import encode_lines, read_lines
 from edgeseg.errors import EdgesegError
 
 MAGIC = "# edgeseg calibration set v1"
@@ -44,10 +46,7 @@ def content_hashes(paths, first: int) -> tuple[str, str]:
     """(sha256 of the first `first` images' bytes in order, sha256 of all of them), in one read."""
     head, whole = hashlib.sha256(), hashlib.sha256()
     for i, p in enumerate(paths):
-        try:
-            data = Path(p).read_bytes()
-        except OSError as exc:
-            raise EdgesegError(f"calibration image {p} cannot be read ({exc.strerror})") from None
+        data = file_bytes(p, "calibration image")  # a regular file only: a FIFO would block
         whole.update(data)
         if i < first:
             head.update(data)
@@ -92,11 +91,12 @@ def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibS
     ds = open_dataset(root, kind, split, info=None if kind != "folder" else _any_info())
     picked = draw_even([s.image for s in ds.samples], kind, n, seed)
     digest = content_hash(picked)
-    rel = [p.resolve().relative_to(root).as_posix() for p in picked]
+    # relative to the root as listed (a symlinked image stays under it; `..` is kept lexical)
+    rel = [Path(os.path.relpath(os.path.abspath(p), root)).as_posix() for p in picked]
     header = [MAGIC, f"# source: {kind} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
               f"# count: {len(rel)}", f"# sha256: {digest}"]
     with atomic_path(out) as tmp:
-        tmp.write_text("\n".join(header + rel) + "\n")
+        tmp.write_bytes(encode_lines(header + rel))
     return CalibSet(tuple(picked), digest, str(out))
 
 
@@ -129,7 +129,7 @@ def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
 
 def _read_list(path: Path, root: Path) -> list[Path]:
     paths, missing = [], []
-    for line in path.read_text().splitlines():
+    for line in read_lines(path, "calibration list"):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
@@ -144,7 +144,7 @@ def _read_list(path: Path, root: Path) -> list[Path]:
 
 
 def _header_hash(path: Path) -> str | None:
-    lines = path.read_text().splitlines()
+    lines = read_lines(path, "calibration list")
     if not lines or lines[0] != MAGIC:
         return None
     for line in lines:

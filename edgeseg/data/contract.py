@@ -86,15 +86,21 @@ class DatasetInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DatasetInfo":
-        return cls(
-            name=d["name"],
-            classes=tuple(d["classes"]),
-            palette=tuple(tuple(int(v) for v in c) for c in d["palette"]),
-            ignore_index=int(d["ignore_index"]),
-            mean_bgr=tuple(float(v) for v in d["mean_bgr"]),
-            input_size=tuple(int(v) for v in d["input_size"]),
-        )
+    def from_dict(cls, d: dict | None) -> "DatasetInfo":
+        if not d:
+            raise EdgesegError("the model's metadata has no dataset description (classes, palette, ignore "
+                               "index): give a model exported by edgeseg, or a dataset that names its classes")
+        try:
+            return cls(
+                name=str(d["name"]),
+                classes=tuple(str(c) for c in d["classes"]),
+                palette=tuple(tuple(int(v) for v in c) for c in d["palette"]),
+                ignore_index=int(d["ignore_index"]),
+                mean_bgr=tuple(float(v) for v in d["mean_bgr"]),
+                input_size=tuple(int(v) for v in d["input_size"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EdgesegError(f"malformed dataset description in metadata: {type(exc).__name__} {exc}") from None
 
 
 @dataclass(frozen=True)

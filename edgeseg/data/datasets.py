@@ -14,6 +14,7 @@ import numpy as np
 
 from edgeseg.data.contract import DatasetInfo, _table
 from edgeseg.data.images import list_images, read_image, read_label
+from edgeseg.data.listfile import read_lines
 from edgeseg.errors import EdgesegError
 
 KINDS = ("camvid", "cityscapes", "folder")
@@ -60,7 +61,7 @@ class SegDataset(Sequence):
 def read_list(path: Path, root: Path) -> list[Sample]:
     """The official list format: `image label` per line (label optional), relative to `root`."""
     samples = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(read_lines(path, "split list"), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue

@@ -1,7 +1,14 @@
-"""Reading images and label maps with one clear error per bad file."""
+"""Reading images and label maps with one clear error per bad file.
+
+Every image edgeseg reads goes through `read_image`/`read_label`: the bytes are read by Python and
+decoded by OpenCV (`cv2.imdecode`), so any file name the OS gives works (cv2.imread crashes on
+names that are not UTF-8), and only regular files are opened (a FIFO would block forever).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +18,30 @@ from edgeseg.errors import EdgesegError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 
+def file_bytes(path, what: str = "image") -> np.ndarray:
+    """The bytes of a regular file, or one line saying why there are none."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise EdgesegError(f"cannot read {what} {path}: not a regular file")
+        with open(path, "rb") as f:
+            return np.frombuffer(f.read(), np.uint8)
+    except OSError as exc:
+        raise EdgesegError(f"cannot read {what} {path} ({exc.strerror or type(exc).__name__})") from None
+
+
+def decode(path, flags: int, what: str = "image") -> np.ndarray | None:
+    """cv2.imdecode of the file's bytes (None when OpenCV cannot decode them)."""
+    import cv2
+
+    data = file_bytes(path, what)
+    return cv2.imdecode(data, flags) if data.size else None
+
+
 def read_image(path) -> np.ndarray:
     """BGR uint8 H x W x 3, as the official code reads it (cv2.imread, colour)."""
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    img = decode(path, cv2.IMREAD_COLOR)
     if img is None:
         raise EdgesegError(f"cannot read image {path} (missing, unreadable or not an image)")
     return img
@@ -25,7 +51,7 @@ def read_label(path, lut: np.ndarray | None = None) -> np.ndarray:
     """Label map as uint8 H x W; `lut` (256 entries) maps raw ids, e.g. Cityscapes id -> trainId."""
     import cv2
 
-    label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    label = decode(path, cv2.IMREAD_UNCHANGED, "label map")
     if label is None:
         raise EdgesegError(f"cannot read label map {path} (missing, unreadable or not an image)")
     if label.ndim == 3:  # some tools save grey labels as 3 equal channels; colour-coded ones are ambiguous

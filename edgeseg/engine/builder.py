@@ -160,8 +160,7 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
         t0 = time.perf_counter()
         plan = builder.build_serialized_network(network, config)
         seconds = time.perf_counter() - t0
-    if state.cancelled:
-        raise KeyboardInterrupt
+    state.reraise()  # Ctrl-C during the build: the builder stopped early, the interrupt goes on
     if plan is None:
         why = logger.errors()
         hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"
@@ -240,8 +239,7 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
     `runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for
     `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
-    import onnx
-
+    from edgeseg.artifacts import load_onnx
     from edgeseg.engine.parse_check import refuse_cpu_target
 
     onnx_path, out_path = _check_paths(onnx_path, out_path)
@@ -256,7 +254,7 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
         raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
                            "--runtime tensorrt")
     explicit = parse_shapes(shapes_text) if shapes_text else None
-    model = onnx.load(str(onnx_path), load_external_data=False)
+    model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
@@ -289,7 +287,7 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
-        qdq_fusion=_fusion(model, logger) if precision == "int8" else None)
+        qdq_fusion=_fusion(model, logger) if precision == "int8" else None, engine_path=out_path)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
     _save_timing_cache(config, cache_path)

@@ -2,14 +2,19 @@
 them (IProgressMonitor, TensorRT >= 10), else a spinner with the elapsed time. On a terminal a
 live line on stderr; in a log, records of the `edgeseg.engine.progress` logger.
 
-Ctrl-C during a build is honoured: the monitor asks TensorRT to stop at the next step.
+Ctrl-C during a build is honoured: while the builder runs, SIGINT only sets a flag (an exception
+raised in a callback TensorRT calls from C++, its logger's or the monitor's, is printed and
+dropped there); the monitor then asks TensorRT to stop at the next step, and the interrupt is
+raised as the previous handler would once the builder has returned (`BuildState.reraise`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -39,20 +44,56 @@ class PhaseTracker:
 class BuildState:
     tracker: PhaseTracker = field(default_factory=PhaseTracker)
     cancelled: bool = False
+    interrupt: BaseException | None = None  # what a callback caught (Ctrl-C), re-raised after the build
     monitor: object = None  # keeps the TensorRT monitor alive while the builder holds it
+    sigint: object = None  # the SIGINT handler the build deferred (called by reraise)
+
+    def reraise(self) -> None:
+        """After the builder returned: raise the Ctrl-C that came during the build, if one did."""
+        if not self.cancelled:
+            return
+        if self.interrupt is not None:
+            raise self.interrupt
+        if callable(self.sigint):
+            self.sigint(signal.SIGINT, None)
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _deferred_sigint(state: BuildState):
+    """SIGINT sets `state.cancelled` instead of raising inside TensorRT's callbacks (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):
+        yield
+        return
+
+    def stop(signum, frame):
+        state.cancelled = True
+
+    state.sigint = previous
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _update(state: BuildState, change, on_change) -> None:
     """Apply one monitor event. TensorRT's Python monitor swallows whatever a callback raises (a Ctrl-C
-    would be lost) and cancels the build on any error in step_complete, so Ctrl-C becomes a cancel here
-    and a failing progress display is ignored instead of stopping the build."""
+    would be lost) and cancels the build on any error in step_complete, so a Ctrl-C (KeyboardInterrupt,
+    or the CLI's own BaseException) becomes a cancel here, kept to be re-raised once the builder has
+    returned, and a failing progress display is ignored instead of stopping the build."""
     try:
         change()
         on_change()
-    except KeyboardInterrupt:
-        state.cancelled = True
     except Exception:  # noqa: BLE001 - the display is cosmetic; the build must go on
         pass
+    except BaseException as exc:  # noqa: BLE001 - Ctrl-C, whatever its type: stop at the next step
+        state.cancelled = True
+        state.interrupt = state.interrupt or exc
 
 
 def _monitor(trt, state: BuildState, on_change):
@@ -87,8 +128,15 @@ def build_progress(trt, config, label: str, enabled: bool = True):
     terminal): the label, then one line per top-level phase as it starts.
     """
     state = BuildState()
+    with _deferred_sigint(state):
+        with _shown(trt, config, label, enabled, state):
+            yield state
+
+
+@contextlib.contextmanager
+def _shown(trt, config, label: str, enabled: bool, state: BuildState):
     if not enabled:
-        yield state
+        yield
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -104,7 +152,7 @@ def build_progress(trt, config, label: str, enabled: bool = True):
                 log.info("  %s", top)
 
         _attach(trt, config, state, log_phase)
-        yield state
+        yield
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True, highlight=False), transient=True) as bar:
@@ -115,4 +163,4 @@ def build_progress(trt, config, label: str, enabled: bool = True):
             bar.update(task, description=f"{label} · {line}" if line else label)
 
         _attach(trt, config, state, on_change)
-        yield state
+        yield

@@ -62,7 +62,9 @@ def check_gpu(engine_path, meta: dict, gpu: str, cc: str, board: str | None = No
     """Refuse an RTX engine on a GPU it was not built for, in one line (no TensorRT-RTX needed)."""
     engine_path = Path(engine_path)
     built = tuple(meta.get("target", {}).get("compute_capabilities") or ())
-    onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+    from edgeseg.artifacts import parent_hint
+
+    onnx = parent_hint(engine_path, meta)
     head = f"engine {engine_path.name} is a TensorRT-RTX engine (for {', '.join(sm(c) for c in built) or 'RTX GPUs'})"
     if board:
         raise EdgesegError(f"{head}; TensorRT-RTX does not run on Jetson ({board}): build a TensorRT engine on the "

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import parent_entry, parent_hint, read_metadata, require_io, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.metadata import ArtifactMetadata, io_block, now
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
@@ -125,7 +125,7 @@ def check_compatible(engine_path, meta: dict, here: BuildTarget) -> None:
     built = BuildTarget.from_dict(meta.get("target", {}))
     if mismatch(built, here) is None:
         return
-    onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+    onnx = parent_hint(engine_path, meta)
     runtime = " --runtime tensorrt-rtx" if built.rtx else ""
     here_text = (f"TensorRT-RTX {here.tensorrt}" if built.rtx and here.rtx else here.describe())
     raise EdgesegError(f"engine {engine_path.name} was built with {built.describe()}; this machine has "
@@ -136,7 +136,7 @@ def check_plan_hash(engine_path, meta: dict) -> None:
     """Refuse a plan replaced after edgeseg built it (its sidecar would describe another engine)."""
     recorded = meta.get("engine", {}).get("sha256")
     if recorded and sha256_file(engine_path) != recorded:
-        onnx = meta.get("provenance", {}).get("parent", {}).get("path") or "MODEL.onnx"
+        onnx = parent_hint(engine_path, meta)
         raise EdgesegError(f"{sidecar_path(engine_path)}: stale sidecar, it describes another plan (sha256 differs "
                            f"from {engine_path.name}; rebuilt by another tool?): delete it and rebuild with "
                            f"`edgeseg build {onnx} -o {engine_path}`")
@@ -154,8 +154,11 @@ def io_from_tensors(tensors: list[dict]) -> dict:
 
 def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: BuildTarget, precision: str,
                   tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
-                  qdq_fusion: dict | None = None) -> ArtifactMetadata:
-    """The engine's metadata, in the schema every edgeseg artifact's metadata has."""
+                  qdq_fusion: dict | None = None, engine_path=None) -> ArtifactMetadata:
+    """The engine's metadata, in the schema every edgeseg artifact's metadata has.
+
+    The ONNX is recorded relative to the engine's folder (`engine_path`; default: beside the ONNX).
+    """
     onnx_meta = read_metadata(onnx_path)
     return ArtifactMetadata(
         kind="engine", stage="engine", precision=precision, model=onnx_meta.get("model", {}),
@@ -163,7 +166,7 @@ def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: B
         target=target.to_dict(),
         engine={"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build, "dla": dla,
                 **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
-        provenance={"parent": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
+        provenance={"parent": parent_entry(onnx_path, engine_path or onnx_path),
                     "options": build.get("options", {}),
                     "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
                     "build_seconds": round(build_seconds, 2), "created": now()})
@@ -184,5 +187,6 @@ def read(engine_path) -> dict:
     meta = read_metadata(engine_path)
     if meta.get("kind") != "engine" or "target" not in meta:
         raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
+    require_io(meta, side)
     check_plan_hash(engine_path, meta)  # a sidecar of another plan would describe the wrong engine
     return meta

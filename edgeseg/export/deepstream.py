@@ -16,10 +16,11 @@ float32), and a per-channel std (net-scale-factor is one number).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, read_metadata
+from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
 from edgeseg.errors import EdgesegError
 
@@ -81,11 +82,12 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
     """
     artifact = Path(artifact)
     out_dir = Path(out_dir) if out_dir is not None else artifact.parent
+    _check_numbers(threshold=threshold, gie_unique_id=gie_unique_id, gpu_id=gpu_id)
     kind, io = meta.get("kind"), meta.get("io") or {}
     if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
-    inp, outp = io["input"], io["output"]
+    inp, outp = require_io(meta, artifact)
     if inp.get("dtype") == "uint8" or meta.get("embedded_preprocess"):
         raise EdgesegError(f"{artifact.name}: {WHY_NOT_EMBEDDED}")
     if outp.get("kind") == "labels":
@@ -114,7 +116,9 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
              "num-detected-classes": len(classes) or out_c, "output-blob-names": outp["name"],
              "segmentation-output-order": 0, "segmentation-threshold": _num(threshold),
              "output-tensor-meta": int(tensor_meta)}
-    lines += ["[property]"] + [f"{k}={v}" for k, v in props.items()]
+    for line in lines:
+        _plain("the header", line)
+    lines += ["[property]"] + [f"{k}={_plain(k, v)}" for k, v in props.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -128,6 +132,35 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     return out
+
+
+def _check_numbers(*, threshold, gie_unique_id, gpu_id) -> None:
+    if not math.isfinite(threshold):
+        raise EdgesegError(f"--threshold must be a finite number, got {threshold}")
+    if gie_unique_id < 1:
+        raise EdgesegError(f"--gie-unique-id must be a positive integer (nvinfer's element id), got {gie_unique_id}")
+    if gpu_id < 0:
+        raise EdgesegError(f"gpu-id must be 0 or more, got {gpu_id}")
+
+
+# GKeyFile (nvinfer's reader): a line break starts a new key or group, a backslash is an escape,
+# leading/trailing blanks are dropped, ';' separates list items (output-blob-names is a list).
+_LIST_KEYS = ("output-blob-names",)
+
+
+def _plain(key: str, value):
+    """`value` as a config line can hold it, or one line saying which name cannot go into the file."""
+    if not isinstance(value, str):
+        return value
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127 or c == "\\"), None)
+    if bad is None and key != "the header" and value != value.strip():
+        bad = " "
+    if bad is None and key in _LIST_KEYS and ";" in value:
+        bad = ";"
+    if bad is not None:
+        raise EdgesegError(f"{key}: {value!r} holds {bad!r}, which nvinfer's config file cannot carry "
+                           "(it would change or add keys); rename the file or tensor")
+    return value
 
 
 def _num(v: float) -> str:
@@ -172,14 +205,12 @@ def _model_files(meta: dict, artifact: Path, out_dir: Path) -> dict:
     """
     files = {}
     onnx = artifact if meta.get("kind") == "onnx" else None
-    if onnx is None:
-        parent = ((meta.get("provenance") or {}).get("parent") or {}).get("path")
-        onnx = Path(parent) if parent and Path(parent).exists() else None  # lets nvinfer rebuild for another GPU
-    if onnx is not None:
-        files["onnx-file"] = _rel(onnx, out_dir)
-        cache = onnx.with_name(onnx.name + ".calib.cache")
-        if meta.get("precision") == "int8" and cache.exists():
-            files["int8-calib-file"] = _rel(cache, out_dir)
+    if onnx is None:  # lets nvinfer rebuild for another GPU: the very ONNX the engine was built from
+        onnx = recorded_parent(artifact, meta)
+    files["onnx-file"] = _rel(onnx, out_dir)
+    cache = onnx.with_name(onnx.name + ".calib.cache")
+    if meta.get("precision") == "int8" and cache.exists():
+        files["int8-calib-file"] = _rel(cache, out_dir)
     if meta.get("kind") == "engine":
         files["model-engine-file"] = _rel(artifact, out_dir)
     return files

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 
+from edgeseg.artifacts import parent_entry
 from edgeseg.export.stage import Built, Stage
 from edgeseg.workdir import new_temp
 
@@ -92,7 +93,7 @@ class Engine(Stage):
     def publish(self, ctx, built, candidate, record, files):
         """The builder's metadata with the stage's parent, key and verification (one sidecar, written by the runner)."""
         meta = self.built_meta
-        meta = meta.with_(provenance={**meta.provenance, "parent": record["parent"], "stage_key": record["key"]},
+        meta = meta.with_(provenance={**meta.provenance, "parent": parent_entry(self.parent.path, self.path), "stage_key": record["key"]},
                           verification=record["verification"])
         os.replace(candidate, files.temp(self.path))
         return meta.to_dict()

@@ -33,7 +33,9 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
         paths = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     elif src.is_file():
         paths = []
-        for line in src.read_text().splitlines():
+        from edgeseg.data.listfile import read_lines
+
+        for line in read_lines(src, "sample list"):
             line = line.strip()
             if line and not line.startswith("#"):
                 paths.append((src.parent / line.split()[0]).resolve())
@@ -48,12 +50,6 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
 
 
 def read_images(paths) -> list[np.ndarray]:
-    import cv2
+    from edgeseg.data.images import read_image
 
-    images = []
-    for p in paths:
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None:
-            raise EdgesegError(f"samples: cannot read image {p}")
-        images.append(img)
-    return images
+    return [read_image(p) for p in paths]

@@ -88,7 +88,7 @@ def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=No
     if not isinstance(storage, _Storage) or type(offset) is not int or metadata or hooks:
         raise NotPlain("tensor with extra state")
     size, stride = _ints(size), _ints(stride)
-    if len(size) != len(stride):
+    if len(size) != len(stride) or offset < 0 or min(size + stride, default=0) < 0:
         raise NotPlain("tensor geometry")
     last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if prod(size) else offset - 1
     if last >= storage.numel:
@@ -149,10 +149,8 @@ class Archive:
         flags = self._read_storages()
         found = []
         for key, t in tensors.items():
-            if t.is_floating_point() and t.numel():
-                bad = flags[t.storage][t.offset:]
-                if np.lib.stride_tricks.as_strided(bad, t.shape, tuple(s * bad.itemsize for s in t.stride)).any():
-                    found.append(key)
+            if t.is_floating_point() and t.numel() and _any_touched(flags[t.storage], t):
+                found.append(key)
         return sorted(found)
 
     def _read_storages(self) -> dict[str, np.ndarray]:
@@ -169,3 +167,23 @@ class Archive:
                 mask = EXPONENT[storage.dtype]
                 flags[record] = (np.frombuffer(raw, f"<u{WIDTH[storage.dtype]}") & mask) == mask
         return flags
+
+
+def _any_touched(flags: np.ndarray, t: StoredTensor) -> bool:
+    """Whether a storage element the tensor refers to is flagged, at a cost bounded by the span of
+    storage it covers, never by its shape: a crafted (10^13,) view of stride 0 is one element."""
+    dims = [(n, s) for n, s in zip(t.shape, t.stride) if n > 1 and s > 0]
+    last = t.offset + sum((n - 1) * s for n, s in dims)
+    span = flags[t.offset:last + 1]
+    if prod(n for n, _ in dims) <= span.size:  # each element once at most: walk the view
+        return bool(np.lib.stride_tricks.as_strided(span, [n for n, _ in dims], [s * span.itemsize for _, s in dims]).any())
+    reach = np.zeros(span.size, bool)  # overlapping strides: mark the elements reached, dimension by dimension
+    reach[0] = True
+    for n, s in dims:
+        have = 1  # reach holds offsets k * s for k < have; doubling reaches n in log2(n) shifts
+        while have < n:
+            k = min(have, n - have)
+            if k * s < reach.size:
+                reach[k * s:] |= reach[:reach.size - k * s].copy()
+            have += k
+    return bool((span & reach).any())

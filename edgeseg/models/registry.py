@@ -77,7 +77,12 @@ def detect(state_dict: dict, variant: str | None = None) -> Arch:
     if any(k.startswith("conv2_x.") and k.endswith(".conv3.weight") for k in keys):
         raise EdgesegError("checkpoint has a ResNet-50+ (bottleneck) encoder; edgeseg supports ResNet-18/34/34M")
     depth = 34 if "conv2_x.2.conv1.weight" in keys else 18
-    classes = int(state_dict[FAMILIES[generation][1]].shape[0])
+    classifier = FAMILIES[generation][1]
+    shape = tuple(state_dict[classifier].shape)
+    if len(shape) != 4 or shape[0] < 1:
+        raise EdgesegError(f"{classifier} has shape {shape}; a classifier convolution's weight is "
+                           "(classes, channels, 1, 1): the checkpoint is damaged or not this model")
+    classes = int(shape[0])
     resnet34m = False
     if variant is not None:
         variant = variant.lower()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 from pathlib import Path
 
 from edgeseg.artifacts import write_json
+
+log = logging.getLogger(__name__)
 
 
 # Bump when the calibration algorithms change what they compute, so stale caches are not reused.
@@ -28,9 +32,19 @@ def load(cache_dir: Path, key: str) -> dict[str, float] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())["amax"]
-    except (json.JSONDecodeError, KeyError):
+        amax = json.loads(path.read_text())["amax"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
+        amax = None
+    if not _valid(amax):  # damaged (disk, another tool, a hand edit): calibrate again, it is only a cache
+        log.warning("ignoring the damaged calibration-range cache %s; calibrating again", path.name)
         return None
+    return amax
+
+
+def _valid(amax) -> bool:
+    return isinstance(amax, dict) and all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        for k, v in amax.items())
 
 
 def save(cache_dir: Path, key: str, amax: dict[str, float], about: dict) -> Path:

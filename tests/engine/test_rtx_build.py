@@ -10,6 +10,7 @@ RTX part runs it, any other GPU class must refuse it in one line.
 import importlib.util
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,7 +113,7 @@ def _check_engine(engine, onnx_path, precision, ccs):
     assert target["runtime"] == "tensorrt-rtx" and target["compute_capabilities"] == list(ccs)
     assert target["tensorrt"].startswith("1.") and meta["precision"] == precision
     assert meta["engine"]["build"]["strongly_typed"] and meta["engine"]["bytes"] == engine.stat().st_size > 1e6
-    assert meta["provenance"]["parent"]["path"] == str(onnx_path)
+    assert (engine.parent / meta["provenance"]["parent"]["path"]).resolve() == Path(onnx_path).resolve()
     return meta
 
 

@@ -109,9 +109,11 @@ def _meta(exported):
 
 
 def test_engine_config_points_at_the_plan_and_its_onnx(exported, tmp_path):
+    from edgeseg.artifacts import parent_entry
+
     meta = _meta(exported)
-    meta.update(kind="engine", precision="fp16", provenance={"parent": {"path": str(exported)}})
     engine = tmp_path / "m.engine"
+    meta.update(kind="engine", precision="fp16", provenance={"parent": parent_entry(exported, engine)})
     prop = parse(nvinfer_config(meta, engine, out_dir=tmp_path))
     assert prop["model-engine-file"] == "m.engine" and (tmp_path / prop["onnx-file"]).resolve() == exported.resolve()
     assert prop["network-mode"] == "2"
@@ -130,7 +132,9 @@ def test_int8_points_nvinfer_at_the_calibration_cache(exported, tmp_path):
     assert prop["network-mode"] == "1" and "int8-calib-file" not in prop  # no cache beside it: nothing invented
     (tmp_path / "m.int8.onnx.calib.cache").write_text("TRT-100300-EntropyCalibration2\n")
     assert parse(nvinfer_config(meta, onnx))["int8-calib-file"] == "m.int8.onnx.calib.cache"
-    meta.update(kind="engine", provenance={"parent": {"path": str(onnx)}})
+    from edgeseg.artifacts import parent_entry
+
+    meta.update(kind="engine", provenance={"parent": parent_entry(onnx, tmp_path / "m.engine")})
     sub = tmp_path / "configs"
     sub.mkdir()
     prop = parse(nvinfer_config(meta, tmp_path / "m.engine", out_dir=sub))
