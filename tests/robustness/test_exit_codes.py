@@ -1,0 +1,64 @@
+"""Exit 0 only when the numbers are real (issue 22 D): failures, NaN and mismatches are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from cliproc import cli, refused
+from tiny import tiny_onnx
+
+
+@pytest.fixture(scope="module")
+def fleet_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fleet")
+    good, bad = tiny_onnx(folder / "good.onnx"), tiny_onnx(folder / "bad.onnx")
+    model = onnx.load(bad)  # 4 input channels for a 3-channel input: no backend compiles it
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.zeros((11, 4, 1, 1), np.float32), "w"))
+    onnx.save(model, bad)
+    return good, bad, tiny_onnx(folder / "fp8.onnx", precision="fp8")
+
+
+@pytest.mark.slow
+def test_fleet_bench_with_a_failed_row_exits_non_zero(fleet_models, tmp_path):
+    """D1 (and F: no --json and no --iters are fine): the table prints, then the run fails."""
+    pytest.importorskip("ray")
+    good, bad, fp8 = fleet_models
+    p = cli("fleet", "bench", good, bad, fp8, "--ray", "local", "--warmup", "1", "--input-size", "36x48",
+            cwd=tmp_path, timeout=240)
+    line = refused(p, "1 of 3 benchmark rows failed", "bad.onnx")
+    assert "good.onnx" in p.stdout and "skipped" in p.stdout, p.stdout  # fp8: not this profile's, not a failure
+    assert "fp8.onnx" not in line
+
+
+def test_fleet_bench_outputs_refused_before_the_cluster(fleet_models, tmp_path):
+    """E5: an unwritable --json/--md/--plot fails in the first second, before Ray starts."""
+    good = fleet_models[0]
+    for flag in ("--json", "--md", "--plot"):
+        p = cli("fleet", "bench", good, "--ray", "local", flag, "/proc/nowhere/out")
+        refused(p, flag, "cannot write")
+        assert "targets:" not in p.stderr
+
+
+def test_fleet_bench_fp8_takes_calib(tmp_path):
+    """F: fp8 exports with calibration like int8, so --calib is its option too (refused only for a missing file)."""
+    ckpt = tmp_path / "m.pth"
+    ckpt.write_bytes(b"junk")
+    p = cli("fleet", "bench", ckpt, "--ray", "local", "--precisions", "fp8")
+    refused(p, "--precisions fp8 exports with calibration")
+
+
+@pytest.mark.slow
+def test_fleet_bench_fp8_passes_calib_to_the_export(tmp_path):
+    """F: with --calib, fp8 reaches the export (here: a junk checkpoint), never 'needs --calib'."""
+    pytest.importorskip("ray")
+    from cliproc import REPO
+
+    ckpt = tmp_path / "m.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    p = cli("fleet", "bench", ckpt, "--ray", "local", "--precisions", "fp8", "--calib", REPO / "calib" / "camvid-demo.txt",
+            "--work-dir", tmp_path / "w", timeout=240)
+    line = refused(p, "m.pth")
+    assert "--calib" not in line
