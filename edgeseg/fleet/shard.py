@@ -51,7 +51,7 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
         for p in paths:
             runners.append(open_runner(p, **options).activate())
         t1 = time.perf_counter()
-        result = evaluate(runners, ds, resize=resize, batch=batch)
+        result = evaluate(runners, ds, resize=resize, batch=batch, shard=True)
         t2 = time.perf_counter()
     finally:
         for r in runners:
@@ -113,7 +113,7 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
             shard_stats.append(stats)
     info = dataset.info
     scores = [_summed(path, [r["scores"][k] for r in results], info) for k, path in enumerate(artifacts)]
-    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch).check_measured()
 
 
 def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress) -> dict:

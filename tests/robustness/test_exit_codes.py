@@ -62,3 +62,36 @@ def test_fleet_bench_fp8_passes_calib_to_the_export(tmp_path):
             "--work-dir", tmp_path / "w", timeout=240)
     line = refused(p, "m.pth")
     assert "--calib" not in line
+
+
+def _png(path, array):
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), array)
+    return path
+
+
+def test_eval_with_every_label_pixel_ignored_is_refused(tmp_path):
+    """D2: mIoU of nothing is no number: one line, exit 1, no JSON with a bare NaN."""
+    for i in range(2):
+        _png(tmp_path / "d" / "img" / f"{i}.png", np.full((12, 16, 3), 90, np.uint8))
+        _png(tmp_path / "d" / "lab" / f"{i}.png", np.full((12, 16), 11, np.uint8))  # CamVid ignore index
+    (tmp_path / "d" / "list.txt").write_text("".join(f"img/{i}.png lab/{i}.png\n" for i in range(2)))
+    model = tiny_onnx(tmp_path / "m.onnx")
+    p = cli("eval", model, "--data", tmp_path / "d", "--split", "list.txt", "--json", tmp_path / "r.json")
+    refused(p, "no labelled pixel", "11 (ignored)")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_cityscapes_list_mixing_label_kinds_is_refused(tmp_path):
+    """D3: labelIds need the id->trainId table, labelTrainIds none: one table for both is wrong mIoU."""
+    root = tmp_path / "cs"
+    lines = []
+    for name, kind in (("a", "labelIds"), ("b", "labelTrainIds")):
+        _png(root / "img" / f"{name}.png", np.zeros((8, 8, 3), np.uint8))
+        _png(root / "gt" / f"{name}_gtFine_{kind}.png", np.zeros((8, 8), np.uint8))
+        lines.append(f"img/{name}.png gt/{name}_gtFine_{kind}.png\n")
+    (root / "list.txt").write_text("".join(lines))
+    p = cli("bench", tiny_onnx(tmp_path / "m.onnx"), "--data", root, "--dataset", "cityscapes", "--split", "list.txt")
+    refused(p, "mixes _labelIds.png", "_labelTrainIds.png")
