@@ -195,6 +195,20 @@ def check_classes(runners, info: DatasetInfo) -> None:
                                f"{info.num_classes}: evaluate it with the dataset it was trained on")
 
 
+def check_label_space(runners) -> None:
+    """Runners compared pixel by pixel must predict the same classes, in the same order: an
+    agreement figure between two label spaces means nothing."""
+    spaces = [(r, (r.metadata.get("dataset") or {}).get("classes")) for r in runners]
+    spaces = [(r, list(c)) for r, c in spaces if isinstance(c, (list, tuple))]
+    for r, classes in spaces[1:]:
+        ref, ref_classes = spaces[0]
+        if classes != ref_classes:
+            diff = (f"{len(ref_classes)} vs {len(classes)} classes" if len(classes) != len(ref_classes) else
+                    next(f"class {i} is {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ref_classes, classes)) if a != b))
+            raise EdgesegError(f"{r.path} and {ref.path} predict different label spaces ({diff}): their agreement "
+                               "would mean nothing")
+
+
 def _score_group(runner, key, score, group, resize: str, num_classes: int) -> list[np.ndarray]:
     """Run one runner on a group and add it to its confusion matrix; returns its class maps."""
     t0 = time.perf_counter()
@@ -224,6 +238,7 @@ def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progre
         raise EdgesegError(f"--batch must be at least 1, got {batch}")
     info: DatasetInfo = dataset.info
     check_classes(runners, info)
+    check_label_space(runners)
     feeders = [feeder(r) for r in runners]
     unique = dict(feeders)
     scores = [ArtifactScore(r.path, r.backend, r.metadata.get("precision", "fp32"),

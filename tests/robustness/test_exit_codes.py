@@ -95,3 +95,20 @@ def test_cityscapes_list_mixing_label_kinds_is_refused(tmp_path):
     (root / "list.txt").write_text("".join(lines))
     p = cli("bench", tiny_onnx(tmp_path / "m.onnx"), "--data", root, "--dataset", "cityscapes", "--split", "list.txt")
     refused(p, "mixes _labelIds.png", "_labelTrainIds.png")
+
+
+def test_predict_compare_across_label_spaces_is_refused(tmp_path):
+    """D4: an agreement figure between models of different classes is refused, before any image."""
+    from edgeseg.artifacts import read_metadata, set_onnx_metadata, write_sidecar
+
+    other = tiny_onnx(tmp_path / "other.onnx", seed=1)
+    meta = read_metadata(other)
+    meta["dataset"]["classes"] = [f"class{i}" for i in range(11)]
+    model = onnx.load(other)
+    set_onnx_metadata(model, meta)
+    onnx.save(model, other)
+    write_sidecar(other, meta)
+    image = _png(tmp_path / "in" / "x.png", np.zeros((12, 16, 3), np.uint8))
+    p = cli("predict", tiny_onnx(tmp_path / "m.onnx"), image, "-o", tmp_path / "out", "--compare", other)
+    refused(p, "different label spaces", "class 0")
+    assert not list(tmp_path.rglob("*_diff.png"))
