@@ -200,16 +200,18 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     return onnx_path, out_path
 
 
-def check_options(options: dict) -> None:
+def check_options(options: dict, precision: str | None = None) -> None:
     """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
     opts = dict(options)
     kind = flavor(opts.pop("runtime", None))
     ccs = opts.pop("compute_capabilities", None)
-    ccs = rtx.parse_compute_capabilities(ccs) if kind.aot else ccs
+    profile = _engine_profile(opts["device"]) if opts.get("device") else None
+    if profile is not None and kind.aot and profile.jetson:
+        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
+                           "--runtime tensorrt")
+    ccs = rtx.choose_targets(ccs, profile, precision == "fp8") if kind.aot else ccs
     opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
     BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
-    if opts.get("device"):
-        _engine_profile(opts["device"])
 
 
 def _engine_profile(name: str):
@@ -237,18 +239,18 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     onnx_path, out_path = _check_paths(onnx_path, out_path)
     shapes_text = shapes.text if hasattr(shapes, "text") else shapes
     kind = flavor(runtime)
-    ccs = rtx.parse_compute_capabilities(compute_capabilities) if kind.aot else (
-        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
-    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
-                             shapes_text, dla_core, kind.runtime, ccs)
+    engine_options = {"device": device, "workspace_gb": workspace_gb, "opt_level": opt_level,
+                      "timing_cache": timing_cache, "shapes": shapes_text, "dla_core": dla_core}
+    check_options({**engine_options, "runtime": runtime, "compute_capabilities": compute_capabilities})
     profile = _engine_profile(device) if device else None
-    if profile is not None and kind.aot and profile.jetson:
-        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
-                           "--runtime tensorrt")
     explicit = parse_shapes(shapes_text) if shapes_text else None
     model = onnx.load(str(onnx_path), load_external_data=False)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
+    ccs = rtx.choose_targets(compute_capabilities, profile, wanted == "fp8") if kind.aot else (
+        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
+    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
+                             shapes_text, dla_core, kind.runtime, ccs)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
         require_precision(profile, wanted)
     trt = import_module(kind)

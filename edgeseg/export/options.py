@@ -143,7 +143,7 @@ def _check_engine(o: ExportOptions) -> None:
     from edgeseg.engine.builder import check_options
     from edgeseg.engine.flavors import flavor, import_module
 
-    check_options(o.engine)  # runtime, compute capabilities, workspace, device profile
+    check_options(o.engine, o.precision)  # runtime, compute capabilities, workspace, device profile
     try:
         import_module(flavor(o.engine.get("runtime")))
     except EdgesegError as exc:

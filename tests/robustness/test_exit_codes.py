@@ -112,3 +112,82 @@ def test_predict_compare_across_label_spaces_is_refused(tmp_path):
     p = cli("predict", tiny_onnx(tmp_path / "m.onnx"), image, "-o", tmp_path / "out", "--compare", other)
     refused(p, "different label spaces", "class 0")
     assert not list(tmp_path.rglob("*_diff.png"))
+
+
+def _fp8_onnx(path):
+    """The tiny model behind one FP8 Q/DQ pair (opset 19): what `uses_fp8` and TensorRT see as FP8."""
+    from onnx import TensorProto, helper
+
+    tiny_onnx(path, precision="fp8")
+    model = onnx.load(path)
+    g = model.graph
+    g.initializer.extend([numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+                          helper.make_tensor("zp", TensorProto.FLOAT8E4M3FN, [], [0])])
+    g.node[0].input[0] = "xdq"
+    g.node.insert(0, helper.make_node("DequantizeLinear", ["xq", "s", "zp"], ["xdq"]))
+    g.node.insert(0, helper.make_node("QuantizeLinear", ["input", "s", "zp"], ["xq"]))
+    del model.opset_import[:]
+    model.opset_import.append(helper.make_opsetid("", 19))
+    onnx.save(model, path)
+    return path
+
+
+ENGINE_CASES = [
+    (("--device", "dgx-spark", "--compute-capability", "8.6"), ("--device dgx-spark", "include 12.1")),
+    (("--device", "jetson-orin"), ("TensorRT-RTX does not run on Jetson",)),
+    (("--precision", "fp8", "--calib", "calib/camvid-demo.txt", "--compute-capability", "8.6,8.9"),
+     ("FP8 engine needs compute capability 8.9+", "8.6")),
+    (("--deepstream",), ("--deepstream with --runtime tensorrt-rtx", "nvinfer")),
+]
+
+
+@pytest.mark.parametrize("args,words", ENGINE_CASES, ids=[c[1][0][:30] for c in ENGINE_CASES])
+def test_rtx_engine_a_device_cannot_run_is_refused_before_the_export(tmp_path, args, words):
+    """D5, D6, E5: refused from the options, before the checkpoint loads (it is junk here)."""
+    from cliproc import REPO
+
+    ckpt = tmp_path / "junk.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    p = cli("export", ckpt, "-o", tmp_path / "out", "--format", "engine", "--runtime", "tensorrt-rtx", *args, cwd=REPO)
+    refused(p, *words)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def rtx(tmp_path_factory):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorrt_rtx") is None:
+        pytest.skip("TensorRT-RTX is not installed (it builds on any machine when it is)")
+    return tmp_path_factory.mktemp("rtx")
+
+
+SHAPES = ("--shapes", "1x3x8x8:1x3x8x8:1x3x8x8", "--runtime", "tensorrt-rtx")
+
+
+def test_fp8_rtx_engine_by_default_drops_targets_without_fp8(rtx):
+    """D6: the default targets include 8.6 (no FP8): the build leaves it out, says so, and succeeds."""
+    import json
+
+    model = _fp8_onnx(rtx / "q8.onnx")
+    p = cli("build", model, "-o", rtx / "q8.engine", *SHAPES)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "8.6 has no FP8" in p.stderr
+    ccs = json.loads((rtx / "q8.engine.json").read_text())["target"]["compute_capabilities"]
+    assert "8.6" not in ccs and "8.9" in ccs
+    refused(cli("build", model, "-o", rtx / "q8b.engine", *SHAPES, "--compute-capability", "8.6,8.9"),
+            "FP8 engine needs compute capability 8.9+")
+    assert not (rtx / "q8b.engine").exists()
+
+
+def test_deepstream_of_an_rtx_engine_is_refused(rtx):
+    """D5: nvinfer is full TensorRT; a config pointing at an RTX plan would not load."""
+    model = tiny_onnx(rtx / "a.onnx")
+    assert cli("build", model, "-o", rtx / "a.engine", *SHAPES).returncode == 0
+    refused(cli("deepstream", rtx / "a.engine"), "TensorRT-RTX engine", "nvinfer")
+    assert not list(rtx.glob("*.nvinfer.txt"))
+
+
+def test_bench_of_fp8_on_a_profile_without_fp8_fails_its_row(rtx):
+    """D5: ONNX Runtime would time an FP8 emulation on the CPU profile; the row says why and the run fails."""
+    refused(cli("bench", _fp8_onnx(rtx / "b8.onnx"), "--device", "cpu", "--iters", "2"), "FP8", "no FP8 path")
