@@ -281,7 +281,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
-        qdq_fusion=_fusion(model, logger) if precision == "int8" else None)
+        qdq_fusion=_fusion(model, logger, ccs) if precision == "int8" else None)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
     sidecar.write(out_path, meta)
@@ -289,13 +289,19 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     return out_path
 
 
-def _fusion(model, logger) -> dict | None:
-    """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU)."""
+def _fusion(model, logger, ccs=None) -> dict | None:
+    """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU);
+    a build that fused few is warned about, and the sidecar says so."""
     from edgeseg.engine.qdq_fusion import analyze, layer_list
 
     text = layer_list(m for _, m in logger.messages)
     report = analyze(model, text) if text else None
-    return report.to_dict() if report is not None else None
+    if report is None:
+        return None
+    warning = report.warning(f" for {', '.join(rtx.sm(c) for c in ccs)}" if ccs else "")
+    if warning:
+        log.warning(warning)
+    return report.to_dict()
 
 
 def _build_record(mode: BuildMode, settings: BuildSettings, shapes: str | None, workspace) -> dict:

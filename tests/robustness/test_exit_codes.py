@@ -191,3 +191,15 @@ def test_deepstream_of_an_rtx_engine_is_refused(rtx):
 def test_bench_of_fp8_on_a_profile_without_fp8_fails_its_row(rtx):
     """D5: ONNX Runtime would time an FP8 emulation on the CPU profile; the row says why and the run fails."""
     refused(cli("bench", _fp8_onnx(rtx / "b8.onnx"), "--device", "cpu", "--iters", "2"), "FP8", "no FP8 path")
+
+
+def test_int8_engine_with_few_qdq_fused_is_warned_about():
+    """D6: TensorRT-RTX for 7.5 fused 21 of 332 Q/DQ of S2-FPN, silently; the build now warns and the
+    sidecar's qdq_fusion carries the warning. (The tiny graphs here fuse fully, so the report is built
+    as the builder builds it from the layer list.)"""
+    from edgeseg.engine.qdq_fusion import FusionReport
+
+    few = FusionReport(120, 166, 166, 21, 0, [f"q{i}" for i in range(311)])
+    assert "only 21 of 332 Q/DQ fused" in few.warning(" for sm_75")
+    assert few.to_dict()["warning"] == few.warning()
+    assert FusionReport(120, 166, 166, 300, 20, [f"q{i}" for i in range(12)]).warning() is None
