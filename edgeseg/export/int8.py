@@ -73,6 +73,7 @@ class Int8(OnnxStage):
         if dtype != "int8":  # TensorRT's implicit calibration cache exists for int8 only
             self.companions = (QUANT_JSON,)
         self.config = config_from({**opts, "dtype": dtype})
+        self.fail_on_budget = bool(opts.get("fail_on_budget"))  # how the run ends, not what is built
         self.calib = load_calibset(opts["calib"], opts.get("data"), self.config.calib_limit)
         self.val_ds = None
         if opts.get("val"):
@@ -105,11 +106,14 @@ class Int8(OnnxStage):
         return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))
 
     def _summary(self, report: dict) -> dict:
-        """The report's headline facts; a missed accuracy budget is said, built or reused."""
+        """The report's headline facts; a missed accuracy budget is said, built or reused, and with
+        --fail-on-budget ends the export before the artifact is written (exit 1)."""
         from edgeseg.quant.config import budget_missed
 
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
+        if missed and self.fail_on_budget:
+            raise EdgesegError(f"--fail-on-budget: {missed}")
         if missed:
             log.warning(missed)
             extra["budget"] = missed

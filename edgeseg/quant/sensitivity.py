@@ -127,7 +127,7 @@ def fall_back(model, config, amax, build, val: Validation, budget: float) -> tup
     current = build(frozenset())
     int8_miou = val.model_miou(current)
     drop_before = fp32_miou - int8_miou
-    if drop_before <= budget:
+    if drop_before <= budget or config.fallback_limit == 0:  # met, or no layer may go back to float
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
     ranking = isolated_ranking(model, make_plan(model, config), amax, probe, val.fp32_logits[: len(probe)],

@@ -203,3 +203,25 @@ def test_int8_engine_with_few_qdq_fused_is_warned_about():
     assert "only 21 of 332 Q/DQ fused" in few.warning(" for sm_75")
     assert few.to_dict()["warning"] == few.warning()
     assert FusionReport(120, 166, 166, 300, 20, [f"q{i}" for i in range(12)]).warning() is None
+
+
+def test_fail_on_budget_ends_the_export_before_the_artifact(tmp_path):
+    """D7: with --fail-on-budget a missed --max-miou-drop is an error (exit 1, nothing written), not a warning;
+    without --max-miou-drop it is refused before the checkpoint loads."""
+    from types import SimpleNamespace
+
+    from cliproc import REPO
+    from edgeseg.errors import EdgesegError
+    from edgeseg.export.int8 import Int8
+    from edgeseg.quant.config import QuantConfig
+
+    ckpt = tmp_path / "junk.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    p = cli("export", ckpt, "-o", tmp_path / "out", "--precision", "int8", "--calib", REPO / "calib" / "camvid-demo.txt",
+            "--fail-on-budget")
+    refused(p, "--fail-on-budget only applies with --max-miou-drop")
+    missed = {"drop_after": 0.9, "kept_float": ["a"]}
+    stage = SimpleNamespace(config=QuantConfig(max_miou_drop=0.3), fail_on_budget=True)
+    with pytest.raises(EdgesegError, match="--fail-on-budget: INT8 drop 0.900 is still above the budget 0.3"):
+        Int8._summary(stage, missed)
+    assert "budget" in Int8._summary(SimpleNamespace(config=stage.config, fail_on_budget=False), missed)
