@@ -11,10 +11,32 @@ from edgeseg.errors import EdgesegError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 
+def header_size(path) -> tuple[int, int] | None:
+    """(H, W) from the file's header without decoding its pixels (Pillow reads headers lazily);
+    None when Pillow cannot tell (cv2 then says what is wrong with the file)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    Image.MAX_IMAGE_PIXELS = None  # edgeseg checks sizes against memory itself (edgeseg.memory.check_image)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception:  # not an image Pillow knows: the decoder's own error is the one to show
+        return None
+    return int(h), int(w)
+
+
 def read_image(path) -> np.ndarray:
-    """BGR uint8 H x W x 3, as the official code reads it (cv2.imread, colour)."""
+    """BGR uint8 H x W x 3, as the official code reads it (cv2.imread, colour); an image too large
+    for memory is refused from its header, before decoding."""
     import cv2
 
+    from edgeseg.memory import check_image
+
+    size = header_size(path)
+    if size is not None:
+        check_image(path, size)
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise EdgesegError(f"cannot read image {path} (missing, unreadable or not an image)")

@@ -43,17 +43,41 @@ def zip_bomb(tmp_path_factory):
 
 def test_inspect_refuses_a_zip_bomb_before_decompressing(zip_bomb):
     """E1: the zip directory's sizes are checked before any storage is read (it peaked at 2.35 GB)."""
+    assert zip_bomb.stat().st_size < 2_000_000
+    p = _cli_peak("inspect", zip_bomb)
+    refused(p, "zip bomb", "data/0")
+    assert _peak_kb(p) < 150_000, _peak_kb(p)  # the 200 MB storage was never decompressed
+
+
+def _peak_kb(p) -> int:
+    return int(p.stderr.split("peak_kb")[1].split()[0])
+
+
+def _cli_peak(*args, timeout=120):
+    """The CLI in a subprocess, reporting its peak resident memory since exec (VmHWM) on stderr."""
     import subprocess
     import sys
 
     from cliproc import REPO
 
-    assert zip_bomb.stat().st_size < 2_000_000
-    code = ("import re, sys; from edgeseg.cli.main import main; rc = main(['inspect', sys.argv[1]]); "  # VmHWM: since exec
-            "print('peak_kb', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1], file=sys.stderr); "
-            "sys.exit(rc)")
-    p = subprocess.run([sys.executable, "-c", code, str(zip_bomb)], capture_output=True, text=True, cwd=REPO,
-                       env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    refused(p, "zip bomb", "data/0")
-    peak_kb = int(p.stderr.split("peak_kb")[1].split()[0])
-    assert peak_kb < 150_000, peak_kb  # the 200 MB storage was never decompressed
+    code = "\n".join([
+        "import re, sys", "from edgeseg.cli.main import main", "try:", "    rc = main(sys.argv[1:])", "finally:",
+        "    hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]",
+        "    print('peak_kb', hwm, file=sys.stderr)", "sys.exit(rc)"])
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=timeout)
+
+
+def test_predict_refuses_a_huge_image_from_its_header(tmp_path):
+    """E2: a small PNG of 12000x12000 pixels is refused from its header, never decoded (432 MB as BGR)."""
+    from PIL import Image
+
+    from tiny import tiny_onnx
+
+    big = tmp_path / "big.png"
+    Image.new("1", (12000, 12000)).save(big)
+    assert big.stat().st_size < 1_000_000
+    p = _cli_peak("predict", tiny_onnx(tmp_path / "m.onnx"), big, "-o", tmp_path / "out", "--max-memory-gb", "1")
+    refused(p, "1 of 1 images could not be read")  # each image is refused alone; the others would be predicted
+    assert "big.png is 12000x12000" in p.stderr and "--max-memory-gb" in p.stderr
+    assert _peak_kb(p) < 400_000, _peak_kb(p)
