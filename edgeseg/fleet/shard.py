@@ -95,6 +95,11 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     check_shardable(artifacts, options.get("provider", "cpu"))
     threads = options.get("threads") or 1
     options = {**options, "threads": threads}
+    if address == "local" and workers and workers * threads > logical_cpus():
+        capped = max(1, logical_cpus() // threads)
+        logger.warning("--workers %d x %d threads on a %d-CPU machine: running %d (each worker holds its own copy "
+                       "of the models; more than the CPUs only costs memory)", workers, threads, logical_cpus(), capped)
+        workers = capped
     cpus = (workers or max(1, logical_cpus() // threads)) * threads if address == "local" else None
     with connected(address, cpus=cpus) as ray:
         bounds = shard_bounds(len(dataset), workers or default_workers(ray, threads))

@@ -81,3 +81,30 @@ def test_predict_refuses_a_huge_image_from_its_header(tmp_path):
     refused(p, "1 of 1 images could not be read")  # each image is refused alone; the others would be predicted
     assert "big.png is 12000x12000" in p.stderr and "--max-memory-gb" in p.stderr
     assert _peak_kb(p) < 400_000, _peak_kb(p)
+
+
+def test_eval_input_size_respects_the_memory_limit(tmp_path):
+    """E4: --input-size too large for --max-memory-gb is refused before the checkpoint loads (junk here)."""
+    from cliproc import DEMO
+
+    ckpt = tmp_path / "junk.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    p = cli("eval", ckpt, "--data", DEMO, "--split", "camvid_val_list.txt", "--input-size", "8000x8000",
+            "--max-memory-gb", "1")
+    refused(p, "inference at 8000x8000 needs about", "--max-memory-gb limit (1.0 GB)")
+
+
+@pytest.mark.slow
+def test_ray_local_workers_capped_at_the_cpus(tmp_path):
+    """E4: --workers 64 on this machine starts no more workers than it has CPUs, and says so."""
+    pytest.importorskip("ray")
+    from cliproc import DEMO
+    from edgeseg.platform.hardware import logical_cpus
+    from tiny import tiny_onnx
+
+    if logical_cpus() >= 64:
+        pytest.skip("this machine has 64 CPUs or more")
+    p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "4",
+            "--ray", "local", "--workers", "64", timeout=240)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"--workers 64 x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
