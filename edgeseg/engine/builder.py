@@ -191,12 +191,17 @@ def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None
 
 
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
+    from edgeseg.outputs import check_out_file
+    from edgeseg.workdir import sweep_stale
+
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
         raise EdgesegError(f"{onnx_path}: no such ONNX model")
     if out_path.suffix.lower() not in ENGINE_SUFFIXES:
         raise EdgesegError(f"-o {out_path}: an engine file must end in .engine or .plan "
                            "(edgeseg picks the runtime by the suffix)")
+    check_out_file(out_path, "-o")  # a folder or an unwritable place: refused now, not after the build
+    sweep_stale(out_path.parent)  # temporaries of builds killed before they could remove them
     return onnx_path, out_path
 
 

@@ -108,3 +108,35 @@ def test_ray_local_workers_capped_at_the_cpus(tmp_path):
             "--ray", "local", "--workers", "64", timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
     assert f"--workers 64 x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
+
+
+@pytest.mark.parametrize("where", ["folder", "unwritable"])
+def test_build_output_refused_before_the_build(tmp_path, where):
+    """E5: -o onto a folder or into an unwritable place fails before TensorRT is touched."""
+    from tiny import tiny_onnx
+
+    out = tmp_path / "x.engine"
+    if where == "folder":
+        out.mkdir()
+    else:
+        out = "/proc/nowhere/x.engine"
+    p = cli("build", tiny_onnx(tmp_path / "m.onnx"), "-o", out, "--shapes", "1x3x8x8:1x3x8x8:1x3x8x8")
+    refused(p, "-o", "is a folder" if where == "folder" else "cannot write")
+    assert "building" not in p.stderr
+
+
+def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
+    """F: a build killed mid-write leaves `.NAME.PID.TOKEN.tmp`; the next build there removes it (owner dead)."""
+    import subprocess
+    import sys
+
+    from tiny import tiny_onnx
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".x.engine.{dead.pid}.0123456789ab.tmp"
+    stale.write_bytes(b"half a plan")
+    mine = tmp_path / ".x.engine.notes"  # a user's file: not ours, kept
+    mine.write_text("keep")
+    cli("build", tiny_onnx(tmp_path / "m.onnx"), "-o", tmp_path / "x.engine")
+    assert not stale.exists() and mine.exists()
