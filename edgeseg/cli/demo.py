@@ -30,8 +30,8 @@ def demo_cmd(
     result = run_demo(Path(out), iters, threads)
     con = console()
     con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
-    con.print(f"plot: {Path(out) / 'miou_vs_fps.png'}   predictions: {Path(out) / 'predictions'}/   "
-              f"({time.perf_counter() - t0:.0f} s)")
+    con.print(f"plot: {result['plot']}   predictions: {Path(out) / 'predictions'}/   "
+              f"({time.perf_counter() - t0:.0f} s)", markup=False, highlight=False)
     check_rows(result["bench"])
 
 

@@ -74,9 +74,9 @@ def check_export_options(options) -> None:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(std)))
     if getattr(options, "format", None) == "engine" and (getattr(options, "engine", None) or {}).get("runtime") == "tensorrt-rtx":
         raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
-    if (getattr(options, "quant", None) or {}).get("preset") == "cpu":
-        raise EdgesegError("--deepstream with the CPU preset (--quant-preset cpu, or --device cpu's): that Q/DQ "
-                           "placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
+    if "cpu" in ((getattr(options, "quant", None) or {}).get(k) for k in ("preset", "target")):
+        raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "
+                           "cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
 
 
 def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,

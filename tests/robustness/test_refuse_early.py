@@ -140,3 +140,30 @@ def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
     mine.write_text("keep")
     cli("build", tiny_onnx(tmp_path / "m.onnx"), "-o", tmp_path / "x.engine")
     assert not stale.exists() and mine.exists()
+
+
+def test_deepstream_with_the_cpu_target_refused_before_the_export(tmp_path):
+    """E5: --target cpu --deepstream was refused only after a 43 s INT8 export."""
+    from cliproc import REPO
+
+    ckpt = tmp_path / "junk.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    p = cli("export", ckpt, "-o", tmp_path / "out", "--precision", "int8", "--calib", REPO / "calib" / "camvid-demo.txt",
+            "--target", "cpu", "--deepstream")
+    refused(p, "--deepstream with the CPU placement")
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_without_matplotlib_says_what_the_plot_needs(tmp_path, monkeypatch):
+    """E5: the demo's plot step, with matplotlib unimportable, gives one line instead of failing the demo
+    at its very end (the table and the pictures do not depend on it)."""
+    import sys
+
+    from edgeseg.demo import draw_plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for name in [m for m in sys.modules if m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    line = draw_plot([{"artifact": "a", "fps": 10.0, "miou": 50.0}], tmp_path / "p.png")
+    assert line == "no plot (the plot needs matplotlib: pip install 'edgeseg[plot]')"
+    assert not (tmp_path / "p.png").exists()
