@@ -167,3 +167,29 @@ def test_demo_without_matplotlib_says_what_the_plot_needs(tmp_path, monkeypatch)
     line = draw_plot([{"artifact": "a", "fps": 10.0, "miou": 50.0}], tmp_path / "p.png")
     assert line == "no plot (the plot needs matplotlib: pip install 'edgeseg[plot]')"
     assert not (tmp_path / "p.png").exists()
+
+
+def test_openvino_compile_cache_is_trimmed(tmp_path):
+    """E6: the cache grew ~80 MB per model, never trimmed; now LRU under EDGESEG_CACHE_MAX_GB."""
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("openvino")
+    from cliproc import REPO
+    from tiny import tiny_onnx
+
+    cache = tmp_path / "cache" / "openvino"
+    cache.mkdir(parents=True)
+    old = cache / "old-model.blob"
+    old.write_bytes(bytes(2_000_000))
+    week_ago = time.time() - 7 * 86400
+    os.utime(old, (week_ago, week_ago))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "EDGESEG_CACHE_DIR": str(tmp_path / "cache"),
+           "EDGESEG_CACHE_MAX_GB": "0.001"}
+    p = subprocess.run([sys.executable, "-m", "edgeseg.cli.main", "bench", tiny_onnx(tmp_path / "m.onnx"),
+                        "--backend", "openvino", "--iters", "2", "--warmup", "0", "--input-size", "8x8"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert not old.exists()
+    assert any(f.is_file() for f in cache.rglob("*"))  # what this run compiled stays
