@@ -30,3 +30,22 @@ def test_calib_manifest_names_with_spaces_round_trip_and_v_after_the_group(tmp_p
     calib = load_calibset(manifest, tmp_path / "data")
     assert sorted(c.name for c in calib.paths) == ["street view 1.png", "street view 2.png"]
     assert cli("fleet", "-q", "ls", "--help").returncode == 0
+
+
+def test_export_summary_keeps_square_brackets():
+    """Rich markup ate `[tensorrt]` in the install hint (`pip install 'edgeseg'`): text prints as it is."""
+    import io
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from edgeseg.export.report import print_summary
+
+    hint = "skipped: TensorRT is not installed; install it with: pip install 'edgeseg[tensorrt]'"
+    stage = SimpleNamespace(name="fp16", path=Path("m [v2].onnx"), nodes=3, size_bytes=10, reused=False, check=None,
+                            extra={"checks": {"tensorrt parse": hint}, "budget": "see [red]x[/red]"})
+    out = io.StringIO()
+    print_summary(SimpleNamespace(stages=[stage]), Console(file=out, width=200))
+    text = out.getvalue()
+    assert "pip install 'edgeseg[tensorrt]'" in text and "m [v2].onnx" in text and "[red]x[/red]" in text
