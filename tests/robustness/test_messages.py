@@ -49,3 +49,31 @@ def test_export_summary_keeps_square_brackets():
     print_summary(SimpleNamespace(stages=[stage]), Console(file=out, width=200))
     text = out.getvalue()
     assert "pip install 'edgeseg[tensorrt]'" in text and "m [v2].onnx" in text and "[red]x[/red]" in text
+
+
+CONTRACT_CHANGES = [({}, ""), ({"opset": 18}, "_opset18"), ({"simplifier": "none"}, "_none"),
+                    ({"mean_bgr": (1.0, 2.0, 3.0)}, "_pre-"), ({"channel_order": "BGR"}, "_pre-"),
+                    ({"std_bgr": (58.0, 57.0, 57.0)}, "_pre-")]
+
+
+@pytest.mark.slow
+def test_contract_changing_options_get_their_own_file_names(tmp_path, monkeypatch):
+    """An export with --mean/--std/--channel-order/--opset/--simplifier silently replaced the official
+    s2fpn18_48x64.fp32.onnx (and orphaned its INT8 child); it now gets a tagged stem. (A real export
+    takes a minute here: the stem is checked where the pipeline makes it, the checkpoint loaded once.)"""
+    pytest.importorskip("torch")
+    import functools
+
+    from cliproc import DEMO
+    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.pipeline import _context
+    from edgeseg.models import checkpoint
+
+    monkeypatch.setattr(checkpoint, "load_model", functools.lru_cache(checkpoint.load_model))
+    stems = set()
+    for changes, tag in CONTRACT_CHANGES:
+        options = ExportOptions(input_size=(48, 64), num_samples=1, **changes)
+        ctx, _ = _context(DEMO / "s2fpn18_camvid_half.pth", tmp_path, options)
+        assert ctx.stem.startswith("s2fpn18_48x64" + tag), (changes, ctx.stem)
+        stems.add(ctx.stem)
+    assert "s2fpn18_48x64" in stems and len(stems) == len(CONTRACT_CHANGES)
