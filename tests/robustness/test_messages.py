@@ -77,3 +77,23 @@ def test_contract_changing_options_get_their_own_file_names(tmp_path, monkeypatc
         assert ctx.stem.startswith("s2fpn18_48x64" + tag), (changes, ctx.stem)
         stems.add(ctx.stem)
     assert "s2fpn18_48x64" in stems and len(stems) == len(CONTRACT_CHANGES)
+
+
+def test_non_utf8_output_folder_is_one_line(tmp_path):
+    """`-o` with a Latin-1 byte gave "_export_onnx(): incompatible function arguments" after the checkpoint
+    loaded; it is refused up front (the checkpoint here is junk: the order shows)."""
+    import os
+    import subprocess
+    import sys
+
+    from cliproc import REPO
+
+    ckpt = tmp_path / "junk.pth"
+    ckpt.write_bytes(b"\x00not a checkpoint" * 10)
+    out = os.fsencode(tmp_path) + b"/caf\xe9"
+    p = subprocess.run([sys.executable, "-m", "edgeseg.cli.main", "export", str(ckpt), b"-o", out], capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    p = subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode(errors="replace"),
+                                    p.stderr.decode(errors="replace"))
+    refused(p, "caf\\xe9", "not valid UTF-8")
+    assert not os.path.exists(out)
