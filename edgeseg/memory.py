@@ -67,9 +67,10 @@ def _limit() -> tuple[int | None, str]:
     return available_bytes(), "the memory available now"
 
 
-def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, what: str | None = None) -> None:
-    """Refuse a run whose estimate exceeds the limit, in one line with both numbers."""
-    need = estimate_bytes(variant, size, batch, export)
+def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, what: str | None = None,
+               held: int = 0) -> None:
+    """Refuse a run whose estimate (plus `held` bytes of data it keeps) exceeds the limit, in one line."""
+    need = estimate_bytes(variant, size, batch, export) + held
     limit, source = _limit()
     if limit is None or need <= limit:
         return
@@ -78,6 +79,12 @@ def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, 
     raise EdgesegError(f"{what} needs about {need / 1e9:.1f} GB ({variant or 'any variant'}), more than "
                        f"{source} ({limit / 1e9:.1f} GB); use a smaller --input-size or batch, or raise the "
                        "limit with --max-memory-gb")
+
+
+def validation_bytes(images: int, size, classes: int) -> int:
+    """What INT8/FP8 --val keeps in memory: each image's float input, its label and its FP32 logits."""
+    h, w = size
+    return images * h * w * (3 * 4 + 1 + classes * 4)
 
 
 # Bytes per pixel an image costs at its own size once decoded: the BGR image, its class map

@@ -42,6 +42,17 @@ def open_validation(ctx, val_source: str, limit: int | None):
                         limit, ctx.dataset)
 
 
+def _check_validation_memory(ctx, images: int) -> None:
+    """The export plus what --val holds (inputs, labels, FP32 logits), checked before any is read:
+    Cityscapes val at 1024x2048 would need ~90 GB."""
+    from edgeseg.memory import check_fits, validation_bytes
+
+    size = tuple(ctx.sizes[0])
+    held = validation_bytes(images, size, ctx.dataset.num_classes)
+    check_fits(ctx.arch.variant, size, export=True, held=held,
+               what=f"{ctx.options.precision} export at {size[0]}x{size[1]} with {images} --val images")
+
+
 def validation(ctx, ds):
     """Validation images with labels, preprocessed by the artifact's contract."""
     from edgeseg.quant.sensitivity import Validation
@@ -79,6 +90,7 @@ class Int8(OnnxStage):
         if opts.get("val"):
             self.val_ds = open_validation(ctx, opts["val"], opts.get("val_limit"))
             refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])
+            _check_validation_memory(ctx, len(self.val_ds))
         super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
 
     def options(self, ctx):

@@ -53,7 +53,11 @@ class Validation:
 
     def model_miou(self, model) -> float:
         """mIoU of an ONNX model on these images: through `score` when set, else run here."""
-        return self.score(model) if self.score is not None else self.miou(run(model, self.batches))
+        if self.score is not None:
+            return self.score(model)
+        from edgeseg.runtime.ort import iter_cpu
+
+        return self.miou(iter_cpu(model, self.batches))  # one image's logits at a time, not the whole split's
 
     def split(self) -> tuple["Validation", "Validation"]:
         """(images to choose layers on, held-back images to report the drop on): alternate images,

@@ -193,3 +193,21 @@ def test_openvino_compile_cache_is_trimmed(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert not old.exists()
     assert any(f.is_file() for f in cache.rglob("*"))  # what this run compiled stays
+
+
+@pytest.mark.slow
+def test_int8_val_counted_in_the_memory_check(tmp_path):
+    """E3: --val inputs, labels and FP32 logits are in the estimate: a limit the export alone fits but the
+    export plus its validation data does not is refused before calibration (it peaked at 8.8 GB past a 3 GB check)."""
+    pytest.importorskip("torch")
+    from cliproc import DEMO, REPO
+    from edgeseg.memory import estimate_bytes, validation_bytes
+
+    export_alone = estimate_bytes("s2fpn18", (48, 64), export=True)
+    limit_gb = (export_alone + validation_bytes(26, (48, 64), 11) / 2) / 1e9
+    p = cli("export", DEMO / "s2fpn18_camvid_half.pth", "-o", tmp_path / "out", "--input-size", "48x64",
+            "--precision", "int8", "--calib", REPO / "calib" / "camvid-demo.txt", "--val", f"{DEMO}:camvid_val_list.txt",
+            "--max-memory-gb", f"{limit_gb:.6f}", "--num-samples", "1", cwd=REPO, timeout=300)
+    refused(p, "int8 export at 48x64 with 26 --val images needs about")
+    assert "calibrating" not in p.stderr
+    assert not list((tmp_path / "out").glob("*int8*.onnx"))
