@@ -6,6 +6,7 @@ TCP connect with a short timeout first turns that into one line at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -96,14 +97,66 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
     else:
         check_reachable(address)
         kwargs = dict(address=address if "://" in address else "%s:%d" % split_address(address))
+    import signal
+
+    token = _mark() if address == "local" else None
+    watcher = _watch(token)
+    on_term = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
     except Exception as exc:  # version mismatch, missing auth token, refused registration
+        _stop(ray, token, watcher)
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise EdgesegError(f"cannot join the Ray cluster at {address}: {text[:400]} (a head with token "
                            "authentication needs RAY_AUTH_MODE=token and its token here: RAY_AUTH_TOKEN or "
                            "~/.ray/auth_token)") from None
+    except BaseException:  # SIGTERM or Ctrl-C while the cluster starts: stop what was started
+        _stop(ray, token, watcher)
+        raise
+    finally:
+        if on_term is not None and signal.getsignal(signal.SIGTERM) is not on_term:
+            with contextlib.suppress(ValueError):  # (only the main thread may set handlers)
+                signal.signal(signal.SIGTERM, on_term)  # ray.init installs its own; ours stops the cluster cleanly
     try:
         yield ray
     finally:
-        ray.shutdown()
+        _stop(ray, token, watcher)
+
+
+def _mark() -> str:
+    """A token every process of the private cluster inherits (edgeseg.fleet.reaper finds them by it)."""
+    import secrets
+
+    from edgeseg.fleet.reaper import MARK
+
+    token = f"{os.getpid()}-{secrets.token_hex(6)}"
+    os.environ[MARK] = token
+    return token
+
+
+def _stop(ray, token: str | None, watcher) -> None:
+    """ray.shutdown(), then whatever of a private cluster is still running (Ray's agents outlive it)."""
+    from edgeseg.fleet.reaper import MARK, family, reap
+
+    if watcher is not None:
+        watcher.kill()
+        watcher.wait()
+    started = family(token) if token is not None else []
+    ray.shutdown()
+    reap(started)
+    os.environ.pop(MARK, None)
+
+
+def _watch(token: str | None):
+    """A watcher process that stops the private cluster if the command is killed (edgeseg.fleet.reaper)."""
+    import subprocess
+    import sys
+
+    from edgeseg.fleet.reaper import MARK
+
+    if token is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != MARK}
+    return subprocess.Popen([sys.executable, "-m", "edgeseg.fleet.reaper", str(os.getpid()), token], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)

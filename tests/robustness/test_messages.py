@@ -97,3 +97,60 @@ def test_non_utf8_output_folder_is_one_line(tmp_path):
                                     p.stderr.decode(errors="replace"))
     refused(p, "caf\\xe9", "not valid UTF-8")
     assert not os.path.exists(out)
+
+
+def _ray_processes(driver: int) -> set[int]:
+    """Processes of the private cluster `driver` started that outlived it: its session's (named after the
+    driver's pid) and agents orphaned to init."""
+    from pathlib import Path
+
+    found = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if state[0] == "Z":
+            continue
+        if f"_{driver}/".encode() in cmd or f"_{driver} ".encode() in cmd.replace(b"\0", b" ") or \
+                (cmd.startswith(b"ray::") and state[1] == "1"):
+            found.add(int(proc.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_eval_ray_local_ends_cleanly_on_a_signal(tmp_path, sig):
+    """SIGTERM during `eval --ray local` printed Ray's C++ dump; SIGKILL left Ray's processes behind.
+    Now SIGTERM is one line (exit 143) and either way nothing of the private cluster remains."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("ray")
+    from cliproc import DEMO, REPO
+    from tiny import tiny_onnx
+
+    orphans_before = _ray_processes(-1)  # agents other runs orphaned are not this run's
+    p = subprocess.Popen([sys.executable, "-m", "edgeseg.cli.main", "eval", str(tiny_onnx(tmp_path / "m.onnx")),
+                          "--data", str(DEMO), "--split", "camvid_val_list.txt", "--ray", "local", "--workers", "2"],
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    lines = []
+    for line in p.stderr:
+        lines.append(line)
+        if line.startswith("evaluating"):  # the cluster is up and the shards are running
+            break
+    p.send_signal(getattr(signal, sig))
+    err = "".join(lines) + p.stderr.read()
+    rc = p.wait(timeout=120)
+    if sig == "SIGTERM":
+        assert rc in (143, 130) and "Traceback" not in err and "*** " not in err, err[-2000:]
+        assert err.rstrip().splitlines()[-1] == "error: terminated", err[-2000:]
+    deadline = time.monotonic() + 30
+    while (_ray_processes(p.pid) - orphans_before) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not (_ray_processes(p.pid) - orphans_before)
