@@ -203,8 +203,9 @@ def check_label_space(runners) -> None:
     for r, classes in spaces[1:]:
         ref, ref_classes = spaces[0]
         if classes != ref_classes:
-            diff = (f"{len(ref_classes)} vs {len(classes)} classes" if len(classes) != len(ref_classes) else
-                    next(f"class {i} is {a!r} vs {b!r}" for i, (a, b) in enumerate(zip(ref_classes, classes)) if a != b))
+            first = next((i for i, (a, b) in enumerate(zip(ref_classes, classes)) if a != b), None)
+            diff = (f"{len(ref_classes)} vs {len(classes)} classes" if first is None else
+                    f"class {first} is {ref_classes[first]!r} vs {classes[first]!r}")
             raise EdgesegError(f"{r.path} and {ref.path} predict different label spaces ({diff}): their agreement "
                                "would mean nothing")
 

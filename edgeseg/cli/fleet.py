@@ -196,7 +196,8 @@ def bench_cmd(
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
     work_dir: str = typer.Option("fleet-out", help="where checkpoints are exported"),
     timeout: float = typer.Option(1800.0, help="seconds before a target that has not answered fails its rows"),
-    json_out: Optional[str] = typer.Option(None, "--json", help="write every target's results (readable by `edgeseg compare`)"),
+    json_out: Optional[str] = typer.Option(None, "--json", help="also write every target's results (readable by "
+                                                                "`edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
     plot: Optional[str] = typer.Option(None, help="write mIoU vs FPS with the Pareto front (PNG)"),
 ):
@@ -225,7 +226,8 @@ def bench_cmd(
         export_args = {"dataset": None if dataset == "folder" else dataset, "variant": variant, "input_size": size,
                        "quant": {"calib": calib, "data": calib_data}}
         paths = _artifacts(inputs, chosen, work_dir, export_args, err)
-        settings = FleetBenchSettings(tuple(chosen), size, batch, warmup, iters, duration, threads, timeout, _data(data, dataset, split, limit, paths[0]))
+        settings = FleetBenchSettings(tuple(chosen), size, batch, warmup, iters, duration, threads, timeout,
+                                      _data(data, dataset, split, limit, paths[0]))
         result = bench_fleet(paths, targets, settings, r,
                              on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
                                                                    markup=False))

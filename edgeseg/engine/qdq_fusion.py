@@ -62,8 +62,9 @@ class FusionReport:
         total = self.quantize + self.dequantize
         if not total or len(self.unfused) * 2 <= total:
             return None
-        return (f"INT8 engine{where}: only {self.fused} of {total} Q/DQ fused into INT8 kernels, {len(self.unfused)} run "
-                "as separate quantize/dequantize steps: expect it slower than FP16; build FP16 for this GPU")
+        return (f"INT8 engine{where}: only {self.fused} of {total} Q/DQ fused into INT8 kernels, "
+                f"{len(self.unfused)} run as separate quantize/dequantize steps: expect it slower than FP16; "
+                "build FP16 for this GPU")
 
 
 def layer_list(messages) -> str | None:

@@ -72,7 +72,8 @@ def check_export_options(options) -> None:
     std = getattr(options, "std_bgr", None)
     if std is not None and len(set(std)) != 1:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(std)))
-    if getattr(options, "format", None) == "engine" and (getattr(options, "engine", None) or {}).get("runtime") == "tensorrt-rtx":
+    engine = getattr(options, "engine", None) or {}
+    if getattr(options, "format", None) == "engine" and engine.get("runtime") == "tensorrt-rtx":
         raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
     if "cpu" in ((getattr(options, "quant", None) or {}).get(k) for k in ("preset", "target")):
         raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "

@@ -48,6 +48,14 @@ def marked(token: str) -> list[int]:
     return found
 
 
+def _is_ray(pid: int) -> bool:
+    """Still one of Ray's (a listed pid may have ended and been reused by then)."""
+    try:
+        return b"ray" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def family(token: str) -> list[int]:
     """The marked processes and all their descendants (Ray's agents do not inherit the mark), listed
     while their parents live: once a raylet is gone its agents belong to init and no tree finds them."""
@@ -69,7 +77,7 @@ def family(token: str) -> list[int]:
 def reap(pids: list[int], grace_s: float = 3.0) -> None:
     """SIGTERM these processes, then SIGKILL those still there after `grace_s`."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = [p for p in pids if _alive(p)]
+        pids = [p for p in pids if _alive(p) and _is_ray(p)]
         for pid in pids:
             try:
                 os.kill(pid, sig)
@@ -84,9 +92,11 @@ def main(argv: list[str]) -> None:
     parent, token = int(argv[0]), argv[1]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    known: set[int] = set()
     while _alive(parent):
+        known.update(family(token))  # kept up to date: a raylet may go before its agents, orphaning them
         time.sleep(0.5)
-    reap(family(token))
+    reap(sorted(known.union(family(token))))
 
 
 if __name__ == "__main__":

@@ -152,8 +152,9 @@ class Archive:
             if info.file_size != storage.numel * WIDTH[storage.dtype]:
                 raise NotPlain(f"{record} holds {info.file_size} bytes for {storage.numel} {storage.dtype} values")
             if info.file_size > max(MAX_EXPANSION * info.compress_size, 1 << 20):
-                raise EdgesegError(f"{self.zip.filename}: storage {record} expands from {info.compress_size} to {info.file_size} bytes "
-                                   "when decompressed: refused as a zip bomb (torch.save stores tensors uncompressed)")
+                raise EdgesegError(f"{self.zip.filename}: storage {record} expands from {info.compress_size} to "
+                                   f"{info.file_size} bytes when decompressed: refused as a zip bomb (torch.save "
+                                   "stores tensors uncompressed)")
 
     def close(self) -> None:
         if self.zip is not None:

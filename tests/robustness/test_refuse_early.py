@@ -6,7 +6,6 @@ import os
 import struct
 import zipfile
 
-import numpy as np
 import pytest
 
 from cliproc import cli, refused
