@@ -61,22 +61,47 @@ def estimate_bytes(variant: str | None, size, batch: int = 1, export: bool = Fal
     return one * (EXPORT_FACTOR if export else 1)
 
 
-def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, what: str | None = None) -> None:
-    """Refuse a run whose estimate exceeds the limit, in one line with both numbers."""
-    need = estimate_bytes(variant, size, batch, export)
+def _limit() -> tuple[int | None, str]:
     if _limit_gb is not None:
-        limit, source = int(_limit_gb * 1e9), "the --max-memory-gb limit"
-    else:
-        limit, source = available_bytes(), "the memory available now"
-        if limit is None:
-            return
-    if need <= limit:
+        return int(_limit_gb * 1e9), "the --max-memory-gb limit"
+    return available_bytes(), "the memory available now"
+
+
+def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, what: str | None = None,
+               held: int = 0) -> None:
+    """Refuse a run whose estimate (plus `held` bytes of data it keeps) exceeds the limit, in one line."""
+    need = estimate_bytes(variant, size, batch, export) + held
+    limit, source = _limit()
+    if limit is None or need <= limit:
         return
     h, w = size
     what = what or f"{'export' if export else 'inference'} at {h}x{w}" + (f", batch {batch}" if batch != 1 else "")
     raise EdgesegError(f"{what} needs about {need / 1e9:.1f} GB ({variant or 'any variant'}), more than "
                        f"{source} ({limit / 1e9:.1f} GB); use a smaller --input-size or batch, or raise the "
                        "limit with --max-memory-gb")
+
+
+def validation_bytes(images: int, size, classes: int) -> int:
+    """What INT8/FP8 --val keeps in memory: each image's float input, its label and its FP32 logits."""
+    h, w = size
+    return images * h * w * (3 * 4 + 1 + classes * 4)
+
+
+# Bytes per pixel an image costs at its own size once decoded: the BGR image, its class map
+# (int64 from argmax), the colour mask and the overlay (an estimate, not measured).
+IMAGE_BYTES_PER_PIXEL = 20
+
+
+def check_image(path, size) -> None:
+    """Refuse an image whose decoded size (from its header) would not fit, before it is decoded:
+    a 140 KB PNG can hold 12000x12000 pixels."""
+    h, w = size
+    need = IMAGE_BYTES_PER_PIXEL * h * w
+    limit, source = _limit()
+    if limit is not None and need > limit:
+        raise EdgesegError(f"image {path} is {w}x{h}: decoding and predicting it at that size needs about "
+                           f"{need / 1e9:.1f} GB, more than {source} ({limit / 1e9:.1f} GB); shrink it first or "
+                           "raise the limit with --max-memory-gb")
 
 
 def fit_within(size, limit) -> tuple[int, int]:

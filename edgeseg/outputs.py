@@ -91,9 +91,22 @@ def _folder_problem(path: Path) -> str | None:
     return f"cannot write in {base} ({why})" if why else None
 
 
+def require_utf8(path, option: str) -> None:
+    """A path that is not valid UTF-8 (bytes the OS allows, decoded by Python as surrogates) cannot be
+    handed to ONNX Runtime, PyTorch or OpenCV, whose C++ bindings take UTF-8 strings: refuse it in one line."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise EdgesegError(f"{option} {shown}: the name is not valid UTF-8, which ONNX Runtime, PyTorch and OpenCV "
+                           "cannot open; use a UTF-8 name") from None
+
+
 def check_out_dir(path, option: str = "-o") -> Path:
     """Refuse an output folder that cannot be created or written, before any work starts."""
     path = Path(path)
+    require_utf8(path, option)
     why = _folder_problem(path)
     if why:
         raise EdgesegError(f"{option} {path}: {why}")

@@ -27,6 +27,11 @@ def _pct(num: int, den: int) -> float | None:
     return round(num / den * 100, 4) if den else None
 
 
+def _finite(v: float) -> float | None:
+    """Rounded, or None (JSON null) for a figure that could not be measured: never a bare NaN."""
+    return round(v, 4) if np.isfinite(v) else None
+
+
 @dataclass
 class ArtifactScore:
     path: str
@@ -42,9 +47,9 @@ class ArtifactScore:
         miou = self.confusion.miou()
         return {
             "path": self.path, "backend": self.backend, "precision": self.precision,
-            "miou": round(miou, 4), "pixel_acc": round(self.confusion.pixel_accuracy() * 100, 4),
+            "miou": _finite(miou), "pixel_acc": _finite(self.confusion.pixel_accuracy() * 100),
             "per_class_iou": {n: (None if np.isnan(v) else round(float(v) * 100, 4)) for n, v in zip(names, iou)},
-            "miou_drop": None if reference is None else round(reference.confusion.miou() - miou, 4),
+            "miou_drop": None if reference is None else _finite(reference.confusion.miou() - miou),
             "agreement": None if reference is None else _pct(self.agree, self.compared),
             "seconds": round(self.seconds, 3),
             "confusion": self.confusion.matrix.tolist(),
@@ -62,6 +67,15 @@ class EvalResult:
     scores: list[ArtifactScore] = field(default_factory=list)
     class_names: tuple = ()
     batch: int = 1
+
+    def check_measured(self) -> "EvalResult":
+        """Refuse a split with no labelled pixel: its mIoU is not a number, and must not pass as one."""
+        if self.scores and not self.scores[0].confusion.matrix.any():
+            cm = self.scores[0].confusion
+            raise EdgesegError(f"no labelled pixel in the {self.images} images of {self.split}: every label pixel is "
+                               f"{cm.ignore_index} (ignored) or outside 0..{cm.num_classes - 1}, so mIoU cannot be "
+                               "measured; check the labels (labelIds vs labelTrainIds, --dataset)")
+        return self
 
     def to_dict(self) -> dict:
         ref = self.scores[0] if self.scores else None
@@ -181,6 +195,21 @@ def check_classes(runners, info: DatasetInfo) -> None:
                                f"{info.num_classes}: evaluate it with the dataset it was trained on")
 
 
+def check_label_space(runners) -> None:
+    """Runners compared pixel by pixel must predict the same classes, in the same order: an
+    agreement figure between two label spaces means nothing."""
+    spaces = [(r, (r.metadata.get("dataset") or {}).get("classes")) for r in runners]
+    spaces = [(r, list(c)) for r, c in spaces if isinstance(c, (list, tuple))]
+    for r, classes in spaces[1:]:
+        ref, ref_classes = spaces[0]
+        if classes != ref_classes:
+            first = next((i for i, (a, b) in enumerate(zip(ref_classes, classes)) if a != b), None)
+            diff = (f"{len(ref_classes)} vs {len(classes)} classes" if first is None else
+                    f"class {first} is {ref_classes[first]!r} vs {classes[first]!r}")
+            raise EdgesegError(f"{r.path} and {ref.path} predict different label spaces ({diff}): their agreement "
+                               "would mean nothing")
+
+
 def _score_group(runner, key, score, group, resize: str, num_classes: int) -> list[np.ndarray]:
     """Run one runner on a group and add it to its confusion matrix; returns its class maps."""
     t0 = time.perf_counter()
@@ -196,11 +225,13 @@ def _score_group(runner, key, score, group, resize: str, num_classes: int) -> li
     return preds
 
 
-def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progress=None) -> EvalResult:
+def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progress=None,
+             shard: bool = False) -> EvalResult:
     """Evaluate activated runners on `dataset`; the first runner is the reference.
 
     Images are read and preprocessed ahead in a background thread; `progress()` is called once
-    per image.
+    per image. A split without one labelled pixel is refused (a `shard` of one is not: the
+    others may have them, and the sum is checked).
     """
     if resize not in RESIZE_MODES:
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
@@ -208,6 +239,7 @@ def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progre
         raise EdgesegError(f"--batch must be at least 1, got {batch}")
     info: DatasetInfo = dataset.info
     check_classes(runners, info)
+    check_label_space(runners)
     feeders = [feeder(r) for r in runners]
     unique = dict(feeders)
     scores = [ArtifactScore(r.path, r.backend, r.metadata.get("precision", "fp32"),
@@ -233,4 +265,5 @@ def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progre
         for _ in group:
             if progress:
                 progress()
-    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+    result = EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+    return result if shard else result.check_measured()

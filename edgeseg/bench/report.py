@@ -160,8 +160,28 @@ def _bench_row(r: dict, device: str) -> dict:
             "gpu_ms": (r.get("gpu_compute") or {}).get("median_ms"), "h2d_ms": r.get("h2d_ms"),
             "d2h_ms": r.get("d2h_ms"), "power_w": r.get("power_w"), "fps_per_watt": r.get("fps_per_watt"),
             "miou": r.get("miou"), "drop": r.get("miou_drop"), "agreement": r.get("agreement"),
-            "status": "ok" if ok else f"failed: {r.get('reason') or 'no reason recorded'}",
+            "status": "ok" if ok else f"{r.get('status') or 'failed'}: {r.get('reason') or 'no reason recorded'}",
             "reason": None if ok else r.get("reason")}
+
+
+def check_rows(result: dict) -> None:
+    """After the table is shown: a run where a requested row failed, or nothing ran, must not exit 0.
+
+    Rows marked "skipped" (a precision the device's profile does not run) are not failures, but
+    a run where every row was skipped measured nothing and fails too.
+    """
+    rows = result["rows"]
+    failed = [r for r in rows if r.get("status") not in ("ok", "skipped")]
+    if failed:
+        first = failed[0]
+        reason = first.get("reason") or "no reason recorded"
+        where = reason if first["path"] in reason else f"{first['path']}: {reason}"
+        raise EdgesegError(f"{len(failed)} of {len(rows)} benchmark rows failed (first: {where})")
+    if not any(r.get("status") == "ok" for r in rows):
+        first = rows[0].get("reason") if rows else None
+        raise EdgesegError("nothing was measured" + (f": {first}" if first else ""))
+    if (result.get("accuracy") or {}).get("error"):
+        raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
 
 
 def _merge(rows: list[dict]) -> list[dict]:

@@ -68,6 +68,14 @@ def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], st
     return tuple(profile.input_sizes[0]), f"the {profile.name} profile's default input size"
 
 
+def _check_fp8(runner, profile) -> None:
+    """An FP8 model timed on a profile without FP8 would time an emulation, not FP8: refuse the row."""
+    if runner.metadata.get("precision") == "fp8" and "fp8" not in profile.precisions:
+        raise EdgesegError(f"{Path(runner.path).name} is FP8 and the {profile.name} profile has no FP8 path (it runs "
+                           f"{', '.join(profile.precisions)}): its time would be an emulation's; bench it with "
+                           "--device dgx-spark, or cuda on an FP8 GPU (compute capability 8.9+)")
+
+
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
     from edgeseg.runtime import open_runner
 
@@ -78,6 +86,7 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
             row["backend"] = parse_backend(backend)[0]  # named even when the row fails
         runner = open_runner(path, backend, provider=settings.provider, threads=settings.threads, **settings.runner_options)
         with runner:
+            _check_fp8(runner, profile)
             size, source = _size(runner, settings, profile)
             check_fits((runner.metadata.get("model") or {}).get("variant"), size, settings.batch)
             batch = input_batch(runner.io_spec, size, settings.batch, source=source)

@@ -96,6 +96,14 @@ def time_runner(runner, batch: np.ndarray, warmup: int = 10, iters: int | None =
     return _result(ms, gpu, len(batch), wall, runner, power)
 
 
+DEFAULT_ITERS = 100  # what --help promises when neither --iters nor --duration is given
+
+
+def default_iters(iters: int | None, duration: float | None) -> int | None:
+    """--iters as given, or the documented default when neither it nor --duration is."""
+    return DEFAULT_ITERS if iters is None and duration is None else iters
+
+
 def check_budget(warmup: int, iters: int | None, duration: float | None, batch: int = 1,
                  limit: int | None = None) -> None:
     """Refuse a timing budget that cannot run, before any model is loaded (`edgeseg bench` and `time_runner`)."""

@@ -38,14 +38,15 @@ def bench_cmd(
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
     from edgeseg.bench.run import BenchSettings, run_bench
-    from edgeseg.bench.speed import check_budget
+    from edgeseg.bench import report
+    from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.platform.devices import load_profile
 
     from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_file
 
     set_limit_gb(max_memory_gb)
-    iters = 100 if iters is None and duration is None else iters
+    iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")
@@ -62,21 +63,7 @@ def bench_cmd(
     if data:
         _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
     _show(result, json_out, md_out)
-    refuse_failed_rows(result)
-
-
-def refuse_failed_rows(result: dict) -> None:
-    """After the table is shown: a run where a requested row failed must not exit 0 (scripts, CI)."""
-    from edgeseg.errors import EdgesegError
-
-    failed = [r for r in result["rows"] if r.get("status") != "ok"]
-    if failed:
-        first = failed[0]
-        reason = first.get("reason") or "no reason recorded"
-        where = reason if first["path"] in reason else f"{first['path']}: {reason}"
-        raise EdgesegError(f"{len(failed)} of {len(result['rows'])} benchmark rows failed (first: {where})")
-    if (result.get("accuracy") or {}).get("error"):
-        raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
+    report.check_rows(result)
 
 
 def _show(result: dict, json_out, md_out) -> None:

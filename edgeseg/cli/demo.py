@@ -18,7 +18,7 @@ def demo_cmd(
 ):
     """Export FP32/FP16/INT8 of a trained S²-FPN18, evaluate, benchmark, print the table, plot."""
     from edgeseg.bench import report
-    from edgeseg.cli.bench import refuse_failed_rows
+    from edgeseg.bench.report import check_rows
     from edgeseg.demo import run_demo
     from edgeseg.errors import EdgesegError
     from edgeseg.outputs import check_out_dir
@@ -30,9 +30,9 @@ def demo_cmd(
     result = run_demo(Path(out), iters, threads)
     con = console()
     con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
-    con.print(f"plot: {Path(out) / 'miou_vs_fps.png'}   predictions: {Path(out) / 'predictions'}/   "
-              f"({time.perf_counter() - t0:.0f} s)")
-    refuse_failed_rows(result["bench"])
+    con.print(f"plot: {result['plot']}   predictions: {Path(out) / 'predictions'}/   "
+              f"({time.perf_counter() - t0:.0f} s)", markup=False, highlight=False)
+    check_rows(result["bench"])
 
 
 def register(app: typer.Typer) -> None:

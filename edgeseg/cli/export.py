@@ -46,7 +46,10 @@ def export_cmd(
     max_miou_drop: Optional[float] = typer.Option(None, help="INT8: budget in mIoU points (needs --val)"),
     val: Optional[str] = typer.Option(None, help="INT8: validation data with labels, ROOT[:SPLIT] or a list file"),
     val_limit: Optional[int] = typer.Option(None, help="INT8: use at most N validation images"),
-    fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24)"),
+    fallback_limit: Optional[int] = typer.Option(None, help="INT8: keep at most N layers in float (default 24; "
+                                                             "0: no fallback, only the drop is measured)"),
+    fail_on_budget: bool = typer.Option(False, "--fail-on-budget", help="INT8/FP8: exit 1, writing nothing, when "
+                                        "--max-miou-drop is still missed (default: a warning)"),
     ray: Optional[str] = typer.Option(None, "--ray", help="INT8 fallback: evaluate candidates on a Ray cluster "
                                                            "(HEAD:PORT or 'local')"),
     quant_preset: Optional[str] = typer.Option(None, help="INT8 preset: tensorrt | cpu | naive (everything quantized, "
@@ -72,7 +75,8 @@ def export_cmd(
     quant = {k: v for k, v in dict(calib=calib, data=calib_data, method=calib_method, limit=calib_limit,
                                    percentile=calib_percentile, target=target, max_miou_drop=max_miou_drop, val=val,
                                    val_limit=val_limit, fallback_limit=fallback_limit,
-                                   preset=quant_preset, ray=ray, fp16_rest=False if fp32_rest else None).items()
+                                   preset=quant_preset, ray=ray, fp16_rest=False if fp32_rest else None,
+                                   fail_on_budget=fail_on_budget or None).items()
              if v is not None}
     engine = {k: v for k, v in dict(device=device, workspace_gb=workspace, timing_cache=timing_cache, runtime=runtime,
                                     compute_capabilities=compute_capability).items() if v is not None}

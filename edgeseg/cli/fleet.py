@@ -14,6 +14,7 @@ from edgeseg.cli.common import console, parse_size
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
 
+QUANTIZED = ("int8", "fp8")  # precisions exported with calibration (--calib, --calib-data)
 RAY_HELP = "Ray head HOST:PORT, or 'local' for a private cluster on this machine (it is its only target)"
 
 
@@ -128,7 +129,7 @@ def _artifacts(inputs: list[str], precisions: list[str], work_dir: str, export_a
             out.append(str(path))
             continue
         for p in precisions:
-            quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p in ("int8", "fp8") else {}
+            quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p in QUANTIZED else {}
             options = ExportOptions(precision=p, dataset=export_args["dataset"], variant=export_args["variant"],
                                     input_size=export_args["input_size"], quant=quant)
             err.print(f"exporting {path.name} as {p}", style="dim", markup=False)
@@ -152,9 +153,9 @@ def _precisions(text: str, inputs: list[str], calib: Optional[str]) -> list[str]
     bad = [p for p in chosen if p not in PRECISIONS]
     if bad or not chosen:
         raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
-    quantized = [p for p in chosen if p in ("int8", "fp8")]
-    if quantized and not calib and any(not i.lower().endswith(".onnx") for i in inputs):
-        raise EdgesegError(f"--precisions {','.join(quantized)} exports with calibration: give --calib (a manifest from "
+    needs = [p for p in chosen if p in QUANTIZED]
+    if needs and not calib and any(not i.lower().endswith(".onnx") for i in inputs):
+        raise EdgesegError(f"--precisions {needs[0]} exports with calibration: give --calib (a manifest from "
                            "`edgeseg calib make`)")
     return chosen
 
@@ -195,20 +196,25 @@ def bench_cmd(
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
     work_dir: str = typer.Option("fleet-out", help="where checkpoints are exported"),
     timeout: float = typer.Option(1800.0, help="seconds before a target that has not answered fails its rows"),
-    json_out: str = typer.Option(..., "--json", help="write every target's results (readable by `edgeseg compare`)"),
+    json_out: Optional[str] = typer.Option(None, "--json", help="also write every target's results (readable by "
+                                                                "`edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
     plot: Optional[str] = typer.Option(None, help="write mIoU vs FPS with the Pareto front (PNG)"),
 ):
     """Export once here, build and time on every target, one table (as `edgeseg compare` writes it)."""
     from edgeseg.artifacts import atomic_path, write_json
     from edgeseg.bench import report
-    from edgeseg.bench.speed import check_budget
+    from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.errors import EdgesegError
-    from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
+    from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet, check_fleet
     from edgeseg.fleet.cluster import connected
     from edgeseg.fleet.targets import list_targets, select
+    from edgeseg.outputs import check_out_file
 
+    iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)
+    for path, flag in ((json_out, "--json"), (md_out, "--md"), (plot, "--plot")):
+        check_out_file(path, flag)
     if timeout <= 0:
         raise EdgesegError(f"--timeout must be positive, got {timeout}")
     chosen = _precisions(precisions, inputs, calib)
@@ -220,12 +226,13 @@ def bench_cmd(
         export_args = {"dataset": None if dataset == "folder" else dataset, "variant": variant, "input_size": size,
                        "quant": {"calib": calib, "data": calib_data}}
         paths = _artifacts(inputs, chosen, work_dir, export_args, err)
-        settings = FleetBenchSettings(tuple(chosen), size, batch, warmup, None if duration else (iters or 100),
-                                      duration, threads, timeout, _data(data, dataset, split, limit, paths[0]))
+        settings = FleetBenchSettings(tuple(chosen), size, batch, warmup, iters, duration, threads, timeout,
+                                      _data(data, dataset, split, limit, paths[0]))
         result = bench_fleet(paths, targets, settings, r,
                              on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
                                                                    markup=False))
-    write_json(json_out, result)
+    if json_out:
+        write_json(json_out, result)
     rows = report.load_rows_from(result)
     title = f"edgeseg fleet bench: {len(targets)} targets"
     console().print(report.rich_table(rows, title))
@@ -236,6 +243,7 @@ def bench_cmd(
         from edgeseg.bench.plot import draw
 
         err.print(f"plot: {draw(rows, plot, title)} rows", markup=False)
+    check_fleet(result)
 
 
 def register(main_app: typer.Typer) -> None:

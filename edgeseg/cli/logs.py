@@ -89,5 +89,17 @@ def add_verbosity(app: typer.Typer) -> None:
         if info.callback is not None:
             info.callback = with_verbosity(info.callback)
     for group in app.registered_groups:
-        if group.typer_instance is not None:
-            add_verbosity(group.typer_instance)
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        add_verbosity(sub)
+        # `edgeseg calib -v make`: the group's own callback takes -v/-q too
+        given = sub.registered_callback
+        if given is None or given.callback is None:
+            sub.callback()(with_verbosity(_group))
+        else:
+            given.callback = with_verbosity(given.callback)
+
+
+def _group() -> None:
+    """(the group's callback: only -v/-q)"""

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logs.configure()
     previous = signal.signal(signal.SIGINT, _interrupt)
+    previous_term = signal.signal(signal.SIGTERM, _terminate)  # `kill PID`: clean up as for Ctrl-C
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:
@@ -71,17 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     except EdgesegError as exc:
         _fail(str(exc))
         return 1
+    except Terminated:
+        _fail("terminated")
+        return 143
     except (Interrupted, KeyboardInterrupt):
         _fail("interrupted")
         return 130
     except OSError as exc:
         _fail(describe_os_error(exc))
         return 1
+    except SystemError as exc:  # a signal raised inside a C extension call (ray.wait): "returned a result
+        signal_exc = _signal_behind(exc)  # with an exception set"; the signal is what happened
+        if signal_exc is None:
+            raise
+        _fail("terminated" if isinstance(signal_exc, Terminated) else "interrupted")
+        return 143 if isinstance(signal_exc, Terminated) else 130
     except MemoryError:
         _fail("out of memory; use a smaller --input-size or batch, or fewer images at once")
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
     return 0
 
 
@@ -89,8 +100,23 @@ class Interrupted(BaseException):
     """Ctrl-C. Not a KeyboardInterrupt: Typer would turn that into a silent exit 130."""
 
 
+class Terminated(Interrupted):
+    """SIGTERM: ends the command as Ctrl-C does (temporaries removed, a private Ray cluster stopped)."""
+
+
+def _signal_behind(exc: BaseException) -> "Interrupted | None":
+    seen = exc.__context__ or exc.__cause__
+    while seen is not None and not isinstance(seen, Interrupted):
+        seen = seen.__context__ or seen.__cause__
+    return seen
+
+
 def _interrupt(signum, frame):
     raise Interrupted()
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def _fail(message: str) -> None:

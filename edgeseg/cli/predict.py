@@ -61,7 +61,7 @@ def predict_cmd(
     max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
-    from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.bench.accuracy import check_label_space, predict_labels
     from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner
@@ -78,6 +78,7 @@ def predict_cmd(
     check_out_dir(out)
     runners = [open_runner(a, b, provider=provider, dataset=dataset)  # the reference runs on its own default backend
                for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]
+    check_label_space(runners)
     out_dir, con, written, bad = Path(out), console(), 0, []
     try:
         for r in runners:

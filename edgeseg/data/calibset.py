@@ -93,6 +93,9 @@ def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibS
     digest = content_hash(picked)
     # relative to the root as listed (a symlinked image stays under it; `..` is kept lexical)
     rel = [Path(os.path.relpath(os.path.abspath(p), root)).as_posix() for p in picked]
+    odd = next((r for r in rel if "\n" in r or "\r" in r or r != r.strip()), None)
+    if odd is not None:  # one path per line, taken whole: spaces inside a name are fine, these are not
+        raise EdgesegError(f"image {odd!r}: a name with a line break or edge spaces cannot go in a manifest; rename it")
     header = [MAGIC, f"# source: {kind} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
               f"# count: {len(rel)}", f"# sha256: {digest}"]
     with atomic_path(out) as tmp:
@@ -128,9 +131,13 @@ def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
 
 
 def _read_list(path: Path, root: Path) -> list[Path]:
+    """A manifest holds one path per line, taken whole (names may hold spaces); an official list
+    file holds `image label` separated by white space."""
     paths, missing = [], []
-    for line in read_lines(path, "calibration list"):
-        parts = line.split()
+    lines = read_lines(path, "calibration list")
+    manifest = bool(lines) and lines[0] == MAGIC
+    for line in lines:
+        parts = [line] if manifest and line.strip() else line.split()
         if not parts or parts[0].startswith("#"):
             continue
         p = root / parts[0]

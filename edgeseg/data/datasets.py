@@ -109,6 +109,17 @@ def _cityscapes(root: Path, split: str) -> tuple[list[Sample], np.ndarray | None
     return _paired(images, label("labelIds")), cityscapes_lut()
 
 
+def _list_lut(samples: list[Sample], list_file: Path) -> np.ndarray | None:
+    """The label table of a Cityscapes list: labelIds need one, labelTrainIds none; a mix is refused
+    (one table for both would turn half the labels into wrong classes)."""
+    ids = [s for s in samples if s.label and s.label.name.endswith("_labelIds.png")]
+    train = [s for s in samples if s.label and s.label.name.endswith("_labelTrainIds.png")]
+    if ids and train:
+        raise EdgesegError(f"list file {list_file} mixes _labelIds.png ({ids[0].label.name}) and _labelTrainIds.png "
+                           f"({train[0].label.name}) labels: list one kind")
+    return cityscapes_lut() if ids else None
+
+
 def cityscapes_lut() -> np.ndarray:
     """256-entry table: Cityscapes label id -> train id (255 for ignored ids)."""
     lut = np.full(256, 255, dtype=np.uint8)
@@ -155,8 +166,8 @@ def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | No
         if not list_file.is_file():
             raise EdgesegError(f"list file {split} not found (looked at {list_file})")
         samples = read_list(list_file, root)
-        if kind == "cityscapes" and samples and samples[0].label and samples[0].label.name.endswith("_labelIds.png"):
-            lut = cityscapes_lut()
+        if kind == "cityscapes":
+            lut = _list_lut(samples, list_file)
     elif kind == "camvid":
         samples = _camvid(root, split)
     elif kind == "cityscapes":

@@ -7,6 +7,7 @@ names that are not UTF-8), and only regular files are opened (a FIFO would block
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -37,11 +38,34 @@ def decode(path, flags: int, what: str = "image") -> np.ndarray | None:
     return cv2.imdecode(data, flags) if data.size else None
 
 
+def header_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(H, W) from an image file's header without decoding its pixels (Pillow reads headers lazily);
+    None when Pillow cannot tell (cv2 then says what is wrong with the file)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    Image.MAX_IMAGE_PIXELS = None  # edgeseg checks sizes against memory itself (edgeseg.memory.check_image)
+    try:
+        with Image.open(io.BytesIO(data.tobytes())) as im:
+            w, h = im.size
+    except Exception:  # not an image Pillow knows: the decoder's own error is the one to show
+        return None
+    return int(h), int(w)
+
+
 def read_image(path) -> np.ndarray:
-    """BGR uint8 H x W x 3, as the official code reads it (cv2.imread, colour)."""
+    """BGR uint8 H x W x 3, as the official code reads it (cv2.imread, colour); an image too large
+    for memory is refused from its header, before decoding."""
     import cv2
 
-    img = decode(path, cv2.IMREAD_COLOR)
+    from edgeseg.memory import check_image
+
+    data = file_bytes(path)
+    size = header_size(data)
+    if size is not None:
+        check_image(path, size)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise EdgesegError(f"cannot read image {path} (missing, unreadable or not an image)")
     return img

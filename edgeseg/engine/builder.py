@@ -191,25 +191,32 @@ def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None
 
 
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
+    from edgeseg.outputs import check_out_file
+    from edgeseg.workdir import sweep_stale
+
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
         raise EdgesegError(f"{onnx_path}: no such ONNX model")
     if out_path.suffix.lower() not in ENGINE_SUFFIXES:
         raise EdgesegError(f"-o {out_path}: an engine file must end in .engine or .plan "
                            "(edgeseg picks the runtime by the suffix)")
+    check_out_file(out_path, "-o")  # a folder or an unwritable place: refused now, not after the build
+    sweep_stale(out_path.parent)  # temporaries of builds killed before they could remove them
     return onnx_path, out_path
 
 
-def check_options(options: dict) -> None:
+def check_options(options: dict, precision: str | None = None) -> None:
     """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
     opts = dict(options)
     kind = flavor(opts.pop("runtime", None))
     ccs = opts.pop("compute_capabilities", None)
-    ccs = rtx.parse_compute_capabilities(ccs) if kind.aot else ccs
+    profile = _engine_profile(opts["device"]) if opts.get("device") else None
+    if profile is not None and kind.aot and profile.jetson:
+        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
+                           "--runtime tensorrt")
+    ccs = rtx.choose_targets(ccs, profile, precision == "fp8") if kind.aot else ccs
     opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
     BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
-    if opts.get("device"):
-        _engine_profile(opts["device"])
 
 
 def _engine_profile(name: str):
@@ -245,18 +252,18 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
     onnx_path, out_path = _check_paths(onnx_path, out_path)
     shapes_text = shapes.text if hasattr(shapes, "text") else shapes
     kind = flavor(runtime)
-    ccs = rtx.parse_compute_capabilities(compute_capabilities) if kind.aot else (
-        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
-    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
-                             shapes_text, dla_core, kind.runtime, ccs)
+    engine_options = {"device": device, "workspace_gb": workspace_gb, "opt_level": opt_level,
+                      "timing_cache": timing_cache, "shapes": shapes_text, "dla_core": dla_core}
+    check_options({**engine_options, "runtime": runtime, "compute_capabilities": compute_capabilities})
     profile = _engine_profile(device) if device else None
-    if profile is not None and kind.aot and profile.jetson:
-        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
-                           "--runtime tensorrt")
     explicit = parse_shapes(shapes_text) if shapes_text else None
     model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
+    ccs = rtx.choose_targets(compute_capabilities, profile, wanted == "fp8") if kind.aot else (
+        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
+    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
+                             shapes_text, dla_core, kind.runtime, ccs)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
         require_precision(profile, wanted)
     trt = import_module(kind)
@@ -287,20 +294,26 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
-        qdq_fusion=_fusion(model, logger) if precision == "int8" else None, engine_path=out_path)
+        qdq_fusion=_fusion(model, logger, ccs) if precision == "int8" else None, engine_path=out_path)
     with atomic_path(out_path) as tmp:
         tmp.write_bytes(plan)
     _save_timing_cache(config, cache_path)
     return meta
 
 
-def _fusion(model, logger) -> dict | None:
-    """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU)."""
+def _fusion(model, logger, ccs=None) -> dict | None:
+    """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU);
+    a build that fused few is warned about, and the sidecar says so."""
     from edgeseg.engine.qdq_fusion import analyze, layer_list
 
     text = layer_list(m for _, m in logger.messages)
     report = analyze(model, text) if text else None
-    return report.to_dict() if report is not None else None
+    if report is None:
+        return None
+    warning = report.warning(f" for {', '.join(rtx.sm(c) for c in ccs)}" if ccs else "")
+    if warning:
+        log.warning(warning)
+    return report.to_dict()
 
 
 def _build_record(mode: BuildMode, settings: BuildSettings, shapes: str | None, workspace) -> dict:

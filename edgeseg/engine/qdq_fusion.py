@@ -54,7 +54,17 @@ class FusionReport:
                        if self.unfused else "")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "summary": self.summary}
+        return {**asdict(self), "summary": self.summary, "warning": self.warning()}
+
+    def warning(self, where: str = "") -> str | None:
+        """A loud line when most Q/DQ ran on their own: such an INT8 engine is slower than FP16, not faster
+        (TensorRT-RTX for compute capability 7.5 fused 21 of 332 on S2-FPN)."""
+        total = self.quantize + self.dequantize
+        if not total or len(self.unfused) * 2 <= total:
+            return None
+        return (f"INT8 engine{where}: only {self.fused} of {total} Q/DQ fused into INT8 kernels, "
+                f"{len(self.unfused)} run as separate quantize/dequantize steps: expect it slower than FP16; "
+                "build FP16 for this GPU")
 
 
 def layer_list(messages) -> str | None:

@@ -48,6 +48,39 @@ def parse_compute_capabilities(text) -> tuple[str, ...]:
     return tuple(out)
 
 
+def choose_targets(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
+    """The compute capabilities to build for: those given (or the default list), checked against the
+    named device profile and the graph's precision, so the engine runs where it is meant to.
+
+    A profile's own GPU is the default target and must be among those given; an FP8 graph drops
+    default targets without FP8 tensor cores (8.6) and refuses them when named.
+    """
+    from edgeseg.platform.devices import FP8_MIN_CC
+
+    ccs = parse_compute_capabilities(given)
+    own = getattr(profile, "compute_capability", None)
+    if own:
+        if own not in RTX_GPUS:
+            raise EdgesegError(f"--device {profile.name} ({profile.describe_gpu()}) is no GPU TensorRT-RTX runs on "
+                               f"({', '.join(RTX_GPUS)}): use --runtime tensorrt")
+        if not given:
+            ccs = (own,)
+        elif own not in ccs:
+            raise EdgesegError(f"--device {profile.name} is {profile.describe_gpu()}; --compute-capability "
+                               f"{','.join(ccs)} makes an engine it cannot run: include {own}")
+    if fp8:
+        without = [c for c in ccs if tuple(int(p) for p in c.split(".")) < FP8_MIN_CC]
+        if without and given:
+            raise EdgesegError(f"an FP8 engine needs compute capability 8.9+ (FP8 tensor cores); --compute-capability "
+                               f"lists {', '.join(without)} ({', '.join(RTX_GPUS[c] for c in without)}): drop "
+                               f"{'it' if len(without) == 1 else 'them'}, or export int8/fp16 for those GPUs")
+        ccs = tuple(c for c in ccs if c not in without)
+        if without:
+            log.warning("FP8 engine: building for %s only (%s %s no FP8 tensor cores)", ", ".join(ccs),
+                        ", ".join(without), "has" if len(without) == 1 else "have")
+    return ccs
+
+
 def sm(cc: str) -> str:
     return "sm_" + cc.replace(".", "")
 

@@ -37,6 +37,10 @@ WHY_NOT_LABELS = ("nvinfer's segmentation parser (network-type=2) takes per-clas
                   "its own argmax: export without --argmax for DeepStream")
 
 
+WHY_NOT_RTX = ("nvinfer runs full TensorRT and cannot load TensorRT-RTX plans; give DeepStream the ONNX model "
+               "(nvinfer builds its own engine) or an engine from `edgeseg build --runtime tensorrt` on the target")
+
+
 def config_path(artifact) -> Path:
     """`X.onnx` -> `X.onnx.nvinfer.txt` (beside the sidecar `X.onnx.json`; one config per artifact)."""
     artifact = Path(artifact)
@@ -69,9 +73,12 @@ def check_export_options(options) -> None:
     std = getattr(options, "std_bgr", None)
     if std is not None and len(set(std)) != 1:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(std)))
-    if (getattr(options, "quant", None) or {}).get("preset") == "cpu":
-        raise EdgesegError("--deepstream with the CPU preset (--quant-preset cpu, or --device cpu's): that Q/DQ "
-                           "placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
+    engine = getattr(options, "engine", None) or {}
+    if getattr(options, "format", None) == "engine" and engine.get("runtime") == "tensorrt-rtx":
+        raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
+    if "cpu" in ((getattr(options, "quant", None) or {}).get(k) for k in ("preset", "target")):
+        raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "
+                           "cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
 
 
 def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,
@@ -87,6 +94,8 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
     if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
+    if kind == "engine" and ((meta.get("target") or {}).get("runtime") or "tensorrt") == "tensorrt-rtx":
+        raise EdgesegError(f"{artifact.name} is a TensorRT-RTX engine: {WHY_NOT_RTX}")
     inp, outp = require_io(meta, artifact)
     if inp.get("dtype") == "uint8" or meta.get("embedded_preprocess"):
         raise EdgesegError(f"{artifact.name}: {WHY_NOT_EMBEDDED}")

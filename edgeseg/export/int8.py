@@ -42,6 +42,17 @@ def open_validation(ctx, val_source: str, limit: int | None):
                         limit, ctx.dataset)
 
 
+def _check_validation_memory(ctx, images: int) -> None:
+    """The export plus what --val holds (inputs, labels, FP32 logits), checked before any is read:
+    Cityscapes val at 1024x2048 would need ~90 GB."""
+    from edgeseg.memory import check_fits, validation_bytes
+
+    size = tuple(ctx.sizes[0])
+    held = validation_bytes(images, size, ctx.dataset.num_classes)
+    check_fits(ctx.arch.variant, size, export=True, held=held,
+               what=f"{ctx.options.precision} export at {size[0]}x{size[1]} with {images} --val images")
+
+
 def validation(ctx, ds):
     """Validation images with labels, preprocessed by the artifact's contract."""
     from edgeseg.quant.sensitivity import Validation
@@ -73,11 +84,13 @@ class Int8(OnnxStage):
         if dtype != "int8":  # TensorRT's implicit calibration cache exists for int8 only
             self.companions = (QUANT_JSON,)
         self.config = config_from({**opts, "dtype": dtype})
+        self.fail_on_budget = bool(opts.get("fail_on_budget"))  # how the run ends, not what is built
         self.calib = load_calibset(opts["calib"], opts.get("data"), self.config.calib_limit)
         self.val_ds = None
         if opts.get("val"):
             self.val_ds = open_validation(ctx, opts["val"], opts.get("val_limit"))
             refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])
+            _check_validation_memory(ctx, len(self.val_ds))
         super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
 
     def options(self, ctx):
@@ -105,11 +118,14 @@ class Int8(OnnxStage):
         return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))
 
     def _summary(self, report: dict) -> dict:
-        """The report's headline facts; a missed accuracy budget is said, built or reused."""
+        """The report's headline facts; a missed accuracy budget is said, built or reused, and with
+        --fail-on-budget ends the export before the artifact is written (exit 1)."""
         from edgeseg.quant.config import budget_missed
 
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
+        if missed and self.fail_on_budget:
+            raise EdgesegError(f"--fail-on-budget: {missed}")
         if missed:
             log.warning(missed)
             extra["budget"] = missed

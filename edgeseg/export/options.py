@@ -81,7 +81,8 @@ class ExportOptions:
 QUANT_FLAGS = {"calib": "--calib", "data": "--data", "method": "--calib-method", "limit": "--calib-limit",
                "percentile": "--calib-percentile", "target": "--target", "max_miou_drop": "--max-miou-drop",
                "val": "--val", "val_limit": "--val-limit", "fallback_limit": "--fallback-limit",
-               "preset": "--quant-preset", "ray": "--ray", "fp16_rest": "--fp32-rest"}
+               "preset": "--quant-preset", "ray": "--ray", "fp16_rest": "--fp32-rest",
+               "fail_on_budget": "--fail-on-budget"}
 ENGINE_FLAGS = {"device": "--device", "workspace_gb": "--workspace", "timing_cache": "--timing-cache",
                 "runtime": "--runtime", "compute_capabilities": "--compute-capability"}
 
@@ -127,6 +128,8 @@ def _check_int8(q: dict, precision: str = "int8") -> None:
         raise EdgesegError("--max-miou-drop needs --val (validation images with labels to measure the drop on)")
     if q.get("val_limit") is not None and not q.get("val"):
         raise EdgesegError("--val-limit only applies with --val")
+    if q.get("fail_on_budget") and q.get("max_miou_drop") is None:
+        raise EdgesegError("--fail-on-budget only applies with --max-miou-drop (the budget it fails on)")
     if q.get("fallback_limit") is not None and q.get("max_miou_drop") is None:
         raise EdgesegError("--fallback-limit only applies with --max-miou-drop")
     config = config_from(q)  # method, target, percentile range, budget sign: QuantConfig says what is wrong
@@ -143,7 +146,7 @@ def _check_engine(o: ExportOptions) -> None:
     from edgeseg.engine.builder import check_options
     from edgeseg.engine.flavors import flavor, import_module
 
-    check_options(o.engine)  # runtime, compute capabilities, workspace, device profile
+    check_options(o.engine, o.precision)  # runtime, compute capabilities, workspace, device profile
     try:
         import_module(flavor(o.engine.get("runtime")))
     except EdgesegError as exc:

@@ -73,6 +73,7 @@ def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None):
+    from edgeseg.export.naming import contract_tag
     from edgeseg.export.samples import image_paths, read_images, synthetic_images
     from edgeseg.models.checkpoint import load_model
 
@@ -100,6 +101,7 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=No
     else:
         images = synthetic_images(options.num_samples, size)
     stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")
+    stem += contract_tag(options, preprocess, base)  # a variant never takes the official file's name
     ctx = Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
                   Path(out_dir), stem, images, sizes, arrays, progress, score)
     return ctx, model

@@ -8,6 +8,9 @@ def _size(n: int | None) -> str:
 
 
 def print_summary(result, console) -> None:
+    """Text from files and tools (names, install hints like `pip install 'edgeseg[tensorrt]'`) is
+    printed as it is: never read as Rich markup, which would eat anything in square brackets."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="export (each stage verified against its parent)")
@@ -17,7 +20,7 @@ def print_summary(result, console) -> None:
         c = s.check
         status = "reused" if s.reused else ("ok" if c is None or c.ok else "FAILED")
         table.add_row(
-            s.name, s.path.name if s.path else "(in memory)", "-" if s.nodes is None else str(s.nodes),
+            s.name, escape(s.path.name) if s.path else "(in memory)", "-" if s.nodes is None else str(s.nodes),
             _size(s.size_bytes),
             "-" if c is None or c.max_abs is None else f"{c.max_abs:.2e}",
             "-" if c is None or c.mean_abs is None else f"{c.mean_abs:.2e}",
@@ -27,6 +30,7 @@ def print_summary(result, console) -> None:
         for k, v in s.extra.items():
             if k == "checks":  # one line per extra check (a TensorRT parse, a skipped verification)
                 for name, found in v.items():
-                    console.print(f"  {s.name}: {name}: {found.get('summary', found) if isinstance(found, dict) else found}")
+                    text = found.get("summary", found) if isinstance(found, dict) else found
+                    console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False)
             elif k != "params":
-                console.print(f"  {s.name}: {k} = {v}")
+                console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False)

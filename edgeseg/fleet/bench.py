@@ -153,7 +153,7 @@ def _plan(target, artifacts: list[tuple[str, str]]) -> tuple[list[int], dict]:
         if precision in profile.precisions:
             run.append(i)
         else:
-            skipped[name] = f"not run: the {profile.name} profile runs {', '.join(profile.precisions)}"
+            skipped[name] = f"the {profile.name} profile runs {', '.join(profile.precisions)}"
     return run, skipped
 
 
@@ -198,6 +198,22 @@ def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSe
     for t in targets:
         result = results[t.name]
         result.setdefault("device", {}).update(target=t.name, host=t.host)
-        result["rows"] += [{"path": n, "status": "failed", "reason": r} for n, r in plans[t.name][1].items()]
+        result["rows"] += [{"path": n, "status": "skipped", "reason": r} for n, r in plans[t.name][1].items()]
         out.append(result)
     return {"format": FLEET_FORMAT, "created": _now(), "targets": out}
+
+
+def check_fleet(result: dict) -> None:
+    """After the table: a failed row or accuracy asked and not measured on any target fails the run.
+
+    One check over all targets' rows, as `edgeseg bench` checks its own (`report.check_rows`).
+    """
+    from edgeseg.bench.report import check_rows
+
+    rows, errors = [], []
+    for t in result["targets"]:
+        where = (t.get("device") or {}).get("target", "?")
+        rows += [{**r, "path": f"{where}: {r['path']}"} for r in t["rows"]]
+        if (t.get("accuracy") or {}).get("error"):
+            errors.append(f"{where}: {t['accuracy']['error']}")
+    check_rows({"rows": rows, "accuracy": {"error": "; ".join(errors)} if errors else None})

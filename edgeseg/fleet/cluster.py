@@ -12,6 +12,7 @@ RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) is set; that switch is all it changes.
 from __future__ import annotations
 
 import ipaddress
+import contextlib
 import logging
 import os
 import socket
@@ -140,20 +141,33 @@ def connected(address: str, *, cpus: int | None = None, resources: dict | None =
     else:
         check_speaks_grpc(address)
         kwargs = dict(address=address if "://" in address else "%s:%d" % split_address(address))
+    import signal
+
+    token = _mark() if address == "local" else None
+    watcher = _watch(token)
+    on_term = signal.getsignal(signal.SIGTERM)
     try:
         with _loopback_only(ray, address == "local"):
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
     except Exception as exc:  # version mismatch, missing auth token, refused registration
+        _stop(ray, token, watcher)
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise EdgesegError(f"cannot join the Ray cluster at {address}: {text[:400]} (a head with token "
                            "authentication needs RAY_AUTH_MODE=token and its token here: RAY_AUTH_TOKEN or "
                            "~/.ray/auth_token)") from None
+    except BaseException:  # SIGTERM or Ctrl-C while the cluster starts: stop what was started
+        _stop(ray, token, watcher)
+        raise
+    finally:
+        if on_term is not None and signal.getsignal(signal.SIGTERM) is not on_term:
+            with contextlib.suppress(ValueError):  # (only the main thread may set handlers)
+                signal.signal(signal.SIGTERM, on_term)  # ray.init installs its own; ours stops the cluster cleanly
     if address == "local":
         _warn_unless_loopback(ray)
     try:
         yield ray
     finally:
-        ray.shutdown()
+        _stop(ray, token, watcher)
 
 
 @contextmanager
@@ -180,3 +194,42 @@ def _warn_unless_loopback(ray) -> None:
     if not loopback:
         logger.warning("the private Ray cluster (--ray local) listens on %s, not loopback only: "
                        "other machines on that network can reach it while this command runs", ip)
+
+
+def _mark() -> str:
+    """A token every process of the private cluster inherits (edgeseg.fleet.reaper finds them by it)."""
+    import secrets
+
+    from edgeseg.fleet.reaper import MARK
+
+    token = f"{os.getpid()}-{secrets.token_hex(6)}"
+    os.environ[MARK] = token
+    return token
+
+
+def _stop(ray, token: str | None, watcher) -> None:
+    """ray.shutdown(), then whatever of a private cluster is still running (Ray's agents outlive it)."""
+    from edgeseg.fleet.reaper import MARK, family, reap
+
+    if watcher is not None:
+        watcher.kill()
+        watcher.wait()
+    started = family(token) if token is not None else []
+    ray.shutdown()
+    reap(started)
+    os.environ.pop(MARK, None)
+
+
+def _watch(token: str | None):
+    """A watcher process that stops the private cluster if the command is killed (edgeseg.fleet.reaper)."""
+    import subprocess
+    import sys
+
+    from edgeseg.fleet.reaper import MARK
+
+    if token is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != MARK}
+    return subprocess.Popen([sys.executable, "-m", "edgeseg.fleet.reaper", str(os.getpid()), token], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)

@@ -54,7 +54,7 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
         for p in paths:
             runners.append(open_runner(p, **options).activate())
         t1 = time.perf_counter()
-        result = evaluate(runners, ds, resize=resize, batch=batch)
+        result = evaluate(runners, ds, resize=resize, batch=batch, shard=True)
         t2 = time.perf_counter()
     finally:
         for r in runners:
@@ -97,6 +97,11 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     check_shardable(artifacts, options.get("provider", "cpu"))
     threads = options.get("threads") or 1
     options = {**options, "threads": threads}
+    if address == "local" and workers and workers * threads > logical_cpus():
+        capped = max(1, logical_cpus() // threads)
+        logger.warning("--workers %d x %d threads on a %d-CPU machine: running %d (each worker holds its own copy "
+                       "of the models; more than the CPUs only costs memory)", workers, threads, logical_cpus(), capped)
+        workers = capped
     cpus = (workers or max(1, logical_cpus() // threads)) * threads if address == "local" else None
     with connected(address, cpus=cpus) as ray:
         bounds = shard_bounds(len(dataset), workers or default_workers(ray, threads))
@@ -115,7 +120,7 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
             shard_stats.append(stats)
     info = dataset.info
     scores = [_summed(path, [r["scores"][k] for r in results], info) for k, path in enumerate(artifacts)]
-    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch)
+    return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch).check_measured()
 
 
 def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress) -> dict:

@@ -17,6 +17,8 @@ from math import prod
 
 import numpy as np
 
+from edgeseg.errors import EdgesegError
+
 # storage class -> (dtype name as torch prints it, bytes per element)
 STORAGES = {
     "FloatStorage": ("float32", 4), "HalfStorage": ("float16", 2), "BFloat16Storage": ("bfloat16", 2),
@@ -27,6 +29,9 @@ STORAGES = {
 WIDTH = dict(STORAGES.values())
 # An IEEE value is Inf or NaN exactly when all its exponent bits are set.
 EXPONENT = {"float16": 0x7C00, "bfloat16": 0x7F80, "float32": 0x7F800000, "float64": 0x7FF0000000000000}
+
+
+MAX_EXPANSION = 20  # decompressed / compressed size of a storage; real weights deflate by < 1.2x
 
 
 class NotPlain(Exception):
@@ -127,12 +132,29 @@ class Archive:
                 unpickler = _Unpickler(f, f"{root}/data")
                 self.obj = unpickler.load()
             self.storages = unpickler.storages
-        except NotPlain:
+            self._check_sizes()
+        except (NotPlain, EdgesegError):
             self.close()
             raise
         except Exception as exc:  # a damaged file: torch's reader words the error
             self.close()
             raise NotPlain(f"{type(exc).__name__}: {exc}") from None
+
+    def _check_sizes(self) -> None:
+        """From the zip directory, before any storage is decompressed: each holds the bytes its tensors
+        declare, and none expands far past its compressed size (torch.save stores storages
+        uncompressed; a 1 MB archive must not become gigabytes in memory)."""
+        for record, storage in self.storages.items():
+            try:
+                info = self.zip.getinfo(record)
+            except KeyError:
+                raise NotPlain(f"{record} is missing") from None
+            if info.file_size != storage.numel * WIDTH[storage.dtype]:
+                raise NotPlain(f"{record} holds {info.file_size} bytes for {storage.numel} {storage.dtype} values")
+            if info.file_size > max(MAX_EXPANSION * info.compress_size, 1 << 20):
+                raise EdgesegError(f"{self.zip.filename}: storage {record} expands from {info.compress_size} to "
+                                   f"{info.file_size} bytes when decompressed: refused as a zip bomb (torch.save "
+                                   "stores tensors uncompressed)")
 
     def close(self) -> None:
         if self.zip is not None:

@@ -66,8 +66,11 @@ class Validation:
 
 
 def local_score(model, val: Validation) -> float:
-    """mIoU of an ONNX model on `val`, run here (edgeseg.fleet.shard.ShardedScore: on Ray workers)."""
-    return val.miou(run(model, val.batches))
+    """mIoU of an ONNX model on `val`, run here (edgeseg.fleet.shard.ShardedScore: on Ray workers);
+    one image's logits at a time, not the whole split's."""
+    from edgeseg.runtime.ort import iter_cpu
+
+    return val.miou(iter_cpu(model, val.batches))
 
 
 def run(model, batches) -> list[np.ndarray]:
@@ -123,7 +126,7 @@ def fall_back(model, config, amax, build, val: Validation, fp32_logits, budget: 
     current = build(frozenset())
     int8_miou = score(current, val)
     drop_before = fp32_miou - int8_miou
-    if drop_before <= budget:
+    if drop_before <= budget or config.fallback_limit == 0:  # met, or no layer may go back to float
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
     ranking = isolated_ranking(model, make_plan(model, config), amax, probe, fp32_logits[: len(probe)],

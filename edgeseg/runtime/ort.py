@@ -37,6 +37,15 @@ def run_cpu(model, batches) -> list:
     return [sess.run(None, {name: b})[0] for b in batches]
 
 
+def iter_cpu(model, batches):
+    """`run_cpu` one batch at a time: for consumers that reduce each output (a confusion matrix) and
+    need not hold them all."""
+    sess = session(model)
+    name = sess.get_inputs()[0].name
+    for b in batches:
+        yield sess.run(None, {name: b})[0]
+
+
 def optimization_level(model) -> str:
     """ONNX Runtime graph optimization level that runs `model` as its ops define.
 

@@ -19,6 +19,10 @@ class TorchRunner(Runner):
         super().__init__(path)
         self.device, self.fp16, self.variant = device, fp16, variant
         self.dataset_name, self.input_size, self.threads = dataset, input_size, threads
+        if input_size:  # a size that cannot fit is refused now, before the checkpoint loads
+            from edgeseg.memory import check_fits
+
+            check_fits(variant, input_size)
         self._meta: dict = {}
         self._threads_before: int | None = None
 

@@ -93,7 +93,7 @@ def test_target_that_raises_gets_a_failed_row(cluster, models, fp16_model, tmp_p
     out = tmp_path / "fleet.json"
     code = main(["fleet", "bench", str(models[0]), str(fp16_model), "--ray", "local", "--devices", "cpu#a,jetson-orin",
                  *QUICK, "--json", str(out)])
-    assert code == 0, capsys.readouterr().err
+    assert code == 1, capsys.readouterr().err  # a failed row fails the run, after the table and JSON
     rows = {(r["device"].split("@")[0], r["artifact"]): r for r in report.load_rows_from(json.loads(out.read_text()))}
     assert rows["cpu#a", "a.onnx"]["status"] == "ok"
     # this x86 machine is no AGX Orin: the target's worker raises, its row says why, the table stands

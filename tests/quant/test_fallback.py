@@ -94,3 +94,23 @@ def test_fallback_needs_two_val_images(small_onnx, batches):
 
     with pytest.raises(EdgesegError, match="at least 2 --val images"):
         Validation(batches[:1], [batches[0][0, 0] > 0], 5, 255).split()
+
+
+def test_fallback_limit_zero_ranks_nothing(small_onnx, batches, monkeypatch):
+    """--fallback-limit 0: the drop is measured, no layer is ranked (a ranking costs one run per layer)."""
+    from edgeseg.quant import sensitivity
+
+    cfg = QuantConfig(method="minmax", max_miou_drop=0.0, fallback_limit=0)
+    p = plan(small_onnx, cfg)
+    amax = collect(small_onnx, p.tensors, iter(batches), "minmax")
+    amax[p.tensors[0]] *= 0.03  # over budget for sure
+    fp32 = run(small_onnx, batches)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], 5, 255, fp32)
+
+    def no_ranking(*a, **k):
+        raise AssertionError("ranked layers with --fallback-limit 0")
+
+    monkeypatch.setattr(sensitivity, "isolated_ranking", no_ranking)
+    _, fb = fall_back(small_onnx, cfg, amax, lambda keep: quantize_model(small_onnx, plan(small_onnx, cfg, keep), amax),
+                      val, budget=0.0)
+    assert fb.kept_float == [] and fb.ranking == [] and fb.drop_after == fb.drop_before > 0
