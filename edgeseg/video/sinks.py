@@ -2,8 +2,8 @@
 
 The video is Motion-JPEG in an AVI, written by OpenCV's own MJPEG writer: every frame is a
 complete JPEG appended to the file as it comes, so a run that is killed leaves a file FFmpeg and
-OpenCV play up to the last frame written (only the index, written on close, is missing; players
-rebuild it). A Ctrl-C closes it properly.
+OpenCV play up to the last frame that left OpenCV's 32 KB write buffer (the index, written on
+close, is missing; players rebuild it). A Ctrl-C closes it properly, every frame in it.
 """
 
 from __future__ import annotations
