@@ -74,7 +74,19 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     rows = report.load_rows_from(bench)
     draw(rows, out / "miou_vs_fps.png", "S2-FPN18 CamVid 180x240 on this CPU: mIoU vs FPS")
     _predictions(models, val, out / "predictions")
-    return {"rows": rows, "bench": bench, "accuracy": accuracy}
+    return {"rows": rows, "bench": bench, "accuracy": accuracy, "video": _video(models["int8"], val, out, threads)}
+
+
+def _video(model: str, val: Path, out: Path, threads: int | None) -> dict:
+    """The bundled frames (one drive, in order, every 8th frame of 30/s) as a short video through
+    `edgeseg run`'s pipeline: the INT8 model on this CPU's fastest backend, end to end."""
+    from edgeseg.video import RunOptions, run_video
+    from edgeseg.video.options import runner_setup
+
+    log.info("run the bundled frames as a video, end to end")
+    backend, options = runner_setup(model, threads=threads)
+    return run_video(model, str(val / "val"), RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0),
+                     backend=backend, fps=30 / 8, runner_options=options)
 
 
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
