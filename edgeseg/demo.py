@@ -85,8 +85,8 @@ def _video(model: str, val: Path, out: Path, threads: int | None) -> dict:
 
     log.info("run the bundled frames as a video, end to end")
     backend, options = runner_setup(model, threads=threads)
-    return run_video(model, str(val / "val"), RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0),
-                     backend=backend, fps=30 / 8, runner_options=options)
+    options_ = RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0)
+    return run_video(model, str(val / "val"), options_, backend=backend, fps=30 / 8, runner_options=options)
 
 
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:

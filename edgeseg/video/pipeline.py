@@ -148,7 +148,8 @@ class VideoRun:
             s.frames_in += 1
             if labels is None:
                 s.unreadable += 1
-                log.warning("frame %d%s could not be decoded; skipped", frame.index, f" ({frame.name})" if frame.name else "")
+                log.warning("frame %d%s could not be decoded; skipped", frame.index,
+                            f" ({frame.name})" if frame.name else "")
                 continue
             t0 = time.perf_counter()
             if video is not None:

@@ -207,7 +207,8 @@ def _open_stream(spec: str, scheme: str, timeout_s: float) -> Source:
         except OSError as exc:
             raise EdgesegError(f"{spec}: unreachable ({url.hostname}:{port}: {exc.strerror or exc})") from None
     ms = int(timeout_s * 1000)
-    cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts)
     if not cap.isOpened():
         raise EdgesegError(f"{spec}: the stream cannot be opened within {timeout_s:g} s")
     return CaptureSource(spec, cap, "stream", scheme not in ("http", "https") or not _is_file_url(url.path),

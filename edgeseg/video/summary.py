@@ -45,7 +45,8 @@ class RunSummary:
         return {
             "source": self.source, "artifact": self.artifact, "backend": self.backend,
             "frames_in": self.frames_in, "frames_out": self.frames_out, "unreadable": self.unreadable,
-            "dropped": self.dropped, "interrupted": self.interrupted, "live": self.live, "wall_s": round(self.wall_s, 4),
+            "dropped": self.dropped, "interrupted": self.interrupted, "live": self.live,
+            "wall_s": round(self.wall_s, 4),
             "e2e_fps": None if self.fps is None else round(self.fps, 3),
             "model_fps": None if self.model_fps is None else round(self.model_fps, 3),
             "e2e_over_model": None if ratio is None else round(ratio, 4),
