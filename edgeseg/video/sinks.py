@@ -4,6 +4,8 @@ The video is Motion-JPEG in an AVI, written by OpenCV's own MJPEG writer: every 
 complete JPEG appended to the file as it comes, so a run that is killed leaves a file FFmpeg and
 OpenCV play up to the last frame that left OpenCV's 32 KB write buffer (the index, written on
 close, is missing; players rebuild it). A Ctrl-C closes it properly, every frame in it.
+Fractional frame rates (29.97) go through FFmpeg's AVI writer instead, which keeps the rate
+exactly but holds up to 256 KB before writing.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ class VideoSink:
         self.path, self.size = Path(path), tuple(size)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         h, w = self.size
-        self.writer = cv2.VideoWriter(str(self.path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"),
-                                      float(fps), (w, h))
+        # OpenCV's own writer stores whole frame rates only (29.97 would become 30): FFmpeg's
+        # keeps the exact rate, at the cost of a larger write buffer lost on a kill.
+        api = cv2.CAP_OPENCV_MJPEG if float(fps).is_integer() else cv2.CAP_FFMPEG
+        self.writer = cv2.VideoWriter(str(self.path), api, cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (w, h))
         if not self.writer.isOpened():
             raise EdgesegError(f"{self.path}: OpenCV cannot write a Motion-JPEG video there")
         self.frames = 0

@@ -22,6 +22,19 @@ def test_plan_outputs(tmp_path):
         plan_outputs(str(tmp_path / "a.avi"), "mask")
 
 
+def test_the_video_keeps_a_fractional_frame_rate(tmp_path):
+    import numpy as np
+
+    from edgeseg.video.sinks import VideoSink
+    from videos import video_props
+
+    sink = VideoSink(tmp_path / "ntsc.avi", 29.97, (48, 64))
+    for _ in range(3):
+        sink.write(np.zeros((48, 64, 3), np.uint8))
+    sink.close()
+    assert video_props(tmp_path / "ntsc.avi") == (3, (48, 64), 29.97)
+
+
 def test_a_killed_writer_leaves_a_playable_video(tmp_path):
     """The writer is killed (SIGKILL: no clean-up at all) after 30 frames: the file plays all but
     what OpenCV still held in its write buffer."""
