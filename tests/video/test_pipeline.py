@@ -48,3 +48,20 @@ def test_max_frames_and_a_corrupt_image_is_counted_not_fatal(clip, tmp_path):
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"{i:06d}.png" for i in (0, 2, 3, 4)]
     short = run_video(str(clip[2]), str(clip[0]), RunOptions(max_frames=3, model_seconds=0), backend="onnxruntime")
     assert short["frames_out"] == 3 and short["model_fps"] is None
+
+
+def test_realtime_live_source_drops_only_the_oldest_and_keeps_order(clip, tmp_path):
+    """A live source under --realtime: whatever was dropped, every frame is either written or
+    counted as dropped, and the written ones stay in order."""
+    from edgeseg.bench.visualize import palette_for
+    from edgeseg.video import VideoRun, open_source
+
+    video, frames, model = clip
+    source = open_source(str(video))
+    source.live = True  # the file as a camera would hand it over: as fast as it decodes, no waiting
+    options = RunOptions(masks=str(tmp_path / "m"), realtime=True, model_seconds=0)
+    with open_runner(model, "onnxruntime") as runner:
+        summary = VideoRun(source, runner, options, palette_for(runner)).run().to_dict()
+    written = sorted(int(p.stem) for p in (tmp_path / "m").iterdir())
+    assert summary["frames_out"] + summary["dropped"] == len(frames) and len(written) == summary["frames_out"]
+    assert written[-1] == len(frames) - 1  # the newest frame is never the one dropped
