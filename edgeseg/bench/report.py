@@ -6,7 +6,8 @@ Results JSON (`edgeseg bench --json`, format "edgeseg-bench/1"):
    "settings": {batch, warmup, iters, duration, threads, provider, input_size},
    "rows": [{path, status: "ok"|"failed", reason, backend, description, precision, input,
              end_to_end: stats, gpu_compute?/h2d?/d2h?: stats, cpu_threads, timed_s,
-             power?, power_w?, fps_per_watt?, miou?, miou_drop?, agreement?}],
+             power?, power_w?, fps_per_watt?, miou?, miou_drop?, agreement?,
+             video?: {source, frames_out, e2e_fps, e2e_over_model, latency_p50_ms, latency_p99_ms, stages}}],
    "accuracy"?: {dataset, split, images, resize, reference}}
 where stats = {count, mean_ms, median_ms, p90_ms, p95_ms, p99_ms, min_ms, max_ms, std_ms, fps, fps_mean}.
 Fleet JSON (`edgeseg fleet bench --json`, format "edgeseg-fleet/1"): {"format", "created",
@@ -35,10 +36,12 @@ COLUMNS = [
     ("median ms", "median_ms", 2, True), ("p99 ms", "p99_ms", 2, False), ("FPS", "fps", 1, True),
     ("GPU Compute ms", "gpu_ms", 2, False), ("H2D ms", "h2d_ms", 3, False), ("D2H ms", "d2h_ms", 3, False),
     ("W", "power_w", 2, False), ("FPS/W", "fps_per_watt", 2, False),
+    ("e2e FPS", "e2e_fps", 1, False), ("e2e/model", "e2e_ratio", 2, False), ("e2e p99 ms", "e2e_p99_ms", 1, False),
     ("mIoU", "miou", 2, True), ("drop", "drop", 3, True), ("status", "status", None, True),
 ]
 CSV_KEYS = ["artifact", "precision", "backend", "device", "threads", "median_ms", "mean_ms", "p90_ms", "p99_ms",
-            "fps", "fps_mean", "gpu_ms", "h2d_ms", "d2h_ms", "power_w", "fps_per_watt", "miou", "drop",
+            "fps", "fps_mean", "gpu_ms", "h2d_ms", "d2h_ms", "power_w", "fps_per_watt", "e2e_fps", "e2e_ratio",
+            "e2e_p50_ms", "e2e_p99_ms", "miou", "drop",
             "agreement", "status", "reason", "path"]
 
 
@@ -160,6 +163,7 @@ def _bench_row(r: dict, device: str) -> dict:
             "gpu_ms": (r.get("gpu_compute") or {}).get("median_ms"), "h2d_ms": r.get("h2d_ms"),
             "d2h_ms": r.get("d2h_ms"), "power_w": r.get("power_w"), "fps_per_watt": r.get("fps_per_watt"),
             "miou": r.get("miou"), "drop": r.get("miou_drop"), "agreement": r.get("agreement"),
+            **_video_cells(r.get("video")),
             "status": "ok" if ok else f"{r.get('status') or 'failed'}: {r.get('reason') or 'no reason recorded'}",
             "reason": None if ok else r.get("reason")}
 
@@ -182,6 +186,14 @@ def check_rows(result: dict) -> None:
         raise EdgesegError("nothing was measured" + (f": {first}" if first else ""))
     if (result.get("accuracy") or {}).get("error"):
         raise EdgesegError(f"accuracy asked with --data but not measured: {result['accuracy']['error']}")
+
+
+def _video_cells(video) -> dict:
+    """End-to-end columns from a row's `video` (`edgeseg bench --source`); empty when absent."""
+    if not isinstance(video, dict):
+        return {}
+    return {"e2e_fps": video.get("e2e_fps"), "e2e_ratio": video.get("e2e_over_model"),
+            "e2e_p50_ms": video.get("latency_p50_ms"), "e2e_p99_ms": video.get("latency_p99_ms")}
 
 
 def _merge(rows: list[dict]) -> list[dict]:
@@ -284,6 +296,9 @@ def describe(result: dict) -> list[str]:
                  f"provider {s.get('provider')}, threads {s.get('threads') or 'default'}")
     v = result.get("versions", {})
     lines.append("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    if result.get("source"):
+        lines.append(f"end to end (e2e): {result['source']} decoded, preprocessed, inferred, painted and "
+                     "written by `edgeseg run`'s pipeline; e2e/model = its FPS over the row's FPS")
     acc = result.get("accuracy")
     if acc and acc.get("error"):
         lines.append(f"accuracy not measured: {acc['error']}")

@@ -23,6 +23,21 @@ def colorize(labels: np.ndarray, palette) -> np.ndarray:
     return table[np.where((ids >= 0) & (ids < 256), ids, 255).astype(np.uint8)]
 
 
+def palette_for(runner, dataset: str | None = None):
+    """The palette to paint with: the named dataset's, else the one in the artifact's metadata."""
+    from edgeseg.data.contract import DatasetInfo
+
+    meta = runner.metadata.get("dataset")
+    if dataset is None:
+        if not meta:
+            raise EdgesegError(f"{runner.path}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
+        return DatasetInfo.from_dict(meta).palette
+    info = DatasetInfo.named(dataset)
+    if meta and len(meta.get("classes", [])) != info.num_classes:
+        raise EdgesegError(f"{runner.path} predicts {len(meta['classes'])} classes; {info.name} has {info.num_classes}")
+    return info.palette
+
+
 def overlay(image_bgr: np.ndarray, mask_bgr: np.ndarray, alpha: float = 0.5) -> np.ndarray:
     """The mask blended over the image; `alpha` is the mask's opacity."""
     if not 0.0 <= alpha <= 1.0:

@@ -33,6 +33,8 @@ def bench_cmd(
     split: str = typer.Option("val", help="split or list file for --data"),
     limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
     max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
+    source: Optional[str] = typer.Option(None, "--source", help="also run this video (or image folder) end to end: "
+                                                                "end-to-end FPS next to the model's"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write results JSON (for `edgeseg compare`)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
@@ -58,10 +60,18 @@ def bench_cmd(
     ds_args = (data, dataset, split, limit)
     if data and dataset != "folder":
         _open_dataset(ds_args, None)  # a wrong --data stops here, before minutes of timing
+    if source:
+        from edgeseg.video.bench import check_source
+
+        check_source(source)
     settings = BenchSettings(device, size, batch, warmup, iters, duration, threads, provider, options, backend)
     result = run_bench(artifacts, settings)
     if data:
         _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
+    if source:
+        from edgeseg.video.bench import add_end_to_end
+
+        add_end_to_end(result, source, {"provider": provider, "threads": threads, **options})
     _show(result, json_out, md_out)
     report.check_rows(result)
 

@@ -22,6 +22,7 @@ def demo_cmd(
     from edgeseg.demo import run_demo
     from edgeseg.errors import EdgesegError
     from edgeseg.outputs import check_out_dir
+    from edgeseg.video import e2e_line
 
     if iters < 1 or (threads is not None and threads < 1):
         raise EdgesegError(f"--iters and --threads must be at least 1 (got {iters} and {threads})")
@@ -32,6 +33,8 @@ def demo_cmd(
     con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
     con.print(f"plot: {result['plot']}   predictions: {Path(out) / 'predictions'}/   "
               f"({time.perf_counter() - t0:.0f} s)", markup=False, highlight=False)
+    con.print(f"video {result['video']['outputs']['video']} ({result['video']['backend']}): "
+              + e2e_line(result["video"]), markup=False, highlight=False)
     check_rows(result["bench"])
 
 

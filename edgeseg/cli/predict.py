@@ -33,22 +33,6 @@ def _images(inputs: list[str], out_dir: Path | None = None) -> list[Path]:
     return paths
 
 
-def _palette(runner, dataset: str | None):
-    """The palette to paint with: the named dataset's, else the one in the artifact's metadata."""
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.errors import EdgesegError
-
-    meta = runner.metadata.get("dataset")
-    if dataset is None:
-        if not meta:
-            raise EdgesegError(f"{runner.path}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
-        return DatasetInfo.from_dict(meta).palette
-    info = DatasetInfo.named(dataset)
-    if meta and len(meta.get("classes", [])) != info.num_classes:
-        raise EdgesegError(f"{runner.path} predicts {len(meta['classes'])} classes; {info.name} has {info.num_classes}")
-    return info.palette
-
-
 def predict_cmd(
     artifact: str = typer.Argument(..., help="checkpoint, ONNX model or engine"),
     images: list[str] = typer.Argument(..., help="image files or folders"),
@@ -62,7 +46,7 @@ def predict_cmd(
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
     from edgeseg.bench.accuracy import check_label_space, predict_labels
-    from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
+    from edgeseg.bench.visualize import colorize, disagreement, overlay, palette_for, write_png
     from edgeseg.data.images import read_image
     from edgeseg.runtime import open_runner
 
@@ -83,7 +67,7 @@ def predict_cmd(
     try:
         for r in runners:
             r.activate()
-        palette = _palette(runners[0], dataset)
+        palette = palette_for(runners[0], dataset)
         for path in paths:
             try:  # one unreadable image must not cost the others their masks
                 image = read_image(path)

@@ -130,6 +130,9 @@ class CudaPython:
     def record(self, event, stream) -> None:
         self._ok(self.rt.cudaEventRecord(event, stream), "cudaEventRecord")
 
+    def wait(self, event) -> None:
+        self._ok(self.rt.cudaEventSynchronize(event), "cudaEventSynchronize")
+
     def elapsed_ms(self, start, end) -> float:
         self._ok(self.rt.cudaEventSynchronize(end), "cudaEventSynchronize")
         return float(self._ok(self.rt.cudaEventElapsedTime(start, end), "cudaEventElapsedTime"))
@@ -231,6 +234,9 @@ class PyCuda:
 
     def record(self, event, stream) -> None:
         event.record(stream)
+
+    def wait(self, event) -> None:
+        event.synchronize()
 
     def elapsed_ms(self, start, end) -> float:
         end.synchronize()

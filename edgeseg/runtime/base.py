@@ -74,6 +74,18 @@ class Runner(abc.ABC):
             raise RuntimeError(f"{type(self).__name__}.infer() called before activate()")
         return self._infer(batch)
 
+    def submit(self, batch: np.ndarray):
+        """Start one inference; returns a function that waits for its output (what `infer` returns).
+
+        Streams keep up to `async_depth` submissions in flight and collect them in order, so a
+        backend with asynchronous requests computes frame i+1 while frame i is post-processed.
+        Here (backends without them) the work is done at once.
+        """
+        out = self.infer(batch)
+        return lambda: out
+
+    async_depth = 1  # submissions a caller may keep in flight before collecting the oldest
+
     @property
     @abc.abstractmethod
     def io_spec(self) -> IOSpec: ...

@@ -51,6 +51,8 @@ class OpenVINORunner(Runner):
         self.compiled = self.request = None
         self.load_s: float | None = None
         self.compiled_from: str | None = None  # the file OpenVINO compiled (a same-grid uint8 copy, or the artifact)
+        self._pool: list = []  # asynchronous requests for `submit`, made on first use
+        self._turn = 0
 
     def properties(self) -> dict:
         """The compile-time properties this runner asks for (also what tests check)."""
@@ -119,8 +121,31 @@ class OpenVINORunner(Runner):
         self.last_timing = Timing()
         return out.astype(np.float32) if out.dtype == np.float16 else out
 
+    async_depth = 2  # one request computing while the next is filled: all a LATENCY-hinted model overlaps
+
+    def submit(self, batch: np.ndarray):
+        """Asynchronous infer requests in turn (collect them in submission order, at most
+        `async_depth` in flight); the output is what `infer` returns for the same batch."""
+        if not self.active:
+            raise RuntimeError("OpenVINORunner.submit() called before activate()")
+        if not self._pool:
+            self._pool = [self.compiled.create_infer_request() for _ in range(self.async_depth)]
+        request = self._pool[self._turn % len(self._pool)]
+        self._turn += 1
+        request.start_async({0: np.ascontiguousarray(batch, dtype=self._dtype)})
+
+        def result() -> np.ndarray:
+            request.wait()
+            out = request.get_tensor(self._output).data.copy()  # the request's buffer is reused
+            return out.astype(np.float32) if out.dtype == np.float16 else out
+
+        return result
+
     def _deactivate(self) -> None:
+        for request in self._pool:
+            request.wait()
         self.compiled = self.request = None
+        self._pool = []
 
     def compiled_property(self, name: str):
         return self.compiled.get_property(name)

@@ -42,6 +42,9 @@ class TensorRTRunner(Runner):
         self.cuda = self.engine = self.context = self.stream = self.graph = None
         self.buffers: dict[str, tuple] = {}  # name -> (shape, device pointer, pinned host array)
         self.events: list = []
+        self._slot_events: list = []  # `submit`: one "done" event per slot
+        self._turn = 0  # `submit`: which of the two slots is next
+        self._slots_used = False  # `submit` pointed the context at a slot's buffers
 
     @property
     def metadata(self) -> dict:
@@ -95,6 +98,7 @@ class TensorRTRunner(Runner):
         self.context = self._create_context()
         self.stream = self.cuda.stream()
         self.events = [self.cuda.event() for _ in range(4)]
+        self._slot_events = [self.cuda.event() for _ in range(self.async_depth)]
         self._split_io(trt)
 
     def _create_context(self):
@@ -129,8 +133,9 @@ class TensorRTRunner(Runner):
         for _, ptr, host in self.buffers.values():
             self.cuda.free(ptr)
             self.cuda.free_pinned(host)
-        for event in self.events:
+        for event in self.events + self._slot_events:
             self.cuda.destroy_event(event)
+        self._slot_events = []
         self.cuda.destroy_stream(self.stream)
         self.buffers, self.events = {}, []
         self.context = self.engine = self._runtime = self.stream = None
@@ -174,6 +179,9 @@ class TensorRTRunner(Runner):
         self._set_shape(batch)
         _, in_ptr, in_host = self._buffer(name, batch.shape)
         outs = {o: self._buffer(o, tuple(self.context.get_tensor_shape(o))) for o in self.outputs}
+        if self._slots_used:  # `submit` left the context on a slot's buffers
+            self._point_at(name, in_ptr, outs)
+            self._slots_used = False
         cuda, stream, (e0, e1, e2, e3) = self.cuda, self.stream, self.events
         np.copyto(in_host, batch)
         cuda.record(e0, stream)
@@ -189,6 +197,57 @@ class TensorRTRunner(Runner):
                                   d2h_ms=cuda.elapsed_ms(e2, e3), extra={"cuda_graph": self.graph is not None})
         out = out_host.copy()
         return out.astype(np.float32) if np.issubdtype(out.dtype, np.floating) and out.dtype != np.float32 else out
+
+    # -- streaming: two slots in flight -------------------------------------------------------
+    async_depth = 2
+
+    def submit(self, batch: np.ndarray):
+        """Queue copy-in, launch and copy-out of one batch on the stream and return at once; the
+        returned function waits for that batch alone (its event), so the caller's work on frame i
+        overlaps the GPU's on frame i+1. Two slots of page-locked and device buffers take turns;
+        collect in submission order with at most two in flight. A CUDA graph holds one set of
+        addresses, so with `cuda_graph` each batch runs synchronously."""
+        if self.cuda_graph or not self.active:
+            return super().submit(batch)
+        name = self.inputs[0]
+        batch = np.ascontiguousarray(batch, dtype=self.dtypes[name])
+        self._set_shape(batch)
+        slot, self._turn = self._turn % self.async_depth, self._turn + 1
+        _, in_ptr, in_host = self._slot_buffer(slot, name, batch.shape)
+        outs = {o: self._slot_buffer(slot, o, tuple(self.context.get_tensor_shape(o))) for o in self.outputs}
+        self._point_at(name, in_ptr, outs)
+        self._slots_used = True
+        np.copyto(in_host, batch)  # this slot's previous batch was collected: its buffers are free
+        self.cuda.h2d(in_ptr, in_host, self.stream)
+        self._enqueue()
+        _, out_ptr, out_host = outs[self.output]
+        self.cuda.d2h(out_host, out_ptr, self.stream)
+        done = self._slot_events[slot]
+        self.cuda.record(done, self.stream)
+
+        def result() -> np.ndarray:
+            self.cuda.wait(done)
+            out = out_host.copy()
+            return out.astype(np.float32) if np.issubdtype(out.dtype, np.floating) and out.dtype != np.float32 else out
+
+        return result
+
+    def _slot_buffer(self, slot: int, name: str, shape: tuple) -> tuple:
+        key = f"{name}@slot{slot}"  # kept in self.buffers, so deactivate frees them with the rest
+        current = self.buffers.get(key)
+        if current is not None and current[0] == shape:
+            return current
+        if current is not None:
+            self.cuda.free(current[1])
+            self.cuda.free_pinned(current[2])
+        host = self.cuda.pinned(shape, self.dtypes[name])
+        self.buffers[key] = (shape, self.cuda.malloc(host.nbytes), host)
+        return self.buffers[key]
+
+    def _point_at(self, name: str, in_ptr: int, outs: dict) -> None:
+        self.context.set_tensor_address(name, in_ptr)  # read at enqueue time: each launch its own slot
+        for o, (_, ptr, _) in outs.items():
+            self.context.set_tensor_address(o, ptr)
 
     def _enqueue(self) -> None:
         if not self.context.execute_async_v3(self.cuda.handle(self.stream)):

@@ -6,6 +6,7 @@ import cv2
 
 from edgeseg.cli.main import main
 from edgeseg.runtime import installed
+from videos import read_video
 
 
 def test_demo_end_to_end(tmp_path, capsys):
@@ -27,3 +28,5 @@ def test_demo_end_to_end(tmp_path, capsys):
         assert abs(rows["s2fpn18_180x240.fp32.onnx", "openvino"]["miou_drop"]) < 0.01
         assert rows["s2fpn18_180x240.int8.onnx", "openvino"]["agreement"] is not None
     assert len(list((tmp_path / "predictions").glob("*_diff.png"))) == 3
+    assert "end-to-end" in out and "26 frames" in out  # the bundled frames as a video, through `edgeseg run`
+    assert len(read_video(tmp_path / "camvid-demo-overlay.avi")) == 26

@@ -172,6 +172,25 @@ def test_cuda_graph_gives_the_same_output(engines):
 
 
 @pytest.mark.gpu
+def test_submitted_batches_in_two_slots_equal_infer(engines):
+    """`submit` (two pinned slots on one stream, for `edgeseg run`) gives what `infer` gives, and
+    `infer` after it still reads its own buffers."""
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(0, 50, (1, 3, 180, 240)).astype(np.float32) for _ in range(5)]
+    with TensorRTRunner(engines["fp16"]) as runner:
+        expected = [runner.infer(b) for b in batches]
+        pending = [runner.submit(batches[0])]
+        got = []
+        for b in batches[1:]:
+            pending.append(runner.submit(b))
+            got.append(pending.pop(0)())
+        got.append(pending.pop(0)())
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(runner.infer(batches[2]), expected[2])
+
+
+@pytest.mark.gpu
 def test_dynamic_model_runs_at_every_profile_size(gpu, tmp_path, trained_ckpt):
     from edgeseg.engine.builder import build_engine
     from edgeseg.export.options import ExportOptions

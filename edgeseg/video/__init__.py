@@ -1,0 +1,38 @@
+"""Real-time video end to end: `edgeseg run ARTIFACT SOURCE`, with end-to-end FPS next to model FPS.
+
+`run_video` refuses a bad source before any model is loaded, then streams it through the
+artifact's runner (sources.py -> pipeline.py -> sinks.py) and returns the summary (summary.py).
+"""
+
+from __future__ import annotations
+
+from edgeseg.video.pipeline import RunOptions, VideoRun
+from edgeseg.video.sinks import OUTPUTS, plan_outputs
+from edgeseg.video.sources import open_source
+from edgeseg.video.summary import e2e_line, stage_rows
+
+__all__ = ["OUTPUTS", "RunOptions", "VideoRun", "e2e_line", "open_source", "plan_outputs", "run_video", "stage_rows"]
+
+
+def run_video(artifact: str, source: str, options: RunOptions, *, backend: str | None = None,
+              fps: float | None = None, timeout_s: float = 5.0, runner_options: dict | None = None,
+              on_start=None, progress=None) -> dict:
+    """Run SOURCE through ARTIFACT; returns the summary as a dict (RunSummary.to_dict).
+
+    `on_start(run, source)` is called once the model is loaded and before the first frame (the
+    CLI hooks Ctrl-C to `run.stop()` and sizes its progress bar there); `progress(n)` after each
+    frame written.
+    """
+    from edgeseg.bench.visualize import palette_for
+    from edgeseg.runtime import open_runner
+
+    src = open_source(source, fps=fps, timeout_s=timeout_s)  # a bad source stops here, before the model
+    try:
+        runner = open_runner(artifact, backend, **(runner_options or {}))
+        with runner:
+            run = VideoRun(src, runner, options, palette_for(runner, options.dataset))
+            if on_start:
+                on_start(run, src)
+            return run.run(progress).to_dict()
+    finally:
+        src.close()

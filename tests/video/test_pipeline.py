@@ -1,0 +1,67 @@
+"""The pipeline on a real CamVid clip: the class maps are predict's, frame for frame, in order."""
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeseg.bench.accuracy import predict_labels
+from edgeseg.runtime import installed, open_runner
+from edgeseg.video import RunOptions, run_video
+from tiny import tiny_onnx
+from videos import FPS, make_video, video_props
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clip")
+    return root / "clip.avi", make_video(root / "clip.avi", count=10), tiny_onnx(root / "tiny.onnx")
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_class_maps_equal_predict_and_nothing_is_lost(clip, tmp_path, backend):
+    if not installed(backend):
+        pytest.skip(f"{backend} is not installed")
+    video, frames, model = clip
+    options = RunOptions(video=str(tmp_path / "out.avi"), masks=str(tmp_path / "masks"), model_seconds=0.2)
+    summary = run_video(str(model), str(video), options, backend=backend)
+    assert (summary["frames_in"], summary["frames_out"], summary["dropped"], summary["unreadable"]) == (10, 10, 0, 0)
+    with open_runner(model, backend) as runner:
+        for i, frame in enumerate(frames):
+            written = cv2.imread(str(tmp_path / "masks" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED)
+            assert np.array_equal(written, predict_labels(runner, frame)), f"frame {i}"
+    assert video_props(tmp_path / "out.avi") == (10, (180, 240), FPS)
+    assert summary["model_fps"] > 0 and summary["e2e_fps"] > 0
+    assert all(summary["stages"][s]["mean_ms"] >= 0 for s in ("decode", "preprocess", "infer", "postprocess", "write"))
+
+
+def test_max_frames_and_a_corrupt_image_is_counted_not_fatal(clip, tmp_path):
+    import shutil
+
+    from videos import camvid_frames
+
+    for p in camvid_frames(4):
+        shutil.copy(p, tmp_path / p.name)
+    (tmp_path / "0016E5_07960.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")  # second in name order
+    options = RunOptions(masks=str(tmp_path / "masks"), model_seconds=0)
+    summary = run_video(str(clip[2]), str(tmp_path), options, backend="onnxruntime")
+    assert (summary["frames_in"], summary["frames_out"], summary["unreadable"]) == (5, 4, 1)
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"{i:06d}.png" for i in (0, 2, 3, 4)]
+    short = run_video(str(clip[2]), str(clip[0]), RunOptions(max_frames=3, model_seconds=0), backend="onnxruntime")
+    assert short["frames_out"] == 3 and short["model_fps"] is None
+
+
+def test_realtime_live_source_drops_only_the_oldest_and_keeps_order(clip, tmp_path):
+    """A live source under --realtime: whatever was dropped, every frame is either written or
+    counted as dropped, and the written ones stay in order."""
+    from edgeseg.bench.visualize import palette_for
+    from edgeseg.video import VideoRun, open_source
+
+    video, frames, model = clip
+    source = open_source(str(video))
+    source.live = True  # the file as a camera would hand it over: as fast as it decodes, no waiting
+    options = RunOptions(masks=str(tmp_path / "m"), realtime=True, model_seconds=0)
+    with open_runner(model, "onnxruntime") as runner:
+        summary = VideoRun(source, runner, options, palette_for(runner)).run().to_dict()
+    written = sorted(int(p.stem) for p in (tmp_path / "m").iterdir())
+    assert summary["frames_out"] + summary["dropped"] == len(frames) and len(written) == summary["frames_out"]
+    assert written[-1] == len(frames) - 1  # the newest frame is never the one dropped
