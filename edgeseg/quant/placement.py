@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-RULES_VERSION = 3  # part of the INT8 stage key: a rule change rebuilds stale INT8 artifacts
+RULES_VERSION = 4  # part of the INT8 stage key: a rule (or graph shape, quant/bias.py) change rebuilds stale INT8 artifacts
 
 
 @dataclass
