@@ -1,27 +1,30 @@
-"""Minimal reproduction: ONNX Runtime's WeightBiasQuantization corrupts a Conv bias when the Q/DQ
-scales are FP16 (int8) or the Q/DQ type is FP8, at the default (and the basic) optimisation level.
+"""Minimal reproductions: what ONNX Runtime's default optimisations do to Q/DQ graphs whose scales
+are FP16 (the TensorRT-target INT8 and FP8 graphs with an FP16 remainder, opset 19).
 
     python benchmarks/ort_fp16_qdq_repro.py [--out benchmarks/results/ort-fp16-qdq-repro.json]
 
-The model is five nodes, the shape every quantized Conv of our TensorRT-target graphs has:
+1. Conv (silent wrong result). Five nodes, the shape every quantized Conv of our TensorRT graphs has:
 
-    x -> QuantizeLinear -> DequantizeLinear -> Conv(W = DequantizeLinear(Wq, per-channel), B) -> QuantizeLinear
-      -> DequantizeLinear -> y
+    x -> Q -> DQ -> Conv(W = DQ(Wq, per-channel axis 0), B) -> Q -> DQ -> y
 
-WeightBiasQuantization (a level-1 transformer, on whatever `disable_quant_qdq` says) sees a Conv
-whose input comes from a DQ with a scalar scale and whose output goes only to a Q, and quantizes
-its float bias to int32 in the graph: Mul `<conv>_scale` (x_scale * w_scale), Div, Round, Cast
-to int32, DequantizeLinear. With FP16 scales the Mul and the Div run in FP16: bias / (x_scale *
-w_scale) passes 65504 for any bias larger than a few thousand quantization steps, becomes inf,
-and Cast(inf -> int32) gives INT32_MIN, a huge negative bias. FP8's scales are amax / 448, so
-x_scale * w_scale is ~12 x smaller than INT8's and far more channels overflow. With FP32 scales
-the same rewrite is harmless (int32 holds the quotient).
+   WeightBiasQuantization (basic level, so on by default; `session.disable_quant_qdq` does not
+   turn it off) sees a Conv fed by a DQ with a scalar scale whose output goes only to a Q, and
+   quantizes its float bias in the graph: Mul `<conv>_scale` (x_scale * w_scale), Div, Round,
+   Cast to int32, DequantizeLinear. With FP16 scales the quotient is FP16: a bias over 65504
+   quantization steps becomes inf and Cast(inf -> int32) INT32_MIN, a bias of about -10^4. FP8's
+   scales are amax / 448, so x_scale * w_scale is ~12 x smaller than INT8's and far more channels
+   overflow. With FP32 scales the same rewrite is harmless. The `bias as Add` variants are the
+   graph edgeseg writes now (edgeseg/quant/bias.py): no Conv bias input, a per-channel Add after
+   the Conv, so the Conv no longer feeds a Q and the transformer leaves it alone.
 
-The script runs each variant at ORT_DISABLE_ALL (the reference: the graph as its ops define it),
+2. Concat (refused). Two Q/DQ'd branches into a Concat whose output is quantized: the extended
+   level's QDQ selectors fuse DQ -> Concat -> Q into com.microsoft QLinearConcat, whose schema
+   takes FP32 scales only, and the session refuses the model (INVALID_GRAPH). edgeseg's FP16
+   remainder graphs leave Concat inputs unquantized (edgeseg/quant/placement.py).
+
+Each variant runs at ORT_DISABLE_ALL (the reference: the graph as its ops define it),
 ORT_ENABLE_BASIC, the default (ORT_ENABLE_ALL), and the default with only WeightBiasQuantization
-disabled, and lists the nodes ORT added. The last variant, `bias as Add`, is the graph change
-edgeseg makes (edgeseg/quant/bias.py): the Conv has no bias input, a per-channel Add follows it,
-so the Conv's output no longer goes straight to a Q and the transformer leaves it alone.
+disabled; the nodes ORT added are listed from the optimized model.
 """
 
 from __future__ import annotations
@@ -81,6 +84,30 @@ def build(dtype: str, scale_type, bias_as_add: bool = False):
     return model
 
 
+def build_concat(scale_type):
+    """Two Q/DQ'd branches into a Concat whose output is quantized: what the `naive` preset wrote."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = TensorProto.FLOAT16 if scale_type == np.float16 else TensorProto.FLOAT
+    inits = [numpy_helper.from_array(np.asarray(4.0 / 127, scale_type), "s"), numpy_helper.from_array(np.int8(0), "zp")]
+    nodes = [helper.make_node("Cast", ["x"], ["xh"], to=body), helper.make_node("Relu", ["xh"], ["a"]),
+             helper.make_node("Neg", ["xh"], ["b"])]
+    for t in ("a", "b"):
+        nodes += [helper.make_node("QuantizeLinear", [t, "s", "zp"], [f"{t}q"]),
+                  helper.make_node("DequantizeLinear", [f"{t}q", "s", "zp"], [f"{t}dq"])]
+    nodes += [helper.make_node("Concat", ["adq", "bdq"], ["c"], axis=1),
+              helper.make_node("QuantizeLinear", ["c", "s", "zp"], ["cq"]),
+              helper.make_node("DequantizeLinear", ["cq", "s", "zp"], ["cdq"]),
+              helper.make_node("Cast", ["cdq"], ["y"], to=TensorProto.FLOAT)]
+    graph = helper.make_graph(nodes, "qdq_concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C_IN, H, W])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2 * C_IN, H, W])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    model.ir_version = 9
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 SETTINGS = {"disable_all": ("ORT_DISABLE_ALL", None), "basic": ("ORT_ENABLE_BASIC", None),
             "default": (None, None), "default_without_WeightBiasQuantization": (None, ["WeightBiasQuantization"])}
 
@@ -94,7 +121,11 @@ def run(model, level, disabled, x, tmp: Path):
         options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     options.optimized_model_filepath = str(tmp / "optimized.onnx")
     kwargs = {"disabled_optimizers": disabled} if disabled else {}
-    sess = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"], **kwargs)
+    options.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"], **kwargs)
+    except Exception as exc:  # the finding for the Concat variant
+        return None, " ".join(str(exc).split())[:240]
     y = sess.run(None, {"x": x})[0]
     added = sorted(n.name for n in onnx.load(str(tmp / "optimized.onnx")).graph.node
                    if n.name not in {m.name for m in model.graph.node})
@@ -107,25 +138,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ort-fp16-qdq-repro.json"))
     args = ap.parse_args()
+    ort.set_default_logger_severity(3)  # ORT warns that it cannot constant-fold the FP16 Mul it added
     x = np.random.default_rng(1).uniform(-4, 4, (1, C_IN, H, W)).astype(np.float32)
-    variants = {"int8, fp16 scales": ("int8", np.float16, False), "fp8, fp16 scales": ("fp8", np.float16, False),
-                "int8, fp32 scales": ("int8", np.float32, False), "fp8, fp32 scales": ("fp8", np.float32, False),
-                "int8, fp16 scales, bias as Add": ("int8", np.float16, True),
-                "fp8, fp16 scales, bias as Add": ("fp8", np.float16, True)}
+    variants = {"Conv, int8, fp16 scales": build("int8", np.float16), "Conv, fp8, fp16 scales": build("fp8", np.float16),
+                "Conv, int8, fp32 scales": build("int8", np.float32), "Conv, fp8, fp32 scales": build("fp8", np.float32),
+                "Conv, int8, fp16 scales, bias as Add": build("int8", np.float16, True),
+                "Conv, fp8, fp16 scales, bias as Add": build("fp8", np.float16, True),
+                "Concat, int8, fp16 scales": build_concat(np.float16),
+                "Concat, int8, fp32 scales": build_concat(np.float32)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (dtype, scale_type, as_add) in variants.items():
-            model = build(dtype, scale_type, as_add)
+        for name, model in variants.items():
             ref, _ = run(model, "ORT_DISABLE_ALL", None, x, Path(tmp))
             row = {"variant": name}
             for setting, (level, disabled) in SETTINGS.items():
                 y, added = run(model, level, disabled, x, Path(tmp))
-                row[setting] = {"max_abs_diff_vs_disable_all": float(np.abs(y - ref).max()),
-                                "nodes_added": added}
+                row[setting] = ({"error": added} if y is None else
+                                {"max_abs_diff_vs_disable_all": float(np.abs(y - ref).max()), "nodes_added": added})
             rows.append(row)
-            print(f"{name:34s} " + "  ".join(f"{s}: {row[s]['max_abs_diff_vs_disable_all']:.4g}" for s in SETTINGS))
+            print(f"{name:38s} " + "  ".join(f"{s}: {row[s].get('max_abs_diff_vs_disable_all', 'refused')}"
+                                             for s in SETTINGS))
     out = {"onnxruntime": ort.__version__, "python": platform.python_version(), "machine": platform.machine(),
-           "output_range": "y is quantized with y_scale = 8/qmax: a correct run differs from disable_all by 0",
+           "reading": "y is quantized, so a faithful run differs from disable_all by exactly 0",
            "results": rows}
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(args.out)
