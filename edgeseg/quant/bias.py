@@ -15,52 +15,18 @@ convolution (benchmarks/results/ort-default-qdq.json: the same Q/DQ fused).
 
 from __future__ import annotations
 
-# What may sit between the Conv and its Q for WeightBiasQuantization to fire: Relu and Clip (its own
-# rule), and the ops QDQPropagationTransformer moves a Q back across (it runs first, at the same level).
-_TO_Q = ("Relu", "Clip")
-_PROPAGATED = ("MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Slice")
-
-
-def requantized_by_ort(model) -> list[int]:
-    """Indices of the Conv nodes whose bias WeightBiasQuantization would rewrite."""
-    g = model.graph
-    inits = {i.name for i in g.initializer}
-    outputs = {o.name for o in g.output}
-    producer = {o: n for n in g.node for o in n.output}
-    consumers: dict[str, list] = {}
-    for n in g.node:
-        for name in n.input:
-            consumers.setdefault(name, []).append(n)
-
-    def feeds_q(node) -> bool:
-        while True:
-            after = consumers.get(node.output[0], [])
-            if len(after) != 1 or node.output[0] in outputs:
-                return False
-            if after[0].op_type == "QuantizeLinear":
-                return True
-            if after[0].op_type not in _TO_Q + _PROPAGATED:
-                return False
-            node = after[0]
-
-    def from_dq(name) -> bool:
-        node = producer.get(name)
-        while node is not None and node.op_type in _PROPAGATED:
-            node = producer.get(node.input[0])
-        return node is not None and node.op_type == "DequantizeLinear"
-
-    return [i for i, n in enumerate(g.node)
-            if n.op_type == "Conv" and len(n.input) > 2 and n.input[2] in inits and from_dq(n.input[0]) and feeds_q(n)]
-
 
 def detach(model):
-    """`model` (changed in place and returned) with those Convs' biases in an Add [1, C, 1, 1]."""
+    """`model` (changed in place and returned) with the biases of the Convs ORT would re-quantize
+    (edgeseg.runtime.ort.bias_requantized) in an Add [1, C, 1, 1] after each."""
     from onnx import helper, numpy_helper
+
+    from edgeseg.runtime.ort import bias_requantized
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     nodes = list(g.node)
-    for i in reversed(requantized_by_ort(model)):
+    for i in reversed(bias_requantized(model)):
         conv = nodes[i]
         bias = numpy_helper.to_array(inits[conv.input[2]])
         name, out = conv.input[2], conv.output[0]

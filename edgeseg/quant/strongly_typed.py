@@ -64,8 +64,8 @@ def finish(qmodel, config, keep_ops=None):
     edgeseg/quant/bias.py). `keep_ops`: op types kept in FP32 (default: the FP16 export's own list)."""
     if not config.half:
         return qmodel
-    from edgeseg.quant import bias
+    from edgeseg.quant.bias import detach
     from edgeseg.quant.fp16 import KEEP_FLOAT32, to_fp16
     from edgeseg.quant.qdq import sort_nodes
 
-    return sort_nodes(to_fp16(bias.detach(qmodel), keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))
+    return sort_nodes(to_fp16(detach(qmodel), keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))
