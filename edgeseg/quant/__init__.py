@@ -39,6 +39,7 @@ class QuantReport:
     dtype: str = "int8"
     float_compute: str = "fp32"  # precision of what is not quantized
     opset: int | None = None
+    onnxruntime: str = "default settings"  # how ONNX Runtime runs this graph as its ops define
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,7 +110,8 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     report = QuantReport(len(calib), calib.sha256, config.method, config.target, p.layer_count(),
                          convs - p.layer_count(), fallback.kept_float if fallback else [], reused,
                          round(calib_seconds, 2), 0.0, warning=calib.warning(), dtype=config.dtype,
-                         float_compute="fp16" if config.half else "fp32", opset=strongly_typed.opset_of(model))
+                         float_compute="fp16" if config.half else "fp32", opset=strongly_typed.opset_of(model),
+                         onnxruntime=_how_to_open(qmodel))
     if fallback:  # the drop on held-back images, which the choice of layers never saw
         held.fp32_logits = sensitivity.run(model, held.batches)
         fp32_miou = held.miou(held.fp32_logits)
@@ -127,3 +129,12 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         report.drop_measured_on = f"all {len(val.batches)} --val images (no fallback: nothing chosen on them)"
     report.seconds = round(time.perf_counter() - t0, 2)
     return qmodel, amax, report
+
+
+def _how_to_open(qmodel) -> str:
+    """'default settings', or the setting ONNX Runtime needs and why (edgeseg.runtime.ort.mishandled)."""
+    from edgeseg.runtime.ort import mishandled
+
+    why = mishandled(qmodel)
+    return "default settings" if why is None else (
+        f"graph_optimization_level ORT_DISABLE_ALL: its default optimisations run {why} wrongly")
