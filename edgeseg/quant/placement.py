@@ -3,9 +3,10 @@
 `tensorrt` (NVIDIA's rules): quantize the inputs of Conv (activation and per-channel weight),
 not outputs; on a residual Add only the residual input (for Add(Conv, Conv), the projection);
 Concat inputs share one scale; Softmax, Sigmoid, Resize, MatMul and the final classifier conv
-stay float. With the FP16 remainder (config.half) Concat inputs are left unquantized: ONNX
-Runtime fuses DQ -> Concat -> Q into QLinearConcat, whose kernel rejects FP16 scales, and the
-concat then runs in FP16 before the Q of the conv that reads it.
+stay float. With the FP16 remainder (config.half) Concat inputs are left unquantized, by every
+preset (`naive` too): ONNX Runtime fuses DQ -> Concat -> Q into QLinearConcat, whose schema
+takes only FP32 scales, so it refuses the whole graph at its default settings
+(benchmarks/ort_fp16_qdq_repro.py); the concat runs in FP16 before the Q of the conv that reads it.
 `cpu` (ONNX Runtime): DQ -> Conv -> Q around every quantized Conv, with an int32 bias, so
 the CPU provider fuses them into integer QLinearConv kernels. Grouped (not depthwise) convs stay
 float there: ORT has no grouped int8 kernel and runs them 8-14x slower than FP32
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-RULES_VERSION = 3  # part of the INT8 stage key: a rule change rebuilds stale INT8 artifacts
+RULES_VERSION = 4  # part of the INT8 stage key: a rule (or graph shape, quant/bias.py) change rebuilds stale INT8 artifacts
 
 
 @dataclass
@@ -106,13 +107,18 @@ def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
             for j, t in enumerate(n.input):
                 if g.is_activation(t):
                     out.activations[t].append((i, j))
-        elif config.quantize_all and n.op_type not in ("Constant", "Shape", "Reshape", "Gather", "Unsqueeze"):
+        elif config.quantize_all and n.op_type not in _NEVER_QUANTIZED + (("Concat",) if config.half else ()):
             for j, t in enumerate(n.input):
-                if g.is_activation(t) and n.op_type not in ("Slice",) :
+                if g.is_activation(t):
                     out.activations[t].append((i, j))
     if not config.half:
         _share_concat_scales(g, out)
     return out
+
+
+# Shape plumbing and slices, never quantized even by quantize_all; with the FP16 remainder not
+# Concat either (the module docstring says why: QLinearConcat).
+_NEVER_QUANTIZED = ("Constant", "Shape", "Reshape", "Gather", "Unsqueeze", "Slice")
 
 
 def _residual(g: Graph, i: int, n, out: Plan) -> None:

@@ -44,5 +44,5 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         qmodel = build(frozenset())
         if val is not None:
             accuracy = report.accuracy_on(val, model, qmodel)
-    summary = report.summarize(model, config, calib, calibration, kept, accuracy, time.perf_counter() - t0)
+    summary = report.summarize(model, qmodel, config, calib, calibration, kept, accuracy, time.perf_counter() - t0)
     return qmodel, calibration.amax, summary

@@ -35,6 +35,7 @@ class QuantReport:
     dtype: str = "int8"
     float_compute: str = "fp32"  # precision of what is not quantized
     opset: int | None = None
+    onnxruntime: str = "default settings"  # how ONNX Runtime runs this graph as its ops define
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,11 +62,21 @@ def accuracy_held_back(held: Validation, model, qmodel, build, fallback: Fallbac
             "choose_drop_after": round(fallback.drop_after, 4)}
 
 
-def summarize(model, config, calib, calibration, kept_float: list[str], accuracy: dict, seconds: float) -> QuantReport:
-    """The report of a quantized `model` (the prepared FP32 graph) with `kept_float` left in float."""
+def summarize(model, qmodel, config, calib, calibration, kept_float: list[str], accuracy: dict,
+              seconds: float) -> QuantReport:
+    """The report of `qmodel`, quantized from `model` (the prepared FP32 graph) with `kept_float` left in float."""
     quantized = make_plan(model, config, frozenset(kept_float)).layer_count()
     convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
     return QuantReport(len(calib), calib.sha256, config.method, config.target, quantized, convs - quantized,
                        list(kept_float), calibration.reused, round(calibration.seconds, 2), round(seconds, 2),
                        warning=calib.warning(), dtype=config.dtype, float_compute="fp16" if config.half else "fp32",
-                       opset=strongly_typed.opset_of(model), **accuracy)
+                       opset=strongly_typed.opset_of(model), onnxruntime=how_to_open(qmodel), **accuracy)
+
+
+def how_to_open(qmodel) -> str:
+    """'default settings', or the setting ONNX Runtime needs and why (edgeseg.runtime.ort.mishandled)."""
+    from edgeseg.runtime.ort import mishandled
+
+    why = mishandled(qmodel)
+    return "default settings" if why is None else (
+        f"graph_optimization_level ORT_DISABLE_ALL: its default optimisations run {why} wrongly")

@@ -60,10 +60,12 @@ def build(model, plan, amax: dict, config, keep_ops=None):
 def finish(qmodel, config, keep_ops=None):
     """The Q/DQ graph with its non-quantized compute in FP16 (TensorRT target), else unchanged.
 
-    `keep_ops`: op types kept in FP32 (default: the FP16 export's own list)."""
+    The biases ONNX Runtime would re-quantize with the FP16 scales go into an Add first (see
+    edgeseg/quant/bias.py). `keep_ops`: op types kept in FP32 (default: the FP16 export's own list)."""
     if not config.half:
         return qmodel
+    from edgeseg.quant.bias import detach
     from edgeseg.quant.fp16 import KEEP_FLOAT32, to_fp16
     from edgeseg.quant.qdq import sort_nodes
 
-    return sort_nodes(to_fp16(qmodel, keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))
+    return sort_nodes(to_fp16(detach(qmodel), keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))
