@@ -101,7 +101,11 @@ def miou_metric(num_classes: int, ignore_index: int):
 
 def build_graphs(ckpt, work: Path, opts, graphs: set[str], calib, progress=None) -> dict[str, Path | str]:
     """graph -> ONNX path, or the one-line reason it could not be built."""
-    built: dict[str, Path | str] = {}
+    from edgeseg.tune.gpu import ENGINES, export_engine
+
+    built: dict[str, Path | str] = {"checkpoint": Path(ckpt)}
+    for graph in sorted(g for g in graphs if g in ENGINES):
+        built[graph] = _try(lambda: export_engine(ckpt, work, opts, graph, calib, progress))
     for graph in ["fp32"] + sorted(g for g in graphs if g in INT8_PRESETS):
         try:
             built[graph] = export(ckpt, work, opts, graph, calib, progress)

@@ -61,7 +61,8 @@ def val_id(ds) -> str:
 
 def key(path, cand, mach: dict, val: str, protocol: Protocol, size) -> str:
     """Everything a measurement depends on (the CPU's load aside)."""
-    what = {"artifact": artifact_sha(path), "backend": cand.backend, "hint": cand.hint, "cpu": mach["cpu"],
+    what = {"artifact": artifact_sha(path), "backend": cand.backend, "hint": cand.hint, "precision": cand.precision,
+            "torch": cand.torch_mode, "cpu": mach["cpu"],
             "flags": mach["flags"], "threads": mach["threads"], "versions": mach["versions"], "val": val,
             "protocol": protocol.to_dict(), "size": list(size)}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
@@ -82,14 +83,19 @@ class Cache:
         write_json(self.path, self.data)
 
 
-def open_runners(items, threads: int):
-    """(candidate, path) pairs -> activated runners, each on its candidate's backend."""
+def open_runners(items, threads: int, size=None, dataset: str | None = None):
+    """(candidate, path) pairs -> activated runners, each on its candidate's backend (a checkpoint on
+    the torch runner at `size`)."""
     from edgeseg.runtime import open_runner
 
     runners = []
     try:
         for cand, path in items:
-            options = {"threads": threads}
+            from edgeseg.tune.gpu import runner_options
+
+            options = {"threads": threads, **runner_options(cand)}
+            if cand.backend == "torch":
+                options.update(input_size=tuple(size), dataset=dataset)
             if cand.backend == "openvino":
                 options["precision_hint"] = cand.hint or "f32"
             backend = cand.backend if Path(path).suffix == ".onnx" else None

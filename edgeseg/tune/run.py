@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
-from edgeseg.tune import build, measure
+import edgeseg.tune.build as build
+import edgeseg.tune.measure as measure
 from edgeseg.tune.candidates import accuracy_control, cpu_candidates, cpu_facts
 from edgeseg.tune.choose import choose
 from edgeseg.tune.record import deliver, with_ratios, write_all
@@ -189,7 +190,8 @@ class Measuring:
         from edgeseg.tune.candidates import Candidate
 
         reference = (Candidate("reference", "fp32", "onnxruntime", "fp32", -1), self.built["fp32"])
-        runners = measure.open_runners([reference] + [(c, p) for c, p, _ in todo], self.machine["threads"])
+        runners = measure.open_runners([reference] + [(c, p) for c, p, _ in todo], self.machine["threads"], self.size,
+                                       self.o.dataset)
         try:
             times = measure.latency(runners[1:], self.size, self.o.protocol)
             scores = measure.accuracy(runners, self.ds)[1:]
