@@ -118,7 +118,8 @@ def device_label(device: dict) -> str:
     gpus = device.get("gpus") or []
     if profile != "cpu" and gpus:
         return f"{shown}: {gpus[0].get('name', 'GPU')}"
-    return f"{shown}: {device.get('cpu', '?')}"
+    isa = device.get("isa")
+    return f"{shown}: {device.get('cpu', '?')}" + (f" ({', '.join(isa)})" if isa else "")
 
 
 def _bench_row(r: dict, device: str) -> dict:
@@ -219,7 +220,8 @@ def _raw(v):
 def describe(result: dict) -> list[str]:
     """Lines that say where and how a bench result was measured (for Markdown and the console)."""
     d, s = result.get("device", {}), result.get("settings", {})
-    cpu = f"{d.get('cpu', '?')} ({d.get('cores', '?')} cores, {d.get('threads') or '?'} threads)"
+    isa = f", ISA {' '.join(d['isa'])}" if d.get("isa") else ""
+    cpu = f"{d.get('cpu', '?')} ({d.get('cores', '?')} cores, {d.get('threads') or '?'} threads{isa})"
     lines = [f"device profile {d.get('profile', '?')}: {d.get('machine', '?')}, {cpu}"]
     if d.get("gpus"):
         lines.append("GPU: " + ", ".join(f"{g['name']} (sm {g.get('compute_cap')}, driver {g.get('driver')})"

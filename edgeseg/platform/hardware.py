@@ -31,6 +31,7 @@ class Hardware:
     jetson_model: str | None = None  # /proc/device-tree/model of an NVIDIA board
     l4t: str | None = None  # L4T release from /etc/nv_tegra_release, e.g. "36.4.0"
     threads: int | None = None  # logical CPUs this process may run on
+    isa: tuple[str, ...] = ()  # the ISA features that decide CPU kernels: AMX, VNNI, BF16, AVX-512, AVX2, NEON, ...
 
     @property
     def is_jetson(self) -> bool:
@@ -182,7 +183,8 @@ def _nvidia_gpus() -> list[dict]:
 
 def detect() -> Hardware:
     cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
-    hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus())
+    hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus(),
+                  isa=isa_summary(cpu_flags(cpuinfo)))
     hw.l4t, hw.jetson_model = read_jetson()
     return hw
 
