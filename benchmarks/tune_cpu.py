@@ -13,7 +13,9 @@ CamVid at 360x480 here is camvid-half (180x240) resized up by the model's contra
 (`edgeseg calib make -n 300`), as in issue 24. Builds and measurements are reused from --work on a
 re-run; pass --fresh to measure again (e.g. on a quiet machine).
 
-Usage: python benchmarks/tune_cpu.py [--size 360x480] [--threads 2] [--rounds 10] [--fresh]
+Usage: python benchmarks/tune_cpu.py [--size 360x480] [--threads 2] [--rounds 10] [--iters 10]
+       [--calib-n 300] [--val-limit N] [--fresh]
+(the defaults are the issue's protocol; a quick run on a busy machine: --calib-n 32 --val-limit 30 --rounds 5)
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ def main() -> None:
     ap.add_argument("--size", default="360x480")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--val-limit", type=int, default=None, help="first N val images (default: all 101)")
     ap.add_argument("--calib-n", type=int, default=300)
     ap.add_argument("--budget", type=float, default=0.3)
     ap.add_argument("--work", default=str(REPO / "benchmarks/.work/tune-cpu"))
@@ -131,11 +135,12 @@ def main() -> None:
     manifest = work / f"calib-train-{args.calib_n}.txt"
     if not manifest.exists():
         cli("calib", "make", "--data", DATA, "--split", "train", "-n", args.calib_n, "-o", manifest)
-    out = work / args.size
+    out = work / f"{args.size}-calib{args.calib_n}"
     if args.fresh:
         (out / "candidates/measurements.json").unlink(missing_ok=True)
     pick = cli("tune", CKPT, "--val", DATA, "--calib", manifest, "--data", DATA, "--input-size", args.size,
-               "--threads", args.threads, "--rounds", args.rounds, "--max-miou-drop", args.budget, "-o", out)
+               "--threads", args.threads, "--rounds", args.rounds, "--iters", args.iters, "--max-miou-drop", args.budget,
+               *(["--val-limit", args.val_limit] if args.val_limit else []), "-o", out)
     report = json.loads((out / "tune.json").read_text())
     record(report, pick, args, out)
 
@@ -148,7 +153,7 @@ def record(report: dict, pick: str, args, out: Path) -> None:
     headline = {"pick": chosen["name"], "pick_ms": chosen["median_ms"], "pick_drop": chosen["miou_drop"],
                 "nncf_ms": nncf and nncf.get("median_ms"), "nncf_drop": nncf and nncf.get("miou_drop"),
                 "pick_over_nncf": round(chosen["median_ms"] / nncf["median_ms"], 3) if nncf and nncf.get("median_ms") else None}
-    report.update(headline=headline, lscpu=cpu, note="CamVid val = camvid-half (180x240) images resized up to the "
+    report.update(headline=headline, lscpu=cpu, settings=vars(args), note="CamVid val = camvid-half (180x240) images resized up to the "
                   "model's 360x480 by its contract; mIoU at label size 180x240")
     int8 = [r for r in report["candidates"] if r.get("precision") == "int8" and r.get("backend") == "openvino"
             and r.get("median_ms") and (r.get("miou_drop") or 0) <= report["budget"]]

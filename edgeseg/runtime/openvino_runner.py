@@ -59,7 +59,8 @@ class OpenVINORunner(Runner):
         """The float precision asked for: the option, else the artifact's own, else f32."""
         if self.precision_hint is not None:
             return self.precision_hint
-        own = (self.metadata.get("openvino") or {}).get("precision_hint") if Path(self.path).exists() else None
+        ir = Path(self.path).suffix.lower() == ".xml" and Path(self.path).exists()  # only IRs carry one
+        own = (self.metadata.get("openvino") or {}).get("precision_hint") if ir else None
         return own if own in PRECISIONS else "f32"
 
     def properties(self) -> dict:
