@@ -262,7 +262,7 @@ def tune_cmd(
     from edgeseg.errors import EdgesegError
     from edgeseg.fleet.cluster import connected
     from edgeseg.fleet.targets import list_targets, select
-    from edgeseg.fleet.tune import markdown, tune_fleet
+    from edgeseg.tune.fleet import markdown, tune_fleet
     from edgeseg.tune import TuneOptions
     from edgeseg.tune.measure import Protocol
     from edgeseg.tune.run import calibration, open_val
@@ -284,7 +284,7 @@ def tune_cmd(
         rows = tune_fleet(checkpoint, ds, calib_set, targets, options, r, timeout,
                           on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
                                                                 markup=False))
-    title = f"edgeseg fleet tune: {len(targets)} targets, budget {max_miou_drop} mIoU"
+    title = f"edgeseg.tune.fleet: {len(targets)} targets, budget {max_miou_drop} mIoU"
     if json_out:
         write_json(json_out, {"title": title, "targets": rows})
     text = markdown(rows, title)

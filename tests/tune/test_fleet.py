@@ -7,7 +7,7 @@ import pytest
 
 import edgeseg
 import tuned
-from edgeseg.fleet.tune import markdown, target_row
+from edgeseg.tune.fleet import markdown, target_row
 from paths import CAMVID, TRAINED
 
 TARGET = SimpleNamespace(name="cpu@host", profile="cpu", host="host")
@@ -36,7 +36,7 @@ def test_fleet_tune_on_a_local_ray(tmp_path_factory):
     if not TRAINED.exists() or ray.is_initialized():
         pytest.skip("../shared is absent or a Ray session is open")
     from edgeseg.fleet.targets import LABEL, label_value, list_targets
-    from edgeseg.fleet.tune import tune_fleet
+    from edgeseg.tune.fleet import tune_fleet
     from edgeseg.tune.run import calibration, open_val
 
     folder = tmp_path_factory.mktemp("fleet-tune")
