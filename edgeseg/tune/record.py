@@ -27,7 +27,7 @@ def markdown(report: dict) -> str:
              "", f"- machine: {m['cpu']} ({m['arch']}), ISA: {', '.join(m['isa']) or 'none read'}, "
              f"{m['threads']} threads", f"- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- val: {report['val']} ({report['val_images']} images); budget: {report['budget']} mIoU points",
-             f"- calibration: {report['calib']}", f"- protocol: {report['protocol']}", "",
+             f"- calibration: {report['calib']}", f"- protocol: {_protocol(report['protocol'])}", "",
              "| candidate | precision | backend | median ms | x FP32 (OV) | mIoU | drop | agreement % | reused |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["candidates"]:
@@ -41,6 +41,11 @@ def markdown(report: dict) -> str:
         lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | |")
     lines += ["", f"**Chosen: {report['chosen']['name']}** ({report['chosen']['path']}): {report['why']}", ""]
     return "\n".join(lines)
+
+
+def _protocol(p: dict) -> str:
+    return (f"{p['warmup']} warm-up runs each, then {p['rounds']} interleaved rounds of {p['iters']} timed runs per "
+            "candidate; median of the rounds' medians")
 
 
 def _fmt(v) -> str:
