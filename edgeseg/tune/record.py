@@ -69,11 +69,11 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 def deliver(winner_path: Path, out_dir: Path, tuned: dict) -> Path:
     """Copy the winning artifact (and an IR's .bin) into `out_dir`; its sidecar gains `tuned`."""
     src = Path(winner_path)
-    dest = out_dir / src.name.replace(".onnx", ".tuned.onnx").replace(".xml", ".tuned.xml")
+    dest = out_dir / f"{src.stem}.tuned{src.suffix}"
     if src.suffix == ".xml":
         _copy(src.with_suffix(".bin"), dest.with_suffix(".bin"))
     _copy(src, dest)
-    meta = read_sidecar(sidecar_path(src))
+    meta = read_sidecar(sidecar_path(src)) if sidecar_path(src).is_file() else {}  # a checkpoint has none
     write_sidecar(dest, {**meta, "tuned": tuned})
     return dest
 

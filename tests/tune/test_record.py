@@ -31,3 +31,16 @@ def test_markdown_has_every_candidate_failed_and_skipped(tmp_path):
     r = report()
     write_all(r, tmp_path, plot_rows=False)
     assert (tmp_path / "tune.json").is_file() and (tmp_path / "tune.md").read_text() == text
+
+
+def test_deliver_copies_the_pick_with_its_tuned_record(tmp_path):
+    import json
+
+    from edgeseg.tune.record import deliver
+
+    src = tmp_path / "c" / "m.pth"  # a checkpoint (GPU torch pick) has no sidecar
+    src.parent.mkdir()
+    src.write_bytes(b"weights")
+    dest = deliver(src, tmp_path, {"chosen": "torch-compile bf16 cuda"})
+    assert dest.name == "m.tuned.pth" and dest.read_bytes() == b"weights"
+    assert json.loads((tmp_path / "m.tuned.pth.json").read_text())["tuned"]["chosen"] == "torch-compile bf16 cuda"
