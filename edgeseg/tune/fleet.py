@@ -46,7 +46,7 @@ def tune_target(head_version: str, target_key: str, options: dict, inputs: dict)
     work = cache_dir() / target_key / "tune"
     ckpt, val, calib = _unpack(inputs, work / "inputs")
     opts = TuneOptions(**{**options, "val": val, "calib": calib, "calib_data": None,
-                          "device": "cuda" if profile.gpu else "cpu", "protocol": Protocol(**options["protocol"])})
+                          "device": profile.name if profile.jetson else ("cuda" if profile.gpu else "cpu"), "protocol": Protocol(**options["protocol"])})
     return tune(ckpt, work / "out", opts).report
 
 
