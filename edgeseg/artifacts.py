@@ -150,11 +150,14 @@ def read_metadata(path) -> dict:
     path = Path(path)
     side = sidecar_path(path)
     sidecar = read_sidecar(side) if side.exists() else None
-    embedded = onnx_metadata(path) if path.suffix == ".onnx" and path.exists() else {}
+    embedded = embedded_metadata(path)
     if sidecar is None:
         return embedded
     recorded = sidecar.get("sha256")
-    if recorded and path.exists() and sha256_file(path) != recorded:
+    weights = path.with_suffix(".bin") if path.suffix == ".xml" else None
+    stale_bin = bool(weights and sidecar.get("bin_sha256") and weights.exists()
+                     and sha256_file(weights) != sidecar["bin_sha256"])
+    if (recorded and path.exists() and sha256_file(path) != recorded) or stale_bin:
         raise EdgesegError(f"{side}: stale sidecar, it describes another file (its sha256 is not that of "
                            f"{path.name}); delete {side.name} or rebuild {path.name}")
     differ = [k for k in CONTRACT_FIELDS if k in embedded and k in sidecar and embedded[k] != sidecar[k]]
@@ -183,6 +186,46 @@ def read_sidecar(side) -> dict:
                            "delete it or rebuild the artifact")
     check_fields(data, side)
     return data
+
+
+def embedded_metadata(path) -> dict:
+    """The metadata inside the file itself: ONNX metadata_props, OpenVINO IR rt_info; {} for other kinds."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    if path.suffix == ".onnx":
+        return onnx_metadata(path)
+    if path.suffix == ".xml":
+        return ir_metadata(path)
+    return {}
+
+
+def ir_metadata(path) -> dict:
+    """`rt_info/edgeseg` of an OpenVINO IR .xml, read as XML (no OpenVINO needed)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise EdgesegError(f"{path}: not a readable OpenVINO IR ({exc})") from None
+    node = root.find(f"./rt_info/{META_KEY}")
+    if root.tag != "net" or node is None or node.get("value") is None:
+        return {}
+    meta = _meta_object(node.get("value"), path)
+    check_fields(meta, f"{path} (embedded metadata)")
+    return meta
+
+
+def _meta_object(text: str, path) -> dict:
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EdgesegError(f"{path}: its embedded edgeseg metadata is not valid JSON ({exc}); "
+                           "re-export the model") from None
+    if not isinstance(meta, dict):
+        raise EdgesegError(f"{path}: its embedded edgeseg metadata is not a JSON object; re-export the model")
+    return meta
+
 
 
 # The metadata's blocks and the JSON type each must have where present (absent ones are checked by
@@ -254,13 +297,7 @@ def onnx_metadata(path) -> dict:
     model = load_onnx(path)
     for prop in model.metadata_props:
         if prop.key == META_KEY:
-            try:
-                meta = json.loads(prop.value)
-            except json.JSONDecodeError as exc:
-                raise EdgesegError(f"{path}: its embedded edgeseg metadata is not valid JSON ({exc}); "
-                                   "re-export the model") from None
-            if not isinstance(meta, dict):
-                raise EdgesegError(f"{path}: its embedded edgeseg metadata is not a JSON object; re-export the model")
+            meta = _meta_object(prop.value, path)
             check_fields(meta, f"{path} (embedded metadata)")
             return meta
     return {}

@@ -141,7 +141,9 @@ def device_label(device: dict) -> str:
     if profile != "cpu" and gpus:
         first = gpus[0] if isinstance(gpus[0], dict) else {}
         return f"{shown}: {first.get('name', 'GPU')}"
-    return f"{shown}: {device.get('cpu', '?')}"
+    isa = device.get("isa")
+    isa = isa if isinstance(isa, list) and all(isinstance(x, str) for x in isa) else None
+    return f"{shown}: {device.get('cpu', '?')}" + (f" ({', '.join(isa)})" if isa else "")
 
 
 def _field(device: dict, key: str, kind: type, source="results"):
@@ -279,7 +281,8 @@ def _raw(v):
 def describe(result: dict) -> list[str]:
     """Lines that say where and how a bench result was measured (for Markdown and the console)."""
     d, s = result.get("device", {}), result.get("settings", {})
-    cpu = f"{d.get('cpu', '?')} ({d.get('cores', '?')} cores, {d.get('threads') or '?'} threads)"
+    isa = f", ISA {' '.join(d['isa'])}" if d.get("isa") else ""
+    cpu = f"{d.get('cpu', '?')} ({d.get('cores', '?')} cores, {d.get('threads') or '?'} threads{isa})"
     lines = [f"device profile {d.get('profile', '?')}: {d.get('machine', '?')}, {cpu}"]
     if d.get("gpus"):
         lines.append("GPU: " + ", ".join(f"{g['name']} (sm {g.get('compute_cap')}, driver {g.get('driver')})"

@@ -246,5 +246,63 @@ def bench_cmd(
     check_fleet(result)
 
 
+@app.command("tune")
+def tune_cmd(
+    checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
+    ray: str = typer.Option(..., "--ray", help=RAY_HELP),
+    val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
+    devices: Optional[str] = typer.Option(None, help="comma list of targets (default: every target)"),
+    max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
+    calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
+                                                   "of ROOT's train split)"),
+    calib_data: Optional[str] = typer.Option(None, "--data", help="dataset root that --calib paths are relative to"),
+    input_size: Optional[str] = typer.Option(None, help="HxW (default: the dataset's)"),
+    dataset: str = typer.Option("camvid", help="camvid | cityscapes"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads on each target (default: its physical cores)"),
+    val_limit: Optional[int] = typer.Option(None, help="use the first N validation images"),
+    rounds: int = typer.Option(10, help="interleaved timing rounds"),
+    iters: int = typer.Option(10, help="timed inferences per candidate per round"),
+    timeout: float = typer.Option(7200.0, help="seconds before a target that has not answered fails"),
+    work_dir: str = typer.Option("fleet-tune", help="where a default calibration manifest is drawn"),
+    json_out: Optional[str] = typer.Option(None, "--json", help="write every target's report"),
+    md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
+):
+    """`edgeseg tune` on every target at once: each builds and measures its own candidates; one table of picks."""
+    from edgeseg.artifacts import atomic_path, write_json
+    from edgeseg.errors import EdgesegError
+    from edgeseg.fleet.cluster import connected
+    from edgeseg.fleet.targets import list_targets, select
+    from edgeseg.tune.fleet import markdown, tune_fleet
+    from edgeseg.tune import TuneOptions
+    from edgeseg.tune.measure import Protocol
+    from edgeseg.tune.run import calibration, open_val
+
+    if not Path(checkpoint).is_file():
+        raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to tune)")
+    opts = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
+                       input_size=parse_size(input_size), dataset=dataset, threads=threads, val_limit=val_limit,
+                       protocol=Protocol(rounds=rounds, iters=iters))
+    ds = open_val(opts)
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    calib_set = calibration(opts, Path(work_dir), ds)
+    options = {"max_miou_drop": max_miou_drop, "input_size": opts.input_size, "dataset": dataset, "variant": None,
+               "threads": threads, "val_limit": None, "protocol": opts.protocol.to_dict()}
+    err = console(stderr=True)
+    with connected(ray, **_local_args(ray)) as r:
+        targets = select(list_targets(r), devices.split(",") if devices else None, ray)
+        err.print(f"targets: {', '.join(t.name for t in targets)}", markup=False)
+        rows = tune_fleet(checkpoint, ds, calib_set, targets, options, r, timeout,
+                          on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
+                                                                markup=False))
+    title = f"edgeseg.tune.fleet: {len(targets)} targets, budget {max_miou_drop} mIoU"
+    if json_out:
+        write_json(json_out, {"title": title, "targets": rows})
+    text = markdown(rows, title)
+    if md_out:
+        with atomic_path(md_out) as tmp:
+            Path(tmp).write_text(text)
+    typer.echo(text)
+
+
 def register(main_app: typer.Typer) -> None:
     main_app.add_typer(app, name="fleet")

@@ -26,12 +26,20 @@ class DeviceProfile:
     gpu_arch: str | None = None  # "Ampere", "Blackwell"
     power_modes: tuple[str, ...] = ()  # nvpmodel mode names NVIDIA documents for the board
     backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
-    int8_target: dict = field(default_factory=dict)  # backend -> INT8 Q/DQ placement chosen for it (measured)
+    int8_by_isa: tuple = ()  # CPU: ({"isa", "preset", "measured"}, ...), first matching row wins
 
-    def int8_placement(self) -> str:
-        """Q/DQ placement for this target's INT8 backend (its first, measured fastest), else TensorRT's."""
-        first = next(iter(backends_for(self, "int8")), None)
-        return self.int8_target.get(first, "tensorrt")
+    def int8_placement(self, isa: tuple[str, ...] | None = None) -> str:
+        """Q/DQ placement for INT8 without measuring here: on a CPU profile the first row of the
+        per-ISA table whose feature this CPU has (`isa`, default: this machine's), each row naming
+        where it was measured; else TensorRT's, the export default. `edgeseg tune` measures instead."""
+        if not self.int8_by_isa:
+            return "tensorrt"
+        if isa is None:
+            from edgeseg.platform.hardware import isa_summary, this_cpu_flags
+
+            isa = isa_summary(this_cpu_flags())
+        row = next((r for r in self.int8_by_isa if r["isa"] in isa), None)
+        return row["preset"] if row else "tensorrt"
 
     def describe_gpu(self) -> str:
         if self.compute_capability is None:
@@ -74,7 +82,7 @@ def load_profile(name: str) -> DeviceProfile:
         gpu_arch=entry.get("gpu_arch"),
         power_modes=tuple(entry.get("power_modes", ())),
         backends={k: tuple(v) for k, v in entry.get("backends", {}).items()},
-        int8_target=dict(entry.get("int8_target", {})),
+        int8_by_isa=tuple(dict(r) for r in entry.get("int8_by_isa", ())),
     )
 
 

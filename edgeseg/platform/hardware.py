@@ -31,6 +31,7 @@ class Hardware:
     jetson_model: str | None = None  # /proc/device-tree/model of an NVIDIA board
     l4t: str | None = None  # L4T release from /etc/nv_tegra_release, e.g. "36.4.0"
     threads: int | None = None  # logical CPUs this process may run on
+    isa: tuple[str, ...] = ()  # the ISA features that decide CPU kernels: AMX, VNNI, BF16, AVX-512, AVX2, NEON, ...
 
     @property
     def is_jetson(self) -> bool:
@@ -84,6 +85,53 @@ def physical_cores() -> int:
     return min(count_cores(text) or logical_cpus(), logical_cpus())
 
 
+# ISA features that decide which CPU kernels run (x86 flags / aarch64 Features names), by what they enable.
+ISA_FEATURES = {
+    "x86_64": {"amx_int8": "AMX", "amx_bf16": "AMX", "amx_tile": "AMX", "avx512_vnni": "VNNI", "avx_vnni": "VNNI",
+               "avx512_bf16": "BF16", "avx512f": "AVX-512", "avx2": "AVX2"},
+    "aarch64": {"asimd": "NEON", "asimddp": "DOTPROD", "i8mm": "I8MM", "sve": "SVE", "sve2": "SVE", "bf16": "BF16"},
+}
+BF16_FLAGS = {"x86_64": ("avx512_bf16", "amx_bf16"), "aarch64": ("bf16", "svebf16")}
+
+
+def cpu_flags(cpuinfo: str) -> tuple[str, ...]:
+    """The first CPU's ISA flags (x86 `flags`, Arm `Features`), sorted."""
+    m = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", cpuinfo, re.M)
+    return tuple(sorted(set(m.group(1).split()))) if m else ()
+
+
+def isa_summary(flags, machine: str | None = None) -> tuple[str, ...]:
+    """The features that matter for inference (AMX, VNNI, BF16, AVX-512, AVX2, NEON, ...), in table order."""
+    table = ISA_FEATURES.get(_arch(machine), {})
+    have = set(flags)
+    return tuple(dict.fromkeys(name for flag, name in table.items() if flag in have))
+
+
+def has_bf16(flags, machine: str | None = None) -> bool:
+    """Native bfloat16 arithmetic in the CPU's flags (AVX512_BF16 / AMX-BF16; Arm BF16)."""
+    return any(f in set(flags) for f in BF16_FLAGS.get(_arch(machine), ()))
+
+
+def _arch(machine: str | None) -> str:
+    m = (machine or platform.machine()).lower()
+    return "aarch64" if m in ("arm64", "aarch64") else ("x86_64" if m in ("amd64", "x86_64") else m)
+
+
+@lru_cache(maxsize=1)
+def this_cpu_flags() -> tuple[str, ...]:
+    return cpu_flags(CPUINFO.read_text(errors="replace")) if CPUINFO.exists() else ()
+
+
+def openvino_capabilities(device: str = "CPU") -> tuple[str, ...]:
+    """OpenVINO's OPTIMIZATION_CAPABILITIES for a device (FP32, BF16, INT8, ...); () without OpenVINO."""
+    try:
+        import openvino as ov
+
+        return tuple(str(c) for c in ov.Core().get_property(device, "OPTIMIZATION_CAPABILITIES"))
+    except Exception:  # not installed, or no such device: nothing it could run
+        return ()
+
+
 def parse_nvidia_smi(text: str) -> list[dict]:
     """`nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader` lines."""
     gpus = []
@@ -135,7 +183,8 @@ def _nvidia_gpus() -> list[dict]:
 
 def detect() -> Hardware:
     cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
-    hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus())
+    hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus(),
+                  isa=isa_summary(cpu_flags(cpuinfo)))
     hw.l4t, hw.jetson_model = read_jetson()
     return hw
 

@@ -15,7 +15,8 @@ from edgeseg.runtime.base import IOSpec, Runner, Timing
 
 __all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of", "runner_class", "installed", "parse_backend"]
 
-SUFFIXES = {".onnx": "onnxruntime", ".pth": "torch", ".pt": "torch", ".engine": "tensorrt", ".plan": "tensorrt"}
+SUFFIXES = {".onnx": "onnxruntime", ".pth": "torch", ".pt": "torch", ".engine": "tensorrt", ".plan": "tensorrt",
+            ".xml": "openvino"}
 # backend -> (module, class); modules import their library only in activate(), so loading them is cheap.
 CLASSES = {
     "onnxruntime": ("edgeseg.runtime.onnx_runner", "OrtRunner"),

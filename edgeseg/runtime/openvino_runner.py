@@ -6,7 +6,9 @@ Two settings decide what runs:
 - `PERFORMANCE_HINT LATENCY` and `INFERENCE_NUM_THREADS`: batch-1 latency on the threads asked.
 - `INFERENCE_PRECISION_HINT`: on CPUs with bf16 instructions (AVX512_BF16, AMX) OpenVINO runs
   every float layer in bfloat16 unless told otherwise. That is not the artifact the user
-  exported, so float layers run in f32 unless `precision_hint` says "bf16" (or "auto": OpenVINO's).
+  exported, so float layers run in f32 unless `precision_hint` says "bf16" (or "auto": OpenVINO's),
+  or the artifact itself asks for it (`openvino.precision_hint` in an IR's metadata, as `edgeseg tune`
+  writes a BF16 pick): the file decides what runs, an explicit option overrides it.
 - int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
   128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
   compiles the file as it is.
@@ -41,10 +43,10 @@ def cache_dir() -> Path:
 class OpenVINORunner(Runner):
     backend = "openvino"
 
-    def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str = "f32",
+    def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str | None = None,
                  cache: bool = True, uint8_activations: bool = True):
         super().__init__(path)
-        if precision_hint not in PRECISIONS:
+        if precision_hint is not None and precision_hint not in PRECISIONS:
             raise EdgesegError(f"unknown OpenVINO precision {precision_hint!r}; choose one of {', '.join(PRECISIONS)}")
         self.ov_device, self.threads, self.precision_hint, self.cache = ov_device.upper(), threads, precision_hint, cache
         self.uint8_activations = uint8_activations
@@ -54,6 +56,15 @@ class OpenVINORunner(Runner):
         self._pool: list = []  # asynchronous requests for `submit`, made on first use
         self._turn = 0
 
+    @property
+    def hint(self) -> str:
+        """The float precision asked for: the option, else the artifact's own, else f32."""
+        if self.precision_hint is not None:
+            return self.precision_hint
+        ir = Path(self.path).suffix.lower() == ".xml" and Path(self.path).exists()  # only IRs carry one
+        own = (self.metadata.get("openvino") or {}).get("precision_hint") if ir else None
+        return own if own in PRECISIONS else "f32"
+
     def properties(self) -> dict:
         """The compile-time properties this runner asks for (also what tests check)."""
         props = {"PERFORMANCE_HINT": "LATENCY"}
@@ -62,8 +73,8 @@ class OpenVINORunner(Runner):
         if self.ov_device.startswith("CPU"):  # thread count and precision are CPU plugin properties
             if self.threads:
                 props["INFERENCE_NUM_THREADS"] = int(self.threads)
-            if PRECISIONS[self.precision_hint]:
-                props["INFERENCE_PRECISION_HINT"] = PRECISIONS[self.precision_hint]
+            if PRECISIONS[self.hint]:
+                props["INFERENCE_PRECISION_HINT"] = PRECISIONS[self.hint]
         return props
 
     def _activate(self) -> None:
@@ -165,4 +176,4 @@ class OpenVINORunner(Runner):
     @property
     def description(self) -> str:
         extra = f" {self.threads} threads" if self.threads else ""
-        return f"openvino {self.ov_device}{extra}" + ("" if self.precision_hint == "f32" else f" {self.precision_hint}")
+        return f"openvino {self.ov_device}{extra}" + ("" if self.hint == "f32" else f" {self.hint}")

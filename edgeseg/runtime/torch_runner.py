@@ -10,14 +10,23 @@ from edgeseg.runtime.base import IOSpec, Runner, Timing
 
 
 class TorchRunner(Runner):
-    """Runs an official checkpoint in eval mode (CPU or CUDA, FP32 or FP16 autocast)."""
+    """Runs an official checkpoint in eval mode (CPU or CUDA; FP32, or FP16/BF16 autocast on CUDA).
+
+    `compile_mode` ("reduce-overhead": CUDA graphs) runs the model through `torch.compile`, as
+    `edgeseg tune` measures it on GPUs without TensorRT.
+    """
 
     backend = "torch"
 
     def __init__(self, path, device: str = "cpu", fp16: bool = False, variant: str | None = None,
-                 dataset: str | None = None, input_size=None, threads: int | None = None):
+                 dataset: str | None = None, input_size=None, threads: int | None = None, amp: str | None = None,
+                 compile_mode: str | None = None):
         super().__init__(path)
-        self.device, self.fp16, self.variant = device, fp16, variant
+        if amp not in (None, "fp16", "bf16"):
+            raise EdgesegError(f"autocast dtype must be fp16 or bf16, got {amp!r}")
+        self.amp = amp or ("fp16" if fp16 else None)
+        self.device, self.fp16, self.variant = device, self.amp is not None, variant
+        self.compile_mode = compile_mode
         self.dataset_name, self.input_size, self.threads = dataset, input_size, threads
         if input_size:  # a size that cannot fit is refused now, before the checkpoint loads
             from edgeseg.memory import check_fits
@@ -34,16 +43,18 @@ class TorchRunner(Runner):
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise EdgesegError(f"{self.path}: --device {self.device} asked, but PyTorch sees no CUDA GPU")
         if self.fp16 and not self.device.startswith("cuda"):
-            raise EdgesegError("FP16 autocast with PyTorch needs a CUDA device")
+            raise EdgesegError(f"{self.amp.upper()} autocast with PyTorch needs a CUDA device")
         if self.threads:  # process-wide in PyTorch: put back on deactivate
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.threads)
         model, ckpt = load_model(self.path, self.variant)
         self.model = model.to(self.device)
+        if self.compile_mode:
+            self.model = torch.compile(self.model, mode=self.compile_mode)
         info = DatasetInfo.named(self.dataset_name) if self.dataset_name else DatasetInfo.for_classes(ckpt.arch.classes)
         # A checkpoint runs at the image's own size unless told otherwise, as the official test does.
         pre = Preprocess(mean_bgr=info.mean_bgr, input_size=tuple(self.input_size) if self.input_size else None)
-        self._meta = {"kind": "checkpoint", "precision": "fp16" if self.fp16 else "fp32", "model": ckpt.arch.to_dict(),
+        self._meta = {"kind": "checkpoint", "precision": self.amp or "fp32", "model": ckpt.arch.to_dict(),
                       "preprocess": pre.to_dict(), "dataset": info.to_dict(), "embedded_preprocess": False,
                       "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW",
                                        "shape": [None, 3, None, None]},
@@ -54,7 +65,8 @@ class TorchRunner(Runner):
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-        with torch.inference_mode(), torch.autocast("cuda", enabled=self.fp16):
+        dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
+        with torch.inference_mode(), torch.autocast("cuda", dtype=dtype, enabled=self.fp16):
             y = self.model(x)
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -80,4 +92,5 @@ class TorchRunner(Runner):
 
     @property
     def description(self) -> str:
-        return f"torch {self.device}" + (" fp16-autocast" if self.fp16 else "")
+        return f"torch {self.device}" + (f" {self.amp}-autocast" if self.amp else "") + \
+            (f" compiled ({self.compile_mode})" if self.compile_mode else "")

@@ -126,5 +126,6 @@ def test_describe_and_device_labels():
     gpu = {"profile": "cuda", "cpu": "Xeon", "gpus": [{"name": "NVIDIA H100"}]}
     assert device_label(gpu) == "cuda: NVIDIA H100"
     assert device_label({**gpu, "profile": "cpu"}) == "cpu: Xeon"  # a CPU run on a GPU machine is a CPU run
+    assert device_label({"profile": "cpu", "cpu": "Xeon", "isa": ["AMX", "VNNI", "BF16"]}) == "cpu: Xeon (AMX, VNNI, BF16)"
     failed = describe({**CPU_RUN, "accuracy": {"error": "no artifact ran"}})
     assert failed[-1] == "accuracy not measured: no artifact ran"

@@ -10,10 +10,23 @@ from edgeseg.platform.devices import load_profile
 CALIB = {"calib": __file__}
 
 
-@pytest.mark.parametrize("device,placement", [("cpu", "cpu"), ("jetson-orin", "tensorrt"), ("cuda", "tensorrt")])
-def test_the_profile_chooses_the_int8_placement(device, placement):
+@pytest.mark.parametrize("device,flags,placement", [
+    ("cpu", ("avx2", "avx512f", "avx512_vnni", "amx_int8", "amx_tile"), "tensorrt"),  # AMX: measured by tune
+    ("cpu", ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"), "cpu"),  # Zen 4 class: measured there
+    ("cpu", ("avx2", "fma"), "tensorrt"),  # no measured row: the export default
+    ("jetson-orin", (), "tensorrt"), ("cuda", (), "tensorrt")])
+def test_the_profile_chooses_the_int8_placement(device, flags, placement, monkeypatch):
+    from edgeseg.platform import hardware
+
+    monkeypatch.setattr(hardware, "this_cpu_flags", lambda: flags)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
     options = ExportOptions(precision="int8", quant=CALIB, engine={"device": device})
     assert options.quant["preset"] == placement == load_profile(device).int8_placement()
+
+
+def test_every_per_isa_row_names_where_it_was_measured():
+    rows = load_profile("cpu").int8_by_isa
+    assert rows and all(r["measured"] and r["preset"] in ("cpu", "tensorrt") for r in rows)
 
 
 def test_an_explicit_preset_or_target_wins():

@@ -1,0 +1,139 @@
+"""Build every candidate's artifact with the existing pipeline, reused by stage keys on a re-run.
+
+ONNX graphs come from `run_export` (FP32, our two INT8 presets); what OpenVINO runs is delivered
+as an OpenVINO IR (export/openvino_ir.py) so the file carries what was measured (BF16 hint,
+same-grid uint8 activations); NNCF quantizes the verified FP32 model read by OpenVINO.
+A build that fails is recorded with its reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+from edgeseg.tune.candidates import INT8_PRESETS
+
+log = logging.getLogger(__name__)
+
+
+def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Path:
+    """The ONNX artifact of one graph: fp32 or an INT8 preset, through the export pipeline."""
+    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.pipeline import run_export
+
+    common = {"input_size": opts.input_size, "dataset": opts.dataset, "variant": opts.variant}
+    if graph == "fp32":
+        options = ExportOptions(**common)
+    else:
+        quant = {"calib": calib.source, "preset": INT8_PRESETS[graph]}
+        if opts.calib_data:
+            quant["data"] = opts.calib_data
+        options = ExportOptions(precision="int8", quant=quant, **common)
+    return Path(run_export(ckpt, work, options, progress=progress).final)
+
+
+def ir_for(onnx_path: Path, hint: str | None) -> Path:
+    from edgeseg.export.openvino_ir import onnx_to_ir
+
+    xml = onnx_path.with_name(onnx_path.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
+    return onnx_to_ir(onnx_path, xml, precision_hint=hint)
+
+
+def calib_batches(fp32_onnx: Path, calib) -> list:
+    """Calibration images preprocessed by the FP32 model's own contract (what NNCF feeds it)."""
+    from edgeseg.artifacts import read_metadata
+    from edgeseg.data.contract import Preprocess
+    from edgeseg.export.samples import read_images
+
+    pre = Preprocess.from_dict(read_metadata(fp32_onnx)["preprocess"])
+    return [pre.apply(img)[None] for img in read_images(calib.paths)]
+
+
+def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
+    """NNCF INT8 of the verified FP32 model as an IR; `accuracy` = (val items, metric, budget) for
+    accuracy control."""
+    from edgeseg.artifacts import read_metadata, sha256_file
+    from edgeseg.export.openvino_ir import ir_key, ir_meta, read_onnx, reusable, write_ir
+    from edgeseg.quant import nncf_ov
+
+    stage = "nncf-ac" if accuracy else "nncf"
+    options = {"preset": "performance", "calib_sha256": calib.sha256, "calib_images": len(calib)}
+    if accuracy:
+        options.update(max_miou_drop=accuracy[2], val=accuracy[3])
+    key = ir_key(sha256_file(fp32_onnx), stage, options)
+    xml = fp32_onnx.with_name(fp32_onnx.name.replace(".fp32.onnx", f".{stage}-int8.xml"))
+    if reusable(xml, key):
+        return xml
+    model = read_onnx(fp32_onnx)
+    batches = calib_batches(fp32_onnx, calib)
+    if accuracy:
+        items, metric, budget, _ = accuracy
+        quantized = nncf_ov.quantize_with_accuracy(model, batches, items, metric, budget)
+    else:
+        quantized = nncf_ov.quantize(model, batches)
+    meta = ir_meta(read_metadata(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
+    return write_ir(quantized, xml, meta)
+
+
+def val_items(ds, preprocess: dict) -> list:
+    """(input batch, label) per val image, for NNCF's validation function."""
+    from edgeseg.data.contract import Preprocess
+
+    pre = Preprocess.from_dict(preprocess)
+    return [(pre.apply(image)[None], label) for image, label in (ds.load(s) for s in ds.samples)]
+
+
+def miou_metric(num_classes: int, ignore_index: int):
+    """Our mIoU (points) of an OpenVINO compiled model over (batch, label) items."""
+    def metric(compiled, items) -> float:
+        from edgeseg.bench.accuracy import to_labels
+        from edgeseg.data.metrics import ConfusionMatrix
+
+        cm = ConfusionMatrix(num_classes, ignore_index)
+        for batch, label in items:
+            out = compiled(batch)[0]
+            cm.update(label, to_labels(out[0], label.shape))
+        return cm.miou()
+
+    return metric
+
+
+def build_graphs(ckpt, work: Path, opts, graphs: set[str], calib, progress=None) -> dict[str, Path | str]:
+    """graph -> ONNX path, or the one-line reason it could not be built."""
+    from edgeseg.tune.gpu import ENGINES, export_engine
+
+    built: dict[str, Path | str] = {"checkpoint": Path(ckpt)}
+    for graph in sorted(g for g in graphs if g in ENGINES):
+        built[graph] = _try(lambda: export_engine(ckpt, work, opts, graph, calib, progress))
+    for graph in ["fp32"] + sorted(g for g in graphs if g in INT8_PRESETS):
+        try:
+            built[graph] = export(ckpt, work, opts, graph, calib, progress)
+        except EdgesegError as exc:
+            if graph == "fp32":
+                raise
+            log.warning("%s: not built (%s)", graph, exc)
+            built[graph] = str(exc)
+    if "nncf" in graphs:
+        built["nncf"] = _try(lambda: nncf_ir(built["fp32"], calib))
+    return built
+
+
+def _try(make) -> Path | str:
+    try:
+        return make()
+    except EdgesegError as exc:
+        return str(exc)
+    except Exception as exc:  # an NNCF/OpenVINO failure on one candidate must not sink the others
+        log.warning("build failed: %s", exc)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def artifact(cand, built: dict) -> Path | str:
+    """The file a candidate runs: the graph's ONNX on ONNX Runtime, its IR on OpenVINO."""
+    source = built.get(cand.graph)
+    if not isinstance(source, Path):
+        return source or "not built"
+    if cand.backend != "openvino" or source.suffix == ".xml":
+        return source
+    return _try(lambda: ir_for(source, cand.hint))

@@ -1,0 +1,103 @@
+"""Which artifacts are worth measuring on the target: read from what the machine has, never assumed.
+
+A candidate is a graph (what gets built) run by a backend. On a CPU: FP32 on ONNX Runtime and
+OpenVINO; BF16 on OpenVINO where both the CPU's flags and OpenVINO say it has bfloat16; our two
+INT8 placements on both runtimes; NNCF INT8 (and NNCF with accuracy control, built only when
+plain NNCF misses the budget). On an NVIDIA GPU: see gpu.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from edgeseg.errors import EdgesegError
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str  # unique, what tables show: "int8-cpu openvino"
+    graph: str  # what is built: fp32 | int8-tensorrt | int8-cpu | nncf | nncf-ac | fp16 | fp8 | ...
+    backend: str  # onnxruntime | openvino | tensorrt | torch
+    precision: str  # what the arithmetic is: fp32 | bf16 | fp16 | int8 | fp8
+    order: int  # tie-break: a simpler artifact first
+    calib: bool = False  # needs calibration images
+    hint: str | None = None  # OpenVINO float precision (bf16)
+    torch_mode: str | None = None  # torch runner on CUDA: eager | compile
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+INT8_PRESETS = {"int8-tensorrt": "tensorrt", "int8-cpu": "cpu"}  # graph -> quant preset of the export
+
+
+@dataclass(frozen=True)
+class CpuFacts:
+    """What decides the CPU candidates: runtimes present, ISA flags, OpenVINO's capabilities."""
+
+    machine: str
+    flags: tuple[str, ...]
+    ov_caps: tuple[str, ...]
+    onnxruntime: bool
+    openvino: bool
+    nncf: bool
+
+    @property
+    def bf16(self) -> bool:
+        from edgeseg.platform.hardware import has_bf16
+
+        return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine)
+
+
+def cpu_facts() -> CpuFacts:
+    import platform
+
+    from edgeseg.platform.hardware import openvino_capabilities, this_cpu_flags
+    from edgeseg.runtime import installed
+
+    ov = installed("openvino")
+    return CpuFacts(platform.machine(), this_cpu_flags(), openvino_capabilities() if ov else (),
+                    installed("onnxruntime"), ov, ov and _found("nncf"))
+
+
+def _found(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def cpu_candidates(facts: CpuFacts, int8: bool = True) -> tuple[list[Candidate], list[dict]]:
+    """(candidates, skipped with the reason), in tie-break order."""
+    out: list[Candidate] = []
+    skipped: list[dict] = []
+    runtimes = [b for b, ok in (("onnxruntime", facts.onnxruntime), ("openvino", facts.openvino)) if ok]
+    for backend in runtimes:
+        out.append(Candidate(f"fp32 {backend}", "fp32", backend, "fp32", len(out)))
+    if facts.bf16:
+        out.append(Candidate("bf16 openvino", "fp32", "openvino", "bf16", len(out), hint="bf16"))
+    else:
+        skipped.append({"name": "bf16 openvino", "reason": _no_bf16(facts)})
+    if int8:
+        for graph in INT8_PRESETS:
+            for backend in runtimes:
+                out.append(Candidate(f"{graph} {backend}", graph, backend, "int8", len(out), calib=True))
+        if facts.nncf:
+            out.append(Candidate("nncf-int8 openvino", "nncf", "openvino", "int8", len(out), calib=True))
+        else:
+            skipped.append({"name": "nncf-int8 openvino", "reason": "nncf is not installed (pip install 'edgeseg[openvino]')"})
+    if not out:
+        raise EdgesegError("neither onnxruntime nor openvino can be imported here: nothing to tune")
+    return out, skipped
+
+
+def accuracy_control(order: int) -> Candidate:
+    """NNCF with accuracy control: built when plain NNCF INT8 misses the budget."""
+    return Candidate("nncf-ac-int8 openvino", "nncf-ac", "openvino", "int8", order, calib=True)
+
+
+def _no_bf16(facts: CpuFacts) -> str:
+    if not facts.openvino:
+        return "openvino is not installed"
+    if "BF16" not in facts.ov_caps:
+        return f"OpenVINO's CPU capabilities have no BF16 ({', '.join(facts.ov_caps) or 'none read'})"
+    return "the CPU's flags have no bfloat16 instructions (avx512_bf16/amx_bf16; Arm bf16)"

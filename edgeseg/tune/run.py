@@ -1,0 +1,203 @@
+"""`tune`: build every valid candidate, measure each here, pick the fastest within the budget.
+
+Everything a user can get wrong (val set, budget, device, calibration) is refused before the
+first build; builds and measurements are reused on a re-run (stage keys, measure.Cache).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeseg.errors import EdgesegError
+import edgeseg.tune.build as build
+import edgeseg.tune.measure as measure
+from edgeseg.tune.candidates import accuracy_control, cpu_candidates, cpu_facts
+from edgeseg.tune.choose import choose
+from edgeseg.tune.record import deliver, with_ratios, write_all
+
+log = logging.getLogger(__name__)
+DEFAULT_CALIB = 300  # train images drawn when no --calib is given (NVIDIA advises >= 300-500)
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    val: str  # ROOT[:SPLIT] or a list file
+    max_miou_drop: float = 0.3
+    calib: str | None = None  # manifest, list or folder; default: DEFAULT_CALIB images of ROOT's train split
+    calib_data: str | None = None
+    device: str = "cpu"
+    input_size: tuple[int, int] | None = None
+    dataset: str = "camvid"
+    variant: str | None = None
+    threads: int | None = None  # default: the physical cores (what ONNX Runtime uses unasked)
+    val_limit: int | None = None
+    protocol: measure.Protocol = field(default_factory=measure.Protocol)
+
+    def __post_init__(self):
+        if not self.val:
+            raise EdgesegError("tune needs --val ROOT[:SPLIT]: labelled images to measure each candidate's mIoU on")
+        if self.max_miou_drop is None or self.max_miou_drop < 0:
+            raise EdgesegError(f"--max-miou-drop must be >= 0 mIoU points, got {self.max_miou_drop}")
+        if self.threads is not None and self.threads < 1:
+            raise EdgesegError(f"--threads must be at least 1, got {self.threads}")
+        if self.val_limit is not None and self.val_limit < 1:
+            raise EdgesegError(f"--val-limit must be at least 1, got {self.val_limit}")
+        p = self.protocol
+        if min(p.rounds, p.iters) < 1 or p.warmup < 0:
+            raise EdgesegError("--rounds and --iters must be at least 1")
+
+
+@dataclass
+class TuneResult:
+    path: Path  # the chosen artifact, copied into the output folder
+    report: dict
+
+
+def open_val(o: TuneOptions):
+    from edgeseg.data.contract import DatasetInfo
+    from edgeseg.data.datasets import open_dataset
+
+    root, _, split = o.val.partition(":")
+    path = Path(root)
+    if path.is_file():
+        return open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
+    if not path.is_dir():
+        raise EdgesegError(f"--val {o.val}: no such folder or list file")
+    ds = open_dataset(path, o.dataset, split or "val", o.val_limit, DatasetInfo.named(o.dataset))
+    if any(s.label is None for s in ds.samples):
+        raise EdgesegError(f"--val {o.val}: images without labels; tune needs labels to measure mIoU")
+    return ds
+
+
+def check_device(name: str):
+    """The profile, refused when this machine cannot run it or tune has no candidates for it."""
+    from edgeseg.platform.devices import check_profile, load_profile
+    from edgeseg.platform.hardware import detect
+
+    profile = load_profile(name)
+    check_profile(profile, detect())
+    if profile.jetson:
+        raise EdgesegError(f"--device {name}: tune has no candidates for Jetson boards yet; use --device cpu or cuda")
+    return profile
+
+
+def calibration(o: TuneOptions, out_dir: Path, ds):
+    """The calibration set: --calib, else DEFAULT_CALIB images drawn from ROOT's train split."""
+    from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
+
+    if o.calib:
+        calib = load_calibset(o.calib, o.calib_data)
+    else:
+        root = Path(o.val.partition(":")[0])
+        root = root.parent if root.is_file() else root
+        manifest = out_dir / f"calib-train-{DEFAULT_CALIB}.txt"
+        try:
+            calib = load_calibset(manifest) if manifest.is_file() else \
+                make_manifest(root, o.dataset, "train", DEFAULT_CALIB, 0, manifest)
+        except EdgesegError as exc:
+            raise EdgesegError(f"INT8 candidates need calibration images: give --calib (and --data); "
+                               f"none found in {root}'s train split ({exc})") from None
+    refuse_overlap(calib, [s.image for s in ds.samples])
+    return calib
+
+
+def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
+    """Build, measure, choose, record; returns the chosen artifact's path and the report."""
+    from edgeseg.platform.hardware import physical_cores
+
+    ckpt, out_dir = Path(ckpt), Path(out_dir)
+    if not ckpt.is_file():
+        raise EdgesegError(f"{ckpt}: no such file (the checkpoint to tune)")
+    profile = check_device(o.device)
+    ds = open_val(o)
+    if profile.gpu:
+        from edgeseg.tune.gpu import gpu_candidates
+
+        cands, skipped = gpu_candidates()
+    else:
+        cands, skipped = cpu_candidates(cpu_facts())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calib = calibration(o, out_dir, ds) if any(c.calib for c in cands) else None
+    threads = o.threads or physical_cores()
+    work = out_dir / "candidates"
+    built = build.build_graphs(ckpt, work, o, {c.graph for c in cands}, calib, progress)
+    state = Measuring(measure.machine(threads), ds, o, measure.Cache(work / "measurements.json"), built)
+    rows = state.measure(cands)
+    nncf = next((r for r in rows if r["graph"] == "nncf" and r.get("miou_drop") is not None), None)
+    if nncf and nncf["miou_drop"] > o.max_miou_drop:
+        metric = build.miou_metric(ds.info.num_classes, ds.info.ignore_index)
+        items = build.val_items(ds, _preprocess(built["fp32"]))
+        built["nncf-ac"] = build._try(lambda: build.nncf_ir(built["fp32"], calib, (items, metric, o.max_miou_drop, o.val)))
+        rows += state.measure([accuracy_control(len(cands))])
+    elif nncf:
+        skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"})
+    return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
+
+
+def _preprocess(onnx_path: Path) -> dict:
+    from edgeseg.artifacts import read_metadata
+
+    return read_metadata(onnx_path)["preprocess"]
+
+
+def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
+    winner, why = choose(rows, o.max_miou_drop)
+    size = state.size
+    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "machine": state.machine,
+             "input_size": list(size), "val": o.val, "val_images": len(state.ds),
+             "candidates": [{k: v for k, v in r.items() if k != "order"} for r in rows]}
+    dest = deliver(Path(winner["path"]), out_dir, tuned)
+    report = {"checkpoint": str(ckpt), "input_size": list(size), "budget": o.max_miou_drop, "val": o.val,
+              "val_images": len(state.ds), "calib": f"{calib.source} ({len(calib)} images)" if calib else None,
+              "protocol": o.protocol.to_dict(), "machine": state.machine, "candidates": rows, "skipped": skipped,
+              "chosen": {"name": winner["name"], "path": str(dest), "source": winner["path"]}, "why": why}
+    write_all(report, out_dir)
+    return TuneResult(dest, report)
+
+
+class Measuring:
+    """Measures candidates (reusing cached figures) against the FP32 ONNX Runtime reference."""
+
+    def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict):
+        from edgeseg.artifacts import read_metadata
+
+        self.machine, self.ds, self.o, self.cache, self.built = machine, ds, o, cache, built
+        self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
+        self.val = measure.val_id(ds)
+
+    def measure(self, cands) -> list[dict]:
+        rows, todo = [], []
+        for c in cands:
+            path = build.artifact(c, self.built)
+            row = {**c.to_dict(), "path": str(path) if isinstance(path, Path) else None}
+            if not isinstance(path, Path):
+                row["error"] = path
+            else:
+                row["key"] = measure.key(path, c, self.machine, self.val, self.o.protocol, self.size)
+                cached = self.cache.get(row["key"])
+                if cached:
+                    row.update(cached, cached=True)
+                else:
+                    todo.append((c, path, row))
+            rows.append(row)
+        if todo:
+            self._run(todo)
+        return rows
+
+    def _run(self, todo) -> None:
+        from edgeseg.tune.candidates import Candidate
+
+        reference = (Candidate("reference", "fp32", "onnxruntime", "fp32", -1), self.built["fp32"])
+        runners = measure.open_runners([reference] + [(c, p) for c, p, _ in todo], self.machine["threads"], self.size,
+                                       self.o.dataset)
+        try:
+            times = measure.latency(runners[1:], self.size, self.o.protocol)
+            scores = measure.accuracy(runners, self.ds)[1:]
+        finally:
+            measure.close(runners)
+        for (_, _, row), t, s in zip(todo, times, scores):
+            figures = {**t, **s}
+            self.cache.put(row["key"], figures)
+            row.update(figures, cached=False)

@@ -1,0 +1,62 @@
+"""`edgeseg tune` on the command line: bad input refused in one line before any build; the last
+stdout line is the pick."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import tuned
+from paths import CAMVID, REPO, TRAINED
+
+sys.path.insert(0, str(REPO / "tests" / "robustness"))
+from cliproc import cli, refused  # noqa: E402
+
+needs_shared = pytest.mark.skipif(not TRAINED.exists() or not CAMVID.exists(), reason="../shared is absent")
+
+
+@needs_shared
+@pytest.mark.parametrize("args,words", [
+    ([], ["--val"]),
+    (["--val", "/nonexistent/camvid"], ["--val", "no such"]),
+    (["--val", f"{CAMVID}:nosuchsplit"], ["nosuchsplit"]),
+    (["--val", str(CAMVID), "--max-miou-drop", "-0.1"], ["--max-miou-drop", ">= 0"]),
+    (["--val", str(CAMVID), "--device", "jetson-orin"], ["jetson-orin"]),
+    (["--val", str(CAMVID), "--device", "nosuch"], ["unknown device profile"]),
+    (["--val", str(CAMVID), "--calib", "/nonexistent/calib.txt"], ["--calib", "no such"]),
+    (["--val", str(CAMVID), "--threads", "0"], ["--threads"]),
+    (["--val", str(CAMVID), "--input-size", "180by240"], ["HxW"]),
+])
+def test_bad_input_is_one_line_before_any_build(tmp_path, args, words):
+    out = tmp_path / "out"
+    p = cli("tune", TRAINED, "-o", out, *args, timeout=120)
+    refused(p, *words)
+    assert not (out / "candidates").exists()  # nothing built
+
+
+@needs_shared
+def test_cuda_device_without_a_gpu_is_refused(tmp_path):
+    from edgeseg.platform.hardware import detect
+
+    if detect().has_gpu:
+        pytest.skip("this machine has an NVIDIA GPU")
+    refused(cli("tune", TRAINED, "--val", CAMVID, "--device", "cuda", "-o", tmp_path / "o", timeout=120),
+            "--device cuda", "GPU")
+
+
+def test_missing_checkpoint(tmp_path):
+    refused(cli("tune", tmp_path / "none.pth", "--val", tmp_path, "-o", tmp_path / "o", timeout=120), "no such file")
+
+
+@pytest.mark.slow
+@needs_shared
+def test_rerun_prints_the_pick_last(tmp_path_factory):
+    pytest.importorskip("nncf", reason="the shared run needs nncf")
+    result, opts, out = tuned.run_once(tmp_path_factory)
+    split = opts.val.partition(":")[2]
+    p = cli("tune", TRAINED, "--val", f"{CAMVID}:{split}", "--calib", opts.calib, "--input-size", "180x240",
+            "--threads", "2", "--rounds", "2", "--iters", "2", "-o", out, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert Path(p.stdout.strip().splitlines()[-1]) == result.path

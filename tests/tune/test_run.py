@@ -1,0 +1,116 @@
+"""`tune` end to end on the trained checkpoint at 180x240 (one shared run, tests/tuned.py)."""
+
+import json
+
+import pytest
+
+import tuned
+from edgeseg.artifacts import read_metadata
+from paths import CAMVID, TRAINED
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_candidate_has_latency_and_miou(tuned_run):
+    result, _, out = tuned_run
+    rows = result.report["candidates"]
+    names = [r["name"] for r in rows]
+    assert {"fp32 onnxruntime", "fp32 openvino", "int8-tensorrt openvino", "int8-cpu openvino",
+            "nncf-int8 openvino"} <= set(names)
+    for r in rows:
+        assert not r.get("error"), r
+        assert r["median_ms"] > 0 and 40 < r["miou"] < 80 and r["agreement"] > 90, r
+    fp32 = next(r for r in rows if r["name"] == "fp32 onnxruntime")
+    assert fp32["miou_drop"] == 0.0
+    for name in ("tune.json", "tune.md", "tune.png"):
+        assert (out / name).is_file()
+    assert json.loads((out / "tune.json").read_text())["chosen"]["name"] == result.report["chosen"]["name"]
+
+
+def test_pick_carries_the_tuned_record(tuned_run):
+    result, opts, _ = tuned_run
+    meta = read_metadata(result.path)
+    tuned_rec = meta["tuned"]
+    assert tuned_rec["chosen"] == result.report["chosen"]["name"]
+    assert tuned_rec["budget"] == opts.max_miou_drop and tuned_rec["machine"]["threads"] == 2
+    assert tuned_rec["machine"]["flags"] and tuned_rec["machine"]["versions"]["openvino"]
+    assert len(tuned_rec["candidates"]) == len(result.report["candidates"])
+    assert meta["preprocess"]["input_size"] == list(tuned.SIZE)
+
+
+def test_eval_of_the_pick_gives_the_recorded_miou(tuned_run, tmp_path):
+    from edgeseg.cli.main import main
+
+    result, opts, _ = tuned_run
+    winner = next(r for r in result.report["candidates"] if r["name"] == result.report["chosen"]["name"])
+    report = tmp_path / "eval.json"
+    split = opts.val.partition(":")[2]
+    assert main(["eval", str(result.path), "--data", str(CAMVID), "--split", split, "--threads", "2",
+                 "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["artifacts"][0]["miou"] == winner["miou"]
+
+
+def test_nncf_ir_round_trip(tuned_run):
+    """The NNCF IR keeps the FP32 model's contract; our OpenVINO runner equals plain OpenVINO on it."""
+    import numpy as np
+    import openvino as ov
+
+    from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.data.datasets import open_dataset
+    from edgeseg.runtime import open_runner
+
+    result, opts, _ = tuned_run
+    row = next(r for r in result.report["candidates"] if r["name"] == "nncf-int8 openvino")
+    meta = read_metadata(row["path"])
+    fp32 = read_metadata(next(r["path"] for r in result.report["candidates"] if r["name"] == "fp32 onnxruntime"))
+    for key in ("preprocess", "dataset", "io", "embedded_preprocess", "model"):
+        assert meta[key] == fp32[key], key
+    assert meta["precision"] == "int8" and meta["stage"] == "nncf"
+    ds = open_dataset(CAMVID, "camvid", opts.val.partition(":")[2], 2)
+    image, _ = ds.load(ds.samples[0])
+    with open_runner(row["path"], threads=2) as runner:
+        ours = predict_labels(runner, image)
+        batch = runner.io_spec and __import__("edgeseg.bench.accuracy", fromlist=["feeder"]).feeder(runner)[1](image)
+    compiled = ov.Core().compile_model(row["path"], "CPU", {"INFERENCE_NUM_THREADS": 2, "INFERENCE_PRECISION_HINT": "f32"})
+    from edgeseg.bench.accuracy import to_labels
+
+    direct = to_labels(compiled(batch[None])[0][0], image.shape[:2])
+    assert np.array_equal(ours, direct)
+
+
+def test_bf16_pick_runs_bf16_from_the_file(tuned_run):
+    result, _, _ = tuned_run
+    row = next((r for r in result.report["candidates"] if r["name"] == "bf16 openvino"), None)
+    if row is None:
+        pytest.skip("this CPU has no BF16 candidate")
+    from edgeseg.runtime import open_runner
+
+    runner = open_runner(row["path"])
+    assert runner.properties()["INFERENCE_PRECISION_HINT"] == "bf16"
+    assert open_runner(row["path"], precision_hint="f32").properties()["INFERENCE_PRECISION_HINT"] == "f32"
+
+
+def test_rerun_reuses_builds_and_measurements(tuned_run, monkeypatch):
+    from edgeseg.tune import measure, tune
+
+    result, opts, out = tuned_run
+
+    def no_timing(*a, **k):
+        raise AssertionError("a re-run measured again")
+
+    monkeypatch.setattr(measure, "latency", no_timing)
+    again = tune(TRAINED, out, opts)
+    assert all(r["cached"] for r in again.report["candidates"])
+    assert [r["median_ms"] for r in again.report["candidates"]] == [r["median_ms"] for r in result.report["candidates"]]
+    assert again.report["chosen"]["name"] == result.report["chosen"]["name"]
+
+
+def test_other_threads_measure_again(tuned_run):
+    from edgeseg.tune.candidates import Candidate
+    from edgeseg.tune.measure import Protocol, key, machine
+
+    result, _, _ = tuned_run
+    row = result.report["candidates"][0]
+    cand = Candidate(row["name"], row["graph"], row["backend"], row["precision"], row["order"])
+    keys = {key(row["path"], cand, machine(t), "val", Protocol(), tuned.SIZE) for t in (1, 2)}
+    assert len(keys) == 2
