@@ -1,12 +1,52 @@
-"""Small helpers shared by the command modules (option parsing, output, progress)."""
+"""Small helpers shared by the command modules: the options several commands take (as
+`Annotated` aliases, grouped into help panels), option parsing, output, progress."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
+from typing import Annotated, Optional
+
+import typer
 
 from edgeseg.errors import EdgesegError
+
+# Help panels, in the order a reader meets them.
+OUTPUT, MODEL, VERIFY, QUANT, ENGINE = "Output", "Model & contract", "Verification", "INT8/FP8 calibration", "Engine"
+TIMING, DATA, CLUSTER = "Timing", "Accuracy data", "Ray cluster"
+
+
+def _opt(kind, *decls: str, help: str, panel: str):
+    return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel)]
+
+
+InputSize = _opt(Optional[str], "--input-size", help="HxW (default: the artifact's or the dataset's)", panel=MODEL)
+Variant = _opt(Optional[str], "--variant", help="s2fpn34m for ResNet-34M checkpoints", panel=MODEL)
+Calib = _opt(Optional[str], "--calib", help="INT8/FP8: calibration manifest, list file or image folder", panel=QUANT)
+CalibData = _opt(Optional[str], "--data", help="INT8/FP8: dataset root that --calib paths are relative to",
+                 panel=QUANT)
+Workspace = _opt(Optional[float], "--workspace", help="engine: workspace in GB", panel=ENGINE)
+TimingCache = _opt(Optional[str], "--timing-cache", help="engine: timing cache file, read if present and written back",
+                   panel=ENGINE)
+Runtime = _opt(Optional[str], "--runtime", help="engine: tensorrt (default) | tensorrt-rtx (RTX GPUs, builds anywhere)",
+               panel=ENGINE)
+ComputeCapability = _opt(Optional[str], "--compute-capability", help="engine, tensorrt-rtx: target GPUs, e.g. "
+                         "8.6,8.9,12.0", panel=ENGINE)
+MaxMemory = _opt(Optional[float], "--max-memory-gb", help="refuse runs estimated above this many GB (default: the "
+                 "memory available now)", panel=OUTPUT)
+JsonOut = _opt(Optional[str], "--json", help="write results as JSON (readable by `edgeseg compare`)", panel=OUTPUT)
+MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OUTPUT)
+Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
+Batch = _opt(int, "--batch", help="batch size", panel=TIMING)
+Warmup = _opt(int, "--warmup", help="untimed iterations first", panel=TIMING)
+Iters = _opt(Optional[int], "--iters", help="timed iterations (default 100)", panel=TIMING)
+Duration = _opt(Optional[float], "--duration", help="time for S seconds instead of --iters", panel=TIMING)
+Data = _opt(Optional[str], "--data", help="dataset root: also measure mIoU and drop against the first artifact",
+            panel=DATA)
+DatasetKind = _opt(str, "--dataset", help="camvid | cityscapes | folder", panel=DATA)
+Split = _opt(str, "--split", help="split name (val, test) or a list file of 'image label' lines", panel=DATA)
+Limit = _opt(Optional[int], "--limit", help="evaluate at most N images", panel=DATA)
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

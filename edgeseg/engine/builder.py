@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
@@ -43,36 +43,51 @@ def import_tensorrt():
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """The user's build options, validated before TensorRT is touched and recorded in the sidecar."""
+    """The user's build options as plain data, checked by `check_settings` and recorded in the sidecar."""
 
-    device: str | None = None
+    device: str | None = None  # device profile (platform/devices.json): workspace, shapes, DLA cores
     workspace_gb: float | None = None
     opt_level: int = 3
     timing_cache: str | None = None
-    shapes: str | None = None
+    shapes: str | None = None  # dynamic models: 'min:opt:max' (default: the device profile's)
     dla_core: int | None = None
-    runtime: str = "tensorrt"
-    compute_capabilities: tuple[str, ...] | None = None  # TensorRT-RTX targets
-
-    def __post_init__(self):
-        if not 0 <= int(self.opt_level) <= 5:
-            raise EdgesegError(f"--opt-level must be 0..5, got {self.opt_level}")
-        if self.workspace_gb is not None and not self.workspace_gb > 0:
-            raise EdgesegError(f"--workspace must be a positive number of GB, got {self.workspace_gb}")
-        if self.dla_core is not None and self.dla_core < 0:
-            raise EdgesegError(f"--dla-core must be 0 or more, got {self.dla_core}")
-        if flavor(self.runtime).aot:
-            for given, name, why in ((self.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
-                                     (self.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
-                                      "the runtime cache beside the engine keeps the JIT work instead")):
-                if given:
-                    raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
-        elif self.compute_capabilities:
-            raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
-                               "it runs on")
+    runtime: str | None = None  # tensorrt (default) | tensorrt-rtx
+    compute_capabilities: str | tuple[str, ...] | None = None  # TensorRT-RTX targets, '8.9,12.0' or a tuple
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_settings(settings: BuildSettings) -> BuildSettings:
+    """Refuse settings that cannot build, before TensorRT is touched; returns them normalized
+    (runtime named, compute capabilities parsed, the timing cache as text)."""
+    s = settings
+    if not 0 <= int(s.opt_level) <= 5:
+        raise EdgesegError(f"--opt-level must be 0..5, got {s.opt_level}")
+    if s.workspace_gb is not None and not s.workspace_gb > 0:
+        raise EdgesegError(f"--workspace must be a positive number of GB, got {s.workspace_gb}")
+    if s.dla_core is not None and s.dla_core < 0:
+        raise EdgesegError(f"--dla-core must be 0 or more, got {s.dla_core}")
+    kind = flavor(s.runtime)
+    if kind.aot:
+        for given, name, why in ((s.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
+                                 (s.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
+                                  "the runtime cache beside the engine keeps the JIT work instead")):
+            if given:
+                raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
+        ccs = rtx.parse_compute_capabilities(s.compute_capabilities)
+    elif s.compute_capabilities:
+        raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
+                           "it runs on")
+    else:
+        ccs = None
+    profile = _engine_profile(s.device) if s.device else None
+    if profile is not None and kind.aot and profile.jetson:
+        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
+                           "--runtime tensorrt")
+    shapes = s.shapes.text if hasattr(s.shapes, "text") else s.shapes
+    return replace(s, runtime=kind.runtime, compute_capabilities=ccs, shapes=shapes,
+                   timing_cache=str(s.timing_cache) if s.timing_cache else None)
 
 
 def _parse(trt, builder, logger, onnx_path: Path, mode, label: str):
@@ -200,18 +215,6 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     return onnx_path, out_path
 
 
-def check_options(options: dict) -> None:
-    """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
-    opts = dict(options)
-    kind = flavor(opts.pop("runtime", None))
-    ccs = opts.pop("compute_capabilities", None)
-    ccs = rtx.parse_compute_capabilities(ccs) if kind.aot else ccs
-    opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
-    BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
-    if opts.get("device"):
-        _engine_profile(opts["device"])
-
-
 def _engine_profile(name: str):
     profile = load_profile(name)
     if not profile.gpu:
@@ -220,14 +223,11 @@ def _engine_profile(name: str):
     return profile
 
 
-def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
-                 opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-                 runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> Path:
+def build_engine(onnx_path, out_path, settings: BuildSettings | None = None, progress: bool = True) -> Path:
     """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
 
-    `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
-    profile's); `device` names a profile in devices.json (workspace, shapes, DLA cores).
-    `runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for
+    `settings.device` names a profile in devices.json (workspace, shapes, DLA cores);
+    `settings.runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for its
     `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
     import onnx
@@ -235,17 +235,10 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     from edgeseg.engine.parse_check import refuse_cpu_target
 
     onnx_path, out_path = _check_paths(onnx_path, out_path)
-    shapes_text = shapes.text if hasattr(shapes, "text") else shapes
-    kind = flavor(runtime)
-    ccs = rtx.parse_compute_capabilities(compute_capabilities) if kind.aot else (
-        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
-    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
-                             shapes_text, dla_core, kind.runtime, ccs)
-    profile = _engine_profile(device) if device else None
-    if profile is not None and kind.aot and profile.jetson:
-        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
-                           "--runtime tensorrt")
-    explicit = parse_shapes(shapes_text) if shapes_text else None
+    settings = check_settings(settings or BuildSettings())
+    kind, ccs, dla_core = flavor(settings.runtime), settings.compute_capabilities, settings.dla_core
+    profile = _engine_profile(settings.device) if settings.device else None
+    explicit = parse_shapes(settings.shapes) if settings.shapes else None
     model = onnx.load(str(onnx_path), load_external_data=False)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
@@ -268,7 +261,7 @@ def build_engine(onnx_path, out_path, *, device: str | None = None, workspace_gb
     builder = trt.Builder(logger)
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
-    cache_path = Path(timing_cache) if timing_cache else None
+    cache_path = Path(settings.timing_cache) if settings.timing_cache else None
     _attach_timing_cache(config, cache_path)
     label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
     plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)

@@ -30,3 +30,12 @@ def print_summary(result, console) -> None:
                     console.print(f"  {s.name}: {name}: {found.get('summary', found) if isinstance(found, dict) else found}")
             elif k != "params":
                 console.print(f"  {s.name}: {k} = {v}")
+
+
+def print_export(result, console, deepstream: bool = False) -> None:
+    """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
+    print_summary(result, console)
+    if deepstream:
+        from edgeseg.export.deepstream import write_nvinfer_config
+
+        console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}")

@@ -190,3 +190,11 @@ def sharded_validation(val, address: str, workers: int | None = None, timeout: f
             yield val
         finally:
             val.score = None
+
+
+def fallback_scorer(address: str | None, workers: int | None = None):
+    """The INT8/FP8 fallback's scorer for `run_export(scorer=...)`: candidates evaluated on the
+    Ray cluster at `address` (None: no cluster, evaluated in the export's own process)."""
+    if not address:
+        return None
+    return lambda val: sharded_validation(val, address, workers)
