@@ -14,7 +14,7 @@ from edgeseg.errors import EdgesegError
 
 # Help panels, in the order a reader meets them.
 OUTPUT, MODEL, VERIFY, QUANT, ENGINE = "Output", "Model & contract", "Verification", "INT8/FP8 calibration", "Engine"
-TIMING, DATA, CLUSTER = "Timing", "Accuracy data", "Ray cluster"
+TIMING, DATA, CLUSTER, RUN = "Timing", "Accuracy data", "Ray cluster", "Runtime"
 
 
 def _opt(kind, *decls: str, help: str, panel: str):
@@ -80,6 +80,23 @@ def console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     # Pipes and CI logs get a fixed width instead of rich's 80 columns, so tables stay readable.
     return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 150)
+
+
+def show_results(result: dict, title: str, json_out=None, md_out=None, plot=None, notes=None) -> None:
+    """A bench result's table (and how it was measured) on stdout; JSON, Markdown and the plot when asked."""
+    from edgeseg.bench import report
+
+    rows = report.load_rows_from(result)
+    notes = report.describe(result) if notes is None else notes
+    out = console()
+    out.print(report.rich_table(rows, title))
+    for line in notes:
+        out.print(line, style="dim", markup=False, highlight=False)
+    write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
+    if plot:
+        from edgeseg.bench.plot import draw
+
+        console(stderr=True).print(f"plot: {draw(rows, plot, title)} rows", markup=False)
 
 
 def print_json(data: dict) -> None:

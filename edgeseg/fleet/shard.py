@@ -198,3 +198,19 @@ def fallback_scorer(address: str | None, workers: int | None = None):
     if not address:
         return None
     return lambda val: sharded_validation(val, address, workers)
+
+
+def ray_evaluator(address: str, artifacts: list[str], provider: str, workers: int | None = None,
+                  timeout: float | None = DEFAULT_TIMEOUT_S):
+    """`bench.eval_run.run_eval`'s `sharded` for a Ray cluster, after the checks that cost nothing
+    (shardable artifacts, Ray importable, head answering)."""
+    from edgeseg.fleet.cluster import preflight
+
+    check_shardable(artifacts, provider)
+    preflight(address)
+
+    def sharded(paths, options, dataset, resize, batch, progress):
+        return evaluate_sharded(paths, options, dataset, address=address, workers=workers, resize=resize,
+                                batch=batch, timeout=timeout, progress=progress)
+
+    return sharded
