@@ -80,10 +80,13 @@ class QuantOptions:
         return {k: v for k, v in asdict(self).items() if v is not None and not (k == "preset" and v == "tensorrt")}
 
     def config(self, dtype: str):
-        """The QuantConfig these settings make: the preset, then every override given."""
-        from edgeseg.quant.config import config_from
+        """The QuantConfig these settings make: the preset, then every setting given that is one of
+        its fields (so a new QuantConfig field needs only its option here and on the command line)."""
+        from edgeseg.quant.config import QuantConfig, preset
 
-        return config_from({k: v for k, v in {**asdict(self), "dtype": dtype}.items() if v is not None})
+        names = {f.name for f in fields(QuantConfig)}
+        given = {("calib_limit" if k == "limit" else k): v for k, v in asdict(self).items() if v is not None}
+        return preset(self.preset or "tensorrt").with_(**{k: v for k, v in given.items() if k in names}, dtype=dtype)
 
 
 @dataclass(frozen=True)
