@@ -73,11 +73,11 @@ def measure(path, val, fp32_miou: float) -> dict:
 
 
 def rtx_fusion(path) -> dict | None:
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine = build_engine(path, Path(tmp) / "m.engine", runtime="tensorrt-rtx", compute_capabilities="8.9,12.0",
-                              progress=False)
+        engine = build_engine(path, Path(tmp) / "m.engine",
+                              BuildSettings(runtime="tensorrt-rtx", compute_capabilities="8.9,12.0"), progress=False)
         meta = json.loads(Path(str(engine) + ".json").read_text())
     fusion = meta["engine"].get("qdq_fusion")
     return fusion and {k: fusion[k] for k in ("quantize", "dequantize", "fused", "folded", "summary")}

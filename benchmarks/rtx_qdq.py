@@ -22,15 +22,15 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "rtx-qdq.json"))
     args = ap.parse_args()
 
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
     from edgeseg.engine.parse_check import parse_onnx
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             parsed = parse_onnx(model)
-            engine = build_engine(model, Path(tmp) / (Path(model).stem + ".engine"), runtime="tensorrt-rtx",
-                                  progress=False)
+            engine = build_engine(model, Path(tmp) / (Path(model).stem + ".engine"),
+                                  BuildSettings(runtime="tensorrt-rtx"), progress=False)
             meta = json.loads(Path(str(engine) + ".json").read_text())
             rows.append({"model": Path(model).name, "parse": parsed.to_dict() if parsed else None,
                          "build_seconds": meta["provenance"]["build_seconds"], "engine_bytes": meta["engine"]["bytes"],

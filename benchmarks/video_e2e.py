@@ -37,12 +37,12 @@ SIZE = (360, 480)
 def export_int8(work: Path, in_graph: bool) -> str:
     """`edgeseg export --precision int8 --device cpu` at 360x480; `in_graph` adds --embed-preprocess
     --argmax uint8 (uint8 BGR in, class map out: the pre- and postprocessing move into the model)."""
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.export.pipeline import run_export
 
     extra = {"embed_preprocess": True, "argmax": "uint8"} if in_graph else {}
-    options = ExportOptions(input_size=SIZE, precision="int8", engine={"device": "cpu"},
-                            quant={"calib": str(ROOT / "calib" / "camvid-demo.txt")}, **extra)
+    options = ExportOptions(precision="int8", device="cpu", contract=ContractOptions(input_size=SIZE, **extra),
+                            quant=QuantOptions(calib=str(ROOT / "calib" / "camvid-demo.txt")))
     ckpt = ROOT / "edgeseg" / "assets" / "camvid-demo" / "s2fpn18_camvid_half.pth"
     return str(run_export(ckpt, work / ("in-graph" if in_graph else "plain"), options).final)
 

@@ -34,18 +34,18 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
     from edgeseg.artifacts import write_json
     from edgeseg.data.datasets import open_dataset
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
     from edgeseg.export.pipeline import run_export
     from edgeseg.runtime import installed, open_runner
 
     ckpt = assets() / "s2fpn18_camvid_half.pth"
     val = assets()
     models = {}
-    for precision, extra in (("fp32", {}), ("fp16", {}),
-                             ("int8", {"quant": {"calib": str(calib_manifest())}})):
+    common = {"contract": ContractOptions(input_size=SIZE), "verify": VerifyOptions(samples=str(val / "val"))}
+    for precision, quant in (("fp32", QuantOptions()), ("fp16", QuantOptions()),
+                             ("int8", QuantOptions(calib=str(calib_manifest())))):
         log.info("export %s", precision)
-        result = run_export(ckpt, out, ExportOptions(input_size=SIZE, precision=precision, samples=str(val / "val"),
-                                                     num_samples=4, **extra))
+        result = run_export(ckpt, out, ExportOptions(precision=precision, quant=quant, **common))
         models[precision] = str(result.final)
     log.info("evaluate on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]

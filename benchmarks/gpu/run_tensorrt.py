@@ -29,7 +29,7 @@ MIN_AGREEMENT = {"fp32": 99.9, "fp16": 99.5, "int8": 98.0}  # percent of pixels,
 
 def export_all(work: Path, size, calib_n: int) -> dict:
     from edgeseg.data.calibset import make_manifest
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.export.pipeline import run_export
 
     data = SHARED / "data" / "camvid-half"
@@ -37,10 +37,11 @@ def export_all(work: Path, size, calib_n: int) -> dict:
     make_manifest(data, "camvid", "train", calib_n, 0, manifest)
     out = {}
     for precision in ("fp32", "fp16", "int8"):
-        quant = {"calib": str(manifest), "data": str(data)} if precision == "int8" else {}
+        quant = QuantOptions(calib=str(manifest), data=str(data)) if precision == "int8" else QuantOptions()
         t0 = time.perf_counter()
         out[precision] = run_export(SHARED / "fixtures" / "s2fpn18_camvid_half.pth", work,
-                                    ExportOptions(input_size=size, precision=precision, quant=quant)).final
+                                    ExportOptions(contract=ContractOptions(input_size=size), precision=precision,
+                                                  quant=quant)).final
         print(f"{precision}: exported {out[precision].name} in {time.perf_counter() - t0:.0f} s", flush=True)
     return out
 
@@ -75,7 +76,7 @@ def gpu_slug(name: str) -> str:
 
 
 def main() -> int:
-    from edgeseg.engine.builder import build_engine, import_tensorrt
+    from edgeseg.engine.builder import BuildSettings, build_engine, import_tensorrt
     from edgeseg.engine.cuda import open_device
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,7 +94,8 @@ def main() -> int:
     onnx_paths = export_all(work, size, args.calib_n)
     rows = []
     for precision, onnx_path in onnx_paths.items():
-        engine = build_engine(onnx_path, work / f"{precision}.engine", timing_cache=work / "timing.cache")
+        engine = build_engine(onnx_path, work / f"{precision}.engine",
+                              BuildSettings(timing_cache=str(work / "timing.cache")))
         rows.append(measure(precision, onnx_path, engine, size, args.iters))
         r = rows[-1]
         print(f"{precision}: agreement {r['agreement_vs_ort_cpu']:.3f}% (min {r['min_agreement']}), mIoU "

@@ -3,42 +3,50 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size, progress, write_reports
+from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, Data, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
+                                Split, Threads, Variant, Warmup, parse_size, progress, show_results)
 
 log = logging.getLogger(__name__)
 
 
 def bench_cmd(
-    artifacts: list[str] = typer.Argument(..., help="checkpoints, ONNX models, engines; the first is the accuracy reference"),
-    device: str = typer.Option("cpu", help="device profile (edgeseg/platform/devices.json): cpu | cuda | jetson-orin | "
-                                           "jetson-orin-nx | jetson-orin-nano | jetson-xavier; checked against this machine"),
-    input_size: Optional[str] = typer.Option(None, help="HxW for dynamic inputs (default: the artifact's, else the profile's first)"),
-    batch: int = typer.Option(1, help="batch size"),
-    warmup: int = typer.Option(10, help="untimed iterations first"),
-    iters: Optional[int] = typer.Option(None, help="timed iterations (default 100)"),
-    duration: Optional[float] = typer.Option(None, help="time for S seconds instead of --iters"),
-    threads: Optional[int] = typer.Option(None, help="CPU threads (ONNX Runtime intra-op, PyTorch); default: the backend's"),
-    provider: Optional[str] = typer.Option(None, help="ONNX Runtime provider: cpu | cuda | tensorrt (default: cpu, "
-                                                      "or cuda for GPU profiles)"),
-    backend: Optional[str] = typer.Option(None, help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the "
-                                                     "device profile's fastest installed one; each row names it)"),
-    variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
-    cuda_graph: bool = typer.Option(False, "--cuda-graph", help="TensorRT engines: replay a captured CUDA graph"),
-    data: Optional[str] = typer.Option(None, help="dataset root: also measure mIoU and drop against the first artifact"),
-    dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
-    split: str = typer.Option("val", help="split or list file for --data"),
-    limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
-    max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
-    source: Optional[str] = typer.Option(None, "--source", help="also run this video (or image folder) end to end: "
-                                                                "end-to-end FPS next to the model's"),
-    json_out: Optional[str] = typer.Option(None, "--json", help="write results JSON (for `edgeseg compare`)"),
-    md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
+    artifacts: Annotated[list[str], typer.Argument(help="checkpoints, ONNX models, engines; the first is the accuracy "
+                                                        "reference")],
+    device: Annotated[str, typer.Option(help="device profile (edgeseg/platform/devices.json): cpu | cuda | "
+                                        "jetson-orin | jetson-orin-nx | jetson-orin-nano | jetson-xavier; checked "
+                                        "against this machine", rich_help_panel=RUN)] = "cpu",
+    provider: Annotated[Optional[str], typer.Option(help="ONNX Runtime provider: cpu | cuda | tensorrt (default: "
+                                                    "cpu, or cuda for GPU profiles)", rich_help_panel=RUN)] = None,
+    backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the "
+                                                   "device profile's fastest installed one; each row names it)",
+                                                   rich_help_panel=RUN)] = None,
+    cuda_graph: Annotated[bool, typer.Option("--cuda-graph", help="TensorRT engines: replay a captured CUDA graph",
+                                             rich_help_panel=RUN)] = False,
+    input_size: Annotated[Optional[str], typer.Option(help="HxW for dynamic inputs (default: the artifact's, else "
+                                                      "the profile's first)", rich_help_panel=MODEL)] = None,
+    variant: Variant = None,
+    batch: Batch = 1,
+    warmup: Warmup = 10,
+    iters: Iters = None,
+    duration: Duration = None,
+    threads: Threads = None,
+    data: Data = None,
+    dataset: DatasetKind = "camvid",
+    split: Split = "val",
+    limit: Limit = None,
+    max_memory_gb: MaxMemory = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", help="write results JSON (for `edgeseg compare`)",
+                                                    rich_help_panel=OUTPUT)] = None,
+    md_out: MdOut = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="also run this video (or image folder) end to "
+                                                  "end: end-to-end FPS next to the model's", rich_help_panel=RUN)] = None,
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
+    from edgeseg.bench import report
     from edgeseg.bench.run import BenchSettings, run_bench
     from edgeseg.bench import report
     from edgeseg.bench.speed import check_budget, default_iters
@@ -72,21 +80,8 @@ def bench_cmd(
         from edgeseg.video.bench import add_end_to_end
 
         add_end_to_end(result, source, {"provider": provider, "threads": threads, **options})
-    _show(result, json_out, md_out)
+    show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out)
     report.check_rows(result)
-
-
-def _show(result: dict, json_out, md_out) -> None:
-    """The table and how it was measured on stdout; JSON and Markdown files when asked."""
-    from edgeseg.bench import report
-
-    rows, notes = report.load_rows_from(result), report.describe(result)
-    title = f"edgeseg bench: {report.device_label(result['device'])}"
-    out = console()
-    out.print(report.rich_table(rows, title))
-    for line in notes:
-        out.print(line, style="dim", markup=False, highlight=False)
-    write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
 
 
 def _open_dataset(ds_args, runner):

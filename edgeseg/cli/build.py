@@ -31,11 +31,10 @@ def build_cmd(
     The sidecar MODEL.engine.json records where it was built; the last line on stdout is the engine path.
     """
     from edgeseg.engine import sidecar
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
-    path = build_engine(model, out, device=device, workspace_gb=workspace, opt_level=opt_level,
-                        timing_cache=timing_cache, shapes=shapes, dla_core=dla_core, runtime=runtime,
-                        compute_capabilities=compute_capability, progress=progress)
+    settings = BuildSettings(device, workspace, opt_level, timing_cache, shapes, dla_core, runtime, compute_capability)
+    path = build_engine(model, out, settings, progress=progress)
     meta = sidecar.read(path)
     target, engine = sidecar.BuildTarget.from_dict(meta["target"]), meta["engine"]
     log.info(f"{meta['precision']} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "

@@ -1,12 +1,52 @@
-"""Small helpers shared by the command modules (option parsing, output, progress)."""
+"""Small helpers shared by the command modules: the options several commands take (as
+`Annotated` aliases, grouped into help panels), option parsing, output, progress."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
+from typing import Annotated, Optional
+
+import typer
 
 from edgeseg.errors import EdgesegError
+
+# Help panels, in the order a reader meets them.
+OUTPUT, MODEL, VERIFY, QUANT, ENGINE = "Output", "Model & contract", "Verification", "INT8/FP8 calibration", "Engine"
+TIMING, DATA, CLUSTER, RUN = "Timing", "Accuracy data", "Ray cluster", "Runtime"
+
+
+def _opt(kind, *decls: str, help: str, panel: str):
+    return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel)]
+
+
+InputSize = _opt(Optional[str], "--input-size", help="HxW (default: the artifact's or the dataset's)", panel=MODEL)
+Variant = _opt(Optional[str], "--variant", help="s2fpn34m for ResNet-34M checkpoints", panel=MODEL)
+Calib = _opt(Optional[str], "--calib", help="INT8/FP8: calibration manifest, list file or image folder", panel=QUANT)
+CalibData = _opt(Optional[str], "--data", help="INT8/FP8: dataset root that --calib paths are relative to",
+                 panel=QUANT)
+Workspace = _opt(Optional[float], "--workspace", help="engine: workspace in GB", panel=ENGINE)
+TimingCache = _opt(Optional[str], "--timing-cache", help="engine: timing cache file, read if present and written back",
+                   panel=ENGINE)
+Runtime = _opt(Optional[str], "--runtime", help="engine: tensorrt (default) | tensorrt-rtx (RTX GPUs, builds anywhere)",
+               panel=ENGINE)
+ComputeCapability = _opt(Optional[str], "--compute-capability", help="engine, tensorrt-rtx: target GPUs, e.g. "
+                         "8.6,8.9,12.0", panel=ENGINE)
+MaxMemory = _opt(Optional[float], "--max-memory-gb", help="refuse runs estimated above this many GB (default: the "
+                 "memory available now)", panel=OUTPUT)
+JsonOut = _opt(Optional[str], "--json", help="write results as JSON (readable by `edgeseg compare`)", panel=OUTPUT)
+MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OUTPUT)
+Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
+Batch = _opt(int, "--batch", help="batch size", panel=TIMING)
+Warmup = _opt(int, "--warmup", help="untimed iterations first", panel=TIMING)
+Iters = _opt(Optional[int], "--iters", help="timed iterations (default 100)", panel=TIMING)
+Duration = _opt(Optional[float], "--duration", help="time for S seconds instead of --iters", panel=TIMING)
+Data = _opt(Optional[str], "--data", help="dataset root: also measure mIoU and drop against the first artifact",
+            panel=DATA)
+DatasetKind = _opt(str, "--dataset", help="camvid | cityscapes | folder", panel=DATA)
+Split = _opt(str, "--split", help="split name (val, test) or a list file of 'image label' lines", panel=DATA)
+Limit = _opt(Optional[int], "--limit", help="evaluate at most N images", panel=DATA)
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -40,6 +80,23 @@ def console(stderr: bool = False):
     stream = sys.stderr if stderr else sys.stdout
     # Pipes and CI logs get a fixed width instead of rich's 80 columns, so tables stay readable.
     return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 150)
+
+
+def show_results(result: dict, title: str, json_out=None, md_out=None, plot=None, notes=None) -> None:
+    """A bench result's table (and how it was measured) on stdout; JSON, Markdown and the plot when asked."""
+    from edgeseg.bench import report
+
+    rows = report.load_rows_from(result)
+    notes = report.describe(result) if notes is None else notes
+    out = console()
+    out.print(report.rich_table(rows, title))
+    for line in notes:
+        out.print(line, style="dim", markup=False, highlight=False)
+    write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
+    if plot:
+        from edgeseg.bench.plot import draw
+
+        console(stderr=True).print(f"plot: {draw(rows, plot, title)} rows", markup=False)
 
 
 def print_json(data: dict) -> None:

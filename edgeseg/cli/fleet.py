@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size
+from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, QUANT, Batch, Calib, DatasetKind, Duration, InputSize,
+                                Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console, parse_size, show_results,
+                                write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -78,15 +79,6 @@ def join_cmd(
     _start(argv, dry_run, block)
 
 
-def _local_args(address: str) -> dict:
-    from edgeseg.fleet.targets import advertise
-
-    if address != "local":
-        return {}
-    resources, labels = advertise()
-    return {"resources": resources, "labels": labels}
-
-
 @app.command("ls")
 def ls_cmd(
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
@@ -98,9 +90,10 @@ def ls_cmd(
     import edgeseg
     from edgeseg.cli.common import print_json
     from edgeseg.fleet.cluster import connected
+    from edgeseg.fleet.run import local_args
     from edgeseg.fleet.targets import RUNTIMES, label_value, list_targets
 
-    with connected(ray, **_local_args(ray)) as r:
+    with connected(ray, **local_args(ray)) as r:
         targets = list_targets(r)
     if json_out:
         print_json({"targets": [{"name": t.name, "profile": t.profile, "host": t.host, "resource": t.resource,
@@ -117,132 +110,60 @@ def ls_cmd(
     console().print(table)
 
 
-def _artifacts(inputs: list[str], precisions: list[str], work_dir: str, export_args: dict, err) -> list[str]:
-    """ONNX models as given; every checkpoint exported once per precision (on this machine)."""
-    from edgeseg.export.options import ExportOptions
-    from edgeseg.export.pipeline import run_export
-
-    out = []
-    for item in inputs:
-        path = Path(item)
-        if path.suffix.lower() == ".onnx":
-            out.append(str(path))
-            continue
-        for p in precisions:
-            quant = {k: v for k, v in export_args["quant"].items() if v is not None} if p in QUANTIZED else {}
-            options = ExportOptions(precision=p, dataset=export_args["dataset"], variant=export_args["variant"],
-                                    input_size=export_args["input_size"], quant=quant)
-            err.print(f"exporting {path.name} as {p}", style="dim", markup=False)
-            out.append(str(run_export(path, work_dir, options).final))
-    return out
-
-
-def _precisions(text: str, inputs: list[str], calib: Optional[str]) -> list[str]:
-    """The precisions to export, checked with the inputs before any cluster is contacted."""
-    from edgeseg.errors import EdgesegError
-    from edgeseg.export.options import PRECISIONS
-
-    for item in inputs:
-        if not Path(item).is_file():
-            raise EdgesegError(f"{item}: no such file")
-        if Path(item).suffix.lower() not in (".onnx", ".pth", ".pt"):
-            raise EdgesegError(f"{item}: fleet bench takes checkpoints (.pth) or ONNX models; engines are built on "
-                               "each target from the ONNX")
-
-    chosen = [p.strip() for p in text.split(",") if p.strip()]
-    bad = [p for p in chosen if p not in PRECISIONS]
-    if bad or not chosen:
-        raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
-    needs = [p for p in chosen if p in QUANTIZED]
-    if needs and not calib and any(not i.lower().endswith(".onnx") for i in inputs):
-        raise EdgesegError(f"--precisions {needs[0]} exports with calibration: give --calib (a manifest from "
-                           "`edgeseg calib make`)")
-    return chosen
-
-
-def _data(data: Optional[str], dataset: str, split: str, limit: Optional[int], first: str) -> dict | None:
-    from edgeseg.artifacts import read_metadata
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.datasets import open_dataset
-    from edgeseg.fleet.packing import pack_samples
-
-    if not data:
-        return None
-    info = DatasetInfo.from_dict(read_metadata(first).get("dataset")) if dataset == "folder" else None
-    ds = open_dataset(data, dataset, split, limit, info)
-    return {"packed": pack_samples(ds.samples), "info": ds.info, "split": ds.split, "lut": ds.lut}
-
-
 @app.command("bench")
 def bench_cmd(
-    inputs: list[str] = typer.Argument(..., help="checkpoints (exported here once per precision) or ONNX models"),
-    ray: str = typer.Option(..., "--ray", help=RAY_HELP),
-    devices: Optional[str] = typer.Option(None, help="comma list of targets: profile names, target names or hosts "
-                                                     "(default: every target)"),
-    precisions: str = typer.Option("fp32,fp16", help="checkpoints: precisions to export; each target runs those "
-                                                     "its profile lists"),
-    calib: Optional[str] = typer.Option(None, help="INT8/FP8: calibration manifest, list file or folder"),
-    calib_data: Optional[str] = typer.Option(None, help="INT8/FP8: dataset root the manifest is relative to"),
-    input_size: Optional[str] = typer.Option(None, help="HxW (export size of checkpoints; timing size of dynamic models)"),
-    variant: Optional[str] = typer.Option(None, help="--variant for checkpoints (s2fpn34m)"),
-    batch: int = typer.Option(1, help="batch size"),
-    warmup: int = typer.Option(10, help="untimed iterations first"),
-    iters: Optional[int] = typer.Option(None, help="timed iterations (default 100)"),
-    duration: Optional[float] = typer.Option(None, help="time for S seconds instead of --iters"),
-    threads: Optional[int] = typer.Option(None, help="CPU threads on CPU targets (default: the backend's)"),
-    data: Optional[str] = typer.Option(None, help="dataset root here: its images travel to each target for mIoU"),
-    dataset: str = typer.Option("camvid", help="camvid | cityscapes | folder"),
-    split: str = typer.Option("val", help="split or list file for --data"),
-    limit: Optional[int] = typer.Option(None, help="evaluate at most N images"),
-    work_dir: str = typer.Option("fleet-out", help="where checkpoints are exported"),
-    timeout: float = typer.Option(1800.0, help="seconds before a target that has not answered fails its rows"),
-    json_out: Optional[str] = typer.Option(None, "--json", help="also write every target's results (readable by "
-                                                                "`edgeseg compare`)"),
-    md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
-    plot: Optional[str] = typer.Option(None, help="write mIoU vs FPS with the Pareto front (PNG)"),
+    inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
+    ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
+    devices: Annotated[Optional[str], typer.Option(help="comma list of targets: profile names, target names or "
+                                                   "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
+    timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
+                                           rich_help_panel=CLUSTER)] = 1800.0,
+    precisions: Annotated[str, typer.Option(help="checkpoints: precisions to export; each target runs those its "
+                                            "profile lists", rich_help_panel=MODEL)] = "fp32,fp16",
+    input_size: InputSize = None,
+    variant: Variant = None,
+    work_dir: Annotated[str, typer.Option(help="where checkpoints are exported", rich_help_panel=OUTPUT)] = "fleet-out",
+    calib: Calib = None,
+    calib_data: Annotated[Optional[str], typer.Option(help="INT8/FP8: dataset root the manifest is relative to",
+                                                      rich_help_panel=QUANT)] = None,
+    batch: Batch = 1,
+    warmup: Warmup = 10,
+    iters: Iters = None,
+    duration: Duration = None,
+    threads: Threads = None,
+    data: Annotated[Optional[str], typer.Option(help="dataset root here: its images travel to each target for mIoU",
+                                                rich_help_panel=DATA)] = None,
+    dataset: DatasetKind = "camvid",
+    split: Split = "val",
+    limit: Limit = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", help="also write every target's results (readable "
+                                                    "by `edgeseg compare`)", rich_help_panel=OUTPUT)] = None,
+    md_out: MdOut = None,
+    plot: Annotated[Optional[str], typer.Option(help="write mIoU vs FPS with the Pareto front (PNG)",
+                                                rich_help_panel=OUTPUT)] = None,
 ):
     """Export once here, build and time on every target, one table (as `edgeseg compare` writes it)."""
-    from edgeseg.artifacts import atomic_path, write_json
-    from edgeseg.bench import report
     from edgeseg.bench.speed import check_budget, default_iters
-    from edgeseg.errors import EdgesegError
-    from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet, check_fleet
-    from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.targets import list_targets, select
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
+    from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
+    from edgeseg.fleet.run import FleetData, choose_precisions, run_fleet_bench
     from edgeseg.outputs import check_out_file
 
     iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)
     for path, flag in ((json_out, "--json"), (md_out, "--md"), (plot, "--plot")):
-        check_out_file(path, flag)
-    if timeout <= 0:
-        raise EdgesegError(f"--timeout must be positive, got {timeout}")
-    chosen = _precisions(precisions, inputs, calib)
-    size = parse_size(input_size)
+        check_out_file(path, flag)  # before the cluster: never a fleet run whose results cannot be written
+    quant = QuantOptions(calib=calib, data=calib_data)
+    chosen, size = choose_precisions(precisions, inputs, quant, timeout), parse_size(input_size)
+    export = ExportOptions(contract=ContractOptions(dataset=None if dataset == "folder" else dataset, variant=variant,
+                                                    input_size=size), quant=quant)
+    settings = FleetBenchSettings(chosen, size, batch, warmup, iters, duration, threads,
+                                  timeout)
     err = console(stderr=True)
-    with connected(ray, **_local_args(ray)) as r:
-        targets = select(list_targets(r), devices.split(",") if devices else None, ray)
-        err.print(f"targets: {', '.join(t.name for t in targets)}", markup=False)
-        export_args = {"dataset": None if dataset == "folder" else dataset, "variant": variant, "input_size": size,
-                       "quant": {"calib": calib, "data": calib_data}}
-        paths = _artifacts(inputs, chosen, work_dir, export_args, err)
-        settings = FleetBenchSettings(tuple(chosen), size, batch, warmup, iters, duration, threads, timeout,
-                                      _data(data, dataset, split, limit, paths[0]))
-        result = bench_fleet(paths, targets, settings, r,
-                             on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
-                                                                   markup=False))
-    if json_out:
-        write_json(json_out, result)
-    rows = report.load_rows_from(result)
-    title = f"edgeseg fleet bench: {len(targets)} targets"
-    console().print(report.rich_table(rows, title))
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(report.markdown(rows, title))
-    if plot:
-        from edgeseg.bench.plot import draw
-
-        err.print(f"plot: {draw(rows, plot, title)} rows", markup=False)
+    result, targets = run_fleet_bench(inputs, ray, devices.split(",") if devices else None, settings, export,
+                                      FleetData(data, dataset, split, limit), work_dir,
+                                      lambda line: err.print(line, markup=False))
+    show_results(result, f"edgeseg fleet bench: {len(targets)} targets", json_out, md_out, plot, notes=())
     check_fleet(result)
 
 
@@ -268,39 +189,18 @@ def tune_cmd(
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
 ):
     """`edgeseg tune` on every target at once: each builds and measures its own candidates; one table of picks."""
-    from edgeseg.artifacts import atomic_path, write_json
-    from edgeseg.errors import EdgesegError
-    from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.targets import list_targets, select
-    from edgeseg.tune.fleet import markdown, tune_fleet
     from edgeseg.tune import TuneOptions
+    from edgeseg.tune.fleet import markdown, run_fleet_tune
     from edgeseg.tune.measure import Protocol
-    from edgeseg.tune.run import calibration, open_val
 
-    if not Path(checkpoint).is_file():
-        raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to tune)")
     opts = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
                        input_size=parse_size(input_size), dataset=dataset, threads=threads, val_limit=val_limit,
                        protocol=Protocol(rounds=rounds, iters=iters))
-    ds = open_val(opts)
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    calib_set = calibration(opts, Path(work_dir), ds)
-    options = {"max_miou_drop": max_miou_drop, "input_size": opts.input_size, "dataset": dataset, "variant": None,
-               "threads": threads, "val_limit": None, "protocol": opts.protocol.to_dict()}
     err = console(stderr=True)
-    with connected(ray, **_local_args(ray)) as r:
-        targets = select(list_targets(r), devices.split(",") if devices else None, ray)
-        err.print(f"targets: {', '.join(t.name for t in targets)}", markup=False)
-        rows = tune_fleet(checkpoint, ds, calib_set, targets, options, r, timeout,
-                          on_done=lambda name, ok, v: err.print(f"{name}: {'done' if ok else 'failed: ' + v}",
-                                                                markup=False))
-    title = f"edgeseg.tune.fleet: {len(targets)} targets, budget {max_miou_drop} mIoU"
-    if json_out:
-        write_json(json_out, {"title": title, "targets": rows})
+    rows, title = run_fleet_tune(checkpoint, ray, devices.split(",") if devices else None, opts, work_dir, timeout,
+                                 lambda line: err.print(line, markup=False))
     text = markdown(rows, title)
-    if md_out:
-        with atomic_path(md_out) as tmp:
-            Path(tmp).write_text(text)
+    write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))
     typer.echo(text)
 
 

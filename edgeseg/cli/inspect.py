@@ -35,8 +35,15 @@ def inspect_cmd(
     if json_out:
         print_json(info)
         return
+    console().print(_table(checkpoint, info, ckpt, dataset, size, variant))
+    if ckpt.nonfinite:
+        console(stderr=True).print(f"warning: {ckpt.nonfinite_note()}", style="yellow", markup=False)
+
+
+def _table(checkpoint, info: dict, ckpt, dataset, size, variant):
     from rich.table import Table
 
+    used = info["params_used"]
     table = Table(title=f"edgeseg inspect {checkpoint}", show_header=False)
     rows = [
         ("model", f"{info['variant']} ({info['family']}, generation {info['generation']})"),
@@ -53,9 +60,7 @@ def inspect_cmd(
     ]
     for k, v in rows:
         table.add_row(k, v)
-    console().print(table)
-    if ckpt.nonfinite:
-        console(stderr=True).print(f"warning: {ckpt.nonfinite_note()}", style="yellow", markup=False)
+    return table
 
 
 def register(app: typer.Typer) -> None:

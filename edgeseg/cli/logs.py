@@ -24,8 +24,8 @@ LOGGER = "edgeseg"
 _PREFIX = {logging.WARNING: ("warning: ", "yellow"), logging.ERROR: ("error: ", "red"),
            logging.CRITICAL: ("error: ", "red")}
 
-VERBOSE = typer.Option(False, "-v", "--verbose", help="also show debug messages")
-QUIET = typer.Option(False, "-q", "--quiet", help="show only warnings and errors")
+VERBOSE = typer.Option(False, "-v", "--verbose", help="also show debug messages", rich_help_panel="Logging")
+QUIET = typer.Option(False, "-q", "--quiet", help="show only warnings and errors", rich_help_panel="Logging")
 
 
 class LineHandler(RichHandler):

@@ -45,15 +45,13 @@ def predict_cmd(
     max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
     """Write <stem>_mask.png, <stem>_overlay.png and, with --compare, <stem>_diff.png per image."""
-    from edgeseg.bench.accuracy import check_label_space, predict_labels
-    from edgeseg.bench.visualize import colorize, disagreement, overlay, palette_for, write_png
-    from edgeseg.data.images import read_image
-    from edgeseg.runtime import open_runner
-
+    from edgeseg.bench.accuracy import check_label_space
+    from edgeseg.bench.predictions import write_predictions
+    from edgeseg.bench.visualize import palette_for
     from edgeseg.errors import EdgesegError
-
     from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_dir
+    from edgeseg.runtime import open_runner
 
     set_limit_gb(max_memory_gb)
     if not 0.0 <= alpha <= 1.0:
@@ -63,35 +61,15 @@ def predict_cmd(
     runners = [open_runner(a, b, provider=provider, dataset=dataset)  # the reference runs on its own default backend
                for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]
     check_label_space(runners)
-    out_dir, con, written, bad = Path(out), console(), 0, []
+    out_con, err = console(), console(stderr=True)
     try:
         for r in runners:
             r.activate()
-        palette = palette_for(runners[0], dataset)
-        for path in paths:
-            try:  # one unreadable image must not cost the others their masks
-                image = read_image(path)
-            except EdgesegError as exc:
-                bad.append(path)
-                console(stderr=True).print(f"skipped: {exc}", style="yellow", markup=False)
-                continue
-            labels = predict_labels(runners[0], image)
-            mask = colorize(labels, palette)
-            write_png(out_dir / f"{path.stem}_mask.png", mask)
-            write_png(out_dir / f"{path.stem}_overlay.png", overlay(image, mask, alpha))
-            written += 2
-            if compare:
-                diff, agree = disagreement(image, labels, predict_labels(runners[1], image))
-                write_png(out_dir / f"{path.stem}_diff.png", diff)
-                written += 1
-                con.print(f"{path.name}: agreement with {Path(compare).name} {agree:.4%}")
+        write_predictions(runners, paths, Path(out), palette_for(runners[0], dataset), alpha,
+                          lambda line: (err if line.startswith("skipped") else out_con).print(line, markup=False))
     finally:
         for r in runners:
             r.deactivate()
-    con.print(f"wrote {written} images to {out_dir}")
-    if bad:
-        raise EdgesegError(f"{len(bad)} of {len(paths)} images could not be read (first: {bad[0]}); "
-                           f"predicted the other {len(paths) - len(bad)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path
@@ -44,36 +44,52 @@ def import_tensorrt():
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """The user's build options, validated before TensorRT is touched and recorded in the sidecar."""
+    """The user's build options as plain data, checked by `check_settings` and recorded in the sidecar."""
 
-    device: str | None = None
+    device: str | None = None  # device profile (platform/devices.json): workspace, shapes, DLA cores
     workspace_gb: float | None = None
     opt_level: int = 3
     timing_cache: str | None = None
-    shapes: str | None = None
+    shapes: str | None = None  # dynamic models: 'min:opt:max' (default: the device profile's)
     dla_core: int | None = None
-    runtime: str = "tensorrt"
-    compute_capabilities: tuple[str, ...] | None = None  # TensorRT-RTX targets
-
-    def __post_init__(self):
-        if not 0 <= int(self.opt_level) <= 5:
-            raise EdgesegError(f"--opt-level must be 0..5, got {self.opt_level}")
-        if self.workspace_gb is not None and not self.workspace_gb > 0:
-            raise EdgesegError(f"--workspace must be a positive number of GB, got {self.workspace_gb}")
-        if self.dla_core is not None and self.dla_core < 0:
-            raise EdgesegError(f"--dla-core must be 0 or more, got {self.dla_core}")
-        if flavor(self.runtime).aot:
-            for given, name, why in ((self.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
-                                     (self.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
-                                      "the runtime cache beside the engine keeps the JIT work instead")):
-                if given:
-                    raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
-        elif self.compute_capabilities:
-            raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
-                               "it runs on")
+    runtime: str | None = None  # tensorrt (default) | tensorrt-rtx
+    compute_capabilities: str | tuple[str, ...] | None = None  # TensorRT-RTX targets, '8.9,12.0' or a tuple
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_settings(settings: BuildSettings, precision: str | None = None) -> BuildSettings:
+    """Refuse settings that cannot build, before TensorRT is touched; returns them normalized
+    (runtime named, compute capabilities parsed when given, the timing cache as text). `precision`
+    (when known, e.g. fp8): TensorRT-RTX targets are checked against it too."""
+    s = settings
+    if not 0 <= int(s.opt_level) <= 5:
+        raise EdgesegError(f"--opt-level must be 0..5, got {s.opt_level}")
+    if s.workspace_gb is not None and not s.workspace_gb > 0:
+        raise EdgesegError(f"--workspace must be a positive number of GB, got {s.workspace_gb}")
+    if s.dla_core is not None and s.dla_core < 0:
+        raise EdgesegError(f"--dla-core must be 0 or more, got {s.dla_core}")
+    kind = flavor(s.runtime)
+    profile = _engine_profile(s.device) if s.device else None
+    ccs = None
+    if kind.aot:
+        for given, name, why in ((s.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
+                                 (s.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
+                                  "the runtime cache beside the engine keeps the JIT work instead")):
+            if given:
+                raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
+        if profile is not None and profile.jetson:
+            raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
+                               "--runtime tensorrt")
+        rtx.choose_targets(s.compute_capabilities, profile, precision == "fp8")  # refuses what cannot run there
+        ccs = rtx.parse_compute_capabilities(s.compute_capabilities) if s.compute_capabilities else None
+    elif s.compute_capabilities:
+        raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
+                           "it runs on")
+    shapes = s.shapes.text if hasattr(s.shapes, "text") else s.shapes
+    return replace(s, runtime=kind.runtime, compute_capabilities=ccs, shapes=shapes,
+                   timing_cache=str(s.timing_cache) if s.timing_cache else None)
 
 
 def _parse(trt, builder, logger, onnx_path: Path, mode, label: str):
@@ -205,20 +221,6 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     return onnx_path, out_path
 
 
-def check_options(options: dict, precision: str | None = None) -> None:
-    """Refuse bad engine options (`edgeseg export --format engine`) before the export starts."""
-    opts = dict(options)
-    kind = flavor(opts.pop("runtime", None))
-    ccs = opts.pop("compute_capabilities", None)
-    profile = _engine_profile(opts["device"]) if opts.get("device") else None
-    if profile is not None and kind.aot and profile.jetson:
-        raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
-                           "--runtime tensorrt")
-    ccs = rtx.choose_targets(ccs, profile, precision == "fp8") if kind.aot else ccs
-    opts["timing_cache"] = str(opts["timing_cache"]) if opts.get("timing_cache") else None
-    BuildSettings(**opts, runtime=kind.runtime, compute_capabilities=ccs)
-
-
 def _engine_profile(name: str):
     profile = load_profile(name)
     if not profile.gpu:
@@ -227,43 +229,34 @@ def _engine_profile(name: str):
     return profile
 
 
-def build_engine(onnx_path, out_path, **options) -> Path:
-    """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`.
-    `options`: those of `build_plan`."""
-    meta = build_plan(onnx_path, out_path, **options)
+def build_engine(onnx_path, out_path, settings: BuildSettings | None = None, progress: bool = True) -> Path:
+    """Build `onnx_path` into a TensorRT plan at `out_path` with its sidecar; returns `out_path`."""
+    meta = build_plan(onnx_path, out_path, settings, progress)
     sidecar.write(out_path, meta)
     return Path(out_path)
 
 
-def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: float | None = None,
-               opt_level: int = 3, timing_cache=None, shapes=None, dla_core: int | None = None,
-               runtime: str = "tensorrt", compute_capabilities=None, progress: bool = True) -> ArtifactMetadata:
+def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progress: bool = True) -> ArtifactMetadata:
     """Build `onnx_path` into a TensorRT plan at `out_path`; returns its metadata (the caller writes
     the sidecar: `build_engine`, or the export's engine stage with its verification).
 
-    `shapes` is a Shapes or 'min:opt:max' text for dynamic models (default: the device
-    profile's); `device` names a profile in devices.json (workspace, shapes, DLA cores).
-    `runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for
+    `settings.device` names a profile in devices.json (workspace, shapes, DLA cores);
+    `settings.runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for its
     `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
     from edgeseg.artifacts import load_onnx
     from edgeseg.engine.parse_check import refuse_cpu_target
 
     onnx_path, out_path = _check_paths(onnx_path, out_path)
-    shapes_text = shapes.text if hasattr(shapes, "text") else shapes
-    kind = flavor(runtime)
-    engine_options = {"device": device, "workspace_gb": workspace_gb, "opt_level": opt_level,
-                      "timing_cache": timing_cache, "shapes": shapes_text, "dla_core": dla_core}
-    check_options({**engine_options, "runtime": runtime, "compute_capabilities": compute_capabilities})
-    profile = _engine_profile(device) if device else None
-    explicit = parse_shapes(shapes_text) if shapes_text else None
+    settings = check_settings(settings or BuildSettings())
+    kind, dla_core = flavor(settings.runtime), settings.dla_core
+    profile = _engine_profile(settings.device) if settings.device else None
+    explicit = parse_shapes(settings.shapes) if settings.shapes else None
     model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
-    ccs = rtx.choose_targets(compute_capabilities, profile, wanted == "fp8") if kind.aot else (
-        tuple(str(c) for c in compute_capabilities) if compute_capabilities else None)
-    settings = BuildSettings(device, workspace_gb, opt_level, str(timing_cache) if timing_cache else None,
-                             shapes_text, dla_core, kind.runtime, ccs)
+    ccs = rtx.choose_targets(settings.compute_capabilities, profile, wanted == "fp8") if kind.aot else None
+    settings = replace(settings, compute_capabilities=ccs)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
         require_precision(profile, wanted)
     trt = import_module(kind)
@@ -283,7 +276,7 @@ def build_plan(onnx_path, out_path, *, device: str | None = None, workspace_gb: 
     builder = trt.Builder(logger)
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
-    cache_path = Path(timing_cache) if timing_cache else None
+    cache_path = Path(settings.timing_cache) if settings.timing_cache else None
     _attach_timing_cache(config, cache_path)
     label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
     plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)

@@ -62,21 +62,21 @@ def preprocess_keys(pre: Preprocess) -> dict:
 
 
 def check_export_options(options) -> None:
-    """Refuse `export --deepstream` with options whose result nvinfer cannot run, before the export runs."""
-    if getattr(options, "embed_preprocess", False):
+    """Refuse `export --deepstream` with options whose result nvinfer cannot run, before the export runs
+    (`options`: resolved ExportOptions)."""
+    c = options.contract
+    if c.embed_preprocess:
         raise EdgesegError(f"--deepstream with --embed-preprocess: {WHY_NOT_EMBEDDED}")
-    if getattr(options, "argmax", None):
+    if c.argmax:
         raise EdgesegError(f"--deepstream with --argmax: {WHY_NOT_LABELS}")
-    if getattr(options, "fp16_io", False):
+    if c.fp16_io:
         raise EdgesegError("--deepstream with --fp16-io: nvinfer's segmentation parser reads float32 scores; "
                            "export the FP16 model with float32 I/O (the default)")
-    std = getattr(options, "std_bgr", None)
-    if std is not None and len(set(std)) != 1:
-        preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(std)))
-    engine = getattr(options, "engine", None) or {}
-    if getattr(options, "format", None) == "engine" and engine.get("runtime") == "tensorrt-rtx":
+    if c.std_bgr is not None and len(set(c.std_bgr)) != 1:
+        preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(c.std_bgr)))
+    if options.format == "engine" and options.engine.runtime == "tensorrt-rtx":
         raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
-    if "cpu" in ((getattr(options, "quant", None) or {}).get(k) for k in ("preset", "target")):
+    if "cpu" in (options.quant.preset, options.quant.target):
         raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "
                            "cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
 

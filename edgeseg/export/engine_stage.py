@@ -13,6 +13,7 @@ import logging
 import os
 
 from edgeseg.artifacts import parent_entry
+from edgeseg.engine.builder import BuildSettings
 from edgeseg.export.stage import Built, Stage
 from edgeseg.workdir import new_temp
 
@@ -22,19 +23,18 @@ log = logging.getLogger(__name__)
 KEY_OPTIONS = ("device", "workspace_gb", "opt_level", "shapes", "dla_core")
 
 
-def target_here(engine: dict | None = None) -> dict:
+def target_here(settings: BuildSettings) -> dict:
     """What the plan is built for: TensorRT's version and this GPU, or TensorRT-RTX's targets."""
     from edgeseg.engine.cuda import open_device
     from edgeseg.engine.flavors import flavor, import_module
 
-    engine = engine or {}
-    kind = flavor(engine.get("runtime"))
+    kind = flavor(settings.runtime)
     trt = import_module(kind)
     if kind.aot:
         from edgeseg.engine import rtx
 
         return {"runtime": kind.runtime, "tensorrt": str(trt.__version__),
-                "compute_capabilities": list(rtx.parse_compute_capabilities(engine.get("compute_capabilities")))}
+                "compute_capabilities": list(rtx.parse_compute_capabilities(settings.compute_capabilities))}
     _cuda, gpu, cc = open_device(0)
     return {"runtime": kind.runtime, "tensorrt": str(trt.__version__), "gpu": gpu, "compute_capability": cc}
 
@@ -49,30 +49,29 @@ def run_engine(path, batches):
 class Engine(Stage):
     name = "engine"
 
-    def __init__(self, ctx, parent: Stage):
+    def __init__(self, parent: Stage, settings: BuildSettings):
         super().__init__(parent.path.with_suffix(".engine"), parent)
-        self.precision, self.uint8 = parent.precision, parent.uint8
-        # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another
-        self.kind = "int8" if parent.precision == "int8" else "fp16"
-        self.engine_options = dict(ctx.options.engine)
-        self._target = None
+        self.precision, self.uint8, self.settings = parent.precision, parent.uint8, settings
+        # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another;
+        # a quantized parent keeps its own (INT8 or FP8) class
+        self.tolerance = parent.precision if parent.precision in ("int8", "fp8") else "fp16"
+        self.target = None  # read by preflight
         self.built_meta = None  # the plan's metadata, from build() to publish()
-        self.target()  # no TensorRT or no GPU: refused now, before the ONNX stages run
 
-    def target(self) -> dict:
-        if self._target is None:
-            self._target = target_here(self.engine_options)
-        return self._target
+    def preflight(self, ctx):
+        """No TensorRT or no GPU: refused now, before the ONNX stages run."""
+        self.target = target_here(self.settings)
 
     def options(self, ctx):
-        return {"engine": {k: v for k, v in ctx.options.engine.items() if k in KEY_OPTIONS}, "target": self.target()}
+        given = {k: v for k, v in self.settings.to_dict().items() if k in KEY_OPTIONS and v is not None}
+        return {"engine": given, "target": self.target}
 
     def build(self, ctx):
         from edgeseg.engine.builder import build_plan
 
         tmp = new_temp(self.path.parent, f".{self.path.name}", ".engine")
         try:
-            self.built_meta = build_plan(self.parent.path, tmp, **ctx.options.engine)
+            self.built_meta = build_plan(self.parent.path, tmp, self.settings)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -85,7 +84,7 @@ class Engine(Stage):
         if reason:
             log.warning("engine: not verified against its ONNX (%s)", reason)
             return None, None, {"skipped": reason}
-        return verify_sizes(ctx, lambda b: run_engine(candidate, b), parent_outputs(), self.kind, self.uint8)
+        return verify_sizes(ctx, lambda b: run_engine(candidate, b), parent_outputs(), self.tolerance, self.uint8)
 
     def outputs(self, ctx, path):
         return {s: run_engine(path, ctx.batches(s, self.uint8)) for s in ctx.sizes}
@@ -93,8 +92,8 @@ class Engine(Stage):
     def publish(self, ctx, built, candidate, record, files):
         """The builder's metadata with the stage's parent, key and verification (one sidecar, written by the runner)."""
         meta = self.built_meta
-        meta = meta.with_(provenance={**meta.provenance, "parent": parent_entry(self.parent.path, self.path), "stage_key": record["key"]},
-                          verification=record["verification"])
+        meta = meta.with_(provenance={**meta.provenance, "parent": parent_entry(self.parent.path, self.path),
+                                      "stage_key": record["key"]}, verification=record["verification"])
         os.replace(candidate, files.temp(self.path))
         return meta.to_dict()
 

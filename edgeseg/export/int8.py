@@ -1,5 +1,5 @@
-"""The INT8 stage: CLI options -> calibrated Q/DQ model, verified against FP32, published with
-its quantization report (`.quant.json`) and TensorRT calibration cache (`.calib.cache`).
+"""The INT8 and FP8 stages: calibrated Q/DQ model, verified against FP32, published with its
+quantization report (`.quant.json`) and, for INT8, TensorRT's calibration cache (`.calib.cache`).
 
 The quantization itself is edgeseg.quant (pure ONNX -> ONNX); this stage supplies the
 calibration set, the validation images, the contract and the files.
@@ -11,9 +11,9 @@ import json
 import logging
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
+from edgeseg.quant.config import artifact_tag
 
 log = logging.getLogger(__name__)
 
@@ -66,37 +66,32 @@ def validation(ctx, ds):
     return Validation(tuple(batches), tuple(labels), ctx.dataset.num_classes, ctx.dataset.ignore_index)
 
 
-class Int8(OnnxStage):
-    name = kind = precision = "int8"
-    companions = (QUANT_JSON, CALIB_CACHE)
+class Quantized(OnnxStage):
+    """Calibrated Q/DQ: one placement and calibration, two number formats (Int8, Fp8 below)."""
+
+    companions = (QUANT_JSON,)
 
     def __init__(self, ctx, parent):
-        """Settings, calibration set and validation split are checked here, before any stage runs."""
-        from edgeseg.data.calibset import load_calibset, refuse_overlap
-        from edgeseg.quant.config import artifact_tag, config_from
+        self.config = ctx.options.quant.config(self.precision)
+        self.calib = self.val_ds = None  # read by preflight
+        self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
+        super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
 
-        opts = ctx.options.quant
-        dtype = ctx.options.precision  # int8 or fp8: one placement and calibration, two number formats
-        if not opts.get("calib"):
-            raise EdgesegError(f"--precision {dtype} needs --calib (a manifest from `edgeseg calib make`, a list file "
-                               "or a folder)")
-        self.name = self.precision = dtype
-        if dtype != "int8":  # TensorRT's implicit calibration cache exists for int8 only
-            self.companions = (QUANT_JSON,)
-        self.config = config_from({**opts, "dtype": dtype})
-        self.fail_on_budget = bool(opts.get("fail_on_budget"))  # how the run ends, not what is built
-        self.calib = load_calibset(opts["calib"], opts.get("data"), self.config.calib_limit)
-        self.val_ds = None
-        if opts.get("val"):
-            self.val_ds = open_validation(ctx, opts["val"], opts.get("val_limit"))
+    def preflight(self, ctx):
+        """The calibration set and validation split are read and checked here, before any stage runs."""
+        from edgeseg.data.calibset import load_calibset, refuse_overlap
+
+        q = ctx.options.quant
+        self.calib = load_calibset(q.calib, q.data, self.config.calib_limit)
+        if q.val:
+            self.val_ds = open_validation(ctx, q.val, q.val_limit)
             refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])
             _check_validation_memory(ctx, len(self.val_ds))
-        super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
 
     def options(self, ctx):
         from edgeseg.quant.placement import RULES_VERSION
 
-        return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": ctx.options.quant.get("val"),
+        return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": ctx.options.quant.val,
                 "placement_rules": RULES_VERSION}
 
     def build(self, ctx):
@@ -131,3 +126,13 @@ class Int8(OnnxStage):
             extra["budget"] = missed
         return extra
 
+
+class Int8(Quantized):
+    name = tolerance = precision = "int8"
+    companions = (QUANT_JSON, CALIB_CACHE)  # TensorRT's implicit calibration cache exists for int8 only
+
+
+class Fp8(Quantized):
+    """E4M3 Q/DQ for TensorRT on Ada, Hopper and Blackwell GPUs."""
+
+    name = tolerance = precision = "fp8"

@@ -1,6 +1,6 @@
 """Stage-against-parent checks: largest and mean |Δ| of logits and argmax agreement.
 
-Tolerances are stated here, per stage kind, and printed with every export. `scale` is
+Tolerances are stated here, per tolerance class, and printed with every export. `scale` is
 max(1, |reference logits|max) so that models with large logits are compared relatively.
 """
 
@@ -12,12 +12,13 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError
 
-# stage kind -> (max |Δ| allowed, as a fraction of scale; minimum argmax agreement)
+# tolerance class -> (max |Δ| allowed, as a fraction of scale; minimum argmax agreement)
 TOLERANCES = {
     "deploy": (1e-3, 0.999),
     "fp32": (1e-3, 0.999),
     "fp16": (5e-2, 0.99),
     "int8": (None, 0.95),
+    "fp8": (None, 0.95),
     "labels": (None, 0.999),
 }
 
@@ -43,14 +44,14 @@ def labels_of(out: np.ndarray) -> np.ndarray:
     return out if out.ndim == 3 else out.argmax(1)
 
 
-def compare(reference: list[np.ndarray], outputs: list[np.ndarray], kind: str,
+def compare(reference: list[np.ndarray], outputs: list[np.ndarray], tolerance: str,
             min_agreement: float | None = None, max_rel_diff: float | None = None) -> Parity:
     """Compare a stage's outputs (logits or labels) with its parent's logits, batch by batch.
 
     `min_agreement` and `max_rel_diff` override the stated limits (for models whose float32
     noise is larger than usual, such as random-weight test models with huge logits).
     """
-    frac, min_agree = TOLERANCES[kind]
+    frac, min_agree = TOLERANCES[tolerance]
     frac = frac if max_rel_diff is None or frac is None else max_rel_diff
     min_agree = min_agree if min_agreement is None else min_agreement
     ref = np.concatenate([r.astype(np.float32) for r in reference])

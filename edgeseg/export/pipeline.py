@@ -1,29 +1,30 @@
 """The export pipeline: a list of stages passing artifacts on disk, each verified against its parent.
 
-checkpoint -> deploy model (BN folded) -> raw ONNX -> simplified FP32 ONNX -> FP16 / INT8
+checkpoint -> deploy model (BN folded) -> raw ONNX -> simplified FP32 ONNX -> FP16 / INT8 / FP8
 ONNX -> [pre/post-processing in graph] -> [TensorRT engine]. Each stage is an object
-(export/stage.py: key, build, verify, files); a stage whose files are complete and keyed the
-same (parent hash + stage options + edgeseg version) is reused, not rebuilt. One export at a
+(export/stage.py: key, preflight, build, verify, files); `stages_for` only names them, `plan`
+runs every stage's preflight before the first runs. A stage whose files are complete and keyed
+the same (parent hash + stage options + edgeseg version) is reused, not rebuilt. One export at a
 time writes to a work directory (a lock), and temporaries of killed runs there are swept.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import atomic_path, sha256_file
+from edgeseg.artifacts import sha256_file
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
-from edgeseg.export import parity
-from edgeseg.export.options import ExportOptions
-from edgeseg.export.stage import Hooks, Lazy, Stage, StageResult, run_stage
-from edgeseg.export.stages import run_onnx, verify_onnx, worst  # noqa: F401  (public: tests, bench)
+from edgeseg.export.deploy import Deploy, run_torch
+from edgeseg.export.options import ExportOptions, prepared
+from edgeseg.export.stage import Stage, StageResult, run_stage
+from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
 
-__all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_onnx", "run_torch", "verify_onnx"]
+__all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_onnx", "run_torch", "stages_for",
+           "verify_onnx"]
 
 
 @dataclass
@@ -51,7 +52,8 @@ class Context:
     sizes: list  # (H, W) verified
     arrays: np.ndarray | None = None  # preprocessed NCHW inputs given as .npy instead of images
     progress: object = None  # edgeseg.progress factory for long steps (calibration)
-    score: object = None  # edgeseg.quant.sensitivity.Score for the INT8 fallback's candidates (default: here)
+    model: object = None  # the checkpoint's model (the deploy stage's source)
+    score: object = None  # edgeseg.quant.sensitivity.Score for the INT8/FP8 fallback's candidates (default: here)
 
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
@@ -65,46 +67,43 @@ class Context:
         return [pre.apply(img)[None] for img in self.images]
 
 
-def run_torch(model, batches: list[np.ndarray]) -> list[np.ndarray]:
-    import torch
-
-    with torch.no_grad():
-        return [model(torch.from_numpy(b)).numpy() for b in batches]
-
-
-def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None):
+def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None) -> Context:
     from edgeseg.export.naming import contract_tag
-    from edgeseg.export.samples import image_paths, read_images, synthetic_images
     from edgeseg.models.checkpoint import load_model
 
-    model, ckpt = load_model(ckpt_path, options.variant)
-    dataset = DatasetInfo.named(options.dataset) if options.dataset else DatasetInfo.for_classes(ckpt.arch.classes)
+    c = options.contract
+    model, ckpt = load_model(ckpt_path, c.variant)
+    dataset = DatasetInfo.named(c.dataset) if c.dataset else DatasetInfo.for_classes(ckpt.arch.classes)
     if dataset.num_classes != ckpt.arch.classes:
         raise EdgesegError(f"--dataset {dataset.name} has {dataset.num_classes} classes; the checkpoint has {ckpt.arch.classes}")
-    size = tuple(options.input_size or dataset.input_size)
+    size = tuple(c.input_size or dataset.input_size)
     base = Preprocess.official(dataset, size)
-    preprocess = Preprocess(mean_bgr=options.mean_bgr or base.mean_bgr, std_bgr=options.std_bgr,
-                            channel_order=options.channel_order or base.channel_order,
-                            input_size=None if options.dynamic else size)
-    sizes = list(options.verify_sizes) if options.dynamic and options.verify_sizes else [size]
-    arrays = None
-    if options.samples and options.samples.endswith(".npy"):
-        images, arrays = [], _load_arrays(options.samples, options.num_samples)
-    elif options.samples:
-        images = read_images(image_paths(options.samples, options.num_samples))
-    elif options.precision in ("int8", "fp8") and options.quant.get("calib"):
+    preprocess = Preprocess(mean_bgr=c.mean_bgr or base.mean_bgr, std_bgr=c.std_bgr,
+                            channel_order=c.channel_order or base.channel_order,
+                            input_size=None if c.dynamic else size)
+    sizes = list(c.verify_sizes) if c.dynamic and c.verify_sizes else [size]
+    images, arrays = _verification_inputs(options, size)
+    stem = f"{ckpt.arch.variant}_" + ("dynamic" if c.dynamic else f"{size[0]}x{size[1]}")
+    stem += contract_tag(options.onnx, preprocess, base)  # a variant never takes the official file's name
+    return Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
+                   Path(out_dir), stem, images, sizes, arrays, progress, model, score)
+
+
+def _verification_inputs(options: ExportOptions, size) -> tuple[list, np.ndarray | None]:
+    """(BGR images, preprocessed arrays or None) every stage is verified on."""
+    from edgeseg.export.samples import image_paths, read_images, synthetic_images
+
+    v, q = options.verify, options.quant
+    if v.samples and v.samples.endswith(".npy"):
+        return [], _load_arrays(v.samples, v.num_samples)
+    if v.samples:
+        return read_images(image_paths(v.samples, v.num_samples)), None
+    if options.quantized and q.calib:
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
         from edgeseg.data.calibset import load_calibset
 
-        calib = load_calibset(options.quant["calib"], options.quant.get("data"), options.num_samples)
-        images = read_images(calib.paths)
-    else:
-        images = synthetic_images(options.num_samples, size)
-    stem = f"{ckpt.arch.variant}_" + ("dynamic" if options.dynamic else f"{size[0]}x{size[1]}")
-    stem += contract_tag(options, preprocess, base)  # a variant never takes the official file's name
-    ctx = Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
-                  Path(out_dir), stem, images, sizes, arrays, progress, score)
-    return ctx, model
+        return read_images(load_calibset(q.calib, q.data, v.num_samples).paths), None
+    return synthetic_images(v.num_samples, size), None
 
 
 def _load_arrays(path: str, limit: int) -> np.ndarray:
@@ -117,75 +116,52 @@ def _load_arrays(path: str, limit: int) -> np.ndarray:
     return arrays[:limit]
 
 
-def _deploy_stage(ctx: Context, model):
-    """Fold BN, drop dropout and auxiliary heads; verify against the checkpoint's model."""
-    import copy
-
-    t0 = time.perf_counter()
-    reference = {s: run_torch(model, ctx.batches(s)) for s in ctx.sizes}
-    deploy = copy.deepcopy(model).deploy().eval()
-    outputs = {s: run_torch(deploy, ctx.batches(s)) for s in ctx.sizes}
-    check = worst(parity.compare(reference[s], outputs[s], "deploy", *ctx.options.limits) for s in ctx.sizes)
-    parity.require_ok(check, "deploy")
-    path = None
-    if ctx.options.save_deploy:
-        import torch
-
-        path = ctx.out_dir / f"{ctx.stem}.deploy.pt"
-        with atomic_path(path) as tmp:
-            torch.save({"arch": ctx.arch.to_dict(), "resnet34m": ctx.arch.resnet34m, "deploy_state_dict": deploy.state_dict()}, tmp)
-    params = sum(p.numel() for p in deploy.parameters())
-    result = StageResult("deploy", path, None, path.stat().st_size if path else None, check, False,
-                         time.perf_counter() - t0, {"params": params})
-    return result, deploy, outputs
-
-
-def plan(ctx: Context) -> list[Stage]:
+def stages_for(ctx: Context) -> list[Stage]:
     """The stages up to `options.precision` / `options.format`, each the parent of the next.
+    Naming them reads nothing; `plan` runs their preflights."""
+    from edgeseg.export.engine_stage import Engine
+    from edgeseg.export.int8 import Fp8, Int8
 
-    Built before any stage runs, so what a stage can check on its own (calibration set,
-    TensorRT present) is refused before minutes of work.
-    """
-    from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified
-
-    o = ctx.options
-    stages: list[Stage] = [RawOnnx(ctx.out_dir / f"{ctx.stem}.raw.onnx")]
-    stages.append(Simplified(ctx.out_dir / f"{ctx.stem}.fp32.onnx", stages[-1]))
+    o, out = ctx.options, ctx.out_dir
+    stages: list[Stage] = [Deploy(out / f"{ctx.stem}.deploy.pt", ctx.model)]
+    stages.append(RawOnnx(out / f"{ctx.stem}.raw.onnx", stages[-1]))
+    stages.append(Simplified(out / f"{ctx.stem}.fp32.onnx", stages[-1]))
     if o.precision == "fp16":
-        stages.append(Fp16(ctx.out_dir / f"{ctx.stem}.fp16{'-io16' if o.fp16_io else ''}.onnx", stages[-1]))
-    elif o.precision in ("int8", "fp8"):
-        from edgeseg.export.int8 import Int8
-
-        stages.append(Int8(ctx, stages[-1]))
-    if o.embed_preprocess or o.argmax:
-        stages.append(IoWrap(IoWrap.path_for(stages[-1].path, o), stages[-1], ctx))
+        stages.append(Fp16(out / f"{ctx.stem}.fp16{'-io16' if o.contract.fp16_io else ''}.onnx", stages[-1]))
+    elif o.quantized:
+        stages.append({"int8": Int8, "fp8": Fp8}[o.precision](ctx, stages[-1]))
+    if o.contract.embed_preprocess or o.contract.argmax:
+        stages.append(IoWrap(stages[-1], o.contract))
     if o.format == "engine":
-        from edgeseg.export.engine_stage import Engine
-
-        stages.append(Engine(ctx, stages[-1]))
+        stages.append(Engine(stages[-1], o.engine))
     return stages
 
 
-def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None,
-               hooks: Hooks | None = None, score=None) -> ExportResult:
+def plan(ctx: Context) -> list[Stage]:
+    """`stages_for`, with every stage's preflight run (calibration set read, TensorRT and the GPU
+    found) before any stage runs: what cannot work is refused before minutes of work."""
+    stages = stages_for(ctx)
+    for stage in stages:
+        stage.preflight(ctx)
+    return stages
+
+
+def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, score=None) -> ExportResult:
     """Run the chain up to `options.precision` / `options.format`; returns every stage's result.
 
-    `progress`: an edgeseg.progress factory (the CLI's draws a bar); `hooks`: extra checks and
-    files per stage (default: export/hooks.py); `score(model, val) -> mIoU`: how the INT8
-    fallback evaluates its candidates (default: here; the CLI passes Ray workers' for --ray).
+    `progress`: an edgeseg.progress factory (the CLI's draws a bar); `score(model, val) -> mIoU`:
+    how the INT8/FP8 fallback evaluates its candidates (default: here; the CLI passes Ray workers'
+    for --ray, edgeseg.fleet.shard.fallback_scorer).
     """
-    from edgeseg.export.hooks import default_hooks
     from edgeseg.workdir import locked, sweep_stale
 
-    ctx, model = _context(ckpt_path, out_dir, options, progress, score)
-    hooks = default_hooks(options) if hooks is None else hooks
+    ctx = _context(ckpt_path, out_dir, prepared(options), progress, score)
     stages = plan(ctx)
     with locked(ctx.out_dir):
         sweep_stale(ctx.out_dir / ".calib-cache")
-        deploy_res, stages[0].deploy, deploy_out = _deploy_stage(ctx, model)
-        results = [deploy_res]
-        outputs = Lazy(None, deploy_out)
-        for stage in stages:
-            result, outputs = run_stage(ctx, stage, outputs, hooks)
+        result, outputs = stages[0].run(ctx)
+        results = [result]
+        for stage in stages[1:]:
+            result, outputs = run_stage(ctx, stage, outputs)
             results.append(result)
     return ExportResult(results, stages[-1].path)

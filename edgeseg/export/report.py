@@ -34,3 +34,12 @@ def print_summary(result, console) -> None:
                     console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False)
             elif k != "params":
                 console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False)
+
+
+def print_export(result, console, deepstream: bool = False) -> None:
+    """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
+    print_summary(result, console)
+    if deepstream:
+        from edgeseg.export.deepstream import write_nvinfer_config
+
+        console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}", markup=False, highlight=False)

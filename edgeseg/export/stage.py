@@ -1,16 +1,14 @@
-"""One export stage as a small object: a key, a build, a verify, and the files it owns.
+"""One export stage as a small object: a key, a preflight, a build, a verify, and the files it owns.
 
-`run_stage` treats every stage alike. A stage whose files on disk are complete (primary,
+Constructing a stage reads nothing; `preflight` (run for every stage before the first runs)
+reads what the stage will need and refuses what cannot work. `run_stage` treats every stage alike. A stage whose files on disk are complete (primary,
 sidecar, every companion with the hash its sidecar records) and keyed the same (parent hash +
 options + edgeseg version) is reused. Otherwise it is built, verified from a scratch file
-against its parent's outputs, checked by the extra checks (hooks), and published as a set:
+against its parent's outputs, checked by the stage's extra `checks`, and published as a set:
 every file written under a temporary name, the old primary removed, companions and sidecar
 renamed into place, the primary last. A reader that sees the primary sees its whole set; a run
-killed half-way leaves a set that the next run finds incomplete and rebuilds.
-
-Extension points (`Hooks`): `checks` run on each verified candidate and land in its sidecar's
-`verification.checks` and the summary; `companions` add files to a stage's set; `after` runs
-once a stage is on disk (built or reused).
+killed half-way leaves a set that the next run finds incomplete and rebuilds. What `checks`
+finds lands in the sidecar's `verification.checks` and the summary.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from edgeseg.artifacts import sha256_file, sidecar_path
 from edgeseg.export import parity
@@ -59,20 +56,6 @@ class Built:
     extra: dict = field(default_factory=dict)  # facts for the summary (and the sidecar's `extra`)
 
 
-@dataclass
-class Hooks:
-    """Callables other features attach to every stage (see export/hooks.py for the defaults).
-
-    checks:     fn(stage, candidate_path) -> dict | None; raise EdgesegError to fail the stage
-    companions: fn(stage, candidate_path, meta) -> {suffix: str | bytes} | None
-    after:      fn(stage, result) -> None, once the stage's files are on disk
-    """
-
-    checks: list[Callable] = field(default_factory=list)
-    companions: list[Callable] = field(default_factory=list)
-    after: list[Callable] = field(default_factory=list)
-
-
 class Lazy:
     """A stage's outputs on the verification inputs, computed only when a child needs them."""
 
@@ -86,10 +69,10 @@ class Lazy:
 
 
 class Stage:
-    """Base class. Subclasses set name/kind/precision and implement options, build, verify, publish."""
+    """Base class. Subclasses set name/tolerance/precision and implement options, build, verify, publish."""
 
     name = "stage"
-    kind = "fp32"  # parity tolerance against the parent (export/parity.py TOLERANCES)
+    tolerance = "fp32"  # parity tolerance class against the parent (export/parity.py TOLERANCES)
     precision = "fp32"
     uint8 = False  # verified on uint8 images (preprocessing in the graph)
     companions: tuple[str, ...] = ()  # suffixes of the files owned beside `path` and its sidecar
@@ -98,6 +81,9 @@ class Stage:
         self.path, self.parent = Path(path), parent
 
     # -- what a stage defines --------------------------------------------------------------
+    def preflight(self, ctx) -> None:
+        """Read what the stage will need and refuse what cannot work, before any stage runs."""
+
     def options(self, ctx) -> dict:
         """What determines the output, besides the parent's bytes (the reuse key)."""
         return {}
@@ -112,6 +98,10 @@ class Stage:
     def publish(self, ctx, built: Built, candidate: Path, record: dict, files: "StagedSet") -> dict:
         """Write the primary into `files`; return its metadata (the runner adds hashes, writes the sidecar)."""
         raise NotImplementedError
+
+    def checks(self, ctx, candidate: Path) -> dict:
+        """Extra checks of a verified candidate ({name: finding}); raise EdgesegError to fail the stage."""
+        return {}
 
     def outputs(self, ctx, path: Path) -> dict:
         """The artifact's outputs per verified size (parents' reference for the next stage)."""
@@ -201,7 +191,7 @@ def complete(stage: Stage, key: str) -> dict | None:
     return meta
 
 
-def run_stage(ctx, stage: Stage, parent_outputs: Lazy, hooks: Hooks) -> tuple[StageResult, Lazy]:
+def run_stage(ctx, stage: Stage, parent_outputs: Lazy) -> tuple[StageResult, Lazy]:
     """Reuse or build-verify-publish one stage; returns its result and its (lazy) outputs."""
     t0 = time.perf_counter()
     key = stage.key(ctx)
@@ -209,7 +199,6 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy, hooks: Hooks) -> tuple[St
     if meta is not None:
         log.info("%s: up to date, reusing %s", stage.name, stage.path.name)
         result = _result(stage, meta, time.perf_counter() - t0, True, stage.restored(meta))
-        _after(hooks, stage, result)
         return result, Lazy(lambda: stage.outputs(ctx, stage.path))
     log.info("%s: building %s", stage.name, stage.path.name)
     built = stage.build(ctx)
@@ -225,19 +214,13 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy, hooks: Hooks) -> tuple[St
         outputs, check, checks = stage.verify(ctx, candidate, parent_outputs)
         if check is not None:
             parity.require_ok(check, stage.name)
-        for fn in hooks.checks:
-            found = fn(stage, candidate)
-            if found:
-                checks.update(found)
+        checks.update(stage.checks(ctx, candidate))
         files = StagedSet(stage.path)
         stack.callback(files.discard)
         record = {"key": key, "parent": stage.parent_record(ctx), "extra": built.extra,
                   "verification": {**(check.to_dict() if check else {}), **({"checks": checks} if checks else {})}}
         meta = stage.publish(ctx, built, candidate, record, files)
-        companions = dict(built.companions)
-        for fn in hooks.companions:
-            companions.update(fn(stage, candidate, meta) or {})
-        for suffix, data in companions.items():
+        for suffix, data in built.companions.items():
             files.write(stage.path.with_name(stage.path.name + suffix), data)
         meta["sha256"] = sha256_file(files.temp(stage.path))
         meta["files"] = {final.name: sha256_file(tmp) for final, tmp in files.temps.items() if final != stage.path}
@@ -246,7 +229,6 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy, hooks: Hooks) -> tuple[St
     result = _result(stage, meta, time.perf_counter() - t0, False, dict(built.extra), check)
     if checks:
         result.extra["checks"] = checks
-    _after(hooks, stage, result)
     return result, Lazy(lambda: stage.outputs(ctx, stage.path), outputs)
 
 
@@ -259,11 +241,6 @@ def _result(stage: Stage, meta: dict, seconds: float, reused: bool, extra: dict,
         extra["checks"] = v["checks"]
     d = stage.describe(stage.path, meta)
     return StageResult(stage.name, stage.path, d["nodes"], d["size_bytes"], check, reused, seconds, extra)
-
-
-def _after(hooks: Hooks, stage: Stage, result: StageResult) -> None:
-    for fn in hooks.after:
-        fn(stage, result)
 
 
 def _unlink(path: Path) -> None:

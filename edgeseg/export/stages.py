@@ -33,20 +33,21 @@ def worst(checks) -> parity.Parity:
     return min(checks, key=lambda c: (c.ok, -used(c), c.agreement))
 
 
-def verify_sizes(ctx, run, parents: dict, kind: str, uint8: bool = False):
+def verify_sizes(ctx, run, parents: dict, tolerance: str, uint8: bool = False):
     """(outputs per size, worst check, per-size checks when there are several): each size is
     judged against its own limit (the limits scale with that size's logits)."""
     outputs = {size: run(ctx.batches(size, uint8)) for size in ctx.sizes}
-    checks = {size: parity.compare(parents[size], outputs[size], kind, *ctx.options.limits) for size in ctx.sizes}
+    checks = {size: parity.compare(parents[size], outputs[size], tolerance, *ctx.options.verify.limits)
+              for size in ctx.sizes}
     extra = {}
     if len(checks) > 1:
         extra["per_size"] = {f"{h}x{w}": c.to_dict() for (h, w), c in checks.items()}
     return outputs, worst(checks.values()), extra
 
 
-def verify_onnx(ctx, path: Path, parents: dict, kind: str, uint8: bool = False):
+def verify_onnx(ctx, path: Path, parents: dict, tolerance: str, uint8: bool = False):
     """Run `path` on every verified size, compare with the parent's outputs there."""
-    outputs, check, _ = verify_sizes(ctx, lambda b: run_onnx(path, b), parents, kind, uint8)
+    outputs, check, _ = verify_sizes(ctx, lambda b: run_onnx(path, b), parents, tolerance, uint8)
     return outputs, check
 
 
@@ -60,7 +61,15 @@ class OnnxStage(Stage):
     """An ONNX artifact with its metadata inside (metadata_props) and in the sidecar."""
 
     def verify(self, ctx, candidate, parent_outputs):
-        return verify_sizes(ctx, lambda b: run_onnx(candidate, b), parent_outputs(), self.kind, self.uint8)
+        return verify_sizes(ctx, lambda b: run_onnx(candidate, b), parent_outputs(), self.tolerance, self.uint8)
+
+    def checks(self, ctx, candidate):
+        """TensorRT's own parser reads every ONNX stage (when one is importable): nobody should learn
+        on the Jetson that an op does not parse. A parser error fails the stage."""
+        from edgeseg.engine.parse_check import check_stage
+
+        report = check_stage(candidate, self.name)
+        return {"tensorrt_parse": report} if report else {}
 
     def outputs(self, ctx, path):
         return {s: run_onnx(path, ctx.batches(s, self.uint8)) for s in ctx.sizes}
@@ -91,47 +100,48 @@ class RawOnnx(OnnxStage):
 
     name = "raw"
 
-    def __init__(self, path, deploy_model=None):
-        super().__init__(path, None)
-        self.deploy = deploy_model  # set by the pipeline once the deploy stage has run
-
     def options(self, ctx):
-        return ctx.options.stage_options("variant", "input_size", "dynamic", "opset", "dataset", "mean_bgr",
-                                         "std_bgr", "channel_order")
+        c = ctx.options.contract
+        return {"variant": c.variant, "input_size": c.input_size, "dynamic": c.dynamic, "opset": ctx.options.onnx.opset,
+                "dataset": c.dataset, "mean_bgr": c.mean_bgr, "std_bgr": c.std_bgr, "channel_order": c.channel_order}
 
     def build(self, ctx):
         from edgeseg.artifacts import scratch_path
         from edgeseg.export.onnx_export import export_onnx
 
-        o = ctx.options
+        c = ctx.options.contract
         with scratch_path(ctx.out_dir, ".onnx") as tmp:
-            export_onnx(self.deploy, tmp, tuple(o.input_size or ctx.dataset.input_size), dynamic=o.dynamic,
-                        opset=o.opset)
+            export_onnx(self.parent.model(ctx), tmp, tuple(c.input_size or ctx.dataset.input_size), dynamic=c.dynamic,
+                        opset=ctx.options.onnx.opset)
             return Built(model=load(tmp))
+
+    def parent_record(self, ctx) -> dict:
+        """The deploy model is the checkpoint's, BN folded: the checkpoint is what the ONNX comes from."""
+        return {"path": str(ctx.ckpt_path), "sha256": ctx.ckpt_sha}
 
 
 class Simplified(OnnxStage):
     name = "simplified"
 
     def options(self, ctx):
-        return ctx.options.stage_options("simplifier")
+        return {"simplifier": ctx.options.onnx.simplifier}
 
     def build(self, ctx):
         from edgeseg.export import simplify
 
-        return Built(model=simplify.simplify(load(self.parent.path), ctx.options.simplifier))
+        return Built(model=simplify.simplify(load(self.parent.path), ctx.options.onnx.simplifier))
 
 
 class Fp16(OnnxStage):
-    name = kind = precision = "fp16"
+    name = tolerance = precision = "fp16"
 
     def options(self, ctx):
-        return ctx.options.stage_options("fp16_io")
+        return {"fp16_io": ctx.options.contract.fp16_io}
 
     def build(self, ctx):
         from edgeseg.quant import fp16
 
-        return Built(model=fp16.to_fp16(load(self.parent.path), keep_io_float32=not ctx.options.fp16_io))
+        return Built(model=fp16.to_fp16(load(self.parent.path), keep_io_float32=not ctx.options.contract.fp16_io))
 
 
 class IoWrap(OnnxStage):
@@ -139,27 +149,28 @@ class IoWrap(OnnxStage):
 
     name = "io"
 
-    def __init__(self, path, parent: Stage, ctx):
-        super().__init__(path, parent)
+    def __init__(self, parent: Stage, contract):
+        super().__init__(self.path_for(parent.path, contract), parent)
         self.precision = parent.precision
-        self.kind = "labels" if ctx.options.argmax else parent.precision
-        self.uint8 = ctx.options.embed_preprocess
+        self.tolerance = "labels" if contract.argmax else parent.tolerance
+        self.uint8 = contract.embed_preprocess
 
     @staticmethod
-    def path_for(parent_path: Path, options) -> Path:
-        parts = ["bgr8in"] if options.embed_preprocess else []
-        parts += [f"labels-{options.argmax}"] if options.argmax else []
+    def path_for(parent_path: Path, contract) -> Path:
+        parts = ["bgr8in"] if contract.embed_preprocess else []
+        parts += [f"labels-{contract.argmax}"] if contract.argmax else []
         return parent_path.with_name(parent_path.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
 
     def options(self, ctx):
-        return ctx.options.stage_options("embed_preprocess", "argmax")
+        return {"embed_preprocess": ctx.options.contract.embed_preprocess, "argmax": ctx.options.contract.argmax}
 
     def build(self, ctx):
         from edgeseg.export import io_wrap
 
+        c = ctx.options.contract
         proto = load(self.parent.path)
-        if ctx.options.embed_preprocess:
+        if c.embed_preprocess:
             io_wrap.embed_preprocess(proto, ctx.preprocess)
-        if ctx.options.argmax:
-            io_wrap.embed_argmax(proto, ctx.options.argmax)
+        if c.argmax:
+            io_wrap.embed_argmax(proto, c.argmax)
         return Built(model=proto)

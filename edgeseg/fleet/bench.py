@@ -47,13 +47,13 @@ def _now() -> str:
 # -- on the target ----------------------------------------------------------------------------
 def _engines(paths: list[Path], profile, work: Path) -> tuple[dict, dict]:
     """{onnx: engine} built here, {onnx: reason} for those TensorRT refused."""
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
     built, failed = {}, {}
+    settings = BuildSettings(device=profile.name, timing_cache=str(work / f"timing-{profile.name}.cache"))
     for p in paths:
         try:
-            built[p] = build_engine(p, p.with_name(f"{p.stem}.{profile.name}.engine"), device=profile.name,
-                                    timing_cache=work / f"timing-{profile.name}.cache", progress=False)
+            built[p] = build_engine(p, p.with_name(f"{p.stem}.{profile.name}.engine"), settings, progress=False)
         except EdgesegError as exc:
             failed[p] = str(exc)
     return built, failed

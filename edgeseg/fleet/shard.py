@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +212,25 @@ class ShardedScore:
         cm = ConfusionMatrix(val.num_classes, val.ignore_index)
         cm.matrix = np.sum([done[i][1] for i in range(len(shards))], axis=0).astype(np.int64)
         return cm.miou()
+
+
+def fallback_scorer(address: str | None, workers: int | None = None):
+    """A context giving the INT8/FP8 fallback's `score` for `run_export(score=...)`: candidates
+    evaluated on the Ray cluster at `address` (None: no cluster, evaluated in the export's own process)."""
+    return ShardedScore(address, workers) if address else nullcontext()
+
+
+def ray_evaluator(address: str, artifacts: list[str], provider: str, workers: int | None = None,
+                  timeout: float | None = DEFAULT_TIMEOUT_S):
+    """`bench.eval_run.run_eval`'s `sharded` for a Ray cluster, after the checks that cost nothing
+    (shardable artifacts, Ray importable, head answering)."""
+    from edgeseg.fleet.cluster import preflight
+
+    check_shardable(artifacts, provider)
+    preflight(address)
+
+    def sharded(paths, options, dataset, resize, batch, progress):
+        return evaluate_sharded(paths, options, dataset, address=address, workers=workers, resize=resize,
+                                batch=batch, timeout=timeout, progress=progress)
+
+    return sharded

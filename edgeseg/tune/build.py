@@ -19,17 +19,15 @@ log = logging.getLogger(__name__)
 
 def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Path:
     """The ONNX artifact of one graph: fp32 or an INT8 preset, through the export pipeline."""
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.export.pipeline import run_export
 
-    common = {"input_size": opts.input_size, "dataset": opts.dataset, "variant": opts.variant}
+    contract = ContractOptions(input_size=opts.input_size, dataset=opts.dataset, variant=opts.variant)
     if graph == "fp32":
-        options = ExportOptions(**common)
+        options = ExportOptions(contract=contract)
     else:
-        quant = {"calib": calib.source, "preset": INT8_PRESETS[graph]}
-        if opts.calib_data:
-            quant["data"] = opts.calib_data
-        options = ExportOptions(precision="int8", quant=quant, **common)
+        quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=INT8_PRESETS[graph])
+        options = ExportOptions(precision="int8", contract=contract, quant=quant)
     return Path(run_export(ckpt, work, options, progress=progress).final)
 
 

@@ -91,3 +91,28 @@ def markdown(rows: list[dict], title: str) -> str:
         cells += ["-" if r.get(k) is None else f"{r[k]:.3f}" for k in ("median_ms", "x_fp32_ov", "x_nncf", "miou", "miou_drop")]
         lines.append("| " + " | ".join(cells + [r["status"]]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def run_fleet_tune(checkpoint, address: str, devices: list[str] | None, opts, work_dir, timeout: float,
+                   say=None) -> tuple[list[dict], str]:
+    """(one row per target, title): the val set and calibration checked here, then tune on every
+    chosen target of the cluster at `address`. `opts`: edgeseg.tune.TuneOptions."""
+    from edgeseg.fleet.cluster import connected
+    from edgeseg.fleet.run import local_args
+    from edgeseg.fleet.targets import list_targets, select
+    from edgeseg.tune.run import calibration, open_val
+
+    say = say or (lambda line: None)
+    if not Path(checkpoint).is_file():
+        raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to tune)")
+    ds = open_val(opts)
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    calib_set = calibration(opts, Path(work_dir), ds)
+    options = {"max_miou_drop": opts.max_miou_drop, "input_size": opts.input_size, "dataset": opts.dataset,
+               "variant": None, "threads": opts.threads, "val_limit": None, "protocol": opts.protocol.to_dict()}
+    with connected(address, **local_args(address)) as r:
+        targets = select(list_targets(r), devices, address)
+        say(f"targets: {', '.join(t.name for t in targets)}")
+        rows = tune_fleet(checkpoint, ds, calib_set, targets, options, r, timeout,
+                          on_done=lambda name, ok, v: say(f"{name}: {'done' if ok else 'failed: ' + v}"))
+    return rows, f"edgeseg fleet tune: {len(targets)} targets, budget {opts.max_miou_drop} mIoU"

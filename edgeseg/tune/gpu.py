@@ -9,6 +9,7 @@ checkpoint on the torch runner, eager FP32/FP16/BF16 and `torch.compile(mode="re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
@@ -80,18 +81,18 @@ def _bf16(cc) -> bool:
 
 def export_engine(ckpt, work: Path, opts, graph: str, calib, progress=None) -> Path:
     """A TensorRT engine of one graph, built on this GPU through the export pipeline."""
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.export.pipeline import run_export
 
     precision, extra = ENGINES[graph]
-    quant = {}
+    quant = QuantOptions()
     if precision in ("int8", "fp8"):
-        quant = {"calib": calib.source, "preset": extra["preset"], **({"data": opts.calib_data} if opts.calib_data else {})}
+        quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=extra["preset"])
         if extra.get("fallback"):
-            quant.update(max_miou_drop=opts.max_miou_drop, val=opts.val, val_limit=opts.val_limit)
-            quant = {k: v for k, v in quant.items() if v is not None}
-    options = ExportOptions(precision=precision, format="engine", input_size=opts.input_size, dataset=opts.dataset,
-                            variant=opts.variant, quant=quant, engine={"device": "cuda"})
+            quant = replace(quant, max_miou_drop=opts.max_miou_drop, val=opts.val, val_limit=opts.val_limit)
+    options = ExportOptions(precision=precision, format="engine", device="cuda", quant=quant,
+                            contract=ContractOptions(input_size=opts.input_size, dataset=opts.dataset,
+                                                     variant=opts.variant))
     out = work / graph  # engines of one stem but different settings live apart
     return Path(run_export(ckpt, out, options, progress=progress).final)
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from edgeseg.engine.builder import BuildSettings, build_engine, import_tensorrt
+from edgeseg.engine.builder import BuildSettings, build_engine, check_settings, import_tensorrt
 from edgeseg.engine.progress import PhaseTracker, build_progress
 from edgeseg.errors import EdgesegError
 
@@ -20,14 +20,15 @@ HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 ])
 def test_settings_are_validated(kwargs, message):
     with pytest.raises(EdgesegError, match=message):
-        BuildSettings(**kwargs)
+        check_settings(BuildSettings(**kwargs))
 
 
 def test_settings_are_recorded_as_given():
     s = BuildSettings(device="jetson-orin", workspace_gb=2.0, opt_level=5, timing_cache="t.cache",
                       shapes="1x3x360x480", dla_core=1)
     assert s.to_dict() == {"device": "jetson-orin", "workspace_gb": 2.0, "opt_level": 5, "timing_cache": "t.cache",
-                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": "tensorrt", "compute_capabilities": None}
+                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": None, "compute_capabilities": None}
+    assert check_settings(s).runtime == "tensorrt"
 
 
 @pytest.mark.parametrize("out,kwargs,message", [
@@ -38,7 +39,7 @@ def test_settings_are_recorded_as_given():
 ])
 def test_bad_options_fail_before_tensorrt(tmp_path, tagged_onnx, out, kwargs, message):
     with pytest.raises(EdgesegError, match=message):
-        build_engine(tagged_onnx, tmp_path / out, **kwargs)
+        build_engine(tagged_onnx, tmp_path / out, BuildSettings(**kwargs))
     assert not (tmp_path / out).exists()
 
 
@@ -53,7 +54,7 @@ def test_without_tensorrt_one_line_and_nothing_written(tmp_path, tagged_onnx):
         import_tensorrt()
     before = set(tmp_path.iterdir())
     with pytest.raises(EdgesegError, match="TensorRT is not installed"):
-        build_engine(tagged_onnx, tmp_path / "m.engine", timing_cache=tmp_path / "t.cache")
+        build_engine(tagged_onnx, tmp_path / "m.engine", BuildSettings(timing_cache=str(tmp_path / "t.cache")))
     assert set(tmp_path.iterdir()) == before
 
 

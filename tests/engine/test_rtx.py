@@ -8,7 +8,7 @@ import re
 import pytest
 
 from edgeseg.engine import rtx, sidecar
-from edgeseg.engine.builder import BuildSettings, build_engine
+from edgeseg.engine.builder import BuildSettings, build_engine, check_settings
 from edgeseg.engine.qdq_fusion import analyze, layer_list, parse_kernels
 from edgeseg.errors import EdgesegError
 
@@ -130,7 +130,7 @@ def test_runtime_cache_is_read_and_written_back(tmp_path, caplog):
 ])
 def test_rtx_options_are_checked(kwargs, message):
     with pytest.raises(EdgesegError, match=message):
-        BuildSettings(**kwargs)
+        check_settings(BuildSettings(**kwargs))
 
 
 def _cpu_preset_like(path):
@@ -158,19 +158,19 @@ def test_engine_from_the_cpu_preset_graph_is_refused_before_any_work(tmp_path, m
     with pytest.raises(EdgesegError, match=r"m\.int8-cpu\.onnx is the CPU-preset INT8 graph \(uint8, zero point 128\)"
                                            r", which TensorRT's parser rejects \(\"Non-zero zero point is not "
                                            r"supported\"\): .*--quant-preset tensorrt"):
-        build_engine(model, tmp_path / "m.engine", runtime=runtime)
+        build_engine(model, tmp_path / "m.engine", BuildSettings(runtime=runtime))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.int8-cpu.onnx"]
 
 
 @pytest.mark.parametrize("quant", [{"preset": "cpu"}, {"preset": "tensorrt", "target": "cpu"}])
 def test_export_engine_with_the_cpu_preset_is_refused_up_front(quant):
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ExportOptions, QuantOptions, check
 
     with pytest.raises(EdgesegError, match="--format engine: .*CPU-preset INT8 graph"):
-        ExportOptions(precision="int8", format="engine", quant={"calib": __file__, **quant})
-    ExportOptions(precision="int8", format="onnx", quant={"calib": __file__, **quant})  # the ONNX itself is fine
+        check(ExportOptions(precision="int8", format="engine", quant=QuantOptions(calib=__file__, **quant)))
+    check(ExportOptions(precision="int8", format="onnx", quant=QuantOptions(calib=__file__, **quant)))  # the ONNX is fine
     with pytest.raises(EdgesegError, match="--timing-cache does not apply"):
-        ExportOptions(format="engine", engine={"runtime": "tensorrt-rtx", "timing_cache": "t.cache"})
+        check(ExportOptions(format="engine", engine=BuildSettings(runtime="tensorrt-rtx", timing_cache="t.cache")))
 
 
 LAYERS = """Layers:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeseg.engine.builder import BuildSettings
 from edgeseg.errors import EdgesegError
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
@@ -38,20 +39,23 @@ def sidecar_of(path) -> dict:
 def trained(tmp_path_factory, trained_ckpt, camvid_root):
     """name -> ExportResult, all in one work directory so the stages they share are built once."""
     from edgeseg.data.calibset import make_manifest
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
     from edgeseg.export.pipeline import run_export
 
     work = tmp_path_factory.mktemp("rtx")
     make_manifest(camvid_root, "camvid", "train", 100, 0, work / "calib.txt")
     calib = {"calib": str(work / "calib.txt"), "data": str(camvid_root)}
-    base = {"input_size": (180, 240), "num_samples": 2}
+    size, verify = ContractOptions(input_size=(180, 240)), VerifyOptions(num_samples=2)
+    base = {"contract": size, "verify": verify}
     runs = {
         "fp32": ExportOptions(**base),
-        "fp16": ExportOptions(precision="fp16", format="engine", engine=RTX, **base),  # export --format engine
-        "int8": ExportOptions(precision="int8", quant=calib, **base),
-        "int8-cpu": ExportOptions(precision="int8", quant={**calib, "preset": "cpu"}, **base),
-        "labels": ExportOptions(embed_preprocess=True, argmax="uint8", **base),
-        "dynamic": ExportOptions(dynamic=True, verify_sizes=((180, 240),), **base),
+        "fp16": ExportOptions(precision="fp16", format="engine", engine=BuildSettings(**RTX), **base),  # --format engine
+        "int8": ExportOptions(precision="int8", quant=QuantOptions(**calib), **base),
+        "int8-cpu": ExportOptions(precision="int8", quant=QuantOptions(**calib, preset="cpu"), **base),
+        "labels": ExportOptions(contract=ContractOptions(input_size=(180, 240), embed_preprocess=True, argmax="uint8"),
+                                verify=verify),
+        "dynamic": ExportOptions(contract=ContractOptions(input_size=(180, 240), dynamic=True,
+                                                          verify_sizes=((180, 240),)), verify=verify),
     }
     return work, {name: run_export(trained_ckpt, work, options) for name, options in runs.items()}
 
@@ -59,7 +63,7 @@ def trained(tmp_path_factory, trained_ckpt, camvid_root):
 @pytest.fixture(scope="session")
 def golden(tmp_path_factory):
     """SPFNet18 and S²-FPN34M with the official golden weights, verified on the golden input."""
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, VerifyOptions
     from edgeseg.export.pipeline import run_export
     from golden import CASES, io, save_checkpoint, variant
 
@@ -70,8 +74,9 @@ def golden(tmp_path_factory):
         save_checkpoint(case, work / "c.pth")
         np.save(work / "x.npy", x)
         dataset = "camvid" if CASES[case]["classes"] == 11 else "cityscapes"
-        options = ExportOptions(input_size=tuple(x.shape[2:]), variant=variant(case), dataset=dataset, num_samples=1,
-                                samples=str(work / "x.npy"))
+        options = ExportOptions(contract=ContractOptions(input_size=tuple(x.shape[2:]), variant=variant(case),
+                                                         dataset=dataset),
+                                verify=VerifyOptions(num_samples=1, samples=str(work / "x.npy")))
         out[case] = (work, run_export(work / "c.pth", work / "out", options))
     return out
 
@@ -103,7 +108,7 @@ def test_cpu_preset_graph_is_recorded_and_refused_for_engines(trained, tmp_path)
     assert not parsed["ok"] and "Non-zero zero point is not supported" in parsed["errors"][0]
     assert parsed["not_for_tensorrt"].startswith("the CPU-preset INT8 graph")
     with pytest.raises(EdgesegError, match=r"CPU-preset INT8 graph .*Non-zero zero point is not supported"):
-        build_engine(cpu_onnx, tmp_path / "cpu.engine", **RTX)
+        build_engine(cpu_onnx, tmp_path / "cpu.engine", BuildSettings(**RTX))
     assert not (tmp_path / "cpu.engine").exists()
 
 
@@ -123,7 +128,7 @@ def test_aot_engines_of_the_trained_checkpoint(trained, name, precision):
 
     work, results = trained
     onnx_path = results[name].final
-    engine = build_engine(onnx_path, work / f"{name}.engine", progress=False, **RTX)
+    engine = build_engine(onnx_path, work / f"{name}.engine", BuildSettings(**RTX), progress=False)
     meta = _check_engine(engine, onnx_path, precision, ("8.6", "8.9", "12.0", "12.1"))
     if name == "labels":
         assert meta["io"]["input"]["dtype"] == "uint8" and meta["io"]["input"]["layout"] == "NHWC"
@@ -179,7 +184,8 @@ def test_golden_architectures_parse_and_build(golden, case):
     work, result = golden[case]
     for stage in _onnx_stages(result):
         assert sidecar_of(stage.path)["verification"]["checks"]["tensorrt_parse"]["ok"], stage.name
-    engine = build_engine(result.final, work / f"{case}.engine", compute_capabilities="8.9", progress=False, **RTX)
+    engine = build_engine(result.final, work / f"{case}.engine", BuildSettings(compute_capabilities="8.9", **RTX),
+                          progress=False)
     meta = _check_engine(engine, result.final, "fp32", ("8.9",))
     assert meta["model"]["variant"] == case
 
@@ -198,7 +204,7 @@ def test_rtx_engine_on_this_gpu(trained, camvid_root):
         pytest.skip(f"no usable CUDA GPU: {exc}")
     work, results = trained
     onnx_path = results["fp32"].final
-    engine = build_engine(onnx_path, work / "gpu-fp32.engine", progress=False, **RTX)
+    engine = build_engine(onnx_path, work / "gpu-fp32.engine", BuildSettings(**RTX), progress=False)
     runner = open_runner(engine)
     if cc not in rtx.RTX_GPUS:
         with pytest.raises(EdgesegError, match=r"not an RTX-class GPU TensorRT-RTX runs on") as info:

@@ -15,7 +15,7 @@ from edgeseg.artifacts import read_metadata
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export.deepstream import check_export_options, config_path, nvinfer_config, write_nvinfer_config
-from edgeseg.export.options import ExportOptions
+from flat_options import options as ExportOptions
 
 SIZE = (180, 240)
 
@@ -190,8 +190,8 @@ def test_export_options_refused_before_the_export():
                              (ExportOptions(argmax="uint8"), "--argmax"),
                              (ExportOptions(precision="fp16", fp16_io=True), "--fp16-io"),
                              (ExportOptions(std_bgr=(1.0, 2.0, 3.0)), "one number"),
-                             (ExportOptions(precision="int8", quant={"preset": "cpu", "calib": __file__}),
+                             (ExportOptions(precision="int8", preset="cpu", calib=__file__),
                               "tensorrt preset")):
         with pytest.raises(EdgesegError, match=message):
             check_export_options(options)
-    check_export_options(ExportOptions(precision="int8", dynamic=True, quant={"calib": __file__}))
+    check_export_options(ExportOptions(precision="int8", dynamic=True, calib=__file__))

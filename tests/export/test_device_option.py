@@ -4,8 +4,9 @@ import pytest
 
 from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
-from edgeseg.export.options import ExportOptions
+from edgeseg.export.options import ExportOptions, QuantOptions, prepared, resolve
 from edgeseg.platform.devices import load_profile
+from flat_options import options
 
 CALIB = {"calib": __file__}
 
@@ -20,8 +21,10 @@ def test_the_profile_chooses_the_int8_placement(device, flags, placement, monkey
 
     monkeypatch.setattr(hardware, "this_cpu_flags", lambda: flags)
     monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
-    options = ExportOptions(precision="int8", quant=CALIB, engine={"device": device})
-    assert options.quant["preset"] == placement == load_profile(device).int8_placement()
+    given = options(precision="int8", device=device, **CALIB)
+    resolved = prepared(given)
+    assert resolved.quant.preset == placement == load_profile(device).int8_placement()
+    assert given.quant.preset is None  # resolve returns new options; the given ones stay as given
 
 
 def test_every_per_isa_row_names_where_it_was_measured():
@@ -30,12 +33,13 @@ def test_every_per_isa_row_names_where_it_was_measured():
 
 
 def test_an_explicit_preset_or_target_wins():
-    assert ExportOptions(precision="int8", quant={**CALIB, "preset": "tensorrt"}, engine={"device": "cpu"}).quant["preset"] == "tensorrt"
-    assert "preset" not in ExportOptions(precision="int8", quant={**CALIB, "target": "tensorrt"}, engine={"device": "cpu"}).quant
+    cpu = load_profile("cpu")
+    assert resolve(options(precision="int8", preset="tensorrt", **CALIB), cpu).quant.preset == "tensorrt"
+    assert resolve(options(precision="int8", target="tensorrt", **CALIB), cpu).quant.preset is None
 
 
 def test_fp32_for_a_device_keeps_no_quant_settings():
-    assert ExportOptions(engine={"device": "cpu"}).quant == {}
+    assert prepared(ExportOptions(device="cpu")).quant == QuantOptions()
 
 
 @pytest.mark.parametrize("args,words", [
@@ -50,7 +54,7 @@ def test_what_a_device_cannot_take_is_refused_first(tmp_path, capsys, args, word
 
 
 def test_build_refuses_a_profile_without_a_gpu(tmp_path):
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
     with pytest.raises(EdgesegError, match="--device cpu has no NVIDIA GPU"):
-        build_engine(__file__, tmp_path / "x.engine", device="cpu", runtime="tensorrt-rtx")
+        build_engine(__file__, tmp_path / "x.engine", BuildSettings(device="cpu", runtime="tensorrt-rtx"))

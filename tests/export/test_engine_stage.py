@@ -13,7 +13,7 @@ import pytest
 from edgeseg.artifacts import atomic_path, sha256_file
 from edgeseg.errors import EdgesegError
 from edgeseg.export import engine_stage
-from edgeseg.export.options import ExportOptions
+from flat_options import options
 from edgeseg.export.pipeline import run_export
 from edgeseg.metadata import ArtifactMetadata
 from golden import io, save_checkpoint
@@ -36,9 +36,10 @@ def trt(monkeypatch):
     state = {"target": {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7"}, "builds": [],
              "fail": False}
 
-    def build_plan(onnx_path, out_path, **options):
+    def build_plan(onnx_path, out_path, settings, progress=True):
         if state["fail"]:
             raise EdgesegError("TensorRT could not build an engine (test)")
+        options = {k: v for k, v in settings.to_dict().items() if v is not None}
         state["builds"].append(options)
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(f"plan of {sha256_file(onnx_path)} {sorted(options.items())}".encode())
@@ -47,14 +48,13 @@ def trt(monkeypatch):
 
     monkeypatch.setattr(builder, "build_plan", build_plan)
     monkeypatch.setattr(flavors, "import_module", lambda kind: object())  # "installed": export options accept it
-    monkeypatch.setattr(engine_stage, "target_here", lambda engine=None: dict(state["target"]))
+    monkeypatch.setattr(engine_stage, "target_here", lambda settings: dict(state["target"]))
     monkeypatch.setattr(engine_stage, "runtime_missing", lambda path: "no CUDA GPU is visible here")
     return state
 
 
 def export(source, **engine):
-    opts = ExportOptions(input_size=(96, 128), samples=str(source / "x.npy"), num_samples=1, format="engine",
-                         engine=engine)
+    opts = options(input_size=(96, 128), samples=str(source / "x.npy"), num_samples=1, format="engine", **engine)
     return run_export(source / "c.pth", source / "out", opts)
 
 

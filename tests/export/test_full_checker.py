@@ -7,12 +7,12 @@ import onnx
 import pytest
 
 from edgeseg.quant.graph_order import topological_sort
-from edgeseg.export.options import ExportOptions
+from flat_options import options
 from edgeseg.export.pipeline import run_export
 
 SIZE = (64, 96)  # small: the checks are about graph structure, not accuracy
 CALIB = Path(__file__).resolve().parents[2] / "calib" / "camvid-demo.txt"
-INT8 = {"quant": {"calib": str(CALIB), "limit": 4}}
+INT8 = {"calib": str(CALIB), "limit": 4}
 CASES = {
     "fp32": {},
     "fp16": {"precision": "fp16"},
@@ -32,7 +32,7 @@ def work(tmp_path_factory):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_written_onnx_passes_the_full_checker(trained_ckpt, work, case):
-    result = run_export(trained_ckpt, work, ExportOptions(input_size=SIZE, num_samples=1, **CASES[case]))
+    result = run_export(trained_ckpt, work, options(input_size=SIZE, num_samples=1, **CASES[case]))
     written = [s.path for s in result.stages if s.path is not None and s.path.suffix == ".onnx"]
     assert result.final in written
     for path in written:

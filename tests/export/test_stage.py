@@ -1,5 +1,5 @@
 """The stage runner: reuse only complete sets, publish the primary last, rebuild after a kill
-between files, hooks land in the sidecar and the summary, each verified size judged alone."""
+between files, a stage's extra checks land in the sidecar and the summary, each verified size judged alone."""
 
 import json
 from dataclasses import dataclass, field
@@ -15,7 +15,7 @@ from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export import stage as stage_mod
 from edgeseg.export.options import ExportOptions
-from edgeseg.export.stage import Built, Hooks, Lazy, complete, run_stage
+from edgeseg.export.stage import Built, Lazy, complete, run_stage
 from edgeseg.export.stages import OnnxStage, run_onnx, verify_sizes
 
 SIZE = (4, 6)
@@ -66,6 +66,9 @@ class Toy(OnnxStage):
         self.builds += 1
         return Built(model=conv_model(), companions={".note.txt": f"built with {self.option}\n"}, extra={"n": 1})
 
+    def checks(self, ctx, candidate):
+        return {"parser": f"ok {Path(candidate).suffix}"}
+
 
 def reference(ctx):
     path = ctx.out_dir / "ref.onnx"
@@ -79,18 +82,15 @@ def ctx(tmp_path):
 
 
 def test_built_then_reused_with_its_whole_set(ctx):
-    toy, after = Toy(ctx.out_dir / "toy.onnx"), []
-    hooks = Hooks(checks=[lambda st, path: {"parser": f"ok {Path(path).suffix}"}],
-                  after=[lambda st, res: after.append(res.reused)])
-    result, _ = run_stage(ctx, toy, reference(ctx), hooks)
+    toy = Toy(ctx.out_dir / "toy.onnx")
+    result, _ = run_stage(ctx, toy, reference(ctx))
     assert not result.reused and result.check.ok and result.extra == {"n": 1, "checks": {"parser": "ok .onnx"}}
     meta = json.loads(sidecar_path(toy.path).read_text())
     assert meta["verification"]["checks"] == {"parser": "ok .onnx"}
     assert set(meta["files"]) == {"toy.onnx.note.txt"}
     onnx.checker.check_model(str(toy.path), full_check=True)
-    result, _ = run_stage(ctx, toy, reference(ctx), hooks)
+    result, _ = run_stage(ctx, toy, reference(ctx))
     assert result.reused and toy.builds == 1 and result.extra["checks"] == {"parser": "ok .onnx"}
-    assert after == [False, True]
     assert sorted(p.name for p in ctx.out_dir.iterdir()) == ["ref.onnx", "toy.onnx", "toy.onnx.json",
                                                               "toy.onnx.note.txt"]
 
@@ -102,10 +102,10 @@ def test_built_then_reused_with_its_whole_set(ctx):
 ])
 def test_an_incomplete_set_is_rebuilt(ctx, damage):
     toy = Toy(ctx.out_dir / "toy.onnx")
-    run_stage(ctx, toy, reference(ctx), Hooks())
+    run_stage(ctx, toy, reference(ctx))
     damage(toy.path)
     assert complete(toy, toy.key(ctx)) is None
-    result, _ = run_stage(ctx, toy, reference(ctx), Hooks())
+    result, _ = run_stage(ctx, toy, reference(ctx))
     assert not result.reused and toy.builds == 2
     assert toy.path.with_name("toy.onnx.note.txt").read_text() == "built with a\n"
     assert complete(toy, toy.key(ctx)) is not None
@@ -115,7 +115,7 @@ def test_an_incomplete_set_is_rebuilt(ctx, damage):
 def test_killed_between_files_never_leaves_a_set_that_looks_complete(ctx, monkeypatch, renames_before_kill):
     """Killed while publishing a rebuild: the old primary is gone first, the new one lands last."""
     old = Toy(ctx.out_dir / "toy.onnx", "a")
-    run_stage(ctx, old, reference(ctx), Hooks())
+    run_stage(ctx, old, reference(ctx))
     real, calls = stage_mod.os.replace, []
 
     def killed(src, dst):
@@ -127,11 +127,11 @@ def test_killed_between_files_never_leaves_a_set_that_looks_complete(ctx, monkey
     monkeypatch.setattr(stage_mod.os, "replace", killed)
     new = Toy(ctx.out_dir / "toy.onnx", "b")
     with pytest.raises(KeyboardInterrupt):
-        run_stage(ctx, new, reference(ctx), Hooks())
+        run_stage(ctx, new, reference(ctx))
     monkeypatch.undo()
     assert not new.path.exists()  # a reader finds no model rather than a model with another's files
     assert complete(new, new.key(ctx)) is None and complete(old, old.key(ctx)) is None
-    result, _ = run_stage(ctx, new, reference(ctx), Hooks())
+    result, _ = run_stage(ctx, new, reference(ctx))
     assert not result.reused and complete(new, new.key(ctx)) is not None
     assert new.path.with_name("toy.onnx.note.txt").read_text() == "built with b\n"
 
@@ -142,16 +142,8 @@ def test_failed_verification_publishes_nothing(ctx):
             return Built(model=conv_model(scale=-1.0))
 
     with pytest.raises(EdgesegError, match="stage toy failed verification"):
-        run_stage(ctx, Wrong(ctx.out_dir / "toy.onnx"), reference(ctx), Hooks())
+        run_stage(ctx, Wrong(ctx.out_dir / "toy.onnx"), reference(ctx))
     assert sorted(p.name for p in ctx.out_dir.iterdir()) == ["ref.onnx"]
-
-
-def test_companion_hook_files_join_the_set(ctx):
-    toy = Toy(ctx.out_dir / "toy.onnx")
-    hooks = Hooks(companions=[lambda st, path, meta: {".deepstream.txt": f"precision={meta['precision']}\n"}])
-    run_stage(ctx, toy, reference(ctx), hooks)
-    assert toy.path.with_name("toy.onnx.deepstream.txt").read_text() == "precision=fp32\n"
-    assert "toy.onnx.deepstream.txt" in json.loads(sidecar_path(toy.path).read_text())["files"]
 
 
 def test_each_size_is_judged_against_its_own_limit(tmp_path):

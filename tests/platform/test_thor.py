@@ -121,12 +121,12 @@ def test_fp8_refused_where_the_gpu_has_none():
 
 
 def test_export_options_refuse_fp8_for_an_orin_before_anything_runs():
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ExportOptions, prepared
 
     with pytest.raises(EdgesegError, match="--device jetson-orin is Jetson AGX Orin"):
-        ExportOptions(precision="fp8", format="engine", engine={"device": "jetson-orin"})
+        prepared(ExportOptions(precision="fp8", format="engine", device="jetson-orin"))
     with pytest.raises(EdgesegError, match="unknown device profile"):
-        ExportOptions(precision="int8", format="engine", engine={"device": "jetson-thorr"})
+        prepared(ExportOptions(precision="int8", format="engine", device="jetson-thorr"))
     from edgeseg.platform.devices import load_profile, require_precision
 
     require_precision(load_profile("jetson-thor"), "fp8")  # Blackwell runs FP8: nothing to refuse
@@ -138,7 +138,7 @@ def test_build_refuses_an_fp8_graph_for_an_orin_before_tensorrt(tmp_path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
     zero = numpy_helper.from_array(np.zeros((), np.float32), "z")
     zero.data_type, zero.raw_data = TensorProto.FLOAT8E4M3FN, b"\x00"
@@ -157,7 +157,7 @@ def test_build_refuses_an_fp8_graph_for_an_orin_before_tensorrt(tmp_path):
     z.data_type = TensorProto.INT8
     assert not uses_fp8(model)  # the same Q/DQ pair in int8
     with pytest.raises(EdgesegError, match="fp8 needs FP8 tensor cores.*jetson-orin-nano"):
-        build_engine(path, tmp_path / "fp8.engine", device="jetson-orin-nano")
+        build_engine(path, tmp_path / "fp8.engine", BuildSettings(device="jetson-orin-nano"))
 
 
 # -- JetPack 7 / L4T 38-39 --------------------------------------------------------------------------------

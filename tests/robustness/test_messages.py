@@ -65,15 +65,15 @@ def test_contract_changing_options_get_their_own_file_names(tmp_path, monkeypatc
     import functools
 
     from cliproc import DEMO
-    from edgeseg.export.options import ExportOptions
     from edgeseg.export.pipeline import _context
+    from flat_options import options as flat
     from edgeseg.models import checkpoint
 
     monkeypatch.setattr(checkpoint, "load_model", functools.lru_cache(checkpoint.load_model))
     stems = set()
     for changes, tag in CONTRACT_CHANGES:
-        options = ExportOptions(input_size=(48, 64), num_samples=1, **changes)
-        ctx, _ = _context(DEMO / "s2fpn18_camvid_half.pth", tmp_path, options)
+        options = flat(input_size=(48, 64), num_samples=1, **changes)
+        ctx = _context(DEMO / "s2fpn18_camvid_half.pth", tmp_path, options)
         assert ctx.stem.startswith("s2fpn18_48x64" + tag), (changes, ctx.stem)
         stems.add(ctx.stem)
     assert "s2fpn18_48x64" in stems and len(stems) == len(CONTRACT_CHANGES)

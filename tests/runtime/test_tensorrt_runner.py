@@ -117,7 +117,7 @@ def gpu():
 def exports(gpu, tmp_path_factory, trained_ckpt, camvid_root):
     """fp32 / fp16 / int8 ONNX of the trained checkpoint at 180x240, one work directory."""
     from edgeseg.data.calibset import make_manifest
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.export.pipeline import run_export
 
     work = tmp_path_factory.mktemp("trt")
@@ -125,18 +125,19 @@ def exports(gpu, tmp_path_factory, trained_ckpt, camvid_root):
     make_manifest(camvid_root, "camvid", "train", 300, 0, manifest)
     out = {}
     for precision in ("fp32", "fp16", "int8"):
-        quant = {"calib": str(manifest), "data": str(camvid_root)} if precision == "int8" else {}
-        options = ExportOptions(input_size=(180, 240), precision=precision, quant=quant)
+        quant = QuantOptions(calib=str(manifest), data=str(camvid_root)) if precision == "int8" else QuantOptions()
+        options = ExportOptions(contract=ContractOptions(input_size=(180, 240)), precision=precision, quant=quant)
         out[precision] = run_export(trained_ckpt, work, options).final
     return work, out
 
 
 @pytest.fixture(scope="module")
 def engines(exports):
-    from edgeseg.engine.builder import build_engine
+    from edgeseg.engine.builder import BuildSettings, build_engine
 
     work, onnx_paths = exports
-    return {p: build_engine(onnx_paths[p], work / f"{p}.engine", timing_cache=work / "timing.cache", progress=False)
+    settings = BuildSettings(timing_cache=str(work / "timing.cache"))
+    return {p: build_engine(onnx_paths[p], work / f"{p}.engine", settings, progress=False)
             for p in ("fp32", "fp16", "int8")}
 
 
@@ -192,15 +193,15 @@ def test_submitted_batches_in_two_slots_equal_infer(engines):
 
 @pytest.mark.gpu
 def test_dynamic_model_runs_at_every_profile_size(gpu, tmp_path, trained_ckpt):
-    from edgeseg.engine.builder import build_engine
-    from edgeseg.export.options import ExportOptions
+    from edgeseg.engine.builder import BuildSettings, build_engine
+    from edgeseg.export.options import ContractOptions, ExportOptions
     from edgeseg.export.pipeline import run_export
 
-    onnx_path = run_export(trained_ckpt, tmp_path, ExportOptions(dynamic=True, verify_sizes=((180, 240),),
-                                                                 input_size=(180, 240))).final
+    contract = ContractOptions(dynamic=True, verify_sizes=((180, 240),), input_size=(180, 240))
+    onnx_path = run_export(trained_ckpt, tmp_path, ExportOptions(contract=contract)).final
     with pytest.raises(EdgesegError, match="is dynamic"):
         build_engine(onnx_path, tmp_path / "d.engine", progress=False)
-    engine = build_engine(onnx_path, tmp_path / "d.engine", shapes="1x3x180x240:1x3x360x480:2x3x360x480",
+    engine = build_engine(onnx_path, tmp_path / "d.engine", BuildSettings(shapes="1x3x180x240:1x3x360x480:2x3x360x480"),
                           progress=False)
     with TensorRTRunner(engine) as runner:
         for shape in ((1, 3, 180, 240), (2, 3, 360, 480), (1, 3, 240, 320)):
