@@ -13,8 +13,10 @@ import json
 import os
 from pathlib import Path
 
+import edgeseg
 from edgeseg.errors import EdgesegError
 from edgeseg.metadata import FORMAT, ArtifactMetadata  # noqa: F401  (FORMAT: public here too)
+from edgeseg.outputs import describe_os_error, is_disk_full
 from edgeseg.workdir import new_temp
 
 META_KEY = "edgeseg"
@@ -48,8 +50,6 @@ def atomic_path(path):
 
     An OS error (disk full, read-only folder) becomes one line naming `path`, not the temporary file.
     """
-    from edgeseg.outputs import describe_os_error, is_disk_full
-
     path = Path(path)
     tmp = None
     try:
@@ -73,8 +73,6 @@ def atomic_path(path):
 @contextlib.contextmanager
 def scratch_path(directory, suffix: str = ""):
     """Yield a temporary file path in `directory` that is always removed afterwards."""
-    from edgeseg.outputs import describe_os_error
-
     try:
         tmp = new_temp(directory, ".scratch", suffix)
     except OSError as exc:
@@ -328,7 +326,6 @@ def versions(*modules: str) -> dict:
     import importlib
     import platform
 
-    import edgeseg
 
     out = {"edgeseg": edgeseg.__version__, "python": platform.python_version()}
     for name in modules:

@@ -11,7 +11,22 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from edgeseg import runtime
+from edgeseg.artifacts import write_json
+from edgeseg.bench import report
+from edgeseg.bench.accuracy import evaluate, predict_labels
+from edgeseg.bench.plot import draw
+from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+from edgeseg.bench.visualize import colorize, disagreement, overlay
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
+from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
+from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
+from edgeseg.export.pipeline import run_export
+from edgeseg.runtime import open_runner
+from edgeseg.video import RunOptions, run_video
+from edgeseg.video.options import runner_setup
 
 SIZE = (180, 240)
 log = logging.getLogger(__name__)
@@ -29,15 +44,6 @@ def calib_manifest() -> Path:
 
 
 def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
-    from edgeseg.bench import report
-    from edgeseg.bench.accuracy import evaluate
-    from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
-    from edgeseg.artifacts import write_json
-    from edgeseg.data.datasets import open_dataset
-    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
-    from edgeseg.export.pipeline import run_export
-    from edgeseg.runtime import installed, open_runner
-
     ckpt = assets() / "s2fpn18_camvid_half.pth"
     val = assets()
     models = {}
@@ -50,7 +56,7 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     log.info("evaluate on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]
     # OpenVINO runs the same ONNX files with its own kernels: its rows are measured, not assumed equal.
-    openvino = list(models.values()) if installed("openvino") else []
+    openvino = list(models.values()) if runtime.installed("openvino") else []
     runners = [open_runner(a, "onnxruntime", input_size=SIZE, threads=threads) for a in artifacts]
     runners += [open_runner(m, "openvino", threads=threads) for m in openvino]
     try:
@@ -80,8 +86,6 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
 def draw_plot(rows: list[dict], path: Path) -> str:
     """The plot's path, or the one line saying what it needs: a missing plot extra must not cost
     the table and the pictures that come before and after it."""
-    from edgeseg.bench.plot import draw
-
     try:
         draw(rows, path, "S2-FPN18 CamVid 180x240 on this CPU: mIoU vs FPS")
     except EdgesegError as exc:
@@ -92,9 +96,6 @@ def draw_plot(rows: list[dict], path: Path) -> str:
 def _video(model: str, val: Path, out: Path, threads: int | None) -> dict:
     """The bundled frames (one drive, in order, every 8th frame of 30/s) as a short video through
     `edgeseg run`'s pipeline: the INT8 model on this CPU's fastest backend, end to end."""
-    from edgeseg.video import RunOptions, run_video
-    from edgeseg.video.options import runner_setup
-
     log.info("run the bundled frames as a video, end to end")
     backend, options = runner_setup(model, threads=threads)
     options_ = RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0)
@@ -104,11 +105,6 @@ def _video(model: str, val: Path, out: Path, threads: int | None) -> dict:
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
     import cv2
 
-    from edgeseg.bench.accuracy import predict_labels
-    from edgeseg.bench.visualize import colorize, disagreement, overlay
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.images import read_image
-    from edgeseg.runtime import open_runner
 
     out.mkdir(parents=True, exist_ok=True)
     palette = DatasetInfo.named("camvid").palette

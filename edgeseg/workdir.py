@@ -21,6 +21,7 @@ import stat
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.outputs import describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,6 @@ def _open_lock(path: Path) -> int:
         if os.path.islink(path):
             raise EdgesegError(f"{path} is a symbolic link; edgeseg's lock file must be a plain file "
                                "(remove it, or use another -o)") from None
-        from edgeseg.outputs import describe_os_error
         raise EdgesegError(f"cannot lock {describe_os_error(exc, path)}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:

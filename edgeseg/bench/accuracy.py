@@ -18,6 +18,7 @@ from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.data.loader import prefetch
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.memory import check_fits, fit_within
 
 RESIZE_MODES = ("logits", "labels")
 _LOGITS_AT_LABEL_SIZE = 1 << 30  # bytes; above it, logits are not resized to the label size
@@ -111,8 +112,6 @@ def _capped(pre: Preprocess, embedded: bool, limit, variant):
     """Run an image at its own size, resized down (aspect kept) to the dataset's pixel count when
     larger, and refused when even that would not fit in memory: an 8000x8000 PNG of 200 KB must
     not become 30 GB of activations."""
-    from edgeseg.memory import check_fits, fit_within
-
     def prepare(image):
         size = fit_within(image.shape[:2], limit) if limit else tuple(image.shape[:2])
         check_fits(variant, size)

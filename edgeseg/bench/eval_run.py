@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
+from edgeseg.runtime import open_runner
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,6 @@ class EvalRequest:
 
 def check_request(req: EvalRequest) -> None:
     """Refused before any model is loaded."""
-    from edgeseg.bench.accuracy import RESIZE_MODES
-
     if req.resize not in RESIZE_MODES or req.batch < 1:
         raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
     if req.limit is not None and req.limit < 1:
@@ -42,11 +44,6 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
     """The evaluation report of `artifacts` (the first is the reference). Every artifact is opened
     here first (a wrong file stops the run); `sharded(artifacts, runner_options, dataset, resize,
     batch, progress)` evaluates elsewhere (e.g. fleet.shard.ray_evaluator) instead of here."""
-    from edgeseg.bench.accuracy import check_classes, evaluate
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.datasets import open_dataset
-    from edgeseg.runtime import open_runner
-
     info = DatasetInfo.named(req.dataset) if req.dataset != "folder" else None
     opts = req.runner_options()
     runners = [open_runner(a, req.backend, **opts) for a in artifacts]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from edgeseg.artifacts import atomic_path
 from edgeseg.errors import EdgesegError
 
 SIZE_IN, DPI = (10.0, 6.5), 100  # 1000 x 650 pixels
@@ -45,8 +46,6 @@ def point_label(r: dict) -> str:
 
 def draw(rows: list[dict], path, title: str = "mIoU vs FPS") -> int:
     """Write the plot as PNG; returns how many rows were plotted (those with both FPS and mIoU)."""
-    from edgeseg.artifacts import atomic_path
-
     fig, labels = figure(rows, title)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)

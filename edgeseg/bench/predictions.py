@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgeseg.bench.accuracy import predict_labels
+from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
+from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 
 
@@ -11,10 +14,6 @@ def write_predictions(runners: list, paths: list[Path], out_dir: Path, palette, 
     """Write STEM_mask.png and STEM_overlay.png (and STEM_diff.png against `runners[1]`) per image;
     an unreadable image is skipped and said, the others still predicted. Returns files written;
     raises once at the end if any image could not be read."""
-    from edgeseg.bench.accuracy import predict_labels
-    from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
-    from edgeseg.data.images import read_image
-
     written, bad = 0, []
     for path in paths:
         try:  # one unreadable image must not cost the others their masks

@@ -8,14 +8,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeseg.artifacts import versions
-from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg import runtime as runners
+from edgeseg.artifacts import read_artifact, versions
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
-from edgeseg.runtime import parse_backend
+from edgeseg.platform import hardware, jetson
+from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.runtime import open_runner, parse_backend
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,13 @@ def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
     devices.json lists backends per precision, ordered by measured speed (benchmarks/README.md);
     an ONNX Runtime GPU provider asked for explicitly keeps ONNX Runtime.
     """
-    from edgeseg.artifacts import read_artifact
-    from edgeseg.runtime import installed
-
     if settings.backend or settings.provider != "cpu" or Path(path).suffix.lower() != ".onnx":
         return settings.backend
     try:
         precision = read_artifact(path).precision
     except EdgesegError:
         return None  # the runner says what is wrong with the file
-    return next((b for b in backends_for(profile, precision) if installed(b)), None)
+    return next((b for b in backends_for(profile, precision) if runners.installed(b)), None)
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
@@ -77,8 +75,6 @@ def _check_fp8(runner, profile) -> None:
 
 
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
-    from edgeseg.runtime import open_runner
-
     row = {"path": str(path), "status": "ok", "reason": None}
     try:
         backend = resolve_backend(settings, profile, path)

@@ -15,6 +15,7 @@ import numpy as np
 
 from edgeseg.bench.stats import summarize
 from edgeseg.errors import EdgesegError
+from edgeseg.platform.hardware import physical_cores
 
 _DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
 # Runner.last_timing fields -> result keys, named as trtexec names them in its summary.
@@ -50,7 +51,6 @@ def cpu_threads(runner) -> int | None:
     if explicit:
         return int(explicit)
     if runner.backend == "onnxruntime":  # ORT's default intra-op pool: one thread per physical core
-        from edgeseg.platform.hardware import physical_cores
 
         return physical_cores()
     if runner.backend == "openvino" and getattr(runner, "compiled", None) is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeseg.artifacts import atomic_path
+from edgeseg.data.contract import DatasetInfo
 from edgeseg.errors import EdgesegError
 
 DISAGREE_BGR = (255, 0, 255)  # magenta: visible on every CamVid / Cityscapes colour
@@ -25,8 +27,6 @@ def colorize(labels: np.ndarray, palette) -> np.ndarray:
 
 def palette_for(runner, dataset: str | None = None):
     """The palette to paint with: the named dataset's, else the one in the artifact's metadata."""
-    from edgeseg.data.contract import DatasetInfo
-
     meta = runner.metadata.get("dataset")
     if dataset is None:
         if not meta:
@@ -63,7 +63,6 @@ def write_png(path, image_bgr: np.ndarray) -> None:
     """Write a BGR image as PNG atomically (a half-written file never appears under `path`)."""
     import cv2
 
-    from edgeseg.artifacts import atomic_path
 
     ok, data = cv2.imencode(".png", image_bgr)
     if not ok:

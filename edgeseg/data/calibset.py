@@ -13,6 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeseg.artifacts import atomic_path
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
 from edgeseg.data.images import IMAGE_SUFFIXES, file_bytes, list_images
 from edgeseg.data.listfile import encode_lines, read_lines
 from edgeseg.errors import EdgesegError
@@ -82,9 +85,6 @@ def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
 
 
 def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibSet:
-    from edgeseg.artifacts import atomic_path
-    from edgeseg.data.datasets import open_dataset
-
     root = Path(root).resolve()
     if n < 1:
         raise EdgesegError("-n must be at least 1")
@@ -104,8 +104,6 @@ def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibS
 
 
 def _any_info():
-    from edgeseg.data.contract import DatasetInfo
-
     return DatasetInfo.generic(1)
 
 

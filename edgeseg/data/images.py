@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.errors import EdgesegError
+from edgeseg.memory import check_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -59,7 +60,6 @@ def read_image(path) -> np.ndarray:
     for memory is refused from its header, before decoding."""
     import cv2
 
-    from edgeseg.memory import check_image
 
     data = file_bytes(path)
     size = header_size(data)

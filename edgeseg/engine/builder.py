@@ -19,18 +19,24 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path
-from edgeseg.platform.devices import check_profile, load_profile, require_precision
-from edgeseg.platform.hardware import detect
+from edgeseg.artifacts import atomic_path, load_onnx
 from edgeseg.engine import rtx, sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log
 from edgeseg.engine.flavors import TENSORRT, flavor, import_module, missing_line
 from edgeseg.engine.network import INFO, VERBOSE, collecting_logger, parse_network
+from edgeseg.engine.parse_check import refuse_cpu_target
+from edgeseg.engine.progress import build_progress
+from edgeseg.engine.qdq_fusion import analyze, layer_list
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
+from edgeseg.engine.tensors import describe, describe_network
 from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, rtx_build_mode, uses_fp8
 from edgeseg.errors import EdgesegError
 from edgeseg.metadata import ArtifactMetadata
+from edgeseg.outputs import check_out_file
+from edgeseg.platform.devices import check_profile, load_profile, require_precision
+from edgeseg.platform.hardware import detect
+from edgeseg.workdir import sweep_stale
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 TRT_MISSING = missing_line(TENSORRT)
@@ -170,8 +176,6 @@ def _save_timing_cache(config, path: Path | None) -> None:
 
 
 def _build(trt, builder, network, config, logger, label: str, progress: bool, onnx_name: str, who: str = "TensorRT"):
-    from edgeseg.engine.progress import build_progress
-
     with build_progress(trt, config, label, progress) as state:
         t0 = time.perf_counter()
         plan = builder.build_serialized_network(network, config)
@@ -196,8 +200,6 @@ def runtime_for(trt, logger, dla_core: int | None):
 
 def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None) -> list[dict]:
     """The plan's I/O tensors; for an ahead-of-time plan (no GPU to load it on), the network's."""
-    from edgeseg.engine.tensors import describe, describe_network
-
     if network is not None:
         return describe_network(trt, network)
     engine = runtime_for(trt, logger, dla_core).deserialize_cuda_engine(plan)
@@ -207,9 +209,6 @@ def _engine_tensors(trt, logger, plan: bytes, dla_core: int | None, network=None
 
 
 def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
-    from edgeseg.outputs import check_out_file
-    from edgeseg.workdir import sweep_stale
-
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
         raise EdgesegError(f"{onnx_path}: no such ONNX model")
@@ -244,9 +243,6 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
     `settings.runtime="tensorrt-rtx"` builds with TensorRT for RTX, ahead of time, for its
     `compute_capabilities` ('8.6,8.9,12.0'; default rtx.DEFAULT_CCS), on any machine.
     """
-    from edgeseg.artifacts import load_onnx
-    from edgeseg.engine.parse_check import refuse_cpu_target
-
     onnx_path, out_path = _check_paths(onnx_path, out_path)
     settings = check_settings(settings or BuildSettings())
     kind, dla_core = flavor(settings.runtime), settings.dla_core
@@ -297,8 +293,6 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
 def _fusion(model, logger, ccs=None) -> dict | None:
     """Which Q/DQ the build fused, where the log lists the plan's kernels (TensorRT-RTX does, on the CPU);
     a build that fused few is warned about, and the sidecar says so."""
-    from edgeseg.engine.qdq_fusion import analyze, layer_list
-
     text = layer_list(m for _, m in logger.messages)
     report = analyze(model, text) if text else None
     if report is None:

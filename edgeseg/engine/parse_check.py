@@ -19,6 +19,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgeseg.engine import flavors
+from edgeseg.engine.network import collecting_logger, parse_network
+from edgeseg.engine.versions import TrtVersion, build_mode, rtx_build_mode
 from edgeseg.errors import EdgesegError
 
 log = logging.getLogger(__name__)
@@ -75,11 +78,7 @@ def refuse_cpu_target(model, name: str) -> None:
 
 
 def _parse_with(kind, onnx_path: Path) -> ParseReport:
-    from edgeseg.engine.network import collecting_logger, parse_network
-    from edgeseg.engine.flavors import import_module
-    from edgeseg.engine.versions import TrtVersion, build_mode, rtx_build_mode
-
-    trt = import_module(kind)
+    trt = flavors.import_module(kind)
     version = TrtVersion.parse(trt.__version__)
     mode = rtx_build_mode() if kind.aot else build_mode(version, "fp32")
     logger = collecting_logger(trt)
@@ -96,9 +95,7 @@ def _parse_with(kind, onnx_path: Path) -> ParseReport:
 
 def parse_onnx(onnx_path) -> ParseReport | None:
     """The first working parser's report (TensorRT, else TensorRT-RTX), or None when none is here."""
-    from edgeseg.engine.flavors import importable
-
-    for kind in importable():
+    for kind in flavors.importable():
         try:
             return _parse_with(kind, Path(onnx_path))
         except EdgesegError as exc:  # installed but not usable here: try the next one

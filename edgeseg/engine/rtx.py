@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from edgeseg.artifacts import atomic_path, parent_hint
 from edgeseg.errors import EdgesegError
+from edgeseg.platform.devices import FP8_MIN_CC
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,6 @@ def choose_targets(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
     A profile's own GPU is the default target and must be among those given; an FP8 graph drops
     default targets without FP8 tensor cores (8.6) and refuses them when named.
     """
-    from edgeseg.platform.devices import FP8_MIN_CC
-
     ccs = parse_compute_capabilities(given)
     own = getattr(profile, "compute_capability", None)
     if own:
@@ -95,7 +95,6 @@ def check_gpu(engine_path, meta: dict, gpu: str, cc: str, board: str | None = No
     """Refuse an RTX engine on a GPU it was not built for, in one line (no TensorRT-RTX needed)."""
     engine_path = Path(engine_path)
     built = tuple(meta.get("target", {}).get("compute_capabilities") or ())
-    from edgeseg.artifacts import parent_hint
 
     onnx = parent_hint(engine_path, meta)
     head = f"engine {engine_path.name} is a TensorRT-RTX engine (for {', '.join(sm(c) for c in built) or 'RTX GPUs'})"
@@ -133,8 +132,6 @@ def attach_runtime_cache(runtime_config, path: Path):
 
 
 def save_runtime_cache(cache, path: Path) -> None:
-    from edgeseg.artifacts import atomic_path
-
     data = bytes(cache.serialize())
     if data:
         with atomic_path(path) as tmp:

@@ -15,6 +15,7 @@ from edgeseg.artifacts import FORMAT
 from edgeseg.export import parity
 from edgeseg.export.stage import Built, Lazy, Stage, StageResult, run_stage
 from edgeseg.export.stages import worst
+from edgeseg.workdir import new_temp
 
 
 def run_torch(model, batches: list) -> list:
@@ -53,7 +54,6 @@ class Deploy(Stage):
     def build(self, ctx):
         import torch
 
-        from edgeseg.workdir import new_temp
 
         tmp = new_temp(ctx.out_dir, f".{self.path.name}", ".pt")
         deploy = self.model(ctx)

@@ -13,8 +13,14 @@ import logging
 import os
 
 from edgeseg.artifacts import parent_entry
+from edgeseg.engine import builder
+from edgeseg.engine import cuda as cuda_device
+from edgeseg.engine import flavors, rtx
 from edgeseg.engine.builder import BuildSettings
+from edgeseg.errors import EdgesegError
 from edgeseg.export.stage import Built, Stage
+from edgeseg.export.stages import verify_sizes
+from edgeseg.runtime.tensorrt_runner import TensorRTRunner
 from edgeseg.workdir import new_temp
 
 log = logging.getLogger(__name__)
@@ -25,23 +31,17 @@ KEY_OPTIONS = ("device", "workspace_gb", "opt_level", "shapes", "dla_core")
 
 def target_here(settings: BuildSettings) -> dict:
     """What the plan is built for: TensorRT's version and this GPU, or TensorRT-RTX's targets."""
-    from edgeseg.engine.cuda import open_device
-    from edgeseg.engine.flavors import flavor, import_module
-
-    kind = flavor(settings.runtime)
-    trt = import_module(kind)
+    kind = flavors.flavor(settings.runtime)
+    trt = flavors.import_module(kind)
     if kind.aot:
-        from edgeseg.engine import rtx
 
         return {"runtime": kind.runtime, "tensorrt": str(trt.__version__),
                 "compute_capabilities": list(rtx.parse_compute_capabilities(settings.compute_capabilities))}
-    _cuda, gpu, cc = open_device(0)
+    _cuda, gpu, cc = cuda_device.open_device(0)
     return {"runtime": kind.runtime, "tensorrt": str(trt.__version__), "gpu": gpu, "compute_capability": cc}
 
 
 def run_engine(path, batches):
-    from edgeseg.runtime.tensorrt_runner import TensorRTRunner
-
     with TensorRTRunner(path) as runner:
         return [runner.infer(b) for b in batches]
 
@@ -67,19 +67,15 @@ class Engine(Stage):
         return {"engine": given, "target": self.target}
 
     def build(self, ctx):
-        from edgeseg.engine.builder import build_plan
-
         tmp = new_temp(self.path.parent, f".{self.path.name}", ".engine")
         try:
-            self.built_meta = build_plan(self.parent.path, tmp, self.settings)
+            self.built_meta = builder.build_plan(self.parent.path, tmp, self.settings)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         return Built(file=tmp)
 
     def verify(self, ctx, candidate, parent_outputs):
-        from edgeseg.export.stages import verify_sizes
-
         reason = runtime_missing(candidate)
         if reason:
             log.warning("engine: not verified against its ONNX (%s)", reason)
@@ -100,9 +96,6 @@ class Engine(Stage):
 
 def runtime_missing(engine_path) -> str | None:
     """Why the engine cannot run here (no runtime, no GPU, another GPU class), or None."""
-    from edgeseg.errors import EdgesegError
-    from edgeseg.runtime.tensorrt_runner import TensorRTRunner
-
     try:
         TensorRTRunner(engine_path).check_here()
     except EdgesegError as exc:

@@ -11,9 +11,17 @@ import json
 import logging
 from pathlib import Path
 
+from edgeseg.data.calibset import load_calibset, refuse_overlap
+from edgeseg.data.contract import Preprocess
+from edgeseg.data.datasets import open_dataset
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
-from edgeseg.quant.config import artifact_tag
+from edgeseg.memory import check_fits, validation_bytes
+from edgeseg.quant.config import artifact_tag, budget_missed
+from edgeseg.quant.placement import RULES_VERSION
+from edgeseg.quant.ptq import quantize
+from edgeseg.quant.sensitivity import Validation
+from edgeseg.quant.trt_cache import cache_text
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +33,11 @@ SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "target", "quantized_l
 
 def contract(ctx):
     """The preprocessing at the first verified size: what calibration and validation images get."""
-    from edgeseg.data.contract import Preprocess
-
     return Preprocess(**{**ctx.preprocess.__dict__, "input_size": ctx.sizes[0]})
 
 
 def open_validation(ctx, val_source: str, limit: int | None):
     """The validation dataset named by --val (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
-    from edgeseg.data.datasets import open_dataset
-
     root, _, split = val_source.partition(":")
     path = Path(root)
     if path.is_file():  # a list file: its folder is the root
@@ -45,8 +49,6 @@ def open_validation(ctx, val_source: str, limit: int | None):
 def _check_validation_memory(ctx, images: int) -> None:
     """The export plus what --val holds (inputs, labels, FP32 logits), checked before any is read:
     Cityscapes val at 1024x2048 would need ~90 GB."""
-    from edgeseg.memory import check_fits, validation_bytes
-
     size = tuple(ctx.sizes[0])
     held = validation_bytes(images, size, ctx.dataset.num_classes)
     check_fits(ctx.arch.variant, size, export=True, held=held,
@@ -55,8 +57,6 @@ def _check_validation_memory(ctx, images: int) -> None:
 
 def validation(ctx, ds):
     """Validation images with labels, preprocessed by the artifact's contract."""
-    from edgeseg.quant.sensitivity import Validation
-
     batches, labels = [], []
     pre = contract(ctx)
     for sample in ds.samples:
@@ -79,8 +79,6 @@ class Quantized(OnnxStage):
 
     def preflight(self, ctx):
         """The calibration set and validation split are read and checked here, before any stage runs."""
-        from edgeseg.data.calibset import load_calibset, refuse_overlap
-
         q = ctx.options.quant
         self.calib = load_calibset(q.calib, q.data, self.config.calib_limit)
         if q.val:
@@ -89,15 +87,10 @@ class Quantized(OnnxStage):
             _check_validation_memory(ctx, len(self.val_ds))
 
     def options(self, ctx):
-        from edgeseg.quant.placement import RULES_VERSION
-
         return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": ctx.options.quant.val,
                 "placement_rules": RULES_VERSION}
 
     def build(self, ctx):
-        from edgeseg.quant.ptq import quantize
-        from edgeseg.quant.trt_cache import cache_text
-
         if self.calib.warning():
             log.warning(self.calib.warning())
         val = validation(ctx, self.val_ds) if self.val_ds is not None else None
@@ -115,8 +108,6 @@ class Quantized(OnnxStage):
     def _summary(self, report: dict) -> dict:
         """The report's headline facts; a missed accuracy budget is said, built or reused, and with
         --fail-on-budget ends the export before the artifact is written (exit 1)."""
-        from edgeseg.quant.config import budget_missed
-
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
         if missed and self.fail_on_budget:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeseg.errors import EdgesegError
+from edgeseg.quant.graph_order import topological_sort
 
 LABEL_TYPES = {"int32": 6, "uint8": 2}  # onnx.TensorProto values
 
@@ -48,7 +49,6 @@ def embed_preprocess(model, preprocess) -> None:
     graph.initializer.extend(inits)
     for node in reversed(nodes):
         graph.node.insert(0, node)
-    from edgeseg.quant.graph_order import topological_sort
 
     topological_sort(graph)
     _drop_parent_metadata(model)
@@ -78,6 +78,5 @@ def embed_argmax(model, label_type: str = "int32") -> None:
     ])
     graph.output.remove(old)
     graph.output.insert(0, helper.make_tensor_value_info("labels", LABEL_TYPES[label_type], [dims[0], dims[2], dims[3]]))
-    from edgeseg.quant.graph_order import topological_sort
 
     topological_sort(graph)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+from edgeseg.export.simplify import DEFAULT
+
 OFFICIAL_OPSET = 17
 
 
 def contract_tag(options, preprocess, official) -> str:
     """'' for the official contract, else '_' + what differs ('opset19', 'onnxslim', 'pre-1a2b3c4d')."""
-    from edgeseg.export.simplify import DEFAULT
-
     parts = []
     if options.opset != OFFICIAL_OPSET:
         parts.append(f"opset{options.opset}")

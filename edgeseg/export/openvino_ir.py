@@ -18,6 +18,8 @@ from pathlib import Path
 
 from edgeseg.artifacts import META_KEY, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.errors import EdgesegError, require
+from edgeseg.runtime.openvino_runner import cache_dir
+from edgeseg.runtime.ov_graph import uint8_copy
 
 
 def ir_key(parent_sha: str, stage: str, options: dict) -> str:
@@ -72,9 +74,6 @@ def write_ir(model, xml: Path, meta: dict) -> Path:
 def read_onnx(onnx_path: Path):
     """The ov.Model OpenVINO runs for one of our ONNX files (a Q/DQ graph as its same-grid uint8 copy,
     exactly what the OpenVINO runner compiles)."""
-    from edgeseg.runtime.openvino_runner import cache_dir
-    from edgeseg.runtime.ov_graph import uint8_copy
-
     ov = require("openvino", "openvino")
     source = onnx_path
     with contextlib.suppress(Exception):

@@ -13,9 +13,14 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Mapping
 
-from edgeseg.engine.builder import BuildSettings
+from edgeseg.engine import flavors
+from edgeseg.engine.builder import BuildSettings, check_settings
+from edgeseg.engine.parse_check import CPU_TARGET
 from edgeseg.errors import EdgesegError
-from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER, SIMPLIFIERS
+from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER
+from edgeseg.export.simplify import SIMPLIFIERS
+from edgeseg.platform.devices import load_profile, require_precision
+from edgeseg.quant.config import QuantConfig, preset
 
 PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 QUANTIZED = ("int8", "fp8")
@@ -83,8 +88,6 @@ class QuantOptions:
     def config(self, dtype: str):
         """The QuantConfig these settings make: the preset, then every setting given that is one of
         its fields (so a new QuantConfig field needs only its option here and on the command line)."""
-        from edgeseg.quant.config import QuantConfig, preset
-
         names = {f.name for f in fields(QuantConfig)}
         given = {("calib_limit" if k == "limit" else k): v for k, v in asdict(self).items() if v is not None}
         return preset(self.preset or "tensorrt").with_(**{k: v for k, v in given.items() if k in names}, dtype=dtype)
@@ -128,7 +131,6 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
     are checked, an INT8 ONNX export gets its measured placement, an engine its settings."""
     if profile is None:
         return options
-    from edgeseg.platform.devices import require_precision
 
     require_precision(profile, options.precision)
     q = options.quant
@@ -139,8 +141,6 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
 
 def prepared(options: ExportOptions, flags: Mapping[str, str] | None = None) -> ExportOptions:
     """`resolve` with the profile `options.device` names, then `check`: the options a run uses."""
-    from edgeseg.platform.devices import load_profile
-
     options = resolve(options, load_profile(options.device) if options.device else None)
     check(options, flags)
     return options
@@ -158,7 +158,6 @@ def check(o: ExportOptions, flags: Mapping[str, str] | None = None) -> None:
         raise EdgesegError(f"{f['contract.verify_sizes']} only applies to {f['contract.dynamic']} exports "
                            "(a static model has one size)")
     if o.format == "engine" and o.precision == "int8" and (o.quant.target or o.quant.preset) == "cpu":
-        from edgeseg.engine.parse_check import CPU_TARGET
 
         raise EdgesegError(f"{f['format']} engine: {f['quant.preset']}/{f['quant.target']} cpu makes {CPU_TARGET}; "
                            "use the tensorrt preset for engines")
@@ -224,12 +223,9 @@ def _check_quant(q: QuantOptions, precision: str, f: Flags) -> None:
 
 
 def _check_engine(settings: BuildSettings, precision: str, f: Flags) -> None:
-    from edgeseg.engine.builder import check_settings
-    from edgeseg.engine.flavors import flavor, import_module
-
     check_settings(settings, precision)  # runtime, compute capabilities, workspace, device profile
     try:
-        import_module(flavor(settings.runtime))
+        flavors.import_module(flavors.flavor(settings.runtime))
     except EdgesegError as exc:
         raise EdgesegError(f"{f['format']} engine: {exc}; or export the ONNX here and run `edgeseg build MODEL.onnx` "
                            "on the target") from None

@@ -16,12 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.artifacts import sha256_file
+from edgeseg.data.calibset import load_calibset
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export.deploy import Deploy, run_torch
+from edgeseg.export.engine_stage import Engine
+from edgeseg.export.int8 import Fp8, Int8
+from edgeseg.export.naming import contract_tag
 from edgeseg.export.options import ExportOptions, prepared
+from edgeseg.export.samples import image_paths, read_images, synthetic_images
 from edgeseg.export.stage import Stage, StageResult, run_stage
 from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
+from edgeseg.models import checkpoint
+from edgeseg.workdir import locked, sweep_stale
 
 __all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_onnx", "run_torch", "stages_for",
            "verify_onnx"]
@@ -68,11 +75,8 @@ class Context:
 
 
 def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None) -> Context:
-    from edgeseg.export.naming import contract_tag
-    from edgeseg.models.checkpoint import load_model
-
     c = options.contract
-    model, ckpt = load_model(ckpt_path, c.variant)
+    model, ckpt = checkpoint.load_model(ckpt_path, c.variant)
     dataset = DatasetInfo.named(c.dataset) if c.dataset else DatasetInfo.for_classes(ckpt.arch.classes)
     if dataset.num_classes != ckpt.arch.classes:
         raise EdgesegError(f"--dataset {dataset.name} has {dataset.num_classes} classes; the checkpoint has {ckpt.arch.classes}")
@@ -91,8 +95,6 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=No
 
 def _verification_inputs(options: ExportOptions, size) -> tuple[list, np.ndarray | None]:
     """(BGR images, preprocessed arrays or None) every stage is verified on."""
-    from edgeseg.export.samples import image_paths, read_images, synthetic_images
-
     v, q = options.verify, options.quant
     if v.samples and v.samples.endswith(".npy"):
         return [], _load_arrays(v.samples, v.num_samples)
@@ -100,7 +102,6 @@ def _verification_inputs(options: ExportOptions, size) -> tuple[list, np.ndarray
         return read_images(image_paths(v.samples, v.num_samples)), None
     if options.quantized and q.calib:
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
-        from edgeseg.data.calibset import load_calibset
 
         return read_images(load_calibset(q.calib, q.data, v.num_samples).paths), None
     return synthetic_images(v.num_samples, size), None
@@ -119,9 +120,6 @@ def _load_arrays(path: str, limit: int) -> np.ndarray:
 def stages_for(ctx: Context) -> list[Stage]:
     """The stages up to `options.precision` / `options.format`, each the parent of the next.
     Naming them reads nothing; `plan` runs their preflights."""
-    from edgeseg.export.engine_stage import Engine
-    from edgeseg.export.int8 import Fp8, Int8
-
     o, out = ctx.options, ctx.out_dir
     stages: list[Stage] = [Deploy(out / f"{ctx.stem}.deploy.pt", ctx.model)]
     stages.append(RawOnnx(out / f"{ctx.stem}.raw.onnx", stages[-1]))
@@ -153,8 +151,6 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, sco
     how the INT8/FP8 fallback evaluates its candidates (default: here; the CLI passes Ray workers'
     for --ray, edgeseg.fleet.shard.fallback_scorer).
     """
-    from edgeseg.workdir import locked, sweep_stale
-
     ctx = _context(ckpt_path, out_dir, prepared(options), progress, score)
     stages = plan(ctx)
     with locked(ctx.out_dir):

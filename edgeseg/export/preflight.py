@@ -7,18 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
+from edgeseg.data.contract import DatasetInfo
 from edgeseg.errors import EdgesegError
+from edgeseg.export.deepstream import check_export_options
 from edgeseg.export.options import ExportOptions, prepared
+from edgeseg.memory import check_fits, set_limit_gb
+from edgeseg.outputs import check_out_dir
 
 
 def prepare_export(checkpoint, out_dir, options: ExportOptions, flags: Mapping[str, str] | None = None, *,
                    deepstream: bool = False, max_memory_gb: float | None = None) -> ExportOptions:
     """The options the export runs with, or one EdgesegError naming what cannot work."""
-    from edgeseg.outputs import check_out_dir
-
     options = prepared(options, flags)
     if deepstream:  # refuse what nvinfer cannot run before the export starts
-        from edgeseg.export.deepstream import check_export_options
 
         check_export_options(options)
     if not Path(checkpoint).is_file():
@@ -30,9 +31,6 @@ def prepare_export(checkpoint, out_dir, options: ExportOptions, flags: Mapping[s
 
 def check_memory(options: ExportOptions, max_memory_gb: float | None) -> None:
     """Refuse an export whose activations would not fit, before the checkpoint loads."""
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.memory import check_fits, set_limit_gb
-
     set_limit_gb(max_memory_gb)
     c = options.contract
     size = c.input_size or (DatasetInfo.named(c.dataset).input_size if c.dataset else None)

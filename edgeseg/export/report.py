@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from edgeseg.export.deepstream import write_nvinfer_config
+
 
 def _size(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e6:.1f} MB"
@@ -40,6 +42,5 @@ def print_export(result, console, deepstream: bool = False) -> None:
     """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
     print_summary(result, console)
     if deepstream:
-        from edgeseg.export.deepstream import write_nvinfer_config
 
         console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}", markup=False, highlight=False)

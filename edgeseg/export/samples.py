@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeseg.data.images import read_image
+from edgeseg.data.listfile import read_lines
 from edgeseg.errors import EdgesegError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
@@ -33,7 +35,6 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
         paths = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     elif src.is_file():
         paths = []
-        from edgeseg.data.listfile import read_lines
 
         for line in read_lines(src, "sample list"):
             line = line.strip()
@@ -50,6 +51,4 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
 
 
 def read_images(paths) -> list[np.ndarray]:
-    from edgeseg.data.images import read_image
-
     return [read_image(p) for p in paths]

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import edgeseg
 from edgeseg.artifacts import sha256_file, sidecar_path
 from edgeseg.export import parity
 from edgeseg.workdir import new_temp
@@ -122,8 +123,6 @@ class Stage:
         return {"path": str(self.parent.path), "sha256": sha256_file(self.parent.path)}
 
     def key(self, ctx) -> str:
-        import edgeseg
-
         blob = json.dumps({"parent": self.parent_record(ctx)["sha256"], "options": self.options(ctx),
                            "edgeseg": edgeseg.__version__}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()

@@ -10,21 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import set_onnx_metadata, versions
-from edgeseg.export import metadata, parity
+from edgeseg.artifacts import scratch_path, set_onnx_metadata, versions
+from edgeseg.engine.parse_check import check_stage
+from edgeseg.export import io_wrap, metadata, parity, simplify
+from edgeseg.export.onnx_export import export_onnx
 from edgeseg.export.stage import Built, Stage
+from edgeseg.quant import fp16
+from edgeseg.runtime.onnx_runner import OrtRunner
 
 
 def run_onnx(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
-    from edgeseg.runtime.onnx_runner import OrtRunner
-
     with OrtRunner(path, provider="cpu") as runner:
         return [runner.infer(b) for b in batches]
 
 
 def worst(checks) -> parity.Parity:
     """The check closest to (or furthest past) its own limit; a failing one before any passing one."""
-
     def used(c: parity.Parity) -> float:
         if c.max_abs is None or not c.max_abs_allowed:
             return 0.0
@@ -66,8 +67,6 @@ class OnnxStage(Stage):
     def checks(self, ctx, candidate):
         """TensorRT's own parser reads every ONNX stage (when one is importable): nobody should learn
         on the Jetson that an op does not parse. A parser error fails the stage."""
-        from edgeseg.engine.parse_check import check_stage
-
         report = check_stage(candidate, self.name)
         return {"tensorrt_parse": report} if report else {}
 
@@ -106,9 +105,6 @@ class RawOnnx(OnnxStage):
                 "dataset": c.dataset, "mean_bgr": c.mean_bgr, "std_bgr": c.std_bgr, "channel_order": c.channel_order}
 
     def build(self, ctx):
-        from edgeseg.artifacts import scratch_path
-        from edgeseg.export.onnx_export import export_onnx
-
         c = ctx.options.contract
         with scratch_path(ctx.out_dir, ".onnx") as tmp:
             export_onnx(self.parent.model(ctx), tmp, tuple(c.input_size or ctx.dataset.input_size), dynamic=c.dynamic,
@@ -127,8 +123,6 @@ class Simplified(OnnxStage):
         return {"simplifier": ctx.options.onnx.simplifier}
 
     def build(self, ctx):
-        from edgeseg.export import simplify
-
         return Built(model=simplify.simplify(load(self.parent.path), ctx.options.onnx.simplifier))
 
 
@@ -139,8 +133,6 @@ class Fp16(OnnxStage):
         return {"fp16_io": ctx.options.contract.fp16_io}
 
     def build(self, ctx):
-        from edgeseg.quant import fp16
-
         return Built(model=fp16.to_fp16(load(self.parent.path), keep_io_float32=not ctx.options.contract.fp16_io))
 
 
@@ -165,8 +157,6 @@ class IoWrap(OnnxStage):
         return {"embed_preprocess": ctx.options.contract.embed_preprocess, "argmax": ctx.options.contract.argmax}
 
     def build(self, ctx):
-        from edgeseg.export import io_wrap
-
         c = ctx.options.contract
         proto = load(self.parent.path)
         if c.embed_preprocess:

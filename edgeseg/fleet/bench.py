@@ -14,7 +14,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import edgeseg
+from edgeseg.artifacts import read_artifact
+from edgeseg.bench.accuracy import evaluate
+from edgeseg.bench.report import BENCH_FORMAT, check_rows
+from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+from edgeseg.engine.builder import BuildSettings, build_engine
 from edgeseg.errors import EdgesegError
+from edgeseg.fleet.packing import pack_file, unpack_dataset
+from edgeseg.fleet.targets import PREFIX, label_value
+from edgeseg.fleet.tasks import check_version, gather, reason_of
+from edgeseg.platform.devices import load_profile
+from edgeseg.runtime import open_runner
 
 logger = logging.getLogger(__name__)
 FLEET_FORMAT = "edgeseg-fleet/1"
@@ -47,8 +58,6 @@ def _now() -> str:
 # -- on the target ----------------------------------------------------------------------------
 def _engines(paths: list[Path], profile, work: Path) -> tuple[dict, dict]:
     """{onnx: engine} built here, {onnx: reason} for those TensorRT refused."""
-    from edgeseg.engine.builder import BuildSettings, build_engine
-
     built, failed = {}, {}
     settings = BuildSettings(device=profile.name, timing_cache=str(work / f"timing-{profile.name}.cache"))
     for p in paths:
@@ -61,12 +70,6 @@ def _engines(paths: list[Path], profile, work: Path) -> tuple[dict, dict]:
 
 def _accuracy(result: dict, options: dict, data: dict, work: Path) -> None:
     """mIoU and drop on the rows that ran, evaluated here; timings stand if this fails."""
-    from edgeseg.bench.accuracy import evaluate
-    from edgeseg.bench.run import attach_accuracy
-    from edgeseg.fleet.packing import unpack_dataset
-    from edgeseg.fleet.tasks import reason_of
-    from edgeseg.runtime import open_runner
-
     paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
     if not paths:
         result["accuracy"] = {"error": "no artifact ran"}
@@ -97,9 +100,6 @@ def bench_target(head_version: str, target_key: str, names: list[str], settings:
     import shutil
     import tempfile
 
-    from edgeseg.bench.run import BenchSettings, run_bench
-    from edgeseg.fleet.tasks import check_version
-    from edgeseg.platform.devices import load_profile
 
     check_version(head_version)
     profile = load_profile(target_key.split("#")[0])
@@ -135,8 +135,6 @@ def bench_target(head_version: str, target_key: str, names: list[str], settings:
 # -- on the head ------------------------------------------------------------------------------
 def failed_result(target, names: list[str], reason: str) -> dict:
     """A bench result for a target that gave none: every row failed with `reason`."""
-    from edgeseg.bench.report import BENCH_FORMAT
-
     return {"format": BENCH_FORMAT, "created": _now(),
             "device": {"profile": target.profile, "target": target.name, "host": target.host},
             "versions": {"edgeseg": target.version}, "settings": {},
@@ -145,8 +143,6 @@ def failed_result(target, names: list[str], reason: str) -> dict:
 
 def _plan(target, artifacts: list[tuple[str, str]]) -> tuple[list[int], dict]:
     """Indices of the artifacts this target's profile runs, and skip reasons for the others."""
-    from edgeseg.platform.devices import load_profile
-
     profile = load_profile(target.profile)
     run, skipped = [], {}
     for i, (name, precision) in enumerate(artifacts):
@@ -160,11 +156,6 @@ def _plan(target, artifacts: list[tuple[str, str]]) -> tuple[list[int], dict]:
 def bench_fleet(artifact_paths: list[str], targets: list, settings: FleetBenchSettings, ray,
                 head_version: str | None = None, on_done=None) -> dict:
     """Benchmark the ONNX models on every target in parallel; one fleet result with all their rows."""
-    import edgeseg
-    from edgeseg.artifacts import read_artifact
-    from edgeseg.fleet.packing import pack_file
-    from edgeseg.fleet.targets import PREFIX, label_value
-    from edgeseg.fleet.tasks import gather
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     head_version = head_version or edgeseg.__version__
@@ -208,8 +199,6 @@ def check_fleet(result: dict) -> None:
 
     One check over all targets' rows, as `edgeseg bench` checks its own (`report.check_rows`).
     """
-    from edgeseg.bench.report import check_rows
-
     rows, errors = [], []
     for t in result["targets"]:
         where = (t.get("device") or {}).get("target", "?")

@@ -11,8 +11,8 @@ RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) is set; that switch is all it changes.
 
 from __future__ import annotations
 
-import ipaddress
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.fleet.reaper import MARK, family, reap
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,6 @@ def _mark() -> str:
     """A token every process of the private cluster inherits (edgeseg.fleet.reaper finds them by it)."""
     import secrets
 
-    from edgeseg.fleet.reaper import MARK
 
     token = f"{os.getpid()}-{secrets.token_hex(6)}"
     os.environ[MARK] = token
@@ -209,8 +209,6 @@ def _mark() -> str:
 
 def _stop(ray, token: str | None, watcher) -> None:
     """ray.shutdown(), then whatever of a private cluster is still running (Ray's agents outlive it)."""
-    from edgeseg.fleet.reaper import MARK, family, reap
-
     if watcher is not None:
         watcher.kill()
         watcher.wait()
@@ -225,7 +223,6 @@ def _watch(token: str | None):
     import subprocess
     import sys
 
-    from edgeseg.fleet.reaper import MARK
 
     if token is None:
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import sidecar_path
+from edgeseg.data.datasets import Sample, SegDataset
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,6 @@ def pack_samples(samples) -> list[PackedSample]:
 
 def unpack_dataset(packed: list[PackedSample], info, split: str, lut, folder: Path):
     """A SegDataset over the samples written under `folder` (index-prefixed: names may repeat)."""
-    from edgeseg.data.datasets import Sample, SegDataset
-
     samples = []
     for i, p in enumerate(packed):
         where = folder / f"{i:06d}"

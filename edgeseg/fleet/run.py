@@ -6,9 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from edgeseg.artifacts import read_metadata
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.export.options import PRECISIONS, ExportOptions, QuantOptions
+from edgeseg.export.pipeline import run_export
 from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
+from edgeseg.fleet.cluster import connected
+from edgeseg.fleet.packing import pack_samples
+from edgeseg.fleet.targets import advertise, list_targets, select
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,6 @@ def choose_precisions(text: str, inputs: list[str], quant: QuantOptions, timeout
 def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, say=None) -> list[str]:
     """ONNX models as given; every checkpoint exported once per precision (on this machine), the
     quantized ones with `base.quant` (INT8 and FP8 alike)."""
-    from edgeseg.export.pipeline import run_export
-
     out = []
     for item in inputs:
         path = Path(item)
@@ -62,11 +67,6 @@ def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, 
 
 
 def _data(data: FleetData, first: str) -> dict | None:
-    from edgeseg.artifacts import read_metadata
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.datasets import open_dataset
-    from edgeseg.fleet.packing import pack_samples
-
     if not data.root:
         return None
     info = DatasetInfo.from_dict(read_metadata(first).get("dataset")) if data.dataset == "folder" else None
@@ -76,8 +76,6 @@ def _data(data: FleetData, first: str) -> dict | None:
 
 def local_args(address: str) -> dict:
     """A private cluster ('local') advertises this machine as its only target."""
-    from edgeseg.fleet.targets import advertise
-
     if address != "local":
         return {}
     resources, labels = advertise()
@@ -88,9 +86,6 @@ def run_fleet_bench(inputs: list[str], address: str, devices: list[str] | None, 
                     export: ExportOptions, data: FleetData, work_dir, say=None) -> tuple[dict, list]:
     """(fleet result, targets): export here, build and time on every chosen target.
     `settings.precisions` must come from `choose_precisions`; `say(line)` reports progress."""
-    from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.targets import list_targets, select
-
     say = say or (lambda line: None)
     with connected(address, **local_args(address)) as r:
         targets = select(list_targets(r), devices, address)

@@ -15,10 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+import edgeseg
+from edgeseg.bench.accuracy import ArtifactScore, EvalResult, evaluate
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
-from edgeseg.fleet.cluster import connected
-from edgeseg.fleet.tasks import gather
+from edgeseg.fleet.cluster import connected, preflight
+from edgeseg.fleet.packing import pack_file, pack_samples, unpack_dataset
+from edgeseg.fleet.tasks import check_version, gather
+from edgeseg.platform.hardware import logical_cpus
+from edgeseg.quant.sensitivity import Validation, run
+from edgeseg.runtime import open_runner
 
 logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 3600.0
@@ -39,10 +45,6 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
     import socket
     import time
 
-    from edgeseg.bench.accuracy import evaluate
-    from edgeseg.fleet.packing import unpack_dataset
-    from edgeseg.fleet.tasks import check_version
-    from edgeseg.runtime import open_runner
 
     check_version(head_version)
     t0 = time.perf_counter()
@@ -89,9 +91,6 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     with the image count of each finished shard; `shard_stats` receives each shard's host and
     setup/evaluation seconds.
     """
-    from edgeseg.bench.accuracy import EvalResult
-    from edgeseg.platform.hardware import logical_cpus
-
     if workers is not None and workers < 1:
         raise EdgesegError(f"--workers must be at least 1, got {workers}")
     check_shardable(artifacts, options.get("provider", "cpu"))
@@ -125,9 +124,6 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
 
 def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress) -> dict:
     """One task per shard: the artifacts put in the object store once, each shard's files once."""
-    import edgeseg
-    from edgeseg.fleet.packing import pack_file, pack_samples
-
     remote = ray.remote(num_cpus=options["threads"], max_retries=RETRIES, retry_exceptions=False,
                         scheduling_strategy="SPREAD")(score_shard)
     shared = ray.put([pack_file(a) for a in artifacts])
@@ -140,8 +136,6 @@ def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress
 
 def _summed(path: str, parts: list[dict], info):
     """One artifact's score from its shards' counts: integer sums, so exactly a one-pass result."""
-    from edgeseg.bench.accuracy import ArtifactScore
-
     cm = ConfusionMatrix(info.num_classes, info.ignore_index)
     cm.matrix = np.sum([p["confusion"] for p in parts], axis=0).astype(np.int64)
     return ArtifactScore(path, parts[0]["backend"], parts[0]["precision"], cm, sum(p["agree"] for p in parts),
@@ -153,8 +147,6 @@ def score_validation(head_version: str, model_bytes: bytes, batches: list, label
     """On a worker: the confusion matrix of one ONNX candidate on one shard of validation inputs."""
     import onnx
 
-    from edgeseg.fleet.tasks import check_version
-    from edgeseg.quant.sensitivity import Validation, run
 
     check_version(head_version)
     val = Validation(list(batches), list(labels), num_classes, ignore_index)
@@ -196,8 +188,6 @@ class ShardedScore:
         return self._shards[id(val)][1]
 
     def __call__(self, model, val) -> float:
-        import edgeseg
-
         shards = self._shards_of(val)
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
@@ -224,8 +214,6 @@ def ray_evaluator(address: str, artifacts: list[str], provider: str, workers: in
                   timeout: float | None = DEFAULT_TIMEOUT_S):
     """`bench.eval_run.run_eval`'s `sharded` for a Ray cluster, after the checks that cost nothing
     (shardable artifacts, Ray importable, head answering)."""
-    from edgeseg.fleet.cluster import preflight
-
     check_shardable(artifacts, provider)
     preflight(address)
 

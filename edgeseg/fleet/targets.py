@@ -14,7 +14,10 @@ import re
 import socket
 from dataclasses import dataclass, field
 
+import edgeseg
 from edgeseg.errors import EdgesegError
+from edgeseg.platform import hardware
+from edgeseg.platform.devices import check_profile, load_profile, profile_for_board
 
 PREFIX = "edgeseg/"
 LABEL = PREFIX  # node label keys: edgeseg/version, edgeseg/tensorrt, ... (a separate namespace from resources)
@@ -54,8 +57,6 @@ def runtime_version(name: str) -> str | None:
 
 def detect_profile(hw) -> str:
     """The device profile of this machine: its Jetson board's, `cuda` with a GPU, else `cpu`."""
-    from edgeseg.platform.devices import profile_for_board
-
     if hw.is_jetson:
         name = profile_for_board(hw.jetson_model or "")
         if name is None:
@@ -67,11 +68,7 @@ def detect_profile(hw) -> str:
 
 def advertise(profile: str | None = None, tag: str | None = None) -> tuple[dict, dict]:
     """(resources, labels) this machine joins with: its profile and what it can run."""
-    import edgeseg
-    from edgeseg.platform.devices import check_profile, load_profile
-    from edgeseg.platform.hardware import detect
-
-    hw = detect()
+    hw = hardware.detect()
     if profile:
         check_profile(load_profile(profile), hw)
     else:

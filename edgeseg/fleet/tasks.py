@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 
+import edgeseg
 from edgeseg.errors import EdgesegError
 
 logger = logging.getLogger(__name__)
@@ -17,8 +18,6 @@ logger = logging.getLogger(__name__)
 
 def check_version(head_version: str) -> None:
     """Refuse work from a head whose edgeseg differs: results would not be comparable."""
-    import edgeseg
-
     if head_version != edgeseg.__version__:
         raise EdgesegError(f"edgeseg versions differ: head {head_version}, worker {socket.gethostname()} "
                            f"{edgeseg.__version__}: install the same edgeseg on both")

@@ -3,18 +3,16 @@
 Importing this package does not import torch; the model modules do.
 """
 
+from edgeseg.models import checkpoint
+from edgeseg.models.checkpoint import read_checkpoint as _read
 from edgeseg.models.registry import VARIANTS, Arch, detect
 
 __all__ = ["VARIANTS", "Arch", "detect", "load_model", "read_checkpoint"]
 
 
 def load_model(path, variant=None):
-    from edgeseg.models.checkpoint import load_model as _load
-
-    return _load(path, variant)
+    return checkpoint.load_model(path, variant)
 
 
 def read_checkpoint(path, variant=None):
-    from edgeseg.models.checkpoint import read_checkpoint as _read
-
     return _read(path, variant)

@@ -19,6 +19,9 @@ from itertools import product
 from math import prod
 from pathlib import Path
 
+from edgeseg.models.complexity import products
+from edgeseg.models.registry import Arch
+
 SPEC = Path(__file__).with_name("architectures.json")
 SIZE = re.compile(r"([hw])(\d+)$")
 # Probe sizes: H = a·2^14 + 1 keeps every ceil(H/2^l) and 2·ceil(H/2^l) distinct from each
@@ -80,8 +83,6 @@ def _names(size: tuple[int, int], classes: int) -> dict[int, tuple[tuple[str, ..
 
 
 def _terms(model, size: tuple[int, int], classes: int) -> list:
-    from edgeseg.models.complexity import products
-
     names = _names(size, classes)
     terms: dict[tuple[str, ...], int] = {}
     for shape, inner in products(model, size):
@@ -116,7 +117,6 @@ def generate() -> dict:
     or a size of a form the table cannot name was taken for a constant."""
     import torch
 
-    from edgeseg.models.registry import Arch
 
     encoders = {"current": ((18, False), (34, False), (34, True)), "v1": ((18, False), (34, False), (34, True)),
                 "spfnet": ((18, False), (34, False))}

@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib import resources
 
 from edgeseg.errors import EdgesegError
+from edgeseg.platform import hardware
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,8 @@ class DeviceProfile:
         if not self.int8_by_isa:
             return "tensorrt"
         if isa is None:
-            from edgeseg.platform.hardware import isa_summary, this_cpu_flags
 
-            isa = isa_summary(this_cpu_flags())
+            isa = hardware.isa_summary(hardware.this_cpu_flags())
         row = next((r for r in self.int8_by_isa if r["isa"] in isa), None)
         return row["preset"] if row else "tensorrt"
 

@@ -15,13 +15,14 @@ convolution (benchmarks/results/ort-default-qdq.json: the same Q/DQ fused).
 
 from __future__ import annotations
 
+from edgeseg.runtime.ort import bias_requantized
+
 
 def detach(model):
     """`model` (changed in place and returned) with the biases of the Convs ORT would re-quantize
     (edgeseg.runtime.ort.bias_requantized) in an Add [1, C, 1, 1] after each."""
     from onnx import helper, numpy_helper
 
-    from edgeseg.runtime.ort import bias_requantized
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}

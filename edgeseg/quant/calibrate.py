@@ -20,6 +20,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
 from edgeseg.quant import ranges
 from edgeseg.quant.placement import plan as make_plan
+from edgeseg.runtime import ort
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,11 @@ def _ranks(model) -> dict:
 def collect(model, tensors: list[str], batches, method: str, bins: int = 2048, percentile: float = 99.999,
             progress=None) -> dict[str, float]:
     """|x| thresholds per tensor (symmetric ranges) from batches streamed one at a time."""
-    from edgeseg.runtime.ort import session
-
     if not tensors:
         return {}
     histograms = method in ("entropy", "percentile")
     aug = augment(model, tensors, histograms)
-    sess = session(aug, memory_arena=False)  # give each image's buffers back instead of growing an arena
+    sess = ort.session(aug, memory_arena=False)  # give each image's buffers back instead of growing an arena
     del aug
     name = sess.get_inputs()[0].name
     amax = np.zeros(len(tensors))

@@ -6,6 +6,8 @@ measurement showed fragile in half precision stay in float32 (see KEEP_FLOAT32).
 
 from __future__ import annotations
 
+from edgeseg.quant.graph_order import topological_sort
+
 # Measured on the trained CamVid S²-FPN18 (benchmarks/fp16_fragile_ops.py, 101 val images):
 # keeping Softmax, the attention MatMuls or the strip reductions in float32 changes argmax
 # agreement with FP32 by < 0.00001 (99.9927% either way), so nothing is kept by default;
@@ -18,7 +20,6 @@ def to_fp16(model, *, keep_io_float32: bool = True, keep_ops=KEEP_FLOAT32):
 
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    from edgeseg.quant.graph_order import topological_sort
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

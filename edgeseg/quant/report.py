@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from edgeseg.quant import strongly_typed
 from edgeseg.quant.placement import plan as make_plan
 from edgeseg.quant.sensitivity import Fallback, Validation, run
+from edgeseg.runtime.ort import mishandled
 
 
 @dataclass
@@ -75,8 +76,6 @@ def summarize(model, qmodel, config, calib, calibration, kept_float: list[str], 
 
 def how_to_open(qmodel) -> str:
     """'default settings', or the setting ONNX Runtime needs and why (edgeseg.runtime.ort.mishandled)."""
-    from edgeseg.runtime.ort import mishandled
-
     why = mishandled(qmodel)
     return "default settings" if why is None else (
         f"graph_optimization_level ORT_DISABLE_ALL: its default optimisations run {why} wrongly")

@@ -20,8 +20,10 @@ import numpy as np
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
 from edgeseg.quant.formats import FORMATS, INT8
-from edgeseg.quant.placement import Plan, plan as make_plan
+from edgeseg.quant.placement import Plan
+from edgeseg.quant.placement import plan as make_plan
 from edgeseg.quant.qdq import quantize_model
+from edgeseg.runtime.ort import iter_cpu, run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +70,10 @@ class Validation:
 def local_score(model, val: Validation) -> float:
     """mIoU of an ONNX model on `val`, run here (edgeseg.fleet.shard.ShardedScore: on Ray workers);
     one image's logits at a time, not the whole split's."""
-    from edgeseg.runtime.ort import iter_cpu
-
     return val.miou(iter_cpu(model, val.batches))
 
 
 def run(model, batches) -> list[np.ndarray]:
-    from edgeseg.runtime.ort import run_cpu
-
     return run_cpu(model, batches)
 
 

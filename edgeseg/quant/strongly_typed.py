@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import logging
 
+from edgeseg.quant.bias import detach
+from edgeseg.quant.formats import FORMATS
+from edgeseg.quant.fp16 import KEEP_FLOAT32, to_fp16
+from edgeseg.quant.qdq import quantize_model, sort_nodes
+
 log = logging.getLogger(__name__)
 
 HALF_OPSET = 19  # DequantizeLinear with float16 scales (and float8 zero points) from opset 19
@@ -26,8 +31,6 @@ def opset_of(model) -> int:
 
 
 def required_opset(config) -> int:
-    from edgeseg.quant.formats import FORMATS
-
     return max(FORMATS[config.dtype].min_opset, HALF_OPSET if config.half else 0)
 
 
@@ -49,8 +52,6 @@ def build(model, plan, amax: dict, config, keep_ops=None):
     """The Q/DQ graph `config` asks for, from a `prepare`d FP32 model: format, scales, remainder."""
     import numpy as np
 
-    from edgeseg.quant.formats import FORMATS
-    from edgeseg.quant.qdq import quantize_model
 
     q = quantize_model(model, plan, amax, config.per_channel, FORMATS[config.dtype],
                        np.float16 if config.half else np.float32)
@@ -64,8 +65,5 @@ def finish(qmodel, config, keep_ops=None):
     edgeseg/quant/bias.py). `keep_ops`: op types kept in FP32 (default: the FP16 export's own list)."""
     if not config.half:
         return qmodel
-    from edgeseg.quant.bias import detach
-    from edgeseg.quant.fp16 import KEEP_FLOAT32, to_fp16
-    from edgeseg.quant.qdq import sort_nodes
 
     return sort_nodes(to_fp16(detach(qmodel), keep_ops=KEEP_FLOAT32 if keep_ops is None else keep_ops))

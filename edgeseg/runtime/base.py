@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeseg.artifacts import read_metadata
+
 log = logging.getLogger(__name__)
 
 
@@ -95,7 +97,6 @@ class Runner(abc.ABC):
         """The artifact's metadata (preprocessing contract, classes, provenance): the file's own,
         its sidecar only where it agrees (edgeseg.artifacts); read once."""
         if not hasattr(self, "_meta"):
-            from edgeseg.artifacts import read_metadata
 
             self._meta = read_metadata(self.path)
         return self._meta

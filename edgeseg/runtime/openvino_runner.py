@@ -25,6 +25,8 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing
+from edgeseg.runtime.cache_trim import trim
+from edgeseg.runtime.ov_graph import uint8_copy
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,6 @@ class OpenVINORunner(Runner):
         self.load_s = time.perf_counter() - t0
         logger.debug("%s compiled for %s in %.2f s", self.path, self.ov_device, self.load_s)
         if "CACHE_DIR" in props:
-            from edgeseg.runtime.cache_trim import trim
 
             trim(cache_dir())  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
         if len(self.compiled.inputs) != 1:
@@ -108,8 +109,6 @@ class OpenVINORunner(Runner):
         self._dtype = self._input.get_element_type().to_dtype()
 
     def _source(self) -> str:
-        from edgeseg.runtime.ov_graph import uint8_copy
-
         if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
             return self.path
         try:

@@ -20,6 +20,10 @@ import contextlib
 
 import numpy as np
 
+from edgeseg.engine import builder
+from edgeseg.engine import cuda as cuda_device
+from edgeseg.engine import flavors, rtx, sidecar
+from edgeseg.engine.tensors import dtype_name, numpy_dtype
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
@@ -49,7 +53,6 @@ class TensorRTRunner(Runner):
     @property
     def metadata(self) -> dict:
         if self._meta is None:
-            from edgeseg.engine import sidecar
 
             self._meta = sidecar.read(self.path)
         return self._meta
@@ -64,29 +67,22 @@ class TensorRTRunner(Runner):
 
         Nothing is deserialized, so the export's engine stage asks this before verifying.
         """
-        from edgeseg.engine import builder, sidecar
-        from edgeseg.engine.cuda import open_device
-        from edgeseg.engine.flavors import TENSORRT_RTX, import_module
-
         meta = self.metadata  # no sidecar: refused before anything is loaded
         if self.rtx:  # the GPU class is known before TensorRT-RTX is loaded
-            from edgeseg.engine import rtx
 
-            self.cuda, gpu, cc = open_device(self.device_index)
+            self.cuda, gpu, cc = cuda_device.open_device(self.device_index)
             rtx.check_gpu(self.path, meta, gpu, cc, sidecar.this_machine("0", gpu, cc).board)
-            trt = import_module(TENSORRT_RTX)
+            trt = flavors.import_module(flavors.TENSORRT_RTX)
             here = sidecar.rtx_target(str(trt.__version__), (cc,))
         else:
             trt = builder.import_tensorrt()
-            self.cuda, gpu, cc = open_device(self.device_index)
+            self.cuda, gpu, cc = cuda_device.open_device(self.device_index)
             here = sidecar.this_machine(str(trt.__version__), gpu, cc)
         sidecar.check_compatible(self.path, meta, here)
         sidecar.check_plan_hash(self.path, meta)
         return trt
 
     def _activate(self) -> None:
-        from edgeseg.engine import builder
-
         trt = self.check_here()
         meta = self.metadata
         self._logger = trt.Logger(trt.Logger.ERROR)
@@ -104,15 +100,12 @@ class TensorRTRunner(Runner):
     def _create_context(self):
         if not self.rtx:
             return self.engine.create_execution_context()
-        from edgeseg.engine import rtx
 
         self._rtx_config = self.engine.create_runtime_config()
         self._rtx_cache = rtx.attach_runtime_cache(self._rtx_config, rtx.cache_path(self.path, self.runtime_cache))
         return self.engine.create_execution_context(self._rtx_config)
 
     def _split_io(self, trt) -> None:
-        from edgeseg.engine.tensors import dtype_name, numpy_dtype
-
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
         self.inputs = [n for n in names if is_input[n]]
@@ -126,7 +119,6 @@ class TensorRTRunner(Runner):
     def _deactivate(self) -> None:
         self._drop_graph()
         if self._rtx_cache is not None:  # keep the kernels the JIT step compiled for the next run
-            from edgeseg.engine import rtx
 
             rtx.save_runtime_cache(self._rtx_cache, rtx.cache_path(self.path, self.runtime_cache))
             self._rtx_cache = self._rtx_config = None

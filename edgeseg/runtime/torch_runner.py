@@ -6,6 +6,8 @@ import numpy as np
 
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
+from edgeseg.memory import check_fits
+from edgeseg.models import checkpoint
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
 
@@ -29,7 +31,6 @@ class TorchRunner(Runner):
         self.compile_mode = compile_mode
         self.dataset_name, self.input_size, self.threads = dataset, input_size, threads
         if input_size:  # a size that cannot fit is refused now, before the checkpoint loads
-            from edgeseg.memory import check_fits
 
             check_fits(variant, input_size)
         self._meta: dict = {}
@@ -38,7 +39,6 @@ class TorchRunner(Runner):
     def _activate(self) -> None:
         import torch
 
-        from edgeseg.models.checkpoint import load_model
 
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise EdgesegError(f"{self.path}: --device {self.device} asked, but PyTorch sees no CUDA GPU")
@@ -47,7 +47,7 @@ class TorchRunner(Runner):
         if self.threads:  # process-wide in PyTorch: put back on deactivate
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.threads)
-        model, ckpt = load_model(self.path, self.variant)
+        model, ckpt = checkpoint.load_model(self.path, self.variant)
         self.model = model.to(self.device)
         if self.compile_mode:
             self.model = torch.compile(self.model, mode=self.compile_mode)

@@ -11,17 +11,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from edgeseg.artifacts import read_metadata, sha256_file
+from edgeseg.bench.accuracy import to_labels
+from edgeseg.data.contract import Preprocess
+from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, reusable, write_ir
+from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
+from edgeseg.export.pipeline import run_export
+from edgeseg.export.samples import read_images
+from edgeseg.quant import nncf_ov
 from edgeseg.tune.candidates import INT8_PRESETS
+from edgeseg.tune.gpu import ENGINES, export_engine
 
 log = logging.getLogger(__name__)
 
 
 def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Path:
     """The ONNX artifact of one graph: fp32 or an INT8 preset, through the export pipeline."""
-    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
-    from edgeseg.export.pipeline import run_export
-
     contract = ContractOptions(input_size=opts.input_size, dataset=opts.dataset, variant=opts.variant)
     if graph == "fp32":
         options = ExportOptions(contract=contract)
@@ -32,18 +39,12 @@ def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Pat
 
 
 def ir_for(onnx_path: Path, hint: str | None) -> Path:
-    from edgeseg.export.openvino_ir import onnx_to_ir
-
     xml = onnx_path.with_name(onnx_path.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
     return onnx_to_ir(onnx_path, xml, precision_hint=hint)
 
 
 def calib_batches(fp32_onnx: Path, calib) -> list:
     """Calibration images preprocessed by the FP32 model's own contract (what NNCF feeds it)."""
-    from edgeseg.artifacts import read_metadata
-    from edgeseg.data.contract import Preprocess
-    from edgeseg.export.samples import read_images
-
     pre = Preprocess.from_dict(read_metadata(fp32_onnx)["preprocess"])
     return [pre.apply(img)[None] for img in read_images(calib.paths)]
 
@@ -51,10 +52,6 @@ def calib_batches(fp32_onnx: Path, calib) -> list:
 def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
     """NNCF INT8 of the verified FP32 model as an IR; `accuracy` = (val items, metric, budget) for
     accuracy control."""
-    from edgeseg.artifacts import read_metadata, sha256_file
-    from edgeseg.export.openvino_ir import ir_key, ir_meta, read_onnx, reusable, write_ir
-    from edgeseg.quant import nncf_ov
-
     stage = "nncf-ac" if accuracy else "nncf"
     options = {"preset": "performance", "calib_sha256": calib.sha256, "calib_images": len(calib)}
     if accuracy:
@@ -76,8 +73,6 @@ def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
 
 def val_items(ds, preprocess: dict) -> list:
     """(input batch, label) per val image, for NNCF's validation function."""
-    from edgeseg.data.contract import Preprocess
-
     pre = Preprocess.from_dict(preprocess)
     return [(pre.apply(image)[None], label) for image, label in (ds.load(s) for s in ds.samples)]
 
@@ -85,9 +80,6 @@ def val_items(ds, preprocess: dict) -> list:
 def miou_metric(num_classes: int, ignore_index: int):
     """Our mIoU (points) of an OpenVINO compiled model over (batch, label) items."""
     def metric(compiled, items) -> float:
-        from edgeseg.bench.accuracy import to_labels
-        from edgeseg.data.metrics import ConfusionMatrix
-
         cm = ConfusionMatrix(num_classes, ignore_index)
         for batch, label in items:
             out = compiled(batch)[0]
@@ -99,8 +91,6 @@ def miou_metric(num_classes: int, ignore_index: int):
 
 def build_graphs(ckpt, work: Path, opts, graphs: set[str], calib, progress=None) -> dict[str, Path | str]:
     """graph -> ONNX path, or the one-line reason it could not be built."""
-    from edgeseg.tune.gpu import ENGINES, export_engine
-
     built: dict[str, Path | str] = {"checkpoint": Path(ckpt)}
     for graph in sorted(g for g in graphs if g in ENGINES):
         built[graph] = _try(lambda: export_engine(ckpt, work, opts, graph, calib, progress))

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from edgeseg import runtime as runners
 from edgeseg.errors import EdgesegError
+from edgeseg.platform import hardware
+from edgeseg.platform.hardware import has_bf16
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,16 @@ class CpuFacts:
 
     @property
     def bf16(self) -> bool:
-        from edgeseg.platform.hardware import has_bf16
-
         return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine)
 
 
 def cpu_facts() -> CpuFacts:
     import platform
 
-    from edgeseg.platform.hardware import openvino_capabilities, this_cpu_flags
-    from edgeseg.runtime import installed
 
-    ov = installed("openvino")
-    return CpuFacts(platform.machine(), this_cpu_flags(), openvino_capabilities() if ov else (),
-                    installed("onnxruntime"), ov, ov and _found("nncf"))
+    ov = runners.installed("openvino")
+    return CpuFacts(platform.machine(), hardware.this_cpu_flags(), hardware.openvino_capabilities() if ov else (),
+                    runners.installed("onnxruntime"), ov, ov and _found("nncf"))
 
 
 def _found(module: str) -> bool:

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import edgeseg
 from edgeseg.errors import EdgesegError
+from edgeseg.fleet.bench import cache_dir
+from edgeseg.fleet.cluster import connected
+from edgeseg.fleet.packing import pack_file, pack_samples, unpack_dataset
+from edgeseg.fleet.run import local_args
+from edgeseg.fleet.targets import PREFIX, list_targets, select
+from edgeseg.fleet.tasks import check_version, gather
+from edgeseg.platform.devices import load_profile
+from edgeseg.tune import TuneOptions, tune
+from edgeseg.tune.measure import Protocol
+from edgeseg.tune.run import calibration, open_val
 
 
 def pack_inputs(ckpt, ds, calib) -> dict:
-    from edgeseg.fleet.packing import pack_file, pack_samples
-
     return {"ckpt": pack_file(ckpt), "val": pack_samples(ds.samples), "info": ds.info, "split": ds.split,
             "calib": [pack_file(p) for p in calib.paths]}
 
 
 def _unpack(inputs: dict, work: Path) -> tuple[Path, str, str]:
     """(checkpoint, --val ROOT:LIST, --calib FOLDER) written under `work`."""
-    from edgeseg.fleet.packing import unpack_dataset
-
     ckpt = inputs["ckpt"].write(work / "ckpt")
     ds = unpack_dataset(inputs["val"], inputs["info"], inputs["split"], None, work / "val")
     listing = work / "val.txt"
@@ -35,12 +42,6 @@ def _unpack(inputs: dict, work: Path) -> tuple[Path, str, str]:
 
 def tune_target(head_version: str, target_key: str, options: dict, inputs: dict) -> dict:
     """On a target: unpack, tune for its profile, return the report (the pick stays on the target)."""
-    from edgeseg.fleet.bench import cache_dir
-    from edgeseg.fleet.tasks import check_version
-    from edgeseg.platform.devices import load_profile
-    from edgeseg.tune import TuneOptions, tune
-    from edgeseg.tune.measure import Protocol
-
     check_version(head_version)
     profile = load_profile(target_key.split("#")[0])
     work = cache_dir() / target_key / "tune"
@@ -52,9 +53,6 @@ def tune_target(head_version: str, target_key: str, options: dict, inputs: dict)
 
 def tune_fleet(ckpt, ds, calib, targets, options: dict, ray, timeout: float, on_done=None) -> list[dict]:
     """One row per target: its pick, or why it has none."""
-    import edgeseg
-    from edgeseg.fleet.targets import PREFIX
-    from edgeseg.fleet.tasks import gather
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not targets:
@@ -97,11 +95,6 @@ def run_fleet_tune(checkpoint, address: str, devices: list[str] | None, opts, wo
                    say=None) -> tuple[list[dict], str]:
     """(one row per target, title): the val set and calibration checked here, then tune on every
     chosen target of the cluster at `address`. `opts`: edgeseg.tune.TuneOptions."""
-    from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.run import local_args
-    from edgeseg.fleet.targets import list_targets, select
-    from edgeseg.tune.run import calibration, open_val
-
     say = say or (lambda line: None)
     if not Path(checkpoint).is_file():
         raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to tune)")

@@ -13,6 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
+from edgeseg.export.pipeline import run_export
+from edgeseg.platform import hardware
+from edgeseg.platform.devices import FP8_MIN_CC
 from edgeseg.tune.candidates import Candidate
 
 # graph -> (export precision, quant settings besides the calibration set)
@@ -25,9 +29,8 @@ def cuda_facts() -> dict:
     """What the GPU path can use: TensorRT importable, PyTorch CUDA, the GPU's compute capability."""
     import importlib.util
 
-    from edgeseg.platform.hardware import detect
 
-    gpus = detect().gpus
+    gpus = hardware.detect().gpus
     torch_cuda = False
     if importlib.util.find_spec("torch") is not None:
         import torch
@@ -70,8 +73,6 @@ def _cc(text) -> tuple[int, ...]:
 
 
 def _fp8(cc) -> bool:
-    from edgeseg.platform.devices import FP8_MIN_CC
-
     return cc is not None and _cc(cc) >= FP8_MIN_CC
 
 
@@ -81,9 +82,6 @@ def _bf16(cc) -> bool:
 
 def export_engine(ckpt, work: Path, opts, graph: str, calib, progress=None) -> Path:
     """A TensorRT engine of one graph, built on this GPU through the export pipeline."""
-    from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
-    from edgeseg.export.pipeline import run_export
-
     precision, extra = ENGINES[graph]
     quant = QuantOptions()
     if precision in ("int8", "fp8"):

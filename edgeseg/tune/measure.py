@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseg.artifacts import sha256_file, versions, write_json
+from edgeseg.bench.accuracy import evaluate
+from edgeseg.bench.speed import input_batch, time_runner
+from edgeseg.platform import hardware
+from edgeseg.runtime import open_runner
+from edgeseg.tune.gpu import runner_options
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,10 @@ def machine(threads: int) -> dict:
     """The machine a figure belongs to: CPU model, ISA flags, threads, runtime versions."""
     import platform
 
-    from edgeseg.platform.hardware import cpu_model, isa_summary, this_cpu_flags, CPUINFO
 
-    flags = this_cpu_flags()
-    cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
-    return {"cpu": cpu_model(cpuinfo), "arch": platform.machine(), "isa": list(isa_summary(flags)),
+    flags = hardware.this_cpu_flags()
+    cpuinfo = hardware.CPUINFO.read_text(errors="replace") if hardware.CPUINFO.exists() else ""
+    return {"cpu": hardware.cpu_model(cpuinfo), "arch": platform.machine(), "isa": list(hardware.isa_summary(flags)),
             "flags": list(flags), "threads": threads,
             "versions": versions("onnxruntime", "openvino", "nncf", "numpy", "torch", "tensorrt")}
 
@@ -86,12 +90,9 @@ class Cache:
 def open_runners(items, threads: int, size=None, dataset: str | None = None):
     """(candidate, path) pairs -> activated runners, each on its candidate's backend (a checkpoint on
     the torch runner at `size`)."""
-    from edgeseg.runtime import open_runner
-
     runners = []
     try:
         for cand, path in items:
-            from edgeseg.tune.gpu import runner_options
 
             options = {"threads": threads, **runner_options(cand)}
             if cand.backend == "torch":
@@ -113,8 +114,6 @@ def close(runners) -> None:
 
 def latency(runners, size, protocol: Protocol) -> list[dict]:
     """Interleaved rounds over all runners; per runner the median of round medians and the spread."""
-    from edgeseg.bench.speed import input_batch, time_runner
-
     batches = [input_batch(r.io_spec, tuple(size), 1) for r in runners]
     for r, b in zip(runners, batches):
         time_runner(r, b, warmup=protocol.warmup, iters=1)
@@ -131,8 +130,6 @@ def latency(runners, size, protocol: Protocol) -> list[dict]:
 
 def accuracy(runners, ds) -> list[dict]:
     """mIoU of every runner on `ds`; the first is the FP32 reference for drop and agreement."""
-    from edgeseg.bench.accuracy import evaluate
-
     report = evaluate(runners, ds).to_dict()
     return [{"miou": a["miou"], "miou_drop": 0.0 if i == 0 else a["miou_drop"],
              "agreement": 100.0 if i == 0 else a["agreement"], "pixel_acc": a["pixel_acc"]}

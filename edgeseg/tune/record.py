@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, read_sidecar, sidecar_path, write_json, write_sidecar
+from edgeseg.bench.plot import draw
 
 COLUMNS = ("name", "precision", "backend", "median_ms", "x_fp32_ov", "miou", "miou_drop", "agreement", "cached")
 
@@ -58,8 +59,6 @@ def _fmt(v) -> str:
 
 def plot(rows: list[dict], path: Path, title: str) -> None:
     """mIoU against FPS (1000 / median ms) of every measured candidate, via bench/plot.py."""
-    from edgeseg.bench.plot import draw
-
     points = [{"artifact": r["name"], "precision": r["precision"], "backend": r["backend"],
                "fps": round(1000.0 / r["median_ms"], 3), "miou": r["miou"]}
               for r in rows if r.get("median_ms") and r.get("miou") is not None]

@@ -10,11 +10,19 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
 import edgeseg.tune.build as build
 import edgeseg.tune.measure as measure
-from edgeseg.tune.candidates import accuracy_control, cpu_candidates, cpu_facts
+from edgeseg.artifacts import read_metadata
+from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
+from edgeseg.errors import EdgesegError
+from edgeseg.platform import hardware
+from edgeseg.platform.devices import check_profile, load_profile
+from edgeseg.platform.hardware import physical_cores
+from edgeseg.tune.candidates import Candidate, accuracy_control, cpu_candidates, cpu_facts
 from edgeseg.tune.choose import choose
+from edgeseg.tune.gpu import gpu_candidates
 from edgeseg.tune.record import deliver, with_ratios, write_all
 
 log = logging.getLogger(__name__)
@@ -56,9 +64,6 @@ class TuneResult:
 
 
 def open_val(o: TuneOptions):
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.datasets import open_dataset
-
     root, _, split = o.val.partition(":")
     path = Path(root)
     if path.is_file():
@@ -73,11 +78,8 @@ def open_val(o: TuneOptions):
 
 def check_device(name: str):
     """The profile, refused when this machine cannot run it or tune has no candidates for it."""
-    from edgeseg.platform.devices import check_profile, load_profile
-    from edgeseg.platform.hardware import detect
-
     profile = load_profile(name)
-    check_profile(profile, detect())
+    check_profile(profile, hardware.detect())
     if profile.jetson:
         raise EdgesegError(f"--device {name}: tune has no candidates for Jetson boards yet; use --device cpu or cuda")
     return profile
@@ -85,8 +87,6 @@ def check_device(name: str):
 
 def calibration(o: TuneOptions, out_dir: Path, ds):
     """The calibration set: --calib, else DEFAULT_CALIB images drawn from ROOT's train split."""
-    from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
-
     if o.calib:
         calib = load_calibset(o.calib, o.calib_data)
     else:
@@ -105,15 +105,12 @@ def calibration(o: TuneOptions, out_dir: Path, ds):
 
 def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
     """Build, measure, choose, record; returns the chosen artifact's path and the report."""
-    from edgeseg.platform.hardware import physical_cores
-
     ckpt, out_dir = Path(ckpt), Path(out_dir)
     if not ckpt.is_file():
         raise EdgesegError(f"{ckpt}: no such file (the checkpoint to tune)")
     profile = check_device(o.device)
     ds = open_val(o)
     if profile.gpu:
-        from edgeseg.tune.gpu import gpu_candidates
 
         cands, skipped = gpu_candidates()
     else:
@@ -137,8 +134,6 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
 
 
 def _preprocess(onnx_path: Path) -> dict:
-    from edgeseg.artifacts import read_metadata
-
     return read_metadata(onnx_path)["preprocess"]
 
 
@@ -161,8 +156,6 @@ class Measuring:
     """Measures candidates (reusing cached figures) against the FP32 ONNX Runtime reference."""
 
     def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict):
-        from edgeseg.artifacts import read_metadata
-
         self.machine, self.ds, self.o, self.cache, self.built = machine, ds, o, cache, built
         self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
         self.val = measure.val_id(ds)
@@ -187,8 +180,6 @@ class Measuring:
         return rows
 
     def _run(self, todo) -> None:
-        from edgeseg.tune.candidates import Candidate
-
         reference = (Candidate("reference", "fp32", "onnxruntime", "fp32", -1), self.built["fp32"])
         runners = measure.open_runners([reference] + [(c, p) for c, p, _ in todo], self.machine["threads"], self.size,
                                        self.o.dataset)

@@ -6,6 +6,8 @@ artifact's runner (sources.py -> pipeline.py -> sinks.py) and returns the summar
 
 from __future__ import annotations
 
+from edgeseg.bench.visualize import palette_for
+from edgeseg.runtime import open_runner
 from edgeseg.video.pipeline import RunOptions, VideoRun
 from edgeseg.video.sinks import OUTPUTS, plan_outputs
 from edgeseg.video.sources import open_source
@@ -23,9 +25,6 @@ def run_video(artifact: str, source: str, options: RunOptions, *, backend: str |
     CLI hooks Ctrl-C to `run.stop()` and sizes its progress bar there); `progress(n)` after each
     frame written.
     """
-    from edgeseg.bench.visualize import palette_for
-    from edgeseg.runtime import open_runner
-
     src = open_source(source, fps=fps, timeout_s=timeout_s)  # a bad source stops here, before the model
     try:
         runner = open_runner(artifact, backend, **(runner_options or {}))

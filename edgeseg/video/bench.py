@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from edgeseg.errors import EdgesegError
+from edgeseg.video import RunOptions, run_video
+from edgeseg.video.sources import open_source
 
 log = logging.getLogger(__name__)
 KEPT = ("source", "frames_out", "dropped", "unreadable", "wall_s", "e2e_fps", "latency_p50_ms", "latency_p99_ms",
@@ -14,16 +16,12 @@ KEPT = ("source", "frames_out", "dropped", "unreadable", "wall_s", "e2e_fps", "l
 
 def check_source(source: str) -> None:
     """Refuse a bad --source before any timing (opens it and reads one frame)."""
-    from edgeseg.video.sources import open_source
-
     open_source(source).close()
 
 
 def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: int | None = None) -> None:
     """Put `video` (end-to-end FPS, latency, stages, and e2e/model against the row's own FPS) on every
     row that ran; a row whose video run fails keeps its timings and says why."""
-    from edgeseg.video import RunOptions, run_video
-
     options = RunOptions(max_frames=max_frames, model_seconds=0)
     for row in result["rows"]:
         if row.get("status") != "ok":

@@ -3,14 +3,14 @@ the fastest installed backend (as `edgeseg bench` picks it), unless the user nam
 
 from __future__ import annotations
 
+from edgeseg.bench.run import BenchSettings, resolve_backend
+from edgeseg.platform import hardware
+from edgeseg.platform.devices import check_profile, load_profile
+
 
 def runner_setup(artifact: str, device: str = "cpu", backend: str | None = None, provider: str | None = None,
                  threads: int | None = None, input_size=None) -> tuple[str | None, dict]:
     """(backend, runner options) for `open_runner`; refuses a profile that does not describe this machine."""
-    from edgeseg.bench.run import BenchSettings, resolve_backend
-    from edgeseg.platform import hardware
-    from edgeseg.platform.devices import check_profile, load_profile
-
     profile = load_profile(device)
     check_profile(profile, hardware.detect())
     provider = provider or ("cuda" if profile.gpu else "cpu")

@@ -18,6 +18,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from edgeseg.bench.accuracy import feeder, to_labels
+from edgeseg.bench.speed import time_runner
+from edgeseg.bench.visualize import colorize, overlay
 from edgeseg.errors import EdgesegError
 from edgeseg.video.channel import END, Aborted, Channel
 from edgeseg.video.sinks import MaskSink, VideoSink
@@ -54,8 +57,6 @@ class VideoRun:
     """One run of a source through an activated runner; `stop()` (Ctrl-C) ends it cleanly."""
 
     def __init__(self, source, runner, options: RunOptions, palette):
-        from edgeseg.bench.accuracy import feeder
-
         self.source, self.runner, self.options, self.palette = source, runner, options, palette
         self.feed = feeder(runner)[1]
         self.summary = RunSummary(source.spec, runner.path, runner.description)
@@ -127,9 +128,6 @@ class VideoRun:
         out.put(END)
 
     def _postprocess(self, inp: Channel, out: Channel) -> None:
-        from edgeseg.bench.accuracy import to_labels
-        from edgeseg.bench.visualize import colorize, overlay
-
         want_overlay = self.options.video is not None or self.options.masks is None
         for frame, result in inp:
             labels = shown = None
@@ -213,7 +211,6 @@ class VideoRun:
         s.interrupted, s.live = self._stop.is_set(), self.source.live
         s.outputs = {"video": str(video.path) if video else None, "masks": str(masks.folder) if masks else None}
         if self.options.model_seconds and self._last_input is not None:
-            from edgeseg.bench.speed import time_runner
 
             timing = time_runner(self.runner, self._last_input, warmup=2, iters=None,
                                  duration=self.options.model_seconds)["end_to_end"]

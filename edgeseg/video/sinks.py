@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeseg.bench.visualize import write_png
 from edgeseg.errors import EdgesegError
+from edgeseg.outputs import check_out_dir, check_out_file
 
 OUTPUTS = ("overlay", "mask", "both")
 VIDEO_SUFFIX = ".avi"
@@ -26,8 +28,6 @@ def plan_outputs(out: str | None, what: str) -> tuple[Path | None, Path | None]:
     --overlay: OUT is FILE.avi (or a folder, which gets overlay.avi); --mask: OUT is a folder of
     class-map PNGs; --both: OUT is a folder with overlay.avi and masks/.
     """
-    from edgeseg.outputs import check_out_dir, check_out_file
-
     if what not in OUTPUTS:
         raise EdgesegError(f"unknown output {what!r}; choose one of {', '.join(OUTPUTS)}")
     if out is None:
@@ -84,8 +84,6 @@ class MaskSink:
         self.frames = 0
 
     def write(self, index: int, labels: np.ndarray) -> None:
-        from edgeseg.bench.visualize import write_png
-
         if labels.max(initial=0) > 255:
             raise EdgesegError(f"class id {int(labels.max())} does not fit an 8-bit class-map PNG")
         write_png(self.folder / f"{index:06d}.png", labels.astype(np.uint8))

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from edgeseg.data.images import IMAGE_SUFFIXES, list_images, read_image
 from edgeseg.errors import EdgesegError
 
 URL_SCHEMES = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "http": 80, "https": 443, "udp": None, "tcp": None}
@@ -105,8 +106,6 @@ class ImageSource(Source):
     kind = "images"
 
     def __init__(self, spec: str, paths: list[Path], fps: float | None):
-        from edgeseg.data.images import read_image
-
         super().__init__(spec)
         self.paths, self.fps, self.count = paths, fps or IMAGE_FPS, len(paths)
         first = next((im for im in (self._read(p, read_image) for p in paths) if im is not None), None)
@@ -122,8 +121,6 @@ class ImageSource(Source):
             return None
 
     def frames(self) -> Iterator[Frame]:
-        from edgeseg.data.images import read_image
-
         for i, p in enumerate(self.paths):
             yield Frame(i, self._read(p, read_image), time.perf_counter(), p.name)
 
@@ -140,7 +137,6 @@ def open_source(spec: str, fps: float | None = None, timeout_s: float = 5.0) -> 
     if path.is_dir():
         return ImageSource(spec, _images_in(path, spec), fps)
     if any(ch in spec for ch in "*?["):
-        from edgeseg.data.images import IMAGE_SUFFIXES
 
         paths = sorted(Path(p) for p in _glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
         if not paths:
@@ -154,8 +150,6 @@ def open_source(spec: str, fps: float | None = None, timeout_s: float = 5.0) -> 
 
 
 def _images_in(folder: Path, spec: str) -> list[Path]:
-    from edgeseg.data.images import list_images
-
     paths = list_images(folder)
     if not paths:
         raise EdgesegError(f"{spec}: the folder holds no images (zero frames)")
@@ -173,7 +167,6 @@ def _first_frame(cap, spec: str, what: str) -> np.ndarray:
 def _open_file(spec: str) -> Source:
     import cv2
 
-    from edgeseg.data.images import IMAGE_SUFFIXES
 
     if Path(spec).suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(spec, [Path(spec)], None)
