@@ -10,12 +10,16 @@ from pathlib import Path
 
 from edgeseg import runtime as runners
 from edgeseg.artifacts import read_artifact, versions
+from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
+from edgeseg.data.contract import DatasetInfo
+from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
 from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.progress import silent
 from edgeseg.runtime import open_runner, parse_backend
 
 log = logging.getLogger(__name__)
@@ -134,3 +138,50 @@ def attach_accuracy(result: dict, eval_report: dict) -> None:
         if a:
             row.update(miou=a["miou"], miou_drop=a["miou_drop"], agreement=a["agreement"])
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}
+
+
+def profile_settings(device: str, input_size, batch: int, warmup: int, iters, duration, threads, provider,
+                     backend, runner_options: dict) -> BenchSettings:
+    """Settings for device profile `device`: GPU profiles default to the CUDA provider and device."""
+    profile = load_profile(device)
+    provider = provider or ("cuda" if profile.gpu else "cpu")
+    options = {"input_size": input_size, **runner_options,
+               "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
+    return BenchSettings(device, input_size, batch, warmup, iters, duration, threads, provider, options, backend)
+
+
+def open_bench_dataset(ds_args, runner=None):
+    """`ds_args` = (root, kind, split, limit); a folder dataset takes its classes from `runner`'s metadata."""
+    data, kind, split, limit = ds_args
+    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
+    return open_dataset(data, kind, split, limit, info)
+
+
+def check_dataset(ds_args) -> None:
+    """A wrong --data is refused before minutes of timing (a folder dataset is checked with its model)."""
+    if ds_args[0] and ds_args[1] != "folder":
+        open_bench_dataset(ds_args)
+
+
+def add_accuracy(result: dict, ds_args, options: dict, progress=silent) -> None:
+    """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
+    paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
+    backends = [r["backend"] for r in result["rows"] if r["status"] == "ok"]  # accuracy of what was timed
+    if not paths:
+        result["accuracy"] = {"error": "no artifact ran"}
+        return
+    runners = []
+    try:
+        for p, b in zip(paths, backends):
+            runners.append(open_runner(p, b, **options).activate())
+        ds = open_bench_dataset(ds_args, runners[0])
+        with progress(len(ds), "evaluating") as step:
+            attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
+        result["accuracy"]["reference"] = paths[0]
+    except Exception as exc:  # the timings stand even when accuracy cannot be measured
+        reason = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+        result["accuracy"] = {"error": reason.strip().splitlines()[0][:300]}
+        log.warning("accuracy not measured: %s", result["accuracy"]["error"])
+    finally:
+        for r in runners:
+            r.deactivate()

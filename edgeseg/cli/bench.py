@@ -47,78 +47,31 @@ def bench_cmd(
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
     from edgeseg.bench import report
-    from edgeseg.bench.run import BenchSettings, run_bench
-    from edgeseg.bench import report
+    from edgeseg.bench.run import add_accuracy, check_dataset, profile_settings, run_bench
     from edgeseg.bench.speed import check_budget, default_iters
-    from edgeseg.platform.devices import load_profile
-
     from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_file
+    from edgeseg.video.bench import add_end_to_end, check_source
 
     set_limit_gb(max_memory_gb)
     iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")
-    size = parse_size(input_size)
-    profile = load_profile(device)
-    provider = provider or ("cuda" if profile.gpu else "cpu")
-    options = {"input_size": size, "variant": variant, "cuda_graph": cuda_graph,
-               "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
+    settings = profile_settings(device, parse_size(input_size), batch, warmup, iters, duration, threads, provider,
+                                backend, {"variant": variant, "cuda_graph": cuda_graph})
     ds_args = (data, dataset, split, limit)
-    if data and dataset != "folder":
-        _open_dataset(ds_args, None)  # a wrong --data stops here, before minutes of timing
+    check_dataset(ds_args)  # a wrong --data stops here, before minutes of timing
     if source:
-        from edgeseg.video.bench import check_source
-
         check_source(source)
-    settings = BenchSettings(device, size, batch, warmup, iters, duration, threads, provider, options, backend)
     result = run_bench(artifacts, settings)
+    run_options = {"provider": settings.provider, "threads": threads, **settings.runner_options}
     if data:
-        _add_accuracy(result, ds_args, {"provider": provider, "threads": threads, **options})
+        add_accuracy(result, ds_args, run_options, progress)
     if source:
-        from edgeseg.video.bench import add_end_to_end
-
-        add_end_to_end(result, source, {"provider": provider, "threads": threads, **options})
+        add_end_to_end(result, source, run_options)
     show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out)
     report.check_rows(result)
-
-
-def _open_dataset(ds_args, runner):
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.data.datasets import open_dataset
-
-    data, kind, split, limit = ds_args
-    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
-    return open_dataset(data, kind, split, limit, info)
-
-
-def _add_accuracy(result: dict, ds_args, options: dict) -> None:
-    """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
-    from edgeseg.bench.accuracy import evaluate
-    from edgeseg.bench.run import attach_accuracy
-    from edgeseg.runtime import open_runner
-
-    paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
-    backends = [r["backend"] for r in result["rows"] if r["status"] == "ok"]  # accuracy of what was timed
-    if not paths:
-        result["accuracy"] = {"error": "no artifact ran"}
-        return
-    runners = []
-    try:
-        for p, b in zip(paths, backends):
-            runners.append(open_runner(p, b, **options).activate())
-        ds = _open_dataset(ds_args, runners[0])
-        with progress(len(ds), "evaluating") as step:
-            attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
-        result["accuracy"]["reference"] = paths[0]
-    except Exception as exc:  # the timings stand even when accuracy cannot be measured
-        reason = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
-        result["accuracy"] = {"error": reason.strip().splitlines()[0][:300]}
-        log.warning("accuracy not measured: %s", result["accuracy"]["error"])
-    finally:
-        for r in runners:
-            r.deactivate()
 
 
 def register(app: typer.Typer) -> None:
