@@ -34,7 +34,6 @@ def target_here(settings: BuildSettings) -> dict:
     kind = flavors.flavor(settings.runtime)
     trt = flavors.import_module(kind)
     if kind.aot:
-
         return {"runtime": kind.runtime, "tensorrt": str(trt.__version__),
                 "compute_capabilities": list(rtx.parse_compute_capabilities(settings.compute_capabilities))}
     _cuda, gpu, cc = cuda_device.open_device(0)

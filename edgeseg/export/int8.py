@@ -14,6 +14,7 @@ from pathlib import Path
 from edgeseg.data.calibset import load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.datasets import open_dataset
+from edgeseg.errors import EdgesegError
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes

@@ -158,7 +158,6 @@ def check(o: ExportOptions, flags: Mapping[str, str] | None = None) -> None:
         raise EdgesegError(f"{f['contract.verify_sizes']} only applies to {f['contract.dynamic']} exports "
                            "(a static model has one size)")
     if o.format == "engine" and o.precision == "int8" and (o.quant.target or o.quant.preset) == "cpu":
-
         raise EdgesegError(f"{f['format']} engine: {f['quant.preset']}/{f['quant.target']} cpu makes {CPU_TARGET}; "
                            "use the tensorrt preset for engines")
     given = o.quant.given()

@@ -42,5 +42,4 @@ def print_export(result, console, deepstream: bool = False) -> None:
     """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
     print_summary(result, console)
     if deepstream:
-
         console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}", markup=False, highlight=False)

@@ -97,7 +97,6 @@ class Runner(abc.ABC):
         """The artifact's metadata (preprocessing contract, classes, provenance): the file's own,
         its sidecar only where it agrees (edgeseg.artifacts); read once."""
         if not hasattr(self, "_meta"):
-
             self._meta = read_metadata(self.path)
         return self._meta
 

@@ -100,7 +100,6 @@ class OpenVINORunner(Runner):
         self.load_s = time.perf_counter() - t0
         logger.debug("%s compiled for %s in %.2f s", self.path, self.ov_device, self.load_s)
         if "CACHE_DIR" in props:
-
             trim(cache_dir())  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
         if len(self.compiled.inputs) != 1:
             raise EdgesegError(f"{self.path}: {len(self.compiled.inputs)} inputs; edgeseg models take one image input")

@@ -53,7 +53,6 @@ class TensorRTRunner(Runner):
     @property
     def metadata(self) -> dict:
         if self._meta is None:
-
             self._meta = sidecar.read(self.path)
         return self._meta
 

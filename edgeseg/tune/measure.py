@@ -93,7 +93,6 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     runners = []
     try:
         for cand, path in items:
-
             options = {"threads": threads, **runner_options(cand)}
             if cand.backend == "torch":
                 options.update(input_size=tuple(size), dataset=dataset)

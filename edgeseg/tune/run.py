@@ -111,7 +111,6 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
     profile = check_device(o.device)
     ds = open_val(o)
     if profile.gpu:
-
         cands, skipped = gpu_candidates()
     else:
         cands, skipped = cpu_candidates(cpu_facts())

@@ -211,7 +211,6 @@ class VideoRun:
         s.interrupted, s.live = self._stop.is_set(), self.source.live
         s.outputs = {"video": str(video.path) if video else None, "masks": str(masks.folder) if masks else None}
         if self.options.model_seconds and self._last_input is not None:
-
             timing = time_runner(self.runner, self._last_input, warmup=2, iters=None,
                                  duration=self.options.model_seconds)["end_to_end"]
             s.model_ms = {k: round(timing[k], 3) for k in ("count", "mean_ms", "median_ms", "p99_ms")}

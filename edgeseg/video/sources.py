@@ -137,7 +137,6 @@ def open_source(spec: str, fps: float | None = None, timeout_s: float = 5.0) -> 
     if path.is_dir():
         return ImageSource(spec, _images_in(path, spec), fps)
     if any(ch in spec for ch in "*?["):
-
         paths = sorted(Path(p) for p in _glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
         if not paths:
             raise EdgesegError(f"{spec}: the pattern matches no images")

@@ -46,8 +46,12 @@ def test_fp8_with_the_cpu_target_is_refused_before_any_work(tmp_path, capsys):
     assert code == 1 and "int8 only" in err and not (tmp_path / "out").exists()
 
 
-def test_fp32_rest_with_the_cpu_placement_is_refused_before_any_work(tmp_path, capsys):
+def test_fp32_rest_with_the_cpu_placement_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
     from edgeseg.cli.main import main
+    from edgeseg.platform import hardware
+
+    monkeypatch.setattr(hardware, "this_cpu_flags", lambda: ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"))  # --device cpu: the CPU placement
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
 
     code = main(["export", str(tmp_path / "missing.pth"), "-o", str(tmp_path / "out"), "--precision", "int8",
                  "--device", "cpu", "--fp32-rest", "--calib", str(tmp_path)])

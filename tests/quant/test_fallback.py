@@ -105,12 +105,12 @@ def test_fallback_limit_zero_ranks_nothing(small_onnx, batches, monkeypatch):
     amax = collect(small_onnx, p.tensors, iter(batches), "minmax")
     amax[p.tensors[0]] *= 0.03  # over budget for sure
     fp32 = run(small_onnx, batches)
-    val = Validation(batches, [o[0].argmax(0) for o in fp32], 5, 255, fp32)
+    val = Validation(batches, [o[0].argmax(0) for o in fp32], 5, 255)
 
     def no_ranking(*a, **k):
         raise AssertionError("ranked layers with --fallback-limit 0")
 
     monkeypatch.setattr(sensitivity, "isolated_ranking", no_ranking)
     _, fb = fall_back(small_onnx, cfg, amax, lambda keep: quantize_model(small_onnx, plan(small_onnx, cfg, keep), amax),
-                      val, budget=0.0)
+                      val, fp32, budget=0.0)
     assert fb.kept_float == [] and fb.ranking == [] and fb.drop_after == fb.drop_before > 0

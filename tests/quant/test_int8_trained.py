@@ -87,8 +87,13 @@ def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_
     assert model.opset_import[0].version == 17 and not any(i.data_type == 10 for i in model.graph.initializer)
 
 
-def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt, camvid_root, manifest):
-    """--device cpu picks the profile's measured INT8 placement: the same file --target cpu makes."""
+def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt, camvid_root, manifest, monkeypatch):
+    """--device cpu picks the placement measured for this CPU's ISA: on a VNNI CPU without AMX (where it
+    was measured), the same file --target cpu makes."""
+    from edgeseg.platform import hardware
+
+    monkeypatch.setattr(hardware, "this_cpu_flags", lambda: ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"))
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
     args = ("--calib", str(manifest), "--data", str(camvid_root))
     _, by_target, _ = export(capsys, trained_ckpt, int8_export["dir"], *args, "--target", "cpu")
     code, by_device, err = export(capsys, trained_ckpt, int8_export["dir"], *args, "--device", "cpu")

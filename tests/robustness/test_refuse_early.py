@@ -125,7 +125,8 @@ def test_build_output_refused_before_the_build(tmp_path, where):
 
 
 def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
-    """F: a build killed mid-write leaves `.NAME.PID.TOKEN.tmp`; the next build there removes it (owner dead)."""
+    """F: a build killed mid-write leaves `.NAME.edgeseg-PID-TOKEN.tmp`; the next build there removes it
+    (owner dead), and a user's file that merely looks alike stays."""
     import subprocess
     import sys
 
@@ -133,9 +134,9 @@ def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / f".x.engine.{dead.pid}.0123456789ab.tmp"
+    stale = tmp_path / f".x.engine.edgeseg-{dead.pid}-0123456789ab.tmp"
     stale.write_bytes(b"half a plan")
-    mine = tmp_path / ".x.engine.notes"  # a user's file: not ours, kept
+    mine = tmp_path / f".x.engine.{dead.pid}.0123456789ab.tmp"  # a user's file in the old pattern: kept
     mine.write_text("keep")
     cli("build", tiny_onnx(tmp_path / "m.onnx"), "-o", tmp_path / "x.engine")
     assert not stale.exists() and mine.exists()
