@@ -96,6 +96,7 @@ def test_a_second_writer_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / LOCK_NAME).exists()  # nothing left behind
 
 
+@pytest.mark.slow
 def test_two_exports_into_one_directory(tmp_path):
     """Through the CLI: the second export into the same -o stops at once with the message."""
     holder = hold_lock(tmp_path / "out")

@@ -24,6 +24,7 @@ def model(tmp_path):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(HAS_TRT, reason="TensorRT is installed here")
 def test_build_without_tensorrt(tmp_path, model):
     proc = subprocess.run([sys.executable, "-m", "edgeseg.cli.main", "build", str(model), "-o", str(tmp_path / "m.engine"),

@@ -45,6 +45,7 @@ def run(*args, cwd=None):
                           timeout=120, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_deepstream_writes_the_config_and_prints_its_path(artifact, tmp_path):
     out = tmp_path / "configs" / "seg.txt"
     proc = run("deepstream", artifact, "-o", out, "--threshold", "0.5", "--gie-unique-id", "3")
@@ -59,6 +60,7 @@ def test_deepstream_writes_the_config_and_prints_its_path(artifact, tmp_path):
     assert default.stdout.strip() == str(artifact) + ".nvinfer.txt"
 
 
+@pytest.mark.slow
 def test_deepstream_refusals_are_one_line(artifact, tmp_path):
     meta = json.loads((artifact.parent / "m.fp16.onnx.json").read_text())
     meta["io"]["input"].update(dtype="uint8", shape=[1, 180, 240, 3], layout="NHWC")

@@ -1,3 +1,4 @@
+import pytest
 """`edgeseg demo` runs from what the repository ships and leaves a table, a plot and pictures."""
 
 import json
@@ -7,6 +8,8 @@ import cv2
 from edgeseg.cli.main import main
 from edgeseg.runtime import installed
 from videos import read_video
+
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
 
 
 def test_demo_end_to_end(tmp_path, capsys):

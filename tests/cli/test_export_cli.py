@@ -23,6 +23,7 @@ def golden_input(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_export_prints_final_path_last(tmp_path, capsys, small_ckpt, golden_input):
     code = main(["export", str(small_ckpt), "-o", str(tmp_path), "--input-size", "96x128", "--samples", str(golden_input),
                  "--precision", "fp32"])

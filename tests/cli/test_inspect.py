@@ -18,6 +18,7 @@ def run(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_inspect_golden(tmp_path, capsys, case):
     save_checkpoint(case, tmp_path / "c.pth", epoch=3)
@@ -62,6 +63,7 @@ def test_help_does_not_import_torch():
     assert result.stdout.strip().endswith("False"), result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("legacy", [False, True])
 def test_inspect_imports_torch_only_for_a_legacy_file(tmp_path, legacy):
     """A zip checkpoint is read and counted without torch; the pre-1.6 pickle format still needs it."""
@@ -75,6 +77,7 @@ def test_inspect_imports_torch_only_for_a_legacy_file(tmp_path, legacy):
     assert json.loads("\n".join(out))["gflops"] == round(FLOPS["s2fpn18"][1] / 1e9, 3)
 
 
+@pytest.mark.slow
 def test_without_torch_inspect_reads_a_zip_and_names_what_needs_torch(tmp_path):
     """A Jetson's runtime-side install has no torch: inspect still works, a legacy file gets one line."""
     torch.save({"model": state_dict("s2fpn18")}, tmp_path / "zip.pth")

@@ -14,6 +14,8 @@ from paths import CAMVID, REPO, TRAINED
 sys.path.insert(0, str(REPO / "tests" / "robustness"))
 from cliproc import cli, refused  # noqa: E402
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 needs_shared = pytest.mark.skipif(not TRAINED.exists() or not CAMVID.exists(), reason="../shared is absent")
 
 

@@ -48,6 +48,7 @@ def _sidecar(tmp_path, tagged_onnx, **preprocess):
 
 @pytest.mark.parametrize("preprocess", [{}, {"std_bgr": [57.4, 57.1, 58.4], "channel_order": "BGR"}],
                          ids=["official", "std-bgr"])
+@pytest.mark.slow
 def test_cpp_preprocessing_matches_python(contract_check, tmp_path, tagged_onnx, preprocess):
     import cv2
 

@@ -18,8 +18,9 @@ import pytest
 from edgeseg.engine.builder import BuildSettings
 from edgeseg.errors import EdgesegError
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
-                                reason="TensorRT-RTX is not installed: pip install 'edgeseg[rtx]'")
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
+                                 reason="TensorRT-RTX is not installed: pip install 'edgeseg[rtx]'"),
+              pytest.mark.slow]  # real builds of real models: the full run, not the fast tier
 RTX = {"runtime": "tensorrt-rtx"}
 GOLDEN = ("spfnet18", "s2fpn34m")
 

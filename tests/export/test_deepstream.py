@@ -57,6 +57,7 @@ def val_images(camvid_root):
     return read_images(image_paths(str(camvid_root / "camvid_val_list.txt"), 6))
 
 
+@pytest.mark.slow
 def test_config_written_beside_the_onnx_is_the_ini_nvinfer_reads(exported):
     path = write_nvinfer_config(exported)
     assert path == config_path(exported) and path.name == exported.name + ".nvinfer.txt"

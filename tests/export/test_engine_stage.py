@@ -58,6 +58,7 @@ def export(source, **engine):
     return run_export(source / "c.pth", source / "out", opts)
 
 
+@pytest.mark.slow
 def test_engine_keyed_reused_and_skip_recorded(source, trt):
     result = export(source, workspace_gb=1.0)
     engine = result.stages[-1]
@@ -81,6 +82,7 @@ def test_engine_keyed_reused_and_skip_recorded(source, trt):
     assert not export(source, workspace_gb=2.0).stages[-1].reused  # an engine without its sidecar
 
 
+@pytest.mark.slow
 def test_failed_build_leaves_nothing(tmp_path, source, trt):
     trt["fail"] = True
     with pytest.raises(EdgesegError, match="could not build"):

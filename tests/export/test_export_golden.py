@@ -8,6 +8,8 @@ from edgeseg.export.pipeline import run_export
 from edgeseg.runtime.onnx_runner import OrtRunner
 from golden import CASES, io, save_checkpoint, variant
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden_architecture_exports(tmp_path, case):

@@ -11,6 +11,8 @@ from flat_options import options as ExportOptions
 from edgeseg.export.pipeline import run_export, run_onnx, run_torch
 from edgeseg.export.samples import image_paths, read_images
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 SIZE = (180, 240)
 
 

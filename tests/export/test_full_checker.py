@@ -10,6 +10,8 @@ from edgeseg.quant.graph_order import topological_sort
 from flat_options import options
 from edgeseg.export.pipeline import run_export
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 SIZE = (64, 96)  # small: the checks are about graph structure, not accuracy
 CALIB = Path(__file__).resolve().parents[2] / "calib" / "camvid-demo.txt"
 INT8 = {"calib": str(CALIB), "limit": 4}

@@ -13,6 +13,8 @@ from edgeseg.cli.main import main
 from edgeseg.export import stage as stage_mod
 from golden import CASES, save_checkpoint
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 CASE = "spfnet18"  # random weights that stay in float32 range on smooth images (see test_spfnet_int8)
 
 SUFFIXES = (".quant.json", ".calib.cache")

@@ -8,6 +8,8 @@ from edgeseg.artifacts import read_metadata
 from edgeseg.cli.main import main
 from golden import CASES, save_checkpoint
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 
 @pytest.mark.parametrize("case", ["spfnet18"])
 def test_spfnet_int8_export(tmp_path, capsys, case):

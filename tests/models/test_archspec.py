@@ -16,6 +16,7 @@ def generated():
     return archspec.generate()
 
 
+@pytest.mark.slow
 def test_the_shipped_table_is_generated_from_the_models(generated):
     assert archspec.SPEC.read_text() == archspec.dumps(generated), \
         "a model changed: regenerate with `python -m edgeseg.models.archspec`"

@@ -33,6 +33,7 @@ def test_v1_unused_down_keys_reported(tmp_path):
     assert not any(k.startswith("down") for k in ckpt.state_dict)
 
 
+@pytest.mark.slow
 def test_variant_selects_34m_and_rejects_mismatch(tmp_path):
     torch.save({"model": state_dict("s2fpn34m")}, tmp_path / "m.pth")
     assert read_checkpoint(tmp_path / "m.pth").arch.encoder == "resnet34"
@@ -71,6 +72,7 @@ def _write_bad(kind, tmp_path, sd18):
     ("other", "not an S²-FPN or SPFNet checkpoint"),
     ("code", "objects other than tensors"),
 ])
+@pytest.mark.slow
 @pytest.mark.parametrize("read", [load_model, describe_checkpoint])
 def test_bad_files(tmp_path, sd18, kind, message, read):
     path = _write_bad(kind, tmp_path, sd18)
@@ -79,6 +81,7 @@ def test_bad_files(tmp_path, sd18, kind, message, read):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_every_case_has_expected_param_count(tmp_path):
     for case, expect in CASES.items():
         torch.save({"model": state_dict(case)}, tmp_path / "c.pth")
@@ -91,6 +94,7 @@ def _same_description(a, b):
     assert {k: tuple(v.shape) for k, v in a.state_dict.items()} == {k: tuple(v.shape) for k, v in b.state_dict.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["v1 prefixed half", "bfloat16 bare", "float64 state_dict", "nan and inf", "legacy"])
 def test_describe_reads_what_torch_reads_without_torch(tmp_path, how):
     sd = state_dict("s2fpn18v1" if how.startswith("v1") else "s2fpn18")

@@ -27,6 +27,7 @@ def flatten(obj, prefix=""):
         yield prefix.rstrip("."), obj
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
 def test_geometry_and_dtypes_equal_torch_load(tmp_path, dtype):
     sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state_dict("s2fpn18").items()}

@@ -13,6 +13,8 @@ from onnx import TensorProto, numpy_helper
 from edgeseg.cli.main import main
 from edgeseg.data.calibset import make_manifest
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 
 @pytest.fixture(scope="module")
 def fp8_export(tmp_path_factory, trained_ckpt, camvid_root):

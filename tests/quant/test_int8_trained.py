@@ -12,6 +12,8 @@ from edgeseg.cli.main import main
 from edgeseg.data.calibset import make_manifest
 from edgeseg.quant.placement import Graph
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory, camvid_root):

@@ -3,6 +3,7 @@
 import json
 
 import onnx
+import pytest
 
 from edgeseg.artifacts import set_onnx_metadata, sha256_file
 from cliproc import DEMO, cli, refused
@@ -11,6 +12,7 @@ from tiny import tiny_onnx
 EVAL = ("--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "1")
 
 
+@pytest.mark.slow
 def test_sidecar_of_another_file_is_refused(tmp_path):
     a, b = tiny_onnx(tmp_path / "a.onnx"), tiny_onnx(tmp_path / "b.onnx", seed=1)
     side = json.loads((tmp_path / "b.onnx.json").read_text())
@@ -20,6 +22,7 @@ def test_sidecar_of_another_file_is_refused(tmp_path):
     refused(cli("eval", a, *EVAL), "a.onnx.json: stale sidecar", "delete a.onnx.json or rebuild a.onnx")
 
 
+@pytest.mark.slow
 def test_edited_preprocessing_is_refused(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     side = json.loads((tmp_path / "a.onnx.json").read_text())
@@ -29,6 +32,7 @@ def test_edited_preprocessing_is_refused(tmp_path):
     assert cli("eval", a, *EVAL).returncode == 1
 
 
+@pytest.mark.slow
 def test_sidecar_not_an_object_or_not_json(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     (tmp_path / "a.onnx.json").write_text("[1, 2]")
@@ -37,6 +41,7 @@ def test_sidecar_not_an_object_or_not_json(tmp_path):
     refused(cli("eval", a, *EVAL), "a.onnx.json: sidecar is not valid JSON")
 
 
+@pytest.mark.slow
 def test_invalid_json_in_the_onnx_metadata(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     (tmp_path / "a.onnx.json").unlink()
@@ -46,6 +51,7 @@ def test_invalid_json_in_the_onnx_metadata(tmp_path):
     refused(cli("eval", a, *EVAL), "a.onnx: its embedded edgeseg metadata is not valid JSON")
 
 
+@pytest.mark.slow
 def test_onnx_whose_io_contradicts_its_contract(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     (tmp_path / "a.onnx.json").unlink()
@@ -63,6 +69,7 @@ def test_random_bytes_are_not_a_checkpoint(tmp_path):
     assert "run code" not in line
 
 
+@pytest.mark.slow
 def test_sidecar_tampered_for_a_model_without_embedded_metadata(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     side = json.loads((tmp_path / "a.onnx.json").read_text())
@@ -71,6 +78,7 @@ def test_sidecar_tampered_for_a_model_without_embedded_metadata(tmp_path):
             "stale sidecar")
 
 
+@pytest.mark.slow
 def test_unreadable_sidecar(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     (tmp_path / "a.onnx.json").unlink()
@@ -78,6 +86,7 @@ def test_unreadable_sidecar(tmp_path):
     refused(cli("eval", a, *EVAL), "a.onnx.json: cannot read the sidecar")
 
 
+@pytest.mark.slow
 def test_bench_names_where_a_size_came_from(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     (tmp_path / "a.onnx.json").unlink()

@@ -20,6 +20,7 @@ def test_version():
     assert p.returncode == 0 and p.stdout.strip() == f"edgeseg {edgeseg.__version__}"
 
 
+@pytest.mark.slow
 def test_predict_goes_on_past_bad_images_and_skips_its_own_outputs(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     images = tmp_path / "images"
@@ -34,6 +35,7 @@ def test_predict_goes_on_past_bad_images_and_skips_its_own_outputs(tmp_path):
         assert sorted(q.name for q in out.iterdir()) == ["x_mask.png", "x_overlay.png", "y_mask.png", "y_overlay.png"]
 
 
+@pytest.mark.slow
 def test_predict_resizes_a_huge_image_instead_of_running_it_full_size(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")  # dynamic H x W, CamVid metadata (360x480)
     big = tmp_path / "big.png"
@@ -53,6 +55,7 @@ def test_feeder_caps_the_size_at_the_dataset_pixel_count(tmp_path):
     assert x.shape[0] == 3 and x.shape[1] * x.shape[2] <= 360 * 480 and abs(x.shape[2] / x.shape[1] - 4 / 3) < 0.01
 
 
+@pytest.mark.slow
 def test_nan_weights_are_named_by_export_and_inspect(trained_ckpt, tmp_path):
     import torch
 
@@ -90,6 +93,7 @@ def test_unreadable_checkpoint(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args", [("bench", "{onnx}", "--input-size", "64x64", "--iters", "100000000", "--warmup", "0"),
                                   ("bench", str(DEMO / "s2fpn18_camvid_half.pth"), "--input-size", "90x120",
                                    "--iters", "100000000", "--warmup", "0")], ids=["onnxruntime", "torch"])
+@pytest.mark.slow
 def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args):
     onnx_path = tiny_onnx(tmp_path / "a.onnx")
     cmd = [sys.executable, "-m", "edgeseg.cli.main", *(a.format(onnx=onnx_path) for a in args)]

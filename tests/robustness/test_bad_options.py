@@ -37,6 +37,7 @@ def junk_ckpt(tmp_path):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,words", CASES, ids=[c[1][:40] for c in CASES])
 def test_export_refuses_before_loading_the_checkpoint(junk_ckpt, tmp_path, args, words):
     refused(cli("export", junk_ckpt, "-o", tmp_path / "out", *args), words)
@@ -51,6 +52,7 @@ def test_engine_format_without_tensorrt(junk_ckpt, tmp_path):
     refused(cli("export", junk_ckpt, "-o", tmp_path / "out", "--format", "engine"), "--format engine: TensorRT is not installed")
 
 
+@pytest.mark.slow
 def test_export_to_a_file_or_under_one(junk_ckpt, tmp_path):
     afile = tmp_path / "f"
     afile.write_text("x")
@@ -58,6 +60,7 @@ def test_export_to_a_file_or_under_one(junk_ckpt, tmp_path):
     refused(cli("export", junk_ckpt, "-o", afile / "sub"), "cannot create it", "is a file, not a folder")
 
 
+@pytest.mark.slow
 def test_bench_refuses_a_size_that_does_not_fit_and_blames_what_was_given(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     refused(cli("bench", a, "--input-size", "10000x10000", "--iters", "1", "--max-memory-gb", "2"),

@@ -2,12 +2,15 @@
 
 import json
 
+import pytest
+
 from cliproc import DEMO, cli, refused
 from tiny import tiny_onnx
 
 BENCH = ("--input-size", "8x8", "--iters", "2", "--warmup", "0", "--threads", "1")
 
 
+@pytest.mark.slow
 def test_bench_exits_1_when_a_row_failed_and_still_prints_the_table(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     p = cli("bench", a, tmp_path / "gone.onnx", *BENCH, "--json", tmp_path / "r.json")
@@ -23,6 +26,7 @@ def test_demo_with_no_iterations_is_refused_first(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.slow
 def test_output_paths_that_cannot_be_written(tmp_path):
     a = tiny_onnx(tmp_path / "a.onnx")
     afile = tmp_path / "file.txt"
@@ -44,6 +48,7 @@ def test_read_only_file_system(tmp_path, tmpfs):
     refused(cli("export", a.with_suffix(".pth"), "-o", ro / "out"), "no such file")
 
 
+@pytest.mark.slow
 def test_disk_full_prints_the_table_then_fails(tmp_path, tmpfs):
     a = tiny_onnx(tmp_path / "a.onnx")
     full = tmpfs("full", "size=64k")
@@ -60,6 +65,7 @@ def test_disk_full_prints_the_table_then_fails(tmp_path, tmpfs):
     assert sorted(x.name for x in full.iterdir()) == ["filler"]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_disk_full_during_export(trained_ckpt, tmp_path, tmpfs):
     full = tmpfs("full", "size=1m")
     refused(cli("export", trained_ckpt, "-o", full / "out", "--input-size", "64x96", "--num-samples", "1"),
@@ -67,6 +73,7 @@ def test_disk_full_during_export(trained_ckpt, tmp_path, tmpfs):
     assert list((full / "out").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_malformed_rows_given_to_compare(tmp_path):
     for content, words in ((["x"], "neither bench nor eval"), ({"rows": [1]}, "rows[0] is a JSON int"),
                            ({"rows": [{"path": "a", "end_to_end": {"fps": "fast"}}]}, "end_to_end.fps must be a number"),

@@ -27,6 +27,7 @@ def tiny(tmp_path_factory):
 
 
 # -- C1: file names that are not UTF-8 ----------------------------------------------------------
+@pytest.mark.slow
 def test_predict_and_eval_read_images_whose_names_are_not_utf8(tiny, tmp_path):
     demo = tmp_path / f"demo{ODD}"
     shutil.copytree(DEMO, demo, ignore=shutil.ignore_patterns("*.pth"))
@@ -106,6 +107,7 @@ def deep_onnx(path, layers: int = 400, width: int = 32):
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None,
                     reason="TensorRT-RTX is not installed (it builds on the CPU): pip install 'edgeseg[rtx]'")
+@pytest.mark.slow
 def test_ctrl_c_during_build_interrupts_it(tmp_path):
     onnx_path, engine = deep_onnx(tmp_path / "deep.onnx"), tmp_path / "deep.engine"
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
@@ -182,6 +184,7 @@ def odd_demo(tmp_path):
     return data
 
 
+@pytest.mark.slow
 def test_lists_that_are_not_utf8(tiny, odd_demo, tmp_path):
     p = cli("eval", tiny, "--data", odd_demo, "--split", "camvid_val_list.txt", "--limit", "2")
     assert p.returncode == 0, p.stderr[-2000:]
@@ -258,6 +261,7 @@ def test_compare_of_damaged_results(tmp_path, text, words):
 
 @pytest.mark.parametrize("content,words", [(b"", "not an ONNX model"), (b"\x0a\xff" * 100, "not a readable ONNX model")],
                          ids=["empty", "garbage"])
+@pytest.mark.slow
 def test_build_of_an_empty_or_garbage_onnx(tmp_path, content, words):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(content)

@@ -33,6 +33,7 @@ def test_fleet_bench_with_a_failed_row_exits_non_zero(fleet_models, tmp_path):
     assert "fp8.onnx" not in line
 
 
+@pytest.mark.slow
 def test_fleet_bench_outputs_refused_before_the_cluster(fleet_models, tmp_path):
     """E5: an unwritable --json/--md/--plot fails in the first second, before Ray starts."""
     good = fleet_models[0]
@@ -72,6 +73,7 @@ def _png(path, array):
     return path
 
 
+@pytest.mark.slow
 def test_eval_with_every_label_pixel_ignored_is_refused(tmp_path):
     """D2: mIoU of nothing is no number: one line, exit 1, no JSON with a bare NaN."""
     for i in range(2):
@@ -97,6 +99,7 @@ def test_cityscapes_list_mixing_label_kinds_is_refused(tmp_path):
     refused(p, "mixes _labelIds.png", "_labelTrainIds.png")
 
 
+@pytest.mark.slow
 def test_predict_compare_across_label_spaces_is_refused(tmp_path):
     """D4: an agreement figure between models of different classes is refused, before any image."""
     from edgeseg.artifacts import read_metadata, set_onnx_metadata, write_sidecar
@@ -165,6 +168,7 @@ def rtx(tmp_path_factory):
 SHAPES = ("--shapes", "1x3x8x8:1x3x8x8:1x3x8x8", "--runtime", "tensorrt-rtx")
 
 
+@pytest.mark.slow
 def test_fp8_rtx_engine_by_default_drops_targets_without_fp8(rtx):
     """D6: the default targets include 8.6 (no FP8): the build leaves it out, says so, and succeeds."""
     import json
@@ -180,6 +184,7 @@ def test_fp8_rtx_engine_by_default_drops_targets_without_fp8(rtx):
     assert not (rtx / "q8b.engine").exists()
 
 
+@pytest.mark.slow
 def test_deepstream_of_an_rtx_engine_is_refused(rtx):
     """D5: nvinfer is full TensorRT; a config pointing at an RTX plan would not load."""
     model = tiny_onnx(rtx / "a.onnx")
@@ -188,6 +193,7 @@ def test_deepstream_of_an_rtx_engine_is_refused(rtx):
     assert not list(rtx.glob("*.nvinfer.txt"))
 
 
+@pytest.mark.slow
 def test_bench_of_fp8_on_a_profile_without_fp8_fails_its_row(rtx):
     """D5: ONNX Runtime would time an FP8 emulation on the CPU profile; the row says why and the run fails."""
     refused(cli("bench", _fp8_onnx(rtx / "b8.onnx"), "--device", "cpu", "--iters", "2"), "FP8", "no FP8 path")

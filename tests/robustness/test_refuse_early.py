@@ -40,6 +40,7 @@ def zip_bomb(tmp_path_factory):
     return bomb
 
 
+@pytest.mark.slow
 def test_inspect_refuses_a_zip_bomb_before_decompressing(zip_bomb):
     """E1: the zip directory's sizes are checked before any storage is read (it peaked at 2.35 GB)."""
     assert zip_bomb.stat().st_size < 2_000_000
@@ -67,6 +68,7 @@ def _cli_peak(*args, timeout=120):
                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_predict_refuses_a_huge_image_from_its_header(tmp_path):
     """E2: a small PNG of 12000x12000 pixels is refused from its header, never decoded (432 MB as BGR)."""
     from PIL import Image
@@ -124,6 +126,7 @@ def test_build_output_refused_before_the_build(tmp_path, where):
     assert "building" not in p.stderr
 
 
+@pytest.mark.slow
 def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
     """F: a build killed mid-write leaves `.NAME.edgeseg-PID-TOKEN.tmp`; the next build there removes it
     (owner dead), and a user's file that merely looks alike stays."""
@@ -169,6 +172,7 @@ def test_demo_without_matplotlib_says_what_the_plot_needs(tmp_path, monkeypatch)
     assert not (tmp_path / "p.png").exists()
 
 
+@pytest.mark.slow
 def test_openvino_compile_cache_is_trimmed(tmp_path):
     """E6: the cache grew ~80 MB per model, never trimmed; now LRU under EDGESEG_CACHE_MAX_GB."""
     import subprocess

@@ -97,6 +97,7 @@ def prop(path) -> dict:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
 
 
+@pytest.mark.slow
 def test_deepstream_from_another_folder_names_the_engines_own_onnx(tmp_path):
     models, elsewhere = tmp_path / "models", tmp_path / "elsewhere"
     models.mkdir(), elsewhere.mkdir()

@@ -10,6 +10,8 @@ import tuned
 from edgeseg.tune.fleet import markdown, target_row
 from paths import CAMVID, TRAINED
 
+pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
+
 TARGET = SimpleNamespace(name="cpu@host", profile="cpu", host="host")
 
 
