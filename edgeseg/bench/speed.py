@@ -51,7 +51,6 @@ def cpu_threads(runner) -> int | None:
     if explicit:
         return int(explicit)
     if runner.backend == "onnxruntime":  # ORT's default intra-op pool: one thread per physical core
-
         return physical_cores()
     if runner.backend == "openvino" and getattr(runner, "compiled", None) is not None:
         return int(runner.compiled_property("INFERENCE_NUM_THREADS")) or None

@@ -29,7 +29,6 @@ def export_onnx(model, path: Path, input_size: tuple[int, int], *, dynamic: bool
                               input_names=[INPUT], output_names=[OUTPUT], dynamic_axes=dynamic_axes,
                               do_constant_folding=True)
     except Exception as exc:  # the exporter's errors are long; keep the first line
-
         if is_disk_full(exc):
             raise EdgesegError(f"cannot write the ONNX model in {Path(path).parent}: no space left on device") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

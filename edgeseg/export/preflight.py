@@ -20,7 +20,6 @@ def prepare_export(checkpoint, out_dir, options: ExportOptions, flags: Mapping[s
     """The options the export runs with, or one EdgesegError naming what cannot work."""
     options = prepared(options, flags)
     if deepstream:  # refuse what nvinfer cannot run before the export starts
-
         check_export_options(options)
     if not Path(checkpoint).is_file():
         raise EdgesegError(f"{checkpoint}: no such file (the checkpoint to export)")

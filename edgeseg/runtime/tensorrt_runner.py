@@ -68,7 +68,6 @@ class TensorRTRunner(Runner):
         """
         meta = self.metadata  # no sidecar: refused before anything is loaded
         if self.rtx:  # the GPU class is known before TensorRT-RTX is loaded
-
             self.cuda, gpu, cc = cuda_device.open_device(self.device_index)
             rtx.check_gpu(self.path, meta, gpu, cc, sidecar.this_machine("0", gpu, cc).board)
             trt = flavors.import_module(flavors.TENSORRT_RTX)
@@ -118,7 +117,6 @@ class TensorRTRunner(Runner):
     def _deactivate(self) -> None:
         self._drop_graph()
         if self._rtx_cache is not None:  # keep the kernels the JIT step compiled for the next run
-
             rtx.save_runtime_cache(self._rtx_cache, rtx.cache_path(self.path, self.runtime_cache))
             self._rtx_cache = self._rtx_config = None
         for _, ptr, host in self.buffers.values():
@@ -133,18 +131,24 @@ class TensorRTRunner(Runner):
         self.cuda.close()
 
     # -- buffers -----------------------------------------------------------------------------
-    def _buffer(self, name: str, shape: tuple) -> tuple:
-        current = self.buffers.get(name)
+    def _alloc(self, key: str, name: str, shape: tuple) -> tuple[tuple, bool]:
+        """(shape, device pointer, pinned host array) of tensor `name`, kept under `key` in self.buffers
+        (deactivate frees them all); True when it was (re)allocated."""
+        current = self.buffers.get(key)
         if current is not None and current[0] == shape:
-            return current
+            return current, False
         if current is not None:
             self.cuda.free(current[1])
             self.cuda.free_pinned(current[2])
         host = self.cuda.pinned(shape, self.dtypes[name])
-        entry = (shape, self.cuda.malloc(host.nbytes), host)
-        self.buffers[name] = entry
-        self.context.set_tensor_address(name, entry[1])
-        self._drop_graph()  # a captured graph holds the old addresses
+        self.buffers[key] = (shape, self.cuda.malloc(host.nbytes), host)
+        return self.buffers[key], True
+
+    def _buffer(self, name: str, shape: tuple) -> tuple:
+        entry, new = self._alloc(name, name, shape)
+        if new:
+            self.context.set_tensor_address(name, entry[1])
+            self._drop_graph()  # a captured graph holds the old addresses
         return entry
 
     def _set_shape(self, batch: np.ndarray) -> None:
@@ -224,16 +228,7 @@ class TensorRTRunner(Runner):
         return result
 
     def _slot_buffer(self, slot: int, name: str, shape: tuple) -> tuple:
-        key = f"{name}@slot{slot}"  # kept in self.buffers, so deactivate frees them with the rest
-        current = self.buffers.get(key)
-        if current is not None and current[0] == shape:
-            return current
-        if current is not None:
-            self.cuda.free(current[1])
-            self.cuda.free_pinned(current[2])
-        host = self.cuda.pinned(shape, self.dtypes[name])
-        self.buffers[key] = (shape, self.cuda.malloc(host.nbytes), host)
-        return self.buffers[key]
+        return self._alloc(f"{name}@slot{slot}", name, shape)[0]
 
     def _point_at(self, name: str, in_ptr: int, outs: dict) -> None:
         self.context.set_tensor_address(name, in_ptr)  # read at enqueue time: each launch its own slot

@@ -31,7 +31,6 @@ class TorchRunner(Runner):
         self.compile_mode = compile_mode
         self.dataset_name, self.input_size, self.threads = dataset, input_size, threads
         if input_size:  # a size that cannot fit is refused now, before the checkpoint loads
-
             check_fits(variant, input_size)
         self._meta: dict = {}
         self._threads_before: int | None = None
