@@ -35,7 +35,6 @@ ComputeCapability = _opt(Optional[str], "--compute-capability", help="engine, te
                          "8.6,8.9,12.0", panel=ENGINE)
 MaxMemory = _opt(Optional[float], "--max-memory-gb", help="refuse runs estimated above this many GB (default: the "
                  "memory available now)", panel=OUTPUT)
-JsonOut = _opt(Optional[str], "--json", help="write results as JSON (readable by `edgeseg compare`)", panel=OUTPUT)
 MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OUTPUT)
 Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
 Batch = _opt(int, "--batch", help="batch size", panel=TIMING)

@@ -15,7 +15,6 @@ from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, QUANT, Batch, Cali
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
 
-QUANTIZED = ("int8", "fp8")  # precisions exported with calibration (--calib, --calib-data)
 RAY_HELP = "Ray head HOST:PORT, or 'local' for a private cluster on this machine (it is its only target)"
 
 

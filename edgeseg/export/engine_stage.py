@@ -18,6 +18,7 @@ from edgeseg.engine import cuda as cuda_device
 from edgeseg.engine import flavors, rtx
 from edgeseg.engine.builder import BuildSettings
 from edgeseg.errors import EdgesegError
+from edgeseg.export.options import QUANTIZED
 from edgeseg.export.stage import Built, Stage
 from edgeseg.export.stages import verify_sizes
 from edgeseg.runtime.tensorrt_runner import TensorRTRunner
@@ -53,7 +54,7 @@ class Engine(Stage):
         self.precision, self.uint8, self.settings = parent.precision, parent.uint8, settings
         # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another;
         # a quantized parent keeps its own (INT8 or FP8) class
-        self.tolerance = parent.precision if parent.precision in ("int8", "fp8") else "fp16"
+        self.tolerance = parent.precision if parent.precision in QUANTIZED else "fp16"
         self.target = None  # read by preflight
         self.built_meta = None  # the plan's metadata, from build() to publish()
 

@@ -10,7 +10,7 @@ from edgeseg.artifacts import read_metadata
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
-from edgeseg.export.options import PRECISIONS, ExportOptions, QuantOptions
+from edgeseg.export.options import PRECISIONS, QUANTIZED, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
 from edgeseg.fleet.cluster import connected
@@ -42,7 +42,7 @@ def choose_precisions(text: str, inputs: list[str], quant: QuantOptions, timeout
     bad = [p for p in chosen if p not in PRECISIONS]
     if bad or not chosen:
         raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
-    quantized = [p for p in chosen if p in ("int8", "fp8")]
+    quantized = [p for p in chosen if p in QUANTIZED]
     if quantized and not quant.calib and any(not i.lower().endswith(".onnx") for i in inputs):
         raise EdgesegError(f"--precisions {quantized[0]} exports with calibration: give --calib (a manifest from "
                            "`edgeseg calib make`)")
@@ -59,7 +59,7 @@ def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, 
             out.append(str(path))
             continue
         for p in precisions:
-            quant = base.quant if p in ("int8", "fp8") else QuantOptions()
+            quant = base.quant if p in QUANTIZED else QuantOptions()
             if say:
                 say(f"exporting {path.name} as {p}")
             out.append(str(run_export(path, work_dir, replace(base, precision=p, quant=quant)).final))

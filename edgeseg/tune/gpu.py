@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
-from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
+from edgeseg.export.options import QUANTIZED, ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import FP8_MIN_CC
@@ -51,7 +51,7 @@ def gpu_candidates(facts: dict | None = None) -> tuple[list[Candidate], list[dic
                                                                         f"is {facts.get('compute_cap')}"})
                 continue
             out.append(Candidate(f"{graph} tensorrt", graph, "tensorrt", precision, len(out),
-                                 calib=precision in ("int8", "fp8")))
+                                 calib=precision in QUANTIZED))
     elif facts["torch_cuda"]:
         skipped.append({"name": "tensorrt engines", "reason": "tensorrt is not installed: PyTorch on CUDA instead"})
         for mode in ("eager", "compile"):
@@ -84,7 +84,7 @@ def export_engine(ckpt, work: Path, opts, graph: str, calib, progress=None) -> P
     """A TensorRT engine of one graph, built on this GPU through the export pipeline."""
     precision, extra = ENGINES[graph]
     quant = QuantOptions()
-    if precision in ("int8", "fp8"):
+    if precision in QUANTIZED:
         quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=extra["preset"])
         if extra.get("fallback"):
             quant = replace(quant, max_miou_drop=opts.max_miou_drop, val=opts.val, val_limit=opts.val_limit)

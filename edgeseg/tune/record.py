@@ -26,7 +26,7 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# edgeseg tune: {Path(report['checkpoint']).name} at {report['input_size'][0]}x{report['input_size'][1]}",
              "", f"- machine: {m['cpu']} ({m['arch']}), ISA: {', '.join(m['isa']) or 'none read'}, "
-             f"{m['threads']} threads", f"- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             f"{m['threads']} threads", "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- val: {report['val']} ({report['val_images']} images); budget: {report['budget']} mIoU points",
              f"- calibration: {report['calib']}", f"- protocol: {_protocol(report['protocol'])}", "",
              "| candidate | precision | backend | median ms | x FP32 (OV) | mIoU | drop | agreement % | reused |",

@@ -8,7 +8,7 @@ import pytest
 import edgeseg
 import tuned
 from edgeseg.tune.fleet import markdown, target_row
-from paths import CAMVID, TRAINED
+from paths import TRAINED
 
 pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
 

@@ -1,6 +1,5 @@
 """Interleaved timing over several runners, and what a measurement's key depends on."""
 
-import numpy as np
 
 from edgeseg.runtime.base import IOSpec, Runner
 from edgeseg.tune.measure import Cache, Protocol, latency
