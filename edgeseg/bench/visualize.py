@@ -16,13 +16,18 @@ DISAGREE_BGR = (255, 0, 255)  # magenta: visible on every CamVid / Cityscapes co
 DIM = 0.4  # agreeing pixels keep this fraction of their grey brightness
 
 
-def colorize(labels: np.ndarray, palette) -> np.ndarray:
-    """Class map -> BGR colour image (palette is RGB per class; ids beyond it are black)."""
+def bgr_table(palette) -> np.ndarray:
+    """256 x 3 BGR colours by class id (palette is RGB per class; ids beyond it are black)."""
     table = np.zeros((256, 3), np.uint8)
     rgb = np.asarray(palette, np.uint8).reshape(-1, 3)
     table[: len(rgb)] = rgb[:, ::-1]
+    return table
+
+
+def colorize(labels: np.ndarray, palette) -> np.ndarray:
+    """Class map -> BGR colour image (palette is RGB per class; ids beyond it are black)."""
     ids = np.asarray(labels)
-    return table[np.where((ids >= 0) & (ids < 256), ids, 255).astype(np.uint8)]
+    return bgr_table(palette)[np.where((ids >= 0) & (ids < 256), ids, 255).astype(np.uint8)]
 
 
 def palette_for(runner, dataset: str | None = None):

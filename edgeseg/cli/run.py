@@ -13,7 +13,7 @@ from edgeseg.cli.common import console, write_reports
 def run_cmd(
     artifact: str = typer.Argument(..., help="checkpoint, ONNX model, OpenVINO IR or engine (anything eval takes)"),
     source: str = typer.Argument(..., help="video file, image folder or glob, camera index or /dev/videoN, rtsp:// or http:// URL"),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="--overlay: FILE.avi (or a folder); --mask/--both: a folder"),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="--overlay: FILE.mp4|.mkv|.avi (or a folder); --mask/--both: a folder"),
     overlay: bool = typer.Option(False, "--overlay", help="write the overlay video (the default)"),
     mask: bool = typer.Option(False, "--mask", help="write a class-map PNG per frame"),
     both: bool = typer.Option(False, "--both", help="write both: OUT/overlay.avi and OUT/masks/"),
@@ -27,7 +27,7 @@ def run_cmd(
     fps: Optional[float] = typer.Option(None, help="frame rate of an image folder's video (default 30)"),
     alpha: float = typer.Option(0.5, help="mask opacity in the overlay (0..1)"),
     dataset: Optional[str] = typer.Option(None, help="palette of this dataset (default: the artifact's)"),
-    model_seconds: float = typer.Option(2.0, help="seconds of model-only timing after the run, for comparison (0: skip)"),
+    model_seconds: float = typer.Option(2.0, help="seconds of model-only timing after the run, half synchronous (latency), half asynchronous as the pipeline runs (throughput); 0: skip"),
     timeout: float = typer.Option(5.0, help="seconds to wait for a URL or stream before refusing it"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write the summary as JSON"),
 ):
@@ -37,11 +37,13 @@ def run_cmd(
     from edgeseg.outputs import check_out_file
     from edgeseg.video import RunOptions, plan_outputs, run_video
     from edgeseg.video.options import runner_setup
+    from edgeseg.video.sources import check_rates
 
     if sum((overlay, mask, both)) > 1:
         raise EdgesegError("choose one of --overlay, --mask, --both")
+    check_rates(fps, timeout)
     check_out_file(json_out, "--json")
-    video, masks = plan_outputs(out, "mask" if mask else "both" if both else "overlay")
+    video, masks = plan_outputs(out, "mask" if mask else "both" if both else "overlay", source, json_out)
     options = RunOptions(video=video and str(video), masks=masks and str(masks), realtime=realtime, max_frames=max_frames,
                          alpha=alpha, model_seconds=model_seconds, dataset=dataset)
     chosen, runner_options = runner_setup(artifact, device, backend, provider, threads, parse_size(input_size))

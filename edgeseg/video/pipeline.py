@@ -6,24 +6,27 @@ full queue blocks the stage before it). A live source under `realtime` drops the
 frame when inference falls behind, so latency stays bounded, and counts what it dropped. A file
 run with `realtime` is paced at its own frame rate, as a camera would deliver it.
 
-Frames are fed and read back exactly as `predict` does (the artifact's own contract through
-`feeder`, `to_labels`, `colorize`, `overlay`), so the class maps are the same, frame for frame.
+Frames are fed and read back as `predict` does (the artifact's own contract through `feeder`;
+`post.class_map` gives `to_labels`' class map), so the class maps are the same, frame for frame.
+A frame larger than `sinks.MAX_DRAW_SIDE` is fed to the model whole, then scaled down to
+`draw_size` for its class map, overlay and outputs, so memory and drawing time stay bounded.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
 
-from edgeseg.bench.accuracy import feeder, to_labels
-from edgeseg.bench.speed import time_runner
-from edgeseg.bench.visualize import colorize, overlay
+from edgeseg.bench.accuracy import feeder
 from edgeseg.errors import EdgesegError
 from edgeseg.video.channel import END, Aborted, Channel
-from edgeseg.video.sinks import MaskSink, VideoSink
+from edgeseg.video.model_time import model_only, requests_in_flight
+from edgeseg.video.post import Painter, class_map
+from edgeseg.video.sinks import MaskSink, draw_size, open_video
 from edgeseg.video.summary import RunSummary
 
 log = logging.getLogger(__name__)
@@ -31,13 +34,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunOptions:
-    video: str | None = None  # overlay video path (.avi)
+    video: str | None = None  # overlay video path (.avi, .mp4, .mkv)
     masks: str | None = None  # folder of class-map PNGs
     realtime: bool = False
     max_frames: int | None = None
     queue_size: int = 4
     alpha: float = 0.5
-    model_seconds: float = 2.0  # model-only timing after the run (0: skip)
+    model_seconds: float = 2.0  # model-only timing after the run, sync and async halves (0: skip)
     dataset: str | None = None  # palette; default the artifact's
 
     def __post_init__(self):
@@ -45,7 +48,7 @@ class RunOptions:
             raise EdgesegError(f"--max-frames must be at least 1, got {self.max_frames}")
         if not 0.0 <= self.alpha <= 1.0:
             raise EdgesegError(f"--alpha must be within 0..1, got {self.alpha}")
-        if self.queue_size < 1 or self.model_seconds < 0:
+        if self.queue_size < 1 or not (math.isfinite(self.model_seconds) and self.model_seconds >= 0):
             raise EdgesegError("queue size must be at least 1 and model timing at least 0 s")
 
 
@@ -90,18 +93,23 @@ class VideoRun:
         out.put(END)
 
     def _preprocess(self, inp: Channel, out: Channel) -> None:
+        import cv2
+
         for frame in inp:
             x = None
             if frame.image is not None:
                 t0 = time.perf_counter()
                 x = self.feed(frame.image)[None]
+                h, w = draw_size(frame.image.shape[:2])
+                if (h, w) != frame.image.shape[:2]:  # the model had it whole; the rest is drawn smaller
+                    frame.image = cv2.resize(frame.image, (w, h), interpolation=cv2.INTER_AREA)
                 self.summary.stage_ms["preprocess"].append(_ms(t0))
             out.put((frame, x))
         out.put(END)
 
     def _infer(self, inp: Channel, out: Channel) -> None:
         pending: collections.deque = collections.deque()
-        depth, last_done = max(1, int(getattr(self.runner, "async_depth", 1))), 0.0
+        depth, last_done = requests_in_flight(self.runner), 0.0
 
         def collect():
             nonlocal last_done
@@ -129,13 +137,14 @@ class VideoRun:
 
     def _postprocess(self, inp: Channel, out: Channel) -> None:
         want_overlay = self.options.video is not None or self.options.masks is None
+        paint = Painter(self.palette, self.options.alpha)
         for frame, result in inp:
             labels = shown = None
             if result is not None:
                 t0 = time.perf_counter()
-                labels = to_labels(result[0], frame.image.shape[:2], "logits")
+                labels = class_map(result[0], frame.image.shape[:2])
                 if want_overlay:
-                    shown = overlay(frame.image, colorize(labels, self.palette), self.options.alpha)
+                    shown = paint(frame.image, labels)
                 self.summary.stage_ms["postprocess"].append(_ms(t0))
             out.put((frame, labels, shown))
         out.put(END)
@@ -176,7 +185,7 @@ class VideoRun:
 
     def run(self, progress=None) -> RunSummary:
         o, q = self.options, self.queues
-        video = VideoSink(o.video, self.source.fps, self.source.size) if o.video else None
+        video = open_video(o.video, self.source.fps, draw_size(self.source.size)) if o.video else None
         masks = MaskSink(o.masks) if o.masks else None
         self._first_decoded = self._last_written = None
         threads = [self._guard(self._decode, q[0]), self._guard(self._preprocess, q[0], q[1]),
@@ -196,9 +205,8 @@ class VideoRun:
                 self._abort.set()
             for t in threads:
                 t.join()
-            for sink in (video, masks):
-                if sink is not None:
-                    sink.close()
+            if video is not None:  # a failed run leaves no video; a stopped one keeps what it wrote
+                video.close(publish=not self._errors)
             self.source.close()
         if self._errors:
             raise self._errors[0]
@@ -210,9 +218,7 @@ class VideoRun:
         s.dropped = len(self.queues[0].dropped)
         s.interrupted, s.live = self._stop.is_set(), self.source.live
         s.outputs = {"video": str(video.path) if video else None, "masks": str(masks.folder) if masks else None}
+        s.requests = requests_in_flight(self.runner)
         if self.options.model_seconds and self._last_input is not None:
-            timing = time_runner(self.runner, self._last_input, warmup=2, iters=None,
-                                 duration=self.options.model_seconds)["end_to_end"]
-            s.model_ms = {k: round(timing[k], 3) for k in ("count", "mean_ms", "median_ms", "p99_ms")}
-            s.model_fps = timing["fps"]
+            s.model = model_only(self.runner, self._last_input, self.options.model_seconds)
         return s

@@ -10,6 +10,7 @@ None (counted and skipped downstream), never as an exception.
 from __future__ import annotations
 
 import glob as _glob
+import math
 import re
 import socket
 import time
@@ -22,8 +23,10 @@ import numpy as np
 
 from edgeseg.data.images import IMAGE_SUFFIXES, list_images, read_image
 from edgeseg.errors import EdgesegError
+from edgeseg.outputs import require_utf8
 
 URL_SCHEMES = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "http": 80, "https": 443, "udp": None, "tcp": None}
+CONNECTED = {"rtsp", "rtsps", "rtmp", "http", "https", "tcp"}  # over TCP: a connect tells a dead host at once
 IMAGE_FPS = 30.0  # the rate an image folder is written at unless told otherwise
 MAX_BAD_IN_A_ROW = 25  # a video whose decoder fails this many frames in a row has ended
 
@@ -125,10 +128,19 @@ class ImageSource(Source):
             yield Frame(i, self._read(p, read_image), time.perf_counter(), p.name)
 
 
+def check_rates(fps: float | None, timeout_s: float) -> None:
+    """Refuse a --fps or --timeout that cannot mean anything (zero, negative, nan, inf), up front."""
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise EdgesegError(f"--fps must be a positive number of frames per second, got {fps:g}")
+    if not (math.isfinite(timeout_s) and timeout_s > 0):
+        raise EdgesegError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
+
+
 def open_source(spec: str, fps: float | None = None, timeout_s: float = 5.0) -> Source:
     """The source SPEC names, opened and its first frame read; EdgesegError in one line otherwise."""
+    check_rates(fps, timeout_s)
     spec = str(spec)
-    scheme = urlparse(spec).scheme.lower()
+    scheme = m.group(1).lower() if (m := re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", spec)) else ""
     if scheme in URL_SCHEMES:
         return _open_stream(spec, scheme, timeout_s)
     if re.fullmatch(r"\d+", spec) or re.fullmatch(r"/dev/video\d+", spec):
@@ -166,9 +178,9 @@ def _first_frame(cap, spec: str, what: str) -> np.ndarray:
 def _open_file(spec: str) -> Source:
     import cv2
 
-
     if Path(spec).suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(spec, [Path(spec)], None)
+    require_utf8(spec, "SOURCE")  # OpenCV's VideoCapture crashes (SIGSEGV) on other bytes
     cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise EdgesegError(f"{spec}: not a video OpenCV can open (or an unsupported codec)")
@@ -191,16 +203,27 @@ def _open_camera(spec: str) -> Source:
 def _open_stream(spec: str, scheme: str, timeout_s: float) -> Source:
     import cv2
 
-    url = urlparse(spec)
-    port = url.port or URL_SCHEMES[scheme]
-    if url.hostname and port:  # a dead host fails here in timeout_s, not after FFmpeg's own minutes
+    require_utf8(spec, "SOURCE")
+    try:
+        url = urlparse(spec)
+        port = url.port or URL_SCHEMES[scheme]
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        raise EdgesegError(f"{spec}: not a valid URL ({exc})") from None
+    if scheme in CONNECTED and not url.hostname:
+        raise EdgesegError(f"{spec}: the URL names no host")
+    if scheme in CONNECTED and port:  # a dead host fails here in timeout_s, not after FFmpeg's own minutes
         try:
             socket.create_connection((url.hostname, port), timeout=timeout_s).close()
         except OSError as exc:
             raise EdgesegError(f"{spec}: unreachable ({url.hostname}:{port}: {exc.strerror or exc})") from None
     ms = int(timeout_s * 1000)
     timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts)
+    quiet = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # its timeout warnings: our one line says it
+    try:
+        cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts)
+    finally:
+        cv2.utils.logging.setLogLevel(quiet)
     if not cap.isOpened():
         raise EdgesegError(f"{spec}: the stream cannot be opened within {timeout_s:g} s")
     return CaptureSource(spec, cap, "stream", scheme not in ("http", "https") or not _is_file_url(url.path),

@@ -1,5 +1,8 @@
-"""What a video run reports: end-to-end FPS next to the model-only FPS of the same artifact, and
-where the difference went, stage by stage (the question "trtexec says 200, my app gets 60")."""
+"""What a video run reports: end-to-end FPS next to the model-only FPS of the same artifact in the
+same mode, and where the difference went, stage by stage (the question "trtexec says 200, my app
+gets 60"). The pipeline keeps `requests` inferences in flight; model-only is timed both
+synchronously (latency) and asynchronously with that many requests (throughput, the figure the
+end-to-end rate is compared with; model_time.py)."""
 
 from __future__ import annotations
 
@@ -31,13 +34,18 @@ class RunSummary:
     live: bool = False  # a camera or stream: a Ctrl-C is how it ends
     stage_ms: dict = field(default_factory=lambda: {s: [] for s in STAGES})
     latency_ms: list = field(default_factory=list)  # capture (decoded) -> output written, per frame
-    model_fps: float | None = None  # the same artifact, same input, `runner.infer` alone (bench's way)
-    model_ms: dict | None = None
+    requests: int = 1  # inferences the pipeline keeps in flight
+    model: dict | None = None  # model_time.model_only: {"sync": ..., "async": ...}
     outputs: dict = field(default_factory=dict)
 
     @property
     def fps(self) -> float | None:
         return self.frames_out / self.wall_s if self.wall_s > 0 and self.frames_out else None
+
+    @property
+    def model_fps(self) -> float | None:
+        """Model-only throughput in the pipeline's own mode (asynchronous, `requests` in flight)."""
+        return (self.model or {}).get("async", {}).get("fps")
 
     def to_dict(self) -> dict:
         lat = np.asarray(self.latency_ms, dtype=np.float64)
@@ -48,22 +56,26 @@ class RunSummary:
             "dropped": self.dropped, "interrupted": self.interrupted, "live": self.live,
             "wall_s": round(self.wall_s, 4),
             "e2e_fps": None if self.fps is None else round(self.fps, 3),
-            "model_fps": None if self.model_fps is None else round(self.model_fps, 3),
+            "e2e_mode": "async", "requests": self.requests,
+            "model_fps": self.model_fps, "model_mode": "async" if self.model else None,
             "e2e_over_model": None if ratio is None else round(ratio, 4),
             "stages": {s: _stats(v) for s, v in self.stage_ms.items()},
             "latency_p50_ms": round(float(np.percentile(lat, 50)), 3) if lat.size else None,
             "latency_p99_ms": round(float(np.percentile(lat, 99)), 3) if lat.size else None,
-            "model": self.model_ms, "outputs": self.outputs,
+            "model": self.model, "outputs": self.outputs,
         }
 
 
 def e2e_line(d: dict) -> str:
-    """One line: frames, end-to-end FPS, model-only FPS and their ratio, latency, losses."""
+    """One line: frames, end-to-end FPS, model-only FPS in the same mode and their ratio, the model's
+    synchronous latency, capture-to-output latency, losses."""
     fps = "-" if d["e2e_fps"] is None else f"{d['e2e_fps']:.1f}"
-    line = f"{d['frames_out']} frames in {d['wall_s']:.2f} s: end-to-end {fps} FPS"
+    mode = f"async, {d['requests']} request{'s' if d['requests'] > 1 else ''} in flight"
+    line = f"{d['frames_out']} frames in {d['wall_s']:.2f} s: end-to-end {fps} FPS ({mode})"
     if d["model_fps"]:
         ratio = f", {d['e2e_over_model']:.0%} of it" if d["e2e_over_model"] else ""
-        line += f" (model alone {d['model_fps']:.1f} FPS{ratio})"
+        line += f"; model alone {d['model_fps']:.1f} FPS in the same mode{ratio}"
+        line += f", sync latency {d['model']['sync']['median_ms']:.1f} ms ({d['model']['sync']['fps']:.1f} FPS)"
     if d["latency_p50_ms"] is not None:
         line += f"; latency p50 {d['latency_p50_ms']:.1f} ms, p99 {d['latency_p99_ms']:.1f} ms"
     extras = [f"{d[k]} {k}" for k in ("dropped", "unreadable") if d[k]]
