@@ -53,6 +53,7 @@ def plan_outputs(out: str | None, what: str, source: str | None = None,
     if what not in OUTPUTS:
         raise EdgesegError(f"unknown output {what!r}; choose one of {', '.join(OUTPUTS)}")
     if out is None:
+        _refuse_clobbering(None, None, source, json_out)
         return None, None
     path = Path(out)
     require_utf8(path, "-o")

@@ -20,8 +20,11 @@ def test_rows_gain_end_to_end_columns(tmp_path, capsys):
     add_end_to_end(result, str(tmp_path / "clip.avi"), {"provider": "cpu"})
     video = result["rows"][0]["video"]
     assert video["frames_out"] == 6 and video["e2e_fps"] > 0 and video["e2e_over_model"] > 0
+    # e2e/model divides by the model's rate in the pipeline's own (asynchronous) mode, not the row's sync FPS
+    assert (video["e2e_mode"], video["model_mode"], video["model"]["sync"]["mode"]) == ("async", "async", "sync")
+    assert video["e2e_over_model"] == round(video["e2e_fps"] / video["model"]["async"]["fps"], 4)
     rows = report.load_rows_from(result)
-    assert "e2e FPS" in report.markdown(rows) and "e2e_ratio" in report.csv_text(rows)
+    assert "async FPS" in report.markdown(rows) and "e2e_ratio" in report.csv_text(rows)
     (tmp_path / "b.json").write_text(json.dumps(result))
     assert main(["compare", str(tmp_path / "b.json")]) == 0
     assert "e2e FPS" in capsys.readouterr().out
