@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = (ROOT / ".." / "shared").resolve()
 SIZE = (360, 480)
@@ -86,21 +88,78 @@ def naive_loop(runner, video: Path, out: Path, palette) -> dict:
 
 def one_round(artifact: str, video: Path, tmp: Path, seconds: float) -> dict:
     from edgeseg.bench.accuracy import feeder
-    from edgeseg.bench.speed import time_runner
+    from edgeseg.bench.speed import cpu_threads
     from edgeseg.bench.visualize import palette_for
     from edgeseg.runtime import open_runner
     from edgeseg.video import RunOptions, run_video
+    from edgeseg.video.model_time import time_async, time_sync
 
     import cv2
 
     with open_runner(artifact, "openvino") as runner:
         ok, frame = cv2.VideoCapture(str(video)).read()
-        model = time_runner(runner, feeder(runner)[1](frame)[None], warmup=5, iters=None, duration=seconds)
-        palette = palette_for(runner)
+        x = feeder(runner)[1](frame)[None]
+        sync = time_sync(runner, x, seconds)
+        asyn = time_async(runner, x, seconds)
+        palette, threads = palette_for(runner), cpu_threads(runner)
         naive = naive_loop(runner, video, tmp / "naive.avi", palette)
     e2e = run_video(artifact, str(video), RunOptions(video=str(tmp / "e2e.avi"), model_seconds=0), backend="openvino")
-    return {"model_fps": model["end_to_end"]["fps"], "model_median_ms": model["end_to_end"]["median_ms"],
-            "threads": model["cpu_threads"], "e2e": e2e, "naive": naive}
+    return {"sync": sync, "async": asyn, "threads": threads, "e2e": e2e, "naive": naive, "loadavg": os.getloadavg()}
+
+
+def class_maps_check(artifact: str, video: Path, tmp: Path) -> dict:
+    """Every frame's class map from `edgeseg run` (masks) against `predict`'s for the same frame."""
+    import cv2
+
+    from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.runtime import open_runner
+    from edgeseg.video import RunOptions, run_video
+
+    run_video(artifact, str(video), RunOptions(masks=str(tmp / "masks"), model_seconds=0), backend="openvino")
+    cap, frames, same = cv2.VideoCapture(str(video)), [], 0
+    while (frame := cap.read()[1]) is not None:
+        frames.append(frame)
+    with open_runner(artifact, "openvino") as runner:
+        for i, frame in enumerate(frames):
+            written = cv2.imread(str(tmp / "masks" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED)
+            same += int(np.array_equal(written, predict_labels(runner, frame)))
+    return {"frames": len(frames), "identical": same}
+
+
+def host_profile(artifact: str, video: Path, repeat: int = 30) -> dict:
+    """Mean ms of each host step on one real frame's output, the NumPy way `predict` takes and the
+    pipeline's (post.py): argmax over the logits, palette, blend; and the MJPG encode."""
+    import cv2
+
+    from edgeseg.bench.accuracy import feeder, to_labels
+    from edgeseg.bench.visualize import colorize, overlay, palette_for
+    from edgeseg.runtime import open_runner
+    from edgeseg.video.post import Painter, class_map
+
+    ok, frame = cv2.VideoCapture(str(video)).read()
+    with open_runner(artifact, "openvino") as runner:
+        feed = feeder(runner)[1]
+        logits = runner.infer(feed(frame)[None])[0]
+        palette = palette_for(runner)
+    paint = Painter(palette, 0.5)
+    labels = class_map(logits, frame.shape[:2])
+    assert np.array_equal(labels, to_labels(logits, frame.shape[:2], "logits"))
+    steps = {
+        "preprocess (contract apply)": lambda: feed(frame),
+        "argmax numpy (to_labels)": lambda: to_labels(logits, frame.shape[:2], "logits"),
+        "argmax opencv (post.class_map)": lambda: class_map(logits, frame.shape[:2]),
+        "palette + blend numpy (colorize, overlay)": lambda: overlay(frame, colorize(labels, palette)),
+        "palette + blend opencv (post.Painter)": lambda: paint(frame, labels),
+        "JPEG encode (MJPG frame)": lambda: cv2.imencode(".jpg", frame),
+    }
+    out = {}
+    for name, step in steps.items():
+        step()
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            step()
+        out[name] = round((time.perf_counter() - t0) * 1000.0 / repeat, 3)
+    return out
 
 
 def machine() -> dict:
@@ -119,7 +178,7 @@ def main() -> None:
                     "export and the one with pre/postprocessing in the graph, made in a temporary folder)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--frames", type=int, default=101)
-    ap.add_argument("--model-seconds", type=float, default=5.0)
+    ap.add_argument("--model-seconds", type=float, default=5.0, help="each of the sync and async timings")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "video-e2e"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -127,48 +186,70 @@ def main() -> None:
         artifacts = args.artifact or [export_int8(tmp / "export", g) for g in (False, True)]
         video = make_video(tmp / "camvid-0016E5-360x480.mp4", args.frames)
         start = machine()
+        checks = {a: class_maps_check(a, video, tmp / Path(a).stem) for a in artifacts}
+        profiles = {a: host_profile(a, video) for a in artifacts}
         rounds: dict[str, list] = {a: [] for a in artifacts}
         for i in range(args.rounds):
             for a in artifacts:  # artifacts interleaved too
                 rounds[a].append(one_round(a, video, tmp, args.model_seconds))
                 r = rounds[a][-1]
-                print(f"round {i + 1} {Path(a).name}: model {r['model_fps']:.1f} FPS, e2e {r['e2e']['e2e_fps']:.1f} "
-                      f"FPS, naive {r['naive']['fps']:.1f} FPS", flush=True)
+                print(f"round {i + 1} {Path(a).name}: model sync {r['sync']['fps']:.1f} FPS, async "
+                      f"{r['async']['fps']:.1f} FPS ({r['async']['requests']} requests), e2e {r['e2e']['e2e_fps']:.1f} "
+                      f"FPS, naive {r['naive']['fps']:.1f} FPS; load {r['loadavg'][0]:.1f}", flush=True)
     results = {"machine": start, "loadavg_end": os.getloadavg(), "frames": args.frames, "rounds": args.rounds,
-               "input": list(SIZE), "artifacts": [summarize(rounds[a], a) for a in artifacts]}
+               "input": list(SIZE), "artifacts": [summarize(rounds[a], a, checks[a], profiles[a]) for a in artifacts]}
     write(results, Path(args.out))
 
 
-def summarize(rounds: list[dict], artifact: str) -> dict:
+def summarize(rounds: list[dict], artifact: str, check: dict, profile: dict) -> dict:
     med = lambda xs: round(statistics.median(xs), 3)  # noqa: E731
     stages = {s: med([r["e2e"]["stages"][s]["mean_ms"] for r in rounds]) if rounds[0]["e2e"]["stages"][s] else None
               for s in rounds[0]["e2e"]["stages"]}
-    model, e2e = med([r["model_fps"] for r in rounds]), med([r["e2e"]["e2e_fps"] for r in rounds])
-    naive = med([r["naive"]["fps"] for r in rounds])
-    return {"artifact": Path(artifact).name, "backend": "openvino CPU", "model_fps": model, "e2e_fps": e2e, "naive_fps": naive,
-            "e2e_over_model": round(e2e / model, 3), "naive_over_model": round(naive / model, 3),
+    sync, asyn = med([r["sync"]["fps"] for r in rounds]), med([r["async"]["fps"] for r in rounds])
+    e2e, naive = med([r["e2e"]["e2e_fps"] for r in rounds]), med([r["naive"]["fps"] for r in rounds])
+    return {"artifact": Path(artifact).name, "backend": "openvino CPU", "model_sync_fps": sync,
+            "model_sync_median_ms": med([r["sync"]["median_ms"] for r in rounds]), "model_async_fps": asyn,
+            "requests": rounds[0]["async"]["requests"], "e2e_fps": e2e, "naive_fps": naive,
+            "e2e_over_async": round(e2e / asyn, 3), "e2e_over_sync": round(e2e / sync, 3),
+            "naive_over_sync": round(naive / sync, 3),
+            "e2e_over_async_per_round": [round(r["e2e"]["e2e_fps"] / r["async"]["fps"], 3) for r in rounds],
             "stage_mean_ms": stages, "latency_p50_ms": med([r["e2e"]["latency_p50_ms"] for r in rounds]),
-            "latency_p99_ms": med([r["e2e"]["latency_p99_ms"] for r in rounds]),
-            "model_threads": rounds[0]["threads"], "per_round": rounds}
+            "latency_p99_ms": med([r["e2e"]["latency_p99_ms"] for r in rounds]), "class_maps": check,
+            "host_profile_ms": profile, "model_threads": rounds[0]["threads"], "per_round": rounds}
 
 
 def write(result: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
+    loads = [r["loadavg"][0] for a in result["artifacts"] for r in a["per_round"]]
     lines = ["# edgeseg run: end-to-end video vs model-only (OpenVINO CPU, S2-FPN18 INT8 360x480)", "",
-             f"- machine: {m['cpu']}, {m['cpus']} CPUs; load average at start {m['loadavg'][0]:.1f}, end "
-             f"{result['loadavg_end'][0]:.1f}", f"- lscpu flags: {m['flags']}",
+             f"- machine: {m['cpu']}, {m['cpus']} CPUs; 1-minute load average at start {m['loadavg'][0]:.1f}, "
+             f"after each round {min(loads):.1f}-{max(loads):.1f}, end {result['loadavg_end'][0]:.1f} "
+             "(a machine shared with other work: every figure is taken under that load, all interleaved)",
+             f"- lscpu flags: {m['flags']}",
              "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- {result['frames']} frames at {result['input'][1]}x{result['input'][0]} (mp4v), {result['rounds']} "
-             "rounds interleaved (model, naive, e2e; artifacts in turn), medians", ""]
+             "rounds interleaved (model sync, model async, naive loop, `edgeseg run`; artifacts in turn), medians",
+             "- model sync: `infer` one at a time; model async: as many requests in flight as the pipeline keeps; "
+             "`edgeseg run` writes an MJPG overlay .avi", ""]
     for a in result["artifacts"]:
-        lines += [f"## {a['artifact']} ({a['model_threads']} threads)", "", "| what | FPS | x model |", "|---|---|---|",
-                  f"| model only (runner.infer) | {a['model_fps']:.1f} | 1.00 |",
-                  f"| edgeseg run (pipeline) | {a['e2e_fps']:.1f} | {a['e2e_over_model']:.2f} |",
-                  f"| naive loop | {a['naive_fps']:.1f} | {a['naive_over_model']:.2f} |", "",
-                  "| stage | mean ms |", "|---|---|"]
+        c = a["class_maps"]
+        lines += [f"## {a['artifact']} ({a['model_threads']} threads)", "", "| what | FPS | x model async | x model sync |",
+                  "|---|---|---|---|",
+                  f"| model only, async ({a['requests']} requests in flight) | {a['model_async_fps']:.1f} | 1.00 | "
+                  f"{a['model_async_fps'] / a['model_sync_fps']:.2f} |",
+                  f"| model only, sync ({a['model_sync_median_ms']:.1f} ms median) | {a['model_sync_fps']:.1f} | "
+                  f"{a['model_sync_fps'] / a['model_async_fps']:.2f} | 1.00 |",
+                  f"| edgeseg run (pipeline, async) | {a['e2e_fps']:.1f} | {a['e2e_over_async']:.2f} | "
+                  f"{a['e2e_over_sync']:.2f} |",
+                  f"| naive loop (sync) | {a['naive_fps']:.1f} | - | {a['naive_over_sync']:.2f} |", "",
+                  "e2e / model async per round: " + ", ".join(f"{x:.2f}" for x in a["e2e_over_async_per_round"]), "",
+                  f"class maps of `edgeseg run` identical to `predict`'s: {c['identical']} of {c['frames']} frames", "",
+                  "| pipeline stage | mean ms |", "|---|---|"]
         lines += [f"| {s} | {v:.2f} |" for s, v in a["stage_mean_ms"].items() if v is not None]
+        lines += ["", "| host step, one frame, before the rounds | mean ms |", "|---|---|"]
+        lines += [f"| {s} | {v:.2f} |" for s, v in a["host_profile_ms"].items()]
         lines += ["", f"capture-to-output latency p50 {a['latency_p50_ms']:.1f} ms, p99 {a['latency_p99_ms']:.1f} ms", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))

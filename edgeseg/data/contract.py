@@ -146,13 +146,16 @@ class Preprocess:
         """HWC uint8 BGR -> CHW float32, exactly as the official code prepares a test image."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise EdgesegError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
-        img = self.resize(image_bgr).astype(np.float32)
-        img -= np.asarray(self.mean_bgr, dtype=np.float32)
+        img = self.resize(image_bgr)
+        order = [2, 1, 0] if self.channel_order == "RGB" else [0, 1, 2]
+        out = np.empty((3, *img.shape[:2]), np.float32)
+        # one pass from HWC uint8 to CHW float32 (the same float32 arithmetic as converting first,
+        # 4x faster: a video frame's preprocessing takes its time from the model on a small CPU)
+        np.subtract(img.transpose(2, 0, 1)[order], np.asarray(self.mean_bgr, np.float32)[order, None, None], out=out,
+                    dtype=np.float32)
         if self.std_bgr is not None:
-            img /= np.asarray(self.std_bgr, dtype=np.float32)
-        if self.channel_order == "RGB":
-            img = img[:, :, ::-1]
-        return np.ascontiguousarray(img.transpose(2, 0, 1))
+            out /= np.asarray(self.std_bgr, np.float32)[order, None, None]
+        return out
 
     def batch(self, images_bgr) -> np.ndarray:
         return np.stack([self.apply(im) for im in images_bgr])
