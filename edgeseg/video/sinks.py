@@ -219,8 +219,9 @@ class AvSink(VideoSink):
         self.stream.codec_context.gop_size = max(1, round(fps))  # a keyframe (and an MP4 fragment) a second
         if codec == "libx264":
             self.stream.codec_context.options = {"preset": "veryfast", "crf": "23", "tune": "zerolatency"}
-        else:
-            self.stream.codec_context.options = {"qscale": "4"}  # MPEG-4 Part 2: quality, not bit rate
+        else:  # MPEG-4 Part 2 at a fixed quantiser 4 (FFmpeg's -q:v 4), not its default 200 kb/s
+            self.stream.codec_context.qscale = True
+            self.stream.codec_context.global_quality = 4 * 118  # FF_QP2LAMBDA
 
     def _write(self, image_bgr: np.ndarray) -> None:
         import av

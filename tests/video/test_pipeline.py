@@ -116,3 +116,16 @@ def test_class_map_equals_to_labels_ties_included():
     assert np.array_equal(class_map(logits, (36, 48)), to_labels(logits, (36, 48), "logits"))
     assert np.array_equal(class_map(logits, (72, 96)), to_labels(logits, (72, 96), "logits"))  # resized: to_labels
     assert class_map(logits, (36, 48))[0, 0] == 3
+
+
+def test_painter_gives_colorize_colours_and_overlay_blend():
+    from edgeseg.bench.visualize import colorize, overlay
+    from edgeseg.video.post import Painter
+
+    rng = np.random.default_rng(2)
+    image, labels = rng.integers(0, 256, (36, 48, 3), dtype=np.uint8), rng.integers(0, 12, (36, 48)).astype(np.uint8)
+    palette = rng.integers(0, 256, (11, 3)).tolist()  # id 11 is beyond it: black, as colorize
+    assert np.array_equal(Painter(palette, 1.0)(image, labels), colorize(labels, palette))
+    for alpha in (0.0, 0.3, 0.5):
+        painted = Painter(palette, alpha)(image, labels).astype(int)
+        assert np.abs(painted - overlay(image, colorize(labels, palette), alpha)).max() <= 1

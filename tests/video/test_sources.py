@@ -46,3 +46,45 @@ def test_a_corrupt_image_in_a_folder_is_a_none_frame(tmp_path):
     source = open_source(str(tmp_path))
     frames = list(source.frames())
     assert source.count == 4 and [f.image is None for f in frames] == [True, False, False, False]
+
+
+def test_a_udp_stream_is_read_not_refused(tmp_path):
+    """UDP has no connection to probe (issue 28 E: a TCP connect refused every udp:// source): a real
+    MPEG-TS stream sent to a local UDP port opens as a live source and gives its frames."""
+    av = pytest.importorskip("av", reason="PyAV (the video extra) sends the stream")
+    import socket
+    import threading
+    import time
+
+    import cv2
+
+    from videos import camvid_frames
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    images, stop = [cv2.imread(str(p)) for p in camvid_frames(6)], threading.Event()
+
+    def send():
+        out = av.open(f"udp://127.0.0.1:{port}?pkt_size=1316", "w", format="mpegts")
+        stream = out.add_stream("mpeg4", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 240, 180, "yuv420p"
+        stream.codec_context.gop_size = 5
+        for i in range(300):
+            if stop.is_set():
+                break
+            for packet in stream.encode(av.VideoFrame.from_ndarray(images[i % 6], format="bgr24")):
+                out.mux(packet)
+            time.sleep(1 / 15)
+        out.close()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        source = open_source(f"udp://127.0.0.1:{port}", timeout_s=10)
+        got = [f for f, _ in zip(source.frames(), range(8))]
+        source.close()
+    finally:
+        stop.set()
+        sender.join(10)
+    assert source.live and source.size == (180, 240) and len(got) == 8 and got[-1].image.shape == (180, 240, 3)
