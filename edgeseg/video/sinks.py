@@ -150,8 +150,10 @@ class VideoSink:
     def write(self, image_bgr: np.ndarray) -> None:
         import cv2
 
-        h, w = self.size
-        if image_bgr.shape[:2] != (h, w):
+        (h, w), (ih, iw) = self.size, image_bgr.shape[:2]
+        if 0 <= ih - h <= 1 and 0 <= iw - w <= 1:  # the same, or an odd last row/column cut for 4:2:0
+            image_bgr = image_bgr[:h, :w]
+        else:
             image_bgr = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_AREA)
         self._write(image_bgr)
         self.frames += 1
@@ -226,8 +228,7 @@ class AvSink(VideoSink):
     def _write(self, image_bgr: np.ndarray) -> None:
         import av
 
-        h, w = self.size
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr[:h, :w]), format="bgr24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr), format="bgr24")
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 

@@ -75,6 +75,8 @@ def test_mp4_and_mkv_hold_every_frame_for_opencv_and_pyav(tmp_path, name):
     sink.close()
     frames = read_video(tmp_path / name)
     assert len(frames) == 20 and frames[0].shape == (180, 240, 3)
+    cut = cv2.resize(images[0], (241, 181))[:180, :240].astype(int)  # cut, not rescaled
+    assert np.abs(frames[0].astype(int) - cut).mean() < 4  # lossy, but the same picture at the same place
     with av.open(str(tmp_path / name)) as c:
         stream = c.streams.video[0]
         assert stream.codec_context.name in ("h264", "mpeg4")
