@@ -23,11 +23,12 @@ def check_source(source: str) -> None:
     open_source(source).close()
 
 
-def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: int | None = None) -> None:
+def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: int | None = None,
+                   model_seconds: float = MODEL_SECONDS) -> None:
     """Put `video` (end-to-end FPS, latency, stages, model-only sync and async figures, and e2e/model
     against the async one) on every row that ran; a row whose video run fails keeps its timings
     and says why."""
-    options = RunOptions(max_frames=max_frames, model_seconds=MODEL_SECONDS)
+    options = RunOptions(max_frames=max_frames, model_seconds=model_seconds)
     for row in result["rows"]:
         if row.get("status") != "ok":
             continue
