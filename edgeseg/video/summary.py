@@ -45,7 +45,7 @@ class RunSummary:
     @property
     def model_fps(self) -> float | None:
         """Model-only throughput in the pipeline's own mode (asynchronous, `requests` in flight)."""
-        return (self.model or {}).get("async", {}).get("fps")
+        return ((self.model or {}).get("async") or {}).get("fps")
 
     def to_dict(self) -> dict:
         lat = np.asarray(self.latency_ms, dtype=np.float64)
@@ -57,7 +57,7 @@ class RunSummary:
             "wall_s": round(self.wall_s, 4),
             "e2e_fps": None if self.fps is None else round(self.fps, 3),
             "e2e_mode": "async", "requests": self.requests,
-            "model_fps": self.model_fps, "model_mode": "async" if self.model else None,
+            "model_fps": self.model_fps, "model_mode": "async" if self.model_fps else None,
             "e2e_over_model": None if ratio is None else round(ratio, 4),
             "stages": {s: _stats(v) for s, v in self.stage_ms.items()},
             "latency_p50_ms": round(float(np.percentile(lat, 50)), 3) if lat.size else None,
@@ -67,15 +67,18 @@ class RunSummary:
 
 
 def e2e_line(d: dict) -> str:
-    """One line: frames, end-to-end FPS, model-only FPS in the same mode and their ratio, the model's
-    synchronous latency, capture-to-output latency, losses."""
+    """One line: frames, end-to-end FPS with the requests it kept in flight, the model alone with as
+    many in flight and the ratio, the model alone one request at a time (latency), capture-to-output
+    latency, losses. (examples/cpp/video_summary.hpp prints the same line.)"""
     fps = "-" if d["e2e_fps"] is None else f"{d['e2e_fps']:.1f}"
-    mode = f"async, {d['requests']} request{'s' if d['requests'] > 1 else ''} in flight"
-    line = f"{d['frames_out']} frames in {d['wall_s']:.2f} s: end-to-end {fps} FPS ({mode})"
-    if d["model_fps"]:
-        ratio = f", {d['e2e_over_model']:.0%} of it" if d["e2e_over_model"] else ""
-        line += f"; model alone {d['model_fps']:.1f} FPS in the same mode{ratio}"
-        line += f", sync latency {d['model']['sync']['median_ms']:.1f} ms ({d['model']['sync']['fps']:.1f} FPS)"
+    line = f"{d['frames_out']} frames in {d['wall_s']:.2f} s: end-to-end {fps} FPS with {d['requests']} in flight"
+    model = d.get("model") or {}
+    if model.get("async"):
+        ratio = f" ({d['e2e_over_model']:.0%} of it)" if d["e2e_over_model"] else ""
+        line += f"; model alone {model['async']['fps']:.1f} FPS with {model['async']['requests']} in flight{ratio}"
+    if model.get("sync"):
+        line += (", " if model.get("async") else "; model alone ") + \
+            f"{model['sync']['median_ms']:.1f} ms ({model['sync']['fps']:.1f} FPS) one at a time"
     if d["latency_p50_ms"] is not None:
         line += f"; latency p50 {d['latency_p50_ms']:.1f} ms, p99 {d['latency_p99_ms']:.1f} ms"
     extras = [f"{d[k]} {k}" for k in ("dropped", "unreadable") if d[k]]

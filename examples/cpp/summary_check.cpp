@@ -1,5 +1,6 @@
 // edgeseg_summary_check: video_summary.hpp fed known timings, so the tests can hold its line to
-// Python's edgeseg.video.summary.e2e_line. stdin: "frames wall_s model_fps unreadable", then
+// Python's edgeseg.video.summary.e2e_line. stdin: "frames wall_s requests model_fps model_ms
+// model_async_fps unreadable", then
 // "latency MS..." and "STAGE MS..." lines.
 #include <iostream>
 #include <sstream>
@@ -9,7 +10,7 @@
 
 int main() {
   edgeseg::RunTimes t;
-  std::cin >> t.frames_out >> t.wall_s >> t.model_fps >> t.unreadable;
+  std::cin >> t.frames_out >> t.wall_s >> t.requests >> t.model_fps >> t.model_ms >> t.model_async_fps >> t.unreadable;
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);

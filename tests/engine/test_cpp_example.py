@@ -98,14 +98,18 @@ def test_cpp_video_summary_matches_python(contract_check):
     """edgeseg_video's summary (video_summary.hpp) says what `edgeseg run` says for the same timings."""
     from edgeseg.video.summary import RunSummary, e2e_line, stage_rows
 
-    s = RunSummary("clip.mp4", "m.engine", "tensorrt", frames_out=30, unreadable=1, wall_s=1.5, model_fps=25.0)
-    s.latency_ms = [10.0, 20.0, 30.0, 40.0]
-    s.stage_ms.update(decode=[1.0, 2.0, 4.0], infer=[30.0, 31.5, 29.0], write=[0.5, 0.75])
-    stdin = "30 1.5 25 1\nlatency 10 20 30 40\ndecode 1 2 4\ninfer 30 31.5 29\nwrite 0.5 0.75\n"
-    proc = subprocess.run([str(contract_check.parent / "edgeseg_summary_check")], input=stdin, capture_output=True,
-                          text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    expected = s.to_dict()
-    assert lines[-1] == e2e_line(expected)
-    assert [tuple(row.split()) for row in lines[1:-1]] == stage_rows(expected)
+    sync = {"mode": "sync", "requests": 1, "median_ms": 40.0, "fps": 25.0}
+    for model, numbers in (({"sync": sync}, "2 25 40 0"),  # what main_video measures: no ratio across modes
+                           ({"sync": sync, "async": {"mode": "async", "requests": 2, "fps": 32.0}}, "2 25 40 32")):
+        s = RunSummary("clip.mp4", "m.engine", "tensorrt", frames_out=30, unreadable=1, wall_s=1.5, requests=2,
+                       model=model)
+        s.latency_ms = [10.0, 20.0, 30.0, 40.0]
+        s.stage_ms.update(decode=[1.0, 2.0, 4.0], infer=[30.0, 31.5, 29.0], write=[0.5, 0.75])
+        stdin = f"30 1.5 {numbers} 1\nlatency 10 20 30 40\ndecode 1 2 4\ninfer 30 31.5 29\nwrite 0.5 0.75\n"
+        proc = subprocess.run([str(contract_check.parent / "edgeseg_summary_check")], input=stdin,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.strip().splitlines()
+        expected = s.to_dict()
+        assert lines[-1] == e2e_line(expected)
+        assert [tuple(row.split()) for row in lines[1:-1]] == stage_rows(expected)
