@@ -127,3 +127,27 @@ def test_a_killed_mp4_or_mkv_writer_leaves_a_playable_video(tmp_path, suffix):
     assert 30 <= len(frames) <= 50 and frames[0].shape == (180, 240, 3)
     with av.open(str(partial[0])) as c:
         assert sum(1 for _ in c.decode(video=0)) == len(frames)
+
+
+@needs_av
+def test_the_mpeg4_fallback_writes_every_frame(tmp_path, monkeypatch):
+    """Where PyAV has no H.264 encoder, .mp4 is MPEG-4 Part 2 at a fixed quality."""
+    import av
+
+    import edgeseg.video.sinks as sinks
+
+    monkeypatch.setattr(av, "codecs_available", set(av.codecs_available) - {"libx264"})
+    assert sinks.video_format(tmp_path / "x.mp4") == ("mp4", "mpeg4")
+    sink = open_video(tmp_path / "x.mp4", 15.0, (180, 240))
+    for p in camvid_frames(6):
+        sink.write(__import__("cv2").imread(str(p)))
+    sink.close()
+    with av.open(str(tmp_path / "x.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "mpeg4" and sum(1 for _ in c.decode(video=0)) == 6
+
+
+def test_mp4_without_pyav_is_refused_up_front_and_avi_still_works(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError, as where it is not installed
+    with pytest.raises(EdgesegError, match=r"PyAV.*not installed.*edgeseg\[video\]"):
+        plan_outputs(str(tmp_path / "x.mp4"), "overlay")
+    assert plan_outputs(str(tmp_path / "x.avi"), "overlay") == (tmp_path / "x.avi", None)
