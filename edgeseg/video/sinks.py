@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.bench.visualize import write_png
+from edgeseg.data.images import IMAGE_SUFFIXES
 from edgeseg.errors import EdgesegError
 from edgeseg.outputs import check_out_dir, check_out_file, describe_os_error, require_utf8
 
@@ -86,12 +87,15 @@ def _same(a: Path, b: Path) -> bool:
 
 def _refuse_clobbering(video: Path | None, masks: Path | None, source: str | None, json_out: str | None) -> None:
     src = Path(source) if source and "://" not in source else None
+    images = None  # the folder whose images SOURCE reads (a folder, a glob's folder, an image's folder)
     if src is not None and any(ch in str(src) for ch in "*?["):
-        src = src.parent  # a glob reads the images of its folder
+        src = images = src.parent
+    elif src is not None and (src.is_dir() or src.suffix.lower() in IMAGE_SUFFIXES):
+        images = src if src.is_dir() else src.parent
     if video is not None and src is not None and _same(video, src):
         raise EdgesegError(f"-o {video}: that is the SOURCE video; writing it would destroy the input. "
                            "Give another name")
-    if masks is not None and src is not None and src.is_dir() and _same(masks, src):
+    if masks is not None and images is not None and _same(masks, images):
         raise EdgesegError(f"-o {masks}: that is the SOURCE image folder; the class maps would mix with (and "
                            "replace) its images. Give another folder")
     if json_out is not None and video is not None and _same(Path(json_out), video):

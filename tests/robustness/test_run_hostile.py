@@ -56,6 +56,8 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, bro
     frames.mkdir()
     (frames / "000000.png").write_bytes(b"a user's image")
     one_error(capsys, main(["run", str(broken), str(frames), "--mask", "-o", str(frames)]), "SOURCE image folder")
+    one_error(capsys, main(["run", str(broken), str(frames / "000000.png"), "--mask", "-o", str(frames)]),
+              "SOURCE image folder")
     assert digest(clip) == before and (frames / "000000.png").read_bytes() == b"a user's image"
     assert not (tmp_path / "x.avi").exists()
 
