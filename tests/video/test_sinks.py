@@ -117,7 +117,8 @@ def test_a_killed_writer_leaves_a_playable_video(tmp_path):
 @needs_av
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
 def test_a_killed_mp4_or_mkv_writer_leaves_a_playable_video(tmp_path, suffix):
-    """Killed after 50 frames (a keyframe each 15): every fragment before the last keyframe plays."""
+    """Killed after 50 frames (a keyframe each 15): every fragment (MP4) or cluster (Matroska) before
+    the last keyframe plays: 45 frames here."""
     import av
 
     _killed_writer(tmp_path / f"k{suffix}", 50)
