@@ -127,6 +127,8 @@ Artifact open_artifact(const std::string& path) {
   try {
     a.contract = read_contract(a.meta, a.sidecar_path);
     a.palette = read_palette(a.meta, a.sidecar_path);
+    const Json& size = a.meta["dataset"].value("input_size", Json::array());
+    if (size.is_array() && size.size() == 2) a.dataset_pixels = size[0].get<int>() * size[1].get<int>();
   } catch (const Json::exception& e) {
     throw Error(a.sidecar_path + ": malformed sidecar (" + std::string(e.what()) + ")");
   }

@@ -1,5 +1,6 @@
 #include "edgeseg/image.hpp"
 
+#include <algorithm>
 #include <cfenv>
 #include <cmath>
 #include <cstring>
@@ -87,14 +88,16 @@ cv::Mat to_u8(const cv::Mat& labels32) {
 
 }  // namespace
 
-cv::Size model_size(const Artifact& artifact, const std::vector<int64_t>& shape) {
+cv::Size model_size(const Artifact& artifact, const std::vector<int64_t>& shape, cv::Size image) {
   const Contract& c = artifact.contract;
   if (c.height > 0) return {c.width, c.height};
   const size_t h_axis = c.embedded ? 1 : 2;
   if (shape.size() == 4 && shape[h_axis] > 0 && shape[h_axis + 1] > 0)
     return {static_cast<int>(shape[h_axis + 1]), static_cast<int>(shape[h_axis])};
-  throw Error(artifact.path + ": its input size is dynamic and its contract names none; export it with --input-size "
-              "for edgeseg-cpp");
+  const long long h = image.height, w = image.width, cap = artifact.dataset_pixels;
+  if (cap <= 0 || h * w <= cap) return image;
+  const double scale = std::pow(static_cast<double>(cap) / static_cast<double>(h * w), 0.5);  // edgeseg.memory.fit_within
+  return {std::max(1, static_cast<int>(static_cast<double>(w) * scale)), std::max(1, static_cast<int>(static_cast<double>(h) * scale))};
 }
 
 cv::Mat resize_image(const cv::Mat& bgr, cv::Size size) {

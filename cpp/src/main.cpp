@@ -139,10 +139,9 @@ int segment(const Args& a) {
   }
   make_dir(a.out, "-o");
   const auto backend = open_backend(artifact, {a.threads, a.device});
-  const cv::Size size = model_size(artifact, backend->input_shape());
   for (size_t i = 0; i < images.size(); ++i) {
     const cv::Mat& image = images[i];
-    const Input in = prepare(image, artifact.contract, size);
+    const Input in = prepare(image, artifact.contract, model_size(artifact, backend->input_shape(), image.size()));
     const cv::Mat labels = to_labels(backend->infer(in.data(), in.shape), image.rows, image.cols);
     const cv::Mat mask = colorize(labels, artifact.palette);
     const std::string base = a.out + "/" + stem(a.positional[i + 1]);
@@ -172,7 +171,7 @@ int run(const Args& a) {
   o.alpha = a.alpha;
   o.model_seconds = a.model_seconds;
   o.max_frames = a.max_frames;
-  const nlohmann::json summary = run_video(artifact, *backend, source, o).to_json();
+  const nlohmann::ordered_json summary = run_video(artifact, *backend, source, o).to_json();
   std::cout << "edgeseg-cpp run: " << summary["backend"].get<std::string>() << "\n" << stage_table(summary);
   for (const char* key : {"video", "masks"})
     if (!summary["outputs"][key].is_null()) std::cout << key << ": " << summary["outputs"][key].get<std::string>() << "\n";

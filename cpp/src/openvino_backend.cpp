@@ -1,9 +1,12 @@
 // OpenVINO: ONNX models and IRs, compiled as edgeseg's Python OpenVINO runner compiles them
 // (PERFORMANCE_HINT LATENCY, INFERENCE_NUM_THREADS when given, float layers in f32 unless the
 // artifact's sidecar asks for bf16, as a tuned IR does), with asynchronous infer requests.
+#include <openvino/frontend/manager.hpp>
 #include <openvino/openvino.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,12 +25,37 @@ DType dtype_of(const ov::element::Type& t, const std::string& what) {
   throw Error(what + " has element type " + t.get_type_name() + ", which edgeseg-cpp does not read");
 }
 
-// The first line of an OpenVINO exception, which can run to pages.
+// The first line of an OpenVINO exception that says something (they open with "Exception from
+// src/...cpp:N:" and "...failed with GeneralFailure:" lines and can run to pages).
 std::string first_line(const std::string& text) {
-  size_t start = text.find_first_not_of(" \n\r\t");
-  if (start == std::string::npos) return "unknown error";
-  const std::string line = text.substr(start, text.find('\n', start) - start);
-  return line.size() > 200 ? line.substr(0, 200) : line;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    std::string line = text.substr(at, end - at);
+    at = end + 1;
+    const size_t start = line.find_first_not_of(" \t\r[");
+    if (start == std::string::npos) continue;
+    line = line.substr(start);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.rfind("Exception from ", 0) == 0 || line.rfind("Check '", 0) == 0 || line.back() == ':') continue;
+    return line.size() > 200 ? line.substr(0, 200) : line;
+  }
+  return "unknown error";
+}
+
+// The model read by the front end its suffix names (ONNX or IR) only: given any path, OpenVINO
+// would offer a broken file to every front end, and some write to stderr when they refuse it.
+std::shared_ptr<ov::Model> read_model(const Artifact& a) {
+  ov::frontend::FrontEndManager manager;
+  const ov::frontend::FrontEnd::Ptr fe = manager.load_by_framework(a.kind == ArtifactKind::OpenVinoIR ? "ir" : "onnx");
+  try {
+    const ov::frontend::InputModel::Ptr input = fe->load(a.path);
+    if (!input) throw Error("not a model");
+    return fe->convert(input);
+  } catch (const std::exception& e) {
+    throw Error(a.path + ": OpenVINO cannot read it as " +
+                (a.kind == ArtifactKind::OpenVinoIR ? "an IR" : "an ONNX model") + " (" + first_line(e.what()) + ")");
+  }
 }
 
 class OpenVinoBackend : public Backend {
@@ -42,8 +70,9 @@ class OpenVinoBackend : public Backend {
       if (threads_ > 0) props.emplace(ov::inference_num_threads(threads_));
       props.emplace(ov::hint::inference_precision(ov::element::Type(hint)));
     }
+    const std::shared_ptr<ov::Model> model = read_model(a);
     try {
-      compiled_ = core_.compile_model(a.path, device_, props);
+      compiled_ = core_.compile_model(model, device_, props);
     } catch (const std::exception& e) {
       throw Error(a.path + ": OpenVINO cannot compile it for " + device_ + " (" + first_line(e.what()) + ")");
     }

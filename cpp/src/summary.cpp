@@ -7,7 +7,7 @@
 namespace edgeseg {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 double rounded(double x, int digits) {
   const double f = std::pow(10.0, digits);

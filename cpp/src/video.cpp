@@ -115,7 +115,7 @@ class Run {
     cv::VideoCapture cap = open_capture(source, first);
     const double fps_read = cap.get(cv::CAP_PROP_FPS);
     fps_ = fps_read > 0 && fps_read < 1000 ? fps_read : 30.0;  // edgeseg.video.sources.IMAGE_FPS
-    size_ = model_size(artifact_, backend_.input_shape());
+    size_ = model_size(artifact_, backend_.input_shape(), first.size());
     s_.source = source;
     s_.artifact = artifact_.path;
     s_.backend = backend_.description();

@@ -37,6 +37,7 @@ struct Artifact {
   Contract contract;
   std::vector<std::array<uint8_t, 3>> palette;  // RGB per class
   std::string precision_hint;                // OpenVINO float precision the artifact asks for ("" = f32)
+  int dataset_pixels = 0;                    // dataset.input_size H*W: the cap of a dynamic model's size (0: none)
 };
 
 // Reads and checks ARTIFACT's sidecar; Error (one line) for a missing or unreadable file, a missing,

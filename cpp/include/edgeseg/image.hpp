@@ -22,8 +22,10 @@ struct Input {
   const void* data() const { return chw.empty() ? static_cast<const void*>(bgr.data) : chw.data(); }
 };
 
-// (H, W) the model runs at: its fixed input shape, else the contract's input_size. Error when neither.
-cv::Size model_size(const Artifact& artifact, const std::vector<int64_t>& input_shape);
+// The size the model runs an image of `image` size at, as edgeseg.bench.accuracy.feeder decides it: the
+// contract's input_size, else the model's fixed input shape, else the image's own size scaled down
+// (aspect kept) to the dataset's pixel count when larger.
+cv::Size model_size(const Artifact& artifact, const std::vector<int64_t>& input_shape, cv::Size image);
 
 // The image resized to `size` (bilinear) as Preprocess.resize does; unchanged when already that size.
 cv::Mat resize_image(const cv::Mat& bgr, cv::Size size);

@@ -26,10 +26,10 @@ struct RunSummary {
   std::vector<double> model_interval_ms;  // model alone: time per result, as the run keeps requests in flight
   std::string video_out, masks_out;     // "" when not written
 
-  nlohmann::json to_json() const;
+  nlohmann::ordered_json to_json() const;  // keys in edgeseg run's order
 };
 
-std::string e2e_line(const nlohmann::json& d);
-std::string stage_table(const nlohmann::json& d);
+std::string e2e_line(const nlohmann::ordered_json& d);
+std::string stage_table(const nlohmann::ordered_json& d);
 
 }  // namespace edgeseg
