@@ -12,6 +12,7 @@ from conftest import DEMO, run_cpp
 from edgeseg.bench.visualize import colorize
 from edgeseg.cli.main import main
 from edgeseg.data.contract import DatasetInfo
+from edgeseg.video import e2e_line
 from tiny import tiny_onnx
 from videos import FPS, make_video, read_video, video_props
 
@@ -51,9 +52,12 @@ def test_segment_is_byte_identical_to_predict(edgeseg_cpp, artifacts, images, ki
     assert_same_pictures(tmp_path / "cpp", tmp_path / "py", images)
 
 
-def test_segment_dynamic_model_runs_at_the_image_size_as_predict(edgeseg_cpp, images, tmp_path):
-    """No size in the contract or the graph: each image at its own size, capped to the dataset's pixels."""
-    model = tiny_onnx(tmp_path / "tiny.onnx")
+@pytest.mark.parametrize("contract", [{}, {"std_bgr": (57.4, 57.1, 58.4), "channel_order": "BGR"}],
+                         ids=["official", "std-bgr"])
+def test_segment_dynamic_model_runs_at_the_image_size_as_predict(edgeseg_cpp, images, contract, tmp_path):
+    """No size in the contract or the graph: each image at its own size, capped to the dataset's pixels;
+    a contract with std and BGR order applied as Preprocess.apply applies it."""
+    model = tiny_onnx(tmp_path / "tiny.onnx", **contract)
     proc = run_cpp(edgeseg_cpp, "segment", model, *images, "-o", tmp_path / "cpp")
     assert proc.returncode == 0, proc.stderr
     assert main(["predict", str(model), *map(str, images), "-o", str(tmp_path / "py"), "--backend", "openvino"]) == 0
@@ -94,3 +98,4 @@ def test_run_equals_edgeseg_run_frame_for_frame(edgeseg_cpp, artifacts, clip, ki
     for key in ("frames_in", "frames_out", "unreadable", "dropped", "interrupted", "live", "backend"):
         assert cpp_sum[key] == py_sum[key], key
     assert cpp_sum["frames_out"] == len(frames) and cpp_sum["e2e_fps"] > 0 and cpp_sum["model_fps"] > 0
+    assert e2e_line(cpp_sum) in proc.stdout.splitlines()  # the line edgeseg run prints, for its own figures
