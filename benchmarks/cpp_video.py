@@ -61,6 +61,8 @@ def main() -> None:
         artifact = args.artifact or export_int8(tmp / "export", False)
         video = make_video(tmp / "camvid-0016E5-360x480.mp4", args.frames)
         start = machine()
+        start["versions"]["edgeseg-cpp opencv"] = subprocess.run(["pkg-config", "--modversion", "opencv4"],
+                                                                 capture_output=True, text=True).stdout.strip()
         rounds = []
         for i in range(args.rounds):
             r = {}

@@ -144,6 +144,19 @@ cv::Mat to_labels(const HostTensor& out, int h, int w) {
   const int k = static_cast<int>(out.shape[1]), mh = static_cast<int>(out.shape[2]), mw = static_cast<int>(out.shape[3]);
   if (k > CV_CN_MAX) throw Error("the model outputs " + std::to_string(k) + " classes; at most 512 are read");
   const size_t plane = static_cast<size_t>(mh) * mw;
+  if (mh == h && mw == w && out.type == DType::F32) {  // the common case: class by class over whole planes
+    const float* logits = reinterpret_cast<const float*>(out.bytes.data());
+    std::vector<float> best(logits, logits + plane);
+    cv::Mat labels(h, w, CV_8U, cv::Scalar(0));
+    uint8_t* id = labels.ptr<uint8_t>();
+    if (k > 256) throw Error("the model outputs " + std::to_string(k) + " classes; an 8-bit class map holds 256");
+    for (int c = 1; c < k; ++c) {
+      const float* v = logits + c * plane;
+      for (size_t i = 0; i < plane; ++i)
+        if (v[i] > best[i]) best[i] = v[i], id[i] = static_cast<uint8_t>(c);  // strictly greater: the first maximum
+    }
+    return labels;
+  }
   cv::Mat hwc(mh, mw, CV_32FC(k));  // CHW -> HWC, as float32 (half outputs widened first)
   float* dst = hwc.ptr<float>();
   for (int c = 0; c < k; ++c)

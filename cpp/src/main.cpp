@@ -137,8 +137,9 @@ int segment(const Args& a) {
     if (image.empty()) throw Error("cannot read image " + path + " (missing, unreadable or not an image)");
     images.push_back(image);
   }
-  make_dir(a.out, "-o");
+  if (exists(a.out) && !is_dir(a.out)) throw Error("-o " + a.out + ": exists and is not a folder");
   const auto backend = open_backend(artifact, {a.threads, a.device});
+  make_dir(a.out, "-o");
   for (size_t i = 0; i < images.size(); ++i) {
     const cv::Mat& image = images[i];
     const Input in = prepare(image, artifact.contract, model_size(artifact, backend->input_shape(), image.size()));

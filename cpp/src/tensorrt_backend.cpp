@@ -111,7 +111,7 @@ struct Slot {
 
 class TensorRTBackend : public Backend {
  public:
-  TensorRTBackend(const Artifact& a, const BackendOptions&) : path_(a.path) {
+  TensorRTBackend(const Artifact& a, const BackendOptions&) : path_(a.path), embedded_(a.contract.embedded) {
     check_target(a);
     const std::string plan = read_file(a.path);
     runtime_.reset(nvinfer1::createInferRuntime(logger_));
@@ -159,7 +159,7 @@ class TensorRTBackend : public Backend {
     Slot& s = slots_.at(slot);
     nvinfer1::Dims dims{};
     dims.nbDims = static_cast<int32_t>(shape.size());
-    size_t in_bytes = shape.size() == 4 && shape[3] == 3 ? 1 : sizeof(float);
+    size_t in_bytes = embedded_ ? 1 : sizeof(float);  // uint8 NHWC or float32 NCHW, as the contract says
     for (size_t i = 0; i < shape.size(); ++i) dims.d[i] = shape[i], in_bytes *= static_cast<size_t>(shape[i]);
     if (!context_->setInputShape(in_name_.c_str(), dims)) throw Error(path_ + ": input shape outside the engine's profile");
     const nvinfer1::Dims out = context_->getTensorShape(out_name_.c_str());
@@ -206,6 +206,7 @@ class TensorRTBackend : public Backend {
   }
 
   std::string path_, in_name_, out_name_, gpu_;
+  bool embedded_;
   Logger logger_;
   std::unique_ptr<nvinfer1::IRuntime> runtime_;
   std::unique_ptr<nvinfer1::ICudaEngine> engine_;
