@@ -188,6 +188,10 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) {
+    std::cout << kUsage;
+    return 0;
+  }
   try {
     const Args a = parse(argc, argv);
     return a.command == "segment" ? segment(a) : run(a);
