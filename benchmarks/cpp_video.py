@@ -28,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video_e2e import ROOT, export_int8, machine, make_video  # noqa: E402  (the same artifact and clip)
 
+from edgeseg.video.cpp import run_cpp  # noqa: E402
+
 THREADS = 2
 
 
@@ -36,15 +38,6 @@ def python_run(artifact: str, video: Path, out: Path, seconds: float) -> dict:
 
     return run_video(artifact, str(video), RunOptions(video=str(out), model_seconds=seconds), backend="openvino",
                      runner_options={"threads": THREADS})
-
-
-def cpp_run(program: str, artifact: str, video: Path, out: Path, seconds: float) -> dict:
-    summary = out.with_suffix(".json")
-    proc = subprocess.run([program, "run", artifact, str(video), "-o", str(out), "--threads", str(THREADS),
-                           "--model-seconds", str(seconds), "--json", str(summary)], capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(f"edgeseg-cpp failed: {proc.stderr.strip()}")
-    return json.loads(summary.read_text())
 
 
 def main() -> None:
@@ -70,7 +63,8 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 out = tmp / f"{side}.avi"
                 r[side] = (python_run(artifact, video, out, args.model_seconds) if side == "python" else
-                           cpp_run(args.cpp, artifact, video, out, args.model_seconds))
+                           run_cpp(args.cpp, artifact, video, threads=THREADS, model_seconds=args.model_seconds,
+                                   video_out=out))
                 r[side]["load_before"] = load
             rounds.append(r)
             print(f"round {i + 1}: python e2e {r['python']['e2e_fps']:.1f} FPS (model sync {r['python']['model_fps']:.1f}), "

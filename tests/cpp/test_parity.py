@@ -99,3 +99,4 @@ def test_run_equals_edgeseg_run_frame_for_frame(edgeseg_cpp, artifacts, clip, ki
         assert cpp_sum[key] == py_sum[key], key
     assert cpp_sum["frames_out"] == len(frames) and cpp_sum["e2e_fps"] > 0 and cpp_sum["model_fps"] > 0
     assert e2e_line(cpp_sum) in proc.stdout.splitlines()  # the line edgeseg run prints, for its own figures
+
