@@ -129,6 +129,7 @@ class Run {
     if (!o_.masks_out.empty()) s_.masks_out = o_.masks_out;
     out_size_ = first.size();
 
+    for (const auto& stage : stage_names()) s_.stage_ms[stage];  // every key made now: each thread then appends to its own
     Channel<Frame> q0(o_.queue_size, aborted_), q1(o_.queue_size, aborted_), q2(o_.queue_size, aborted_),
         q3(o_.queue_size, aborted_);
     channels_ = {&q0, &q1, &q2, &q3};
