@@ -61,11 +61,12 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cpp-artifacts")
     ckpt, val = DEMO / "s2fpn18_camvid_half.pth", DEMO / "val"
     common = ["--input-size", "180x240", "-q"]
-    assert main(["export", str(ckpt), "-o", str(root / "int8"), "--precision", "int8", "--calib", str(val),
+    assert main(["export", str(ckpt), "-o", str(root), "--precision", "int8", "--calib", str(val),
                  "--calib-limit", "8", *common]) == 0
-    assert main(["export", str(ckpt), "-o", str(root / "embed"), "--embed-preprocess", "--argmax", "uint8", *common]) == 0
-    fp32 = root / "int8" / "s2fpn18_180x240.fp32.onnx"
-    return {"fp32": fp32, "int8": root / "int8" / "s2fpn18_180x240.int8.onnx",
-            "embed-argmax-uint8": root / "embed" / "s2fpn18_180x240.fp32.bgr8in-labels-uint8.onnx",
+    # the same work folder: the FP32 stages are reused, not exported twice
+    assert main(["export", str(ckpt), "-o", str(root), "--embed-preprocess", "--argmax", "uint8", *common]) == 0
+    fp32 = root / "s2fpn18_180x240.fp32.onnx"
+    return {"fp32": fp32, "int8": root / "s2fpn18_180x240.int8.onnx",
+            "embed-argmax-uint8": root / "s2fpn18_180x240.fp32.bgr8in-labels-uint8.onnx",
             "ir-bf16-hint": ir_for(fp32, "bf16"),
             "ir-nncf-int8": nncf_ir(fp32, load_calibset(str(val), limit=8))}
