@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing
-from edgeseg.runtime.cache_trim import trim
+from edgeseg.runtime.cache_trim import max_bytes, trim
 from edgeseg.runtime.ov_graph import uint8_copy
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,16 @@ def cache_dir() -> Path:
     root = os.environ.get("EDGESEG_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "edgeseg")
     return Path(root) / "openvino"
+
+
+_WHERE = re.compile(r"^(Exception from|Check '.*' failed at) \S+:\d+:?$")
+
+
+def cause(exc: BaseException) -> str:
+    """OpenVINO's message without its stack of source locations ("Exception from src/...cpp:132:"),
+    on one line: what is left is the cause."""
+    lines = [ln.strip().rstrip(":") for ln in str(exc).splitlines() if ln.strip() and not _WHERE.match(ln.strip())]
+    return "; ".join(lines)[:400] or type(exc).__name__
 
 
 class OpenVINORunner(Runner):
@@ -88,6 +99,7 @@ class OpenVINORunner(Runner):
         core = ov.Core()
         self._check_device(core)
         props = self.properties()
+        cap = max_bytes() if "CACHE_DIR" in props else None  # a bad EDGESEG_CACHE_MAX_GB refused before compiling
         if "CACHE_DIR" in props:
             Path(props["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -95,12 +107,11 @@ class OpenVINORunner(Runner):
         try:  # compile from the path, so a cache hit skips reading the ONNX file too
             self.compiled = core.compile_model(self.compiled_from, self.ov_device, props)
         except Exception as exc:
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({first[:200]})") from None
+            raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({cause(exc)})") from None
         self.load_s = time.perf_counter() - t0
         logger.debug("%s compiled for %s in %.2f s", self.path, self.ov_device, self.load_s)
         if "CACHE_DIR" in props:
-            trim(cache_dir())  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
+            trim(cache_dir(), cap)  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
         if len(self.compiled.inputs) != 1:
             raise EdgesegError(f"{self.path}: {len(self.compiled.inputs)} inputs; edgeseg models take one image input")
         self.request = self.compiled.create_infer_request()
@@ -113,7 +124,7 @@ class OpenVINORunner(Runner):
         try:
             copy = uint8_copy(self.path, cache_dir() / "graphs")
         except Exception as exc:  # not a readable ONNX file: let OpenVINO say what is wrong with it
-            logger.debug("%s: no uint8 copy (%s)", self.path, exc)
+            logger.warning("%s: compiled as it is, no uint8-activation copy (%s)", self.path, str(exc).splitlines()[0][:200])
             return self.path
         return str(copy) if copy else self.path
 
