@@ -8,8 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeseg import runtime as runners
-from edgeseg.artifacts import read_artifact, versions
+from edgeseg.artifacts import versions
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
@@ -18,9 +17,10 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner, parse_backend
+from edgeseg.runtime.choice import default_backend
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,9 @@ class BenchSettings:
 
 
 def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
-    """The backend an ONNX model runs on: the one asked for, else the profile's fastest installed one.
-
-    devices.json lists backends per precision, ordered by measured speed (benchmarks/README.md);
-    an ONNX Runtime GPU provider asked for explicitly keeps ONNX Runtime.
-    """
-    if settings.backend or settings.provider != "cpu" or Path(path).suffix.lower() != ".onnx":
-        return settings.backend
-    try:
-        precision = read_artifact(path).precision
-    except EdgesegError:
-        return None  # the runner says what is wrong with the file
-    return next((b for b in backends_for(profile, precision) if runners.installed(b)), None)
+    """The backend an ONNX model runs on: the one asked for, else the profile's default
+    (edgeseg.runtime.choice, the rule predict, eval and run follow too)."""
+    return settings.backend or default_backend(path, profile.name, settings.provider)
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:

@@ -36,7 +36,7 @@ class DeviceProfile:
         if not self.int8_by_isa:
             return "tensorrt"
         if isa is None:
-            isa = hardware.isa_summary(hardware.this_cpu_flags())
+            isa = hardware.this_isa()
         row = next((r for r in self.int8_by_isa if r["isa"] in isa), None)
         return row["preset"] if row else "tensorrt"
 

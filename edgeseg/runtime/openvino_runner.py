@@ -10,8 +10,9 @@ Two settings decide what runs:
   or the artifact itself asks for it (`openvino.precision_hint` in an IR's metadata, as `edgeseg tune`
   writes a BF16 pick): the file decides what runs, an explicit option overrides it.
 - int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
-  128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
-  compiles the file as it is.
+  128, the same grid, which OpenVINO runs faithfully; on a CPU without VNNI the int8 weights are
+  compiled as float, since OpenVINO's int8 convolutions saturate there (see ov_graph.py);
+  `uint8_activations=False` compiles the file as it is.
 The compiled model is cached (`CACHE_DIR`, per user), so the second load skips compilation.
 """
 
@@ -27,7 +28,8 @@ import numpy as np
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 from edgeseg.runtime.cache_trim import max_bytes, trim
-from edgeseg.runtime.ov_graph import uint8_copy
+from edgeseg.platform import hardware
+from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +123,17 @@ class OpenVINORunner(Runner):
     def _source(self) -> str:
         if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
             return self.path
+        float_weights = self.ov_device.startswith("CPU") and weights_saturate(hardware.this_isa())
         try:
-            copy = uint8_copy(self.path, cache_dir() / "graphs")
+            copy = openvino_copy(self.path, cache_dir() / "graphs", float_weights)
         except Exception as exc:  # not a readable ONNX file: let OpenVINO say what is wrong with it
-            logger.warning("%s: compiled as it is, no uint8-activation copy (%s)", self.path, str(exc).splitlines()[0][:200])
+            logger.warning("%s: compiled as it is, no uint8-activation copy (%s)", self.path,
+                           str(exc).splitlines()[0][:200])
             return self.path
+        if copy and float_weights and "-fw." in copy.name:
+            logger.warning("%s: this CPU has no VNNI, where OpenVINO's int8 convolutions saturate: its weights run "
+                           "in float (right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)",
+                           Path(self.path).name)
         return str(copy) if copy else self.path
 
     def _check_device(self, core) -> None:
