@@ -56,6 +56,7 @@ class VerifyOptions:
     num_samples: int = 4
     min_agreement: float | None = None  # override the stated argmax-agreement minimum of every check
     max_rel_diff: float | None = None  # override the stated max |Δ| / max(1, |ref|) of float checks
+    allow_mismatch: bool = False  # publish, marked, a quantized artifact another runtime here runs differently
 
     @property
     def limits(self) -> tuple[float | None, float | None]:

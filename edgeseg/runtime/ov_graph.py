@@ -83,7 +83,7 @@ def openvino_copy(path: str | Path, cache: Path, float_weights: bool = False) ->
     tmp = target.with_suffix(f".tmp{id(model)}")
     onnx.save(model, str(tmp))
     tmp.replace(target)
-    logger.info("%s: %d int8 activation zero points as uint8 128, %d weights in float for OpenVINO -> %s",
+    logger.debug("%s: %d int8 activation zero points as uint8 128, %d weights in float for OpenVINO -> %s",
                 path, len(names), weights, target)
     return target
 
