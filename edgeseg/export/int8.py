@@ -22,7 +22,7 @@ from edgeseg.memory import check_fits, validation_bytes
 from edgeseg.quant.config import artifact_tag, budget_missed
 from edgeseg.quant.placement import RULES_VERSION
 from edgeseg.quant.ptq import quantize
-from edgeseg.quant.sensitivity import Validation
+from edgeseg.quant.sensitivity import Validation, local_score
 from edgeseg.quant.trt_cache import cache_text
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,6 @@ class Quantized(OnnxStage):
     def verify(self, ctx, candidate, parent_outputs):
         """ONNX Runtime's check (OnnxStage.verify), then every other runtime that will run it here
         (export/runtimes.py): per-runtime figures in `checks.runtimes`, a mismatch refused or marked."""
-        from edgeseg.quant.sensitivity import local_score
-
         outputs, check, extra = super().verify(ctx, candidate, parent_outputs)
         records = {"onnxruntime": runtimes.onnxruntime_record(check)}
         records.update(runtimes.verify_elsewhere(ctx, candidate, self.precision, self.tolerance, parent_outputs(),

@@ -75,7 +75,8 @@ def verify_elsewhere(ctx, candidate: Path, precision: str, tolerance: str, paren
         checks = [parity.compare(parents[s], outputs[s], tolerance, *ctx.options.verify.limits) for s in ctx.sizes]
         worst = min(checks, key=lambda c: (c.ok, c.agreement))
         with_ort = min(_agreement(outputs[s], ort_outputs[s]) for s in ctx.sizes)
-        least = ort_check.agreement - MAX_AGREEMENT_GAP
+        given = ctx.options.verify.min_agreement  # --min-agreement overrides every check's minimum, this one too
+        least = given if given is not None else ort_check.agreement - MAX_AGREEMENT_GAP
         records[name] = {"version": _version(name), **machine(), "agreement": round(worst.agreement, 5),
                          "min_agreement": round(least, 5), "agreement_with_onnxruntime": round(with_ort, 5),
                          "ok": worst.ok and worst.agreement >= least, **({"miou": round(miou, 2)} if miou is not None else {})}
