@@ -121,11 +121,11 @@ def _versions() -> dict:
 
 
 def attach_accuracy(result: dict, eval_report: dict) -> None:
-    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows (same file, same backend)."""
-    by_path = {a["path"]: a for a in eval_report["artifacts"]}
+    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows (same file, same backend:
+    a figure measured on one runtime is never shown on a row of another)."""
     by_backend = {(a["path"], a.get("backend")): a for a in eval_report["artifacts"]}
     for row in result["rows"]:
-        a = by_backend.get((row["path"], row.get("backend"))) or by_path.get(row["path"])
+        a = by_backend.get((row["path"], row.get("backend")))
         if a:
             row.update(miou=a["miou"], miou_drop=a["miou_drop"], agreement=a["agreement"])
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}
