@@ -2,7 +2,7 @@
 
 `predict`, `eval`, `run` and `bench` all ask here, so the same file segments the same way
 whichever command runs it: the device profile's backends for the model's precision, fastest
-first (devices.json, measured), the first one installed. Checkpoints, engines and IRs keep the
+first (devices.json, measured; for INT8 on a CPU, its per-ISA row's backend first), the first one installed. Checkpoints, engines and IRs keep the
 backend of their suffix, and an ONNX Runtime GPU provider asked for keeps ONNX Runtime.
 """
 

@@ -16,7 +16,7 @@ sums, so even Q/DQ -> Conv alone is wrong once weights use the full int8 range
 (benchmarks/openvino_int8_isa.py). Re-quantizing weights to 7 bits avoids the overflow but changes
 the model; the copy instead carries the weights dequantized to float, which OpenVINO runs as
 float convolutions over the same quantized activations: ONNX Runtime's answer, at float speed.
-The copy is written once into the compile cache, named by the source file's path, size, time and kind.
+The copy is written once into the compile cache, named by the source file's sha256 and the kind of copy.
 """
 
 from __future__ import annotations
@@ -57,13 +57,12 @@ def openvino_copy(path: str | Path, cache: Path, float_weights: bool = False) ->
     """Path of the copy of `path` OpenVINO compiles (made once), or None when the file needs none:
     int8 zero-point-0 activations as uint8 zero point 128, and with `float_weights` every int8
     weight dequantized to a float constant (CPUs without VNNI, see weights_saturate)."""
-    import hashlib
-
     import onnx
 
-    st = Path(path).stat()
+    from edgeseg.artifacts import sha256_file
+
     kind = "u8act-fw" if float_weights else "u8act"
-    key = hashlib.sha256(f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
+    key = sha256_file(path)[:32]  # by content: the export's scratch candidate and the file it becomes share one
     target, marker = cache / f"{key}.{kind}.onnx", cache / f"{key}.{kind}.no-int8-activations"
     if target.is_file():
         return target
