@@ -110,7 +110,7 @@ class Quantized(OnnxStage):
         """ONNX Runtime's check (OnnxStage.verify), then every other runtime that will run it here
         (export/runtimes.py): per-runtime figures in `checks.runtimes`, a mismatch refused or marked."""
         outputs, check, extra = super().verify(ctx, candidate, parent_outputs)
-        records = {"onnxruntime": runtimes.onnxruntime_record(check)}
+        records = {"onnxruntime": runtimes.onnxruntime_record(ctx, candidate, check, outputs)}
         records.update(runtimes.verify_elsewhere(ctx, candidate, self.precision, self.tolerance, parent_outputs(),
                                                  outputs, check, self.val))
         fp32_miou = None

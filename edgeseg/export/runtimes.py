@@ -55,9 +55,20 @@ def _version(name: str) -> str | None:
     return versions(name).get(name)
 
 
-def onnxruntime_record(check: parity.Parity) -> dict:
-    """ONNX Runtime's figures (its check is the stage's own)."""
-    return {"version": _version("onnxruntime"), **machine(), "agreement": round(check.agreement, 5), "ok": check.ok}
+def onnxruntime_record(ctx, candidate: Path, check: parity.Parity, outputs: dict) -> dict:
+    """ONNX Runtime's figures (its check is the stage's own), with how far its optimised run (what
+    users get) is from the graph as its ops define it (ORT_DISABLE_ALL): a measured basis for the
+    report's `onnxruntime: default settings` (fused integer kernels round differently, ~0.1-0.3 %)."""
+    from edgeseg.runtime.ort import optimization_level, session
+
+    rec = {"version": _version("onnxruntime"), **machine(), "optimization": optimization_level(str(candidate)),
+           "agreement": round(check.agreement, 5), "ok": check.ok}
+    if rec["optimization"] != "ORT_DISABLE_ALL":
+        sess = session(str(candidate), level="ORT_DISABLE_ALL")
+        name = sess.get_inputs()[0].name
+        plain = {s: [sess.run(None, {name: b})[0] for b in ctx.batches(s)] for s in ctx.sizes}
+        rec["agreement_with_unoptimised"] = round(min(_agreement(outputs[s], plain[s]) for s in ctx.sizes), 5)
+    return rec
 
 
 def verify_elsewhere(ctx, candidate: Path, precision: str, tolerance: str, parents: dict, ort_outputs: dict,

@@ -123,3 +123,5 @@ def test_the_int8_export_is_verified_on_each_runtime_that_will_run_it_on_this_cp
         assert rec["ok"] and rec["isa"] == list(hardware.this_isa()), (name, rec)
     if runtime.installed("openvino"):
         assert records["openvino"]["agreement"] >= records["openvino"]["min_agreement"]
+    ort = records["onnxruntime"]  # "default settings" measured: the optimised run against the ops' own meaning
+    assert ort["optimization"] == "ORT_DISABLE_ALL" or ort["agreement_with_unoptimised"] >= 0.99
