@@ -39,9 +39,9 @@ MAX_DROP_GAP = 0.5  # with --val: mIoU points a runtime may lose beyond ONNX Run
 def other_runtimes(device: str | None, precision: str) -> tuple[str, ...]:
     """Runtimes besides ONNX Runtime that run an ONNX artifact of this precision on `device`'s
     profile (None: the cpu profile, which `run` and `bench` use by default); a GPU profile runs
-    engines, verified when they are built."""
+    engines, verified when they are built, and a precision the profile does not run has none."""
     profile = load_profile(device or "cpu")
-    if profile.gpu:
+    if profile.gpu or precision not in profile.precisions:  # FP8 has no CPU path: bench refuses it there
         return ()
     return tuple(b for b in backends_for(profile, precision) if b != "onnxruntime")
 

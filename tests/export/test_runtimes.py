@@ -15,6 +15,7 @@ def test_the_runtimes_are_the_profiles():
     assert runtimes.other_runtimes("cpu", "int8") == ("openvino",)
     assert runtimes.other_runtimes(None, "int8") == ("openvino",)  # run and bench default to the cpu profile
     assert runtimes.other_runtimes("cuda", "int8") == ()  # engines are verified when built
+    assert runtimes.other_runtimes(None, "fp8") == ()  # no CPU runs FP8
 
 
 def _ctx(batches, min_agreement=None):
