@@ -167,7 +167,8 @@ def _bench_row(r: dict, device: str) -> dict:
             "d2h_ms": r.get("d2h_ms"), "power_w": r.get("power_w"), "fps_per_watt": r.get("fps_per_watt"),
             "miou": r.get("miou"), "drop": r.get("miou_drop"), "agreement": r.get("agreement"),
             **_video_cells(r.get("video")),
-            "status": (over_budget(r.get("miou_drop")) or "ok") if ok
+            "status": (over_budget(r.get("miou_drop")) or ("ok" + (f" ({r['verification']})" if r.get("verification")
+                                                                    else ""))) if ok
             else f"{r.get('status') or 'failed'}: {r.get('reason') or 'no reason recorded'}",
             "reason": None if ok else r.get("reason")}
 
@@ -212,7 +213,7 @@ def _merge(rows: list[dict]) -> list[dict]:
             used.add(id(match))
             if r.get("miou") is None:
                 r.update(miou=match["miou"], drop=match["drop"], agreement=match.get("agreement"))
-                if r["status"] == "ok":
+                if r["status"].startswith("ok") and match["status"] != "ok":
                     r["status"] = match["status"]
     return timed + [e for e in evals if id(e) not in used]
 

@@ -20,7 +20,7 @@ from edgeseg.platform import hardware, jetson
 from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner, parse_backend
-from edgeseg.runtime.choice import default_backend
+from edgeseg.runtime.choice import default_backend, unverified
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,10 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
                                  sampler=sampler_factory())  # power sampled over the timed loop only
             row.update(backend=runner.backend, description=runner.description,
                        precision=runner.metadata.get("precision", "fp32"), input=list(batch.shape), **timing)
+            note = unverified(runner.metadata, runner.backend)
+            if note:
+                row["verification"] = note
+                log.warning("%s: %s", Path(path).name, note)
     except EdgesegError as exc:
         row.update(status="failed", reason=str(exc))
     except Exception as exc:  # a backend crash must not take the other rows with it

@@ -25,3 +25,22 @@ def default_backend(path, profile: str = "cpu", provider: str = "cpu") -> str | 
     except EdgesegError:
         return None  # the runner says what is wrong with the file
     return next((b for b in backends_for(load_profile(profile), precision) if runtime.installed(b)), None)
+
+
+def unverified(metadata: dict, backend: str) -> str | None:
+    """Why a quantized artifact's verification does not cover `backend` on this CPU kind, or None:
+    its export checked each runtime it would run on (edgeseg/export/runtimes.py) and recorded
+    where; a row timed or scored elsewhere says so instead of reading plain "ok"."""
+    from edgeseg.platform import hardware
+
+    if metadata.get("precision") not in ("int8", "fp8") or backend not in ("onnxruntime", "openvino"):
+        return None
+    checks = ((metadata.get("verification") or {}).get("checks") or {})
+    rec = (checks.get("runtimes") or {}).get(backend)
+    if not rec or rec.get("verified") is False:
+        return f"not verified on {backend}"
+    if rec.get("mismatch"):
+        return f"MISMATCH on {backend} at export"
+    if rec.get("isa") is not None and list(rec["isa"]) != list(hardware.this_isa()):
+        return f"verified on {backend} on another CPU kind ({'/'.join(rec['isa'])})"
+    return None
