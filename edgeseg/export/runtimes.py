@@ -23,6 +23,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.export import parity
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import backends_for, load_profile
+from edgeseg.runtime.ort import optimization_level, session
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,6 @@ def onnxruntime_record(ctx, candidate: Path, check: parity.Parity, outputs: dict
     """ONNX Runtime's figures (its check is the stage's own), with how far its optimised run (what
     users get) is from the graph as its ops define it (ORT_DISABLE_ALL): a measured basis for the
     report's `onnxruntime: default settings` (fused integer kernels round differently, ~0.1-0.3 %)."""
-    from edgeseg.runtime.ort import optimization_level, session
-
     rec = {"version": _version("onnxruntime"), **machine(), "optimization": optimization_level(str(candidate)),
            "agreement": round(check.agreement, 5), "ok": check.ok}
     if rec["optimization"] != "ORT_DISABLE_ALL":

@@ -13,6 +13,7 @@ from pathlib import Path
 from edgeseg import runtime
 from edgeseg.artifacts import read_artifact
 from edgeseg.errors import EdgesegError
+from edgeseg.platform import hardware
 from edgeseg.platform.devices import backends_for, load_profile
 
 
@@ -31,8 +32,6 @@ def unverified(metadata: dict, backend: str) -> str | None:
     """Why a quantized artifact's verification does not cover `backend` on this CPU kind, or None:
     its export checked each runtime it would run on (edgeseg/export/runtimes.py) and recorded
     where; a row timed or scored elsewhere says so instead of reading plain "ok"."""
-    from edgeseg.platform import hardware
-
     if metadata.get("precision") not in ("int8", "fp8") or backend not in ("onnxruntime", "openvino"):
         return None
     checks = ((metadata.get("verification") or {}).get("checks") or {})

@@ -98,6 +98,7 @@ class OpenVINORunner(Runner):
         ov = require("openvino", "openvino")
         if not Path(self.path).is_file():
             raise EdgesegError(f"{self.path}: no such model file")
+        self._refuse_saturating_ir()
         core = ov.Core()
         self._check_device(core)
         props = self.properties()
@@ -135,6 +136,19 @@ class OpenVINORunner(Runner):
                            "in float (right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)",
                            Path(self.path).name)
         return str(copy) if copy else self.path
+
+    def _refuse_saturating_ir(self) -> None:
+        """An IR converted from our Q/DQ INT8 ONNX keeps its int8 weights, which OpenVINO's int8
+        convolutions saturate on a CPU without VNNI (ov_graph.weights_saturate): refused before
+        running wrong; the ONNX file it came from runs right here (its weights compiled as float)."""
+        meta = self.metadata if Path(self.path).suffix.lower() == ".xml" else {}
+        if (meta.get("stage") == "openvino" and meta.get("precision") == "int8" and self.ov_device.startswith("CPU")
+                and weights_saturate(hardware.this_isa())):
+            parent = (meta.get("provenance") or {}).get("parent") or {}
+            source = Path(parent["path"]).name if parent.get("path") else "the INT8 .onnx it came from"
+            raise EdgesegError(f"{self.path}: an INT8 IR of our Q/DQ graph runs wrong on this CPU without VNNI "
+                               f"({'/'.join(hardware.this_isa())}: OpenVINO's int8 convolutions saturate); run "
+                               f"{source} instead, or NNCF's IR (edgeseg tune)")
 
     def _check_device(self, core) -> None:
         base = self.ov_device.split(":")[0].split(".")[0]

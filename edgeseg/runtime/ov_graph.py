@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from edgeseg.artifacts import sha256_file
+
 logger = logging.getLogger(__name__)
 
 QDQ = ("QuantizeLinear", "DequantizeLinear")
@@ -58,8 +60,6 @@ def openvino_copy(path: str | Path, cache: Path, float_weights: bool = False) ->
     int8 zero-point-0 activations as uint8 zero point 128, and with `float_weights` every int8
     weight dequantized to a float constant (CPUs without VNNI, see weights_saturate)."""
     import onnx
-
-    from edgeseg.artifacts import sha256_file
 
     kind = "u8act-fw" if float_weights else "u8act"
     key = sha256_file(path)[:32]  # by content: the export's scratch candidate and the file it becomes share one

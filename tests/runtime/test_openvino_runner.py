@@ -195,3 +195,27 @@ def test_float_weight_copy_computes_what_the_int8_file_does(tmp_path):
     assert weights_saturate(("AVX2",)) and weights_saturate(("AVX-512", "AVX2"))
     assert not weights_saturate(("VNNI", "AVX2")) and not weights_saturate(("AMX", "VNNI", "AVX2"))
     assert not weights_saturate(("NEON", "DOTPROD"))
+
+
+def test_an_int8_ir_of_our_graph_is_refused_on_a_cpu_without_vnni(tmp_path, monkeypatch):
+    """Issue 28: such an IR keeps int8 weights, which OpenVINO saturates without VNNI; NNCF's IRs
+    and FP32 IRs run. Refused in one line before any compile, naming what to run instead."""
+    from edgeseg.artifacts import write_sidecar
+    from edgeseg.platform import hardware
+
+    xml = tmp_path / "m.openvino-int8.xml"
+    xml.write_text("<net/>")
+    meta = {"kind": "openvino-ir", "stage": "openvino", "precision": "int8",
+            "provenance": {"parent": {"path": str(tmp_path / "m.int8.onnx")}}}
+    write_sidecar(xml, meta)
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("AVX2",))
+    runner = OpenVINORunner(xml)
+    monkeypatch.setattr(OpenVINORunner, "metadata", meta)
+    with pytest.raises(EdgesegError, match="runs wrong on this CPU without VNNI") as info:
+        runner._refuse_saturating_ir()
+    assert "m.int8.onnx" in str(info.value) and "edgeseg tune" in str(info.value) and "\n" not in str(info.value)
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("VNNI", "AVX2"))
+    runner._refuse_saturating_ir()  # with VNNI it runs
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("AVX2",))
+    monkeypatch.setattr(OpenVINORunner, "metadata", {**meta, "stage": "nncf"})
+    runner._refuse_saturating_ir()  # NNCF's IR handles the overflow itself
