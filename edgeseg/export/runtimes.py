@@ -49,7 +49,8 @@ def other_runtimes(device: str | None, precision: str) -> tuple[str, ...]:
 
 def machine() -> dict:
     """The CPU kind a verification holds for: its model and ISA as the kernels see it."""
-    return {"cpu": hardware.detect().cpu, "isa": list(hardware.this_isa())}
+    cpuinfo = hardware.CPUINFO.read_text(errors="replace") if hardware.CPUINFO.exists() else ""
+    return {"cpu": hardware.cpu_model(cpuinfo), "isa": list(hardware.this_isa())}
 
 
 def _version(name: str) -> str | None:
