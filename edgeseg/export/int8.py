@@ -121,7 +121,19 @@ class Quantized(OnnxStage):
         extra["runtimes"] = records
         if bad:
             extra["mismatch"] = bad
+        self._budget_per_runtime(records)
         return outputs, check, extra
+
+    def _budget_per_runtime(self, records: dict) -> None:
+        """--max-miou-drop holds on every runtime that will run the file, not only on ONNX Runtime's."""
+        budget = self.config.max_miou_drop
+        over = [f"{name} {rec['drop']:.2f}" for name, rec in records.items()
+                if budget is not None and rec.get("drop") is not None and rec["drop"] > budget]
+        if over:
+            missed = f"--max-miou-drop {budget:g} missed on {', '.join(over)} (mIoU drop per runtime)"
+            if self.fail_on_budget:
+                raise EdgesegError(f"--fail-on-budget: {missed}")
+            log.warning(missed)
 
     def restored(self, meta):
         """A reused artifact keeps its verdicts: a mismatch is refused again (or warned about under

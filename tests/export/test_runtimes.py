@@ -126,3 +126,18 @@ def test_the_int8_export_is_verified_on_each_runtime_that_will_run_it_on_this_cp
         assert records["openvino"]["agreement"] >= records["openvino"]["min_agreement"]
     ort = records["onnxruntime"]  # "default settings" measured: the optimised run against the ops' own meaning
     assert ort["optimization"] == "ORT_DISABLE_ALL" or ort["agreement_with_unoptimised"] >= 0.99
+
+
+def test_the_budget_holds_on_every_runtime(caplog):
+    from edgeseg.export.int8 import Quantized
+
+    stage = Quantized.__new__(Quantized)
+    stage.config, stage.fail_on_budget = SimpleNamespace(max_miou_drop=0.3), False
+    records = {"onnxruntime": {"drop": 0.1}, "openvino": {"drop": 0.6}}
+    with caplog.at_level("WARNING"):
+        stage._budget_per_runtime(records)
+    assert "--max-miou-drop 0.3 missed on openvino 0.60" in caplog.text
+    stage.fail_on_budget = True
+    with pytest.raises(EdgesegError, match="--fail-on-budget: --max-miou-drop 0.3 missed on openvino"):
+        stage._budget_per_runtime(records)
+    stage._budget_per_runtime({"onnxruntime": {"drop": 0.1}, "openvino": {"drop": 0.2}})  # within: silent
