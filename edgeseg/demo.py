@@ -25,6 +25,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import default_backend
 from edgeseg.video import RunOptions, run_video
 from edgeseg.video.options import runner_setup
 
@@ -109,7 +110,8 @@ def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:
     out.mkdir(parents=True, exist_ok=True)
     palette = DatasetInfo.named("camvid").palette
     images = sorted((val / "val").glob("*.png"))[:: max(1, 26 // count)][:count]
-    with open_runner(models["fp32"]) as ref, open_runner(models["int8"]) as int8:
+    a_path, b_path = models["fp32"], models["int8"]  # on their default backend, as predict runs them
+    with open_runner(a_path, default_backend(a_path)) as ref, open_runner(b_path, default_backend(b_path)) as int8:
         for path in images:
             image = read_image(path)
             a, b = predict_labels(ref, image), predict_labels(int8, image)

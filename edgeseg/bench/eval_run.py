@@ -11,6 +11,7 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import default_backend
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
     batch, progress)` evaluates elsewhere (e.g. fleet.shard.ray_evaluator) instead of here."""
     info = DatasetInfo.named(req.dataset) if req.dataset != "folder" else None
     opts = req.runner_options()
-    runners = [open_runner(a, req.backend, **opts) for a in artifacts]
+    runners = [open_runner(a, req.backend or default_backend(a, provider=req.provider), **opts) for a in artifacts]
     try:
         for r in runners:
             r.activate()

@@ -24,7 +24,7 @@ import io
 import json
 from pathlib import Path
 
-from edgeseg.bench.tables import markdown_table
+from edgeseg.bench.tables import markdown_table, over_budget
 from edgeseg.errors import EdgesegError
 
 BENCH_FORMAT = "edgeseg-bench/1"
@@ -93,7 +93,8 @@ def _rows_of(data, source) -> list[dict]:
         _check_entries(data["artifacts"], source, "artifacts")
         return [{"artifact": Path(a["path"]).name, "path": a["path"], "precision": a.get("precision"),
                  "backend": a.get("backend"), "device": NO_DEVICE, "miou": a.get("miou"), "drop": a.get("miou_drop"),
-                 "agreement": a.get("agreement"), "status": "ok"} for a in data["artifacts"]]
+                 "agreement": a.get("agreement"), "status": over_budget(a.get("miou_drop")) or "ok"}
+                for a in data["artifacts"]]
     raise EdgesegError(f"{source}: neither bench nor eval results (no 'rows' or 'artifacts')")
 
 
@@ -167,7 +168,9 @@ def _bench_row(r: dict, device: str) -> dict:
             "d2h_ms": r.get("d2h_ms"), "power_w": r.get("power_w"), "fps_per_watt": r.get("fps_per_watt"),
             "miou": r.get("miou"), "drop": r.get("miou_drop"), "agreement": r.get("agreement"),
             **_video_cells(r.get("video")),
-            "status": "ok" if ok else f"{r.get('status') or 'failed'}: {r.get('reason') or 'no reason recorded'}",
+            "status": (over_budget(r.get("miou_drop")) or ("ok" + (f" ({r['verification']})" if r.get("verification")
+                                                                    else ""))) if ok
+            else f"{r.get('status') or 'failed'}: {r.get('reason') or 'no reason recorded'}",
             "reason": None if ok else r.get("reason")}
 
 
@@ -200,16 +203,19 @@ def _video_cells(video) -> dict:
 
 
 def _merge(rows: list[dict]) -> list[dict]:
-    """Eval rows fill the accuracy of timed rows of the same artifact; unmatched eval rows stay as rows."""
+    """Eval rows fill the accuracy of timed rows of the same artifact on the same runtime (an mIoU
+    measured on ONNX Runtime is not OpenVINO's for the same file); unmatched eval rows stay as rows."""
     evals = [r for r in rows if r["device"] == NO_DEVICE]
     timed = [r for r in rows if r["device"] != NO_DEVICE]
     used = set()
     for r in timed:
-        match = _find(r["path"], evals)
+        match = _find(r["path"], [e for e in evals if e.get("backend") == r.get("backend")])
         if match is not None:
             used.add(id(match))
             if r.get("miou") is None:
                 r.update(miou=match["miou"], drop=match["drop"], agreement=match.get("agreement"))
+                if r["status"].startswith("ok") and match["status"] != "ok":
+                    r["status"] = match["status"]
     return timed + [e for e in evals if id(e) not in used]
 
 
@@ -270,7 +276,7 @@ def csv_text(rows) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_KEYS)
     for r in rows:
-        values = {**r, "status": r["status"].split(":")[0]}  # "ok" / "failed"; the why is in "reason"
+        values = {**r, "status": r["status"].split(":")[0]}  # "ok" / "failed" / "over budget"; the why is in "reason"
         w.writerow([_raw(values.get(k)) for k in CSV_KEYS])
     return buf.getvalue()
 

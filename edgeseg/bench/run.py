@@ -8,8 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeseg import runtime as runners
-from edgeseg.artifacts import read_artifact, versions
+from edgeseg.artifacts import versions
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
@@ -18,9 +17,10 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner, parse_backend
+from edgeseg.runtime.choice import default_backend, unverified
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,9 @@ class BenchSettings:
 
 
 def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
-    """The backend an ONNX model runs on: the one asked for, else the profile's fastest installed one.
-
-    devices.json lists backends per precision, ordered by measured speed (benchmarks/README.md);
-    an ONNX Runtime GPU provider asked for explicitly keeps ONNX Runtime.
-    """
-    if settings.backend or settings.provider != "cpu" or Path(path).suffix.lower() != ".onnx":
-        return settings.backend
-    try:
-        precision = read_artifact(path).precision
-    except EdgesegError:
-        return None  # the runner says what is wrong with the file
-    return next((b for b in backends_for(profile, precision) if runners.installed(b)), None)
+    """The backend an ONNX model runs on: the one asked for, else the profile's default
+    (edgeseg.runtime.choice, the rule predict, eval and run follow too)."""
+    return settings.backend or default_backend(path, profile.name, settings.provider)
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
@@ -94,6 +85,10 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
                                  sampler=sampler_factory())  # power sampled over the timed loop only
             row.update(backend=runner.backend, description=runner.description,
                        precision=runner.metadata.get("precision", "fp32"), input=list(batch.shape), **timing)
+            note = unverified(runner.metadata, runner.backend)
+            if note:
+                row["verification"] = note
+                log.warning("%s: %s", Path(path).name, note)
     except EdgesegError as exc:
         row.update(status="failed", reason=str(exc))
     except Exception as exc:  # a backend crash must not take the other rows with it
@@ -130,11 +125,11 @@ def _versions() -> dict:
 
 
 def attach_accuracy(result: dict, eval_report: dict) -> None:
-    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows (same file, same backend)."""
-    by_path = {a["path"]: a for a in eval_report["artifacts"]}
+    """Put mIoU, drop and agreement from `evaluate` on the matching bench rows (same file, same backend:
+    a figure measured on one runtime is never shown on a row of another)."""
     by_backend = {(a["path"], a.get("backend")): a for a in eval_report["artifacts"]}
     for row in result["rows"]:
-        a = by_backend.get((row["path"], row.get("backend"))) or by_path.get(row["path"])
+        a = by_backend.get((row["path"], row.get("backend")))
         if a:
             row.update(miou=a["miou"], miou_drop=a["miou_drop"], agreement=a["agreement"])
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}

@@ -25,7 +25,7 @@ def eval_cmd(
                                         "to model size", rich_help_panel=RUN)] = "logits",
     provider: Annotated[str, typer.Option(help="ONNX Runtime provider: cpu | cuda | tensorrt",
                                           rich_help_panel=RUN)] = "cpu",
-    backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime (default) | openvino[:DEVICE]",
+    backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the cpu profile's, as run and bench)",
                                                    rich_help_panel=RUN)] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads per runner", rich_help_panel=RUN)] = None,
     input_size: Annotated[Optional[str], typer.Option(help="HxW for checkpoints (default: the image's size)",

@@ -61,6 +61,8 @@ def export_cmd(
     verify_size: _o(list[str], VERIFY, "with --dynamic: HxW sizes to verify at (repeatable)") = [],
     min_agreement: _o(Optional[float], VERIFY, "override every check's minimum argmax agreement (0..1)") = None,
     max_rel_diff: _o(Optional[float], VERIFY, "override the float checks' max |Δ| / max(1, |logits|)") = None,
+    allow_mismatch: _o(bool, VERIFY, "INT8/FP8: publish, marked MISMATCH in its sidecar, an artifact another runtime "
+                       "here (OpenVINO) runs differently from ONNX Runtime (default: refused)", "--allow-mismatch") = False,
     calib: Calib = None,
     calib_data: CalibData = None,
     calib_method: _o(Optional[str], QUANT, "minmax | entropy | percentile") = None,
@@ -101,7 +103,7 @@ def export_cmd(
         o.ContractOptions(dataset, variant, parse_size(input_size), dynamic, tuple(parse_size(s) for s in verify_size),
                           parse_triple(mean, "--mean"), parse_triple(std, "--std"), channel_order, fp16_io,
                           embed_preprocess, argmax),
-        o.OnnxOptions(opset, simplifier), o.VerifyOptions(samples, num_samples, min_agreement, max_rel_diff),
+        o.OnnxOptions(opset, simplifier), o.VerifyOptions(samples, num_samples, min_agreement, max_rel_diff, allow_mismatch),
         o.QuantOptions(calib, calib_data, calib_method, calib_limit, calib_percentile, target, max_miou_drop, val,
                        val_limit, fallback_limit, quant_preset, ray, False if fp32_rest else None,
                        fail_on_budget or None),

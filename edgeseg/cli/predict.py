@@ -40,7 +40,7 @@ def predict_cmd(
     compare: Optional[str] = typer.Option(None, help="reference artifact: also write disagreement maps"),
     dataset: Optional[str] = typer.Option(None, help="palette of this dataset (default: the artifact's)"),
     provider: str = typer.Option("cpu", help="ONNX Runtime provider: cpu | cuda | tensorrt"),
-    backend: Optional[str] = typer.Option(None, help="ARTIFACT (not --compare's): onnxruntime (default) | openvino[:DEVICE]"),
+    backend: Optional[str] = typer.Option(None, help="ARTIFACT (not --compare's): onnxruntime | openvino[:DEVICE] (default: the cpu profile's, as run and bench)"),
     alpha: float = typer.Option(0.5, help="mask opacity in overlays (0..1)"),
     max_memory_gb: Optional[float] = typer.Option(None, help="refuse runs estimated above this many GB (default: the memory available now)"),
 ):
@@ -52,14 +52,15 @@ def predict_cmd(
     from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_dir
     from edgeseg.runtime import open_runner
+    from edgeseg.runtime.choice import default_backend
 
     set_limit_gb(max_memory_gb)
     if not 0.0 <= alpha <= 1.0:
         raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
     paths = _images(images, Path(out))
     check_out_dir(out)
-    runners = [open_runner(a, b, provider=provider, dataset=dataset)  # the reference runs on its own default backend
-               for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]
+    runners = [open_runner(a, b or default_backend(a, provider=provider), provider=provider, dataset=dataset)
+               for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]  # the reference: its default
     check_label_space(runners)
     out_con, err = console(), console(stderr=True)
     try:

@@ -15,13 +15,14 @@ from edgeseg.data.calibset import load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
+from edgeseg.export import runtimes
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes
 from edgeseg.quant.config import artifact_tag, budget_missed
 from edgeseg.quant.placement import RULES_VERSION
 from edgeseg.quant.ptq import quantize
-from edgeseg.quant.sensitivity import Validation
+from edgeseg.quant.sensitivity import Validation, local_score
 from edgeseg.quant.trt_cache import cache_text
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ class Quantized(OnnxStage):
     def __init__(self, ctx, parent):
         self.config = ctx.options.quant.config(self.precision)
         self.calib = self.val_ds = None  # read by preflight
+        self.val = None  # the validation images, loaded by build (verify measures each runtime's drop on them)
         self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
+        self.allow_mismatch = bool(ctx.options.verify.allow_mismatch)
         super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
 
     def preflight(self, ctx):
@@ -94,7 +97,7 @@ class Quantized(OnnxStage):
     def build(self, ctx):
         if self.calib.warning():
             log.warning(self.calib.warning())
-        val = validation(ctx, self.val_ds) if self.val_ds is not None else None
+        val = self.val = validation(ctx, self.val_ds) if self.val_ds is not None else None
         parent_sha = self.parent_record(ctx)["sha256"]
         model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
                                        cache_dir=ctx.out_dir / ".calib-cache", val=val, score=ctx.score,
@@ -103,7 +106,44 @@ class Quantized(OnnxStage):
         companions = {QUANT_JSON: json.dumps(report, indent=2) + "\n", CALIB_CACHE: cache_text(amax)}
         return Built(model=model, extra=self._summary(report), companions={k: companions[k] for k in self.companions})
 
+    def verify(self, ctx, candidate, parent_outputs):
+        """ONNX Runtime's check (OnnxStage.verify), then every other runtime that will run it here
+        (export/runtimes.py): per-runtime figures in `checks.runtimes`, a mismatch refused or marked."""
+        outputs, check, extra = super().verify(ctx, candidate, parent_outputs)
+        records = {"onnxruntime": runtimes.onnxruntime_record(ctx, candidate, check, outputs)}
+        records.update(runtimes.verify_elsewhere(ctx, candidate, self.precision, self.tolerance, parent_outputs(),
+                                                 outputs, check, self.val))
+        fp32_miou = None
+        if self.val is not None:
+            fp32_miou = local_score(load(self.parent.path), self.val)
+            records["onnxruntime"]["miou"] = round(local_score(load(candidate), self.val), 2)
+        bad = runtimes.judge(records, fp32_miou, ctx.options.verify.allow_mismatch, self.path.name)
+        extra["runtimes"] = records
+        if bad:
+            extra["mismatch"] = bad
+        self._budget_per_runtime(records)
+        return outputs, check, extra
+
+    def _budget_per_runtime(self, records: dict) -> None:
+        """--max-miou-drop holds on every runtime that will run the file, not only on ONNX Runtime's."""
+        budget = self.config.max_miou_drop
+        over = [f"{name} {rec['drop']:.2f}" for name, rec in records.items()
+                if budget is not None and rec.get("drop") is not None and rec["drop"] > budget]
+        if over:
+            missed = f"--max-miou-drop {budget:g} missed on {', '.join(over)} (mIoU drop per runtime)"
+            if self.fail_on_budget:
+                raise EdgesegError(f"--fail-on-budget: {missed}")
+            log.warning(missed)
+
     def restored(self, meta):
+        """A reused artifact keeps its verdicts: a mismatch is refused again (or warned about under
+        --allow-mismatch), and a verification made on another CPU kind is said to be one."""
+        checks = (meta.get("verification") or {}).get("checks") or {}
+        if checks.get("mismatch"):
+            runtimes.judge(checks.get("runtimes") or {}, None, self.allow_mismatch, self.path.name)
+        elsewhere = runtimes.bound_elsewhere(checks.get("runtimes") or {})
+        if elsewhere:
+            log.warning("%s: %s; export into a new folder to verify it here", self.path.name, elsewhere)
         return self._summary(json.loads(self.path.with_name(self.path.name + QUANT_JSON).read_text()))
 
     def _summary(self, report: dict) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 from edgeseg.artifacts import META_KEY, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.openvino_runner import cache_dir
-from edgeseg.runtime.ov_graph import uint8_copy
+from edgeseg.runtime.ov_graph import openvino_copy
 
 
 def ir_key(parent_sha: str, stage: str, options: dict) -> str:
@@ -77,7 +77,7 @@ def read_onnx(onnx_path: Path):
     ov = require("openvino", "openvino")
     source = onnx_path
     with contextlib.suppress(Exception):
-        source = uint8_copy(str(onnx_path), cache_dir() / "graphs") or onnx_path
+        source = openvino_copy(str(onnx_path), cache_dir() / "graphs") or onnx_path
     return ov.Core().read_model(str(source))
 
 

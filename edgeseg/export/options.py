@@ -9,6 +9,7 @@ is each stage's `preflight` (export/plan.py).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Mapping
@@ -19,8 +20,11 @@ from edgeseg.engine.parse_check import CPU_TARGET
 from edgeseg.errors import EdgesegError
 from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER
 from edgeseg.export.simplify import SIMPLIFIERS
+from edgeseg.platform import hardware
 from edgeseg.platform.devices import load_profile, require_precision
 from edgeseg.quant.config import QuantConfig, preset
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "int8", "fp8")
 QUANTIZED = ("int8", "fp8")
@@ -56,6 +60,7 @@ class VerifyOptions:
     num_samples: int = 4
     min_agreement: float | None = None  # override the stated argmax-agreement minimum of every check
     max_rel_diff: float | None = None  # override the stated max |Δ| / max(1, |ref|) of float checks
+    allow_mismatch: bool = False  # publish, marked, a quantized artifact another runtime here runs differently
 
     @property
     def limits(self) -> tuple[float | None, float | None]:
@@ -136,6 +141,10 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
     q = options.quant
     if options.precision == "int8" and options.format == "onnx" and not (q.preset or q.target):
         options = replace(options, quant=replace(q, preset=profile.int8_placement()))
+        if profile.int8_by_isa and profile.int8_row() is None:
+            log.warning("no INT8 placement was measured on a CPU like this one (%s): the TensorRT placement, verified "
+                        "on each runtime here by this export; `edgeseg tune` measures the fastest within a budget here",
+                        "/".join(hardware.this_isa()) or "unknown ISA")
     return replace(options, engine=replace(options.engine, device=profile.name))
 
 

@@ -29,15 +29,20 @@ class DeviceProfile:
     backends: dict = field(default_factory=dict)  # precision -> backends for ONNX models, fastest first (measured)
     int8_by_isa: tuple = ()  # CPU: ({"isa", "preset", "measured"}, ...), first matching row wins
 
-    def int8_placement(self, isa: tuple[str, ...] | None = None) -> str:
-        """Q/DQ placement for INT8 without measuring here: on a CPU profile the first row of the
-        per-ISA table whose feature this CPU has (`isa`, default: this machine's), each row naming
-        where it was measured; else TensorRT's, the export default. `edgeseg tune` measures instead."""
+    def int8_row(self, isa: tuple[str, ...] | None = None) -> dict | None:
+        """The first per-ISA row whose feature this CPU has (`isa`, default: this machine's as its
+        kernels see it), each naming where it was measured; None on a CPU kind nobody measured."""
         if not self.int8_by_isa:
-            return "tensorrt"
+            return None
         if isa is None:
-            isa = hardware.isa_summary(hardware.this_cpu_flags())
-        row = next((r for r in self.int8_by_isa if r["isa"] in isa), None)
+            isa = hardware.this_isa()
+        return next((r for r in self.int8_by_isa if r["isa"] in isa), None)
+
+    def int8_placement(self, isa: tuple[str, ...] | None = None) -> str:
+        """Q/DQ placement for INT8 without measuring here: the matching per-ISA row's, else
+        TensorRT's, the export default (verified on each runtime here by the export). `edgeseg tune`
+        measures instead."""
+        row = self.int8_row(isa)
         return row["preset"] if row else "tensorrt"
 
     def describe_gpu(self) -> str:
@@ -53,9 +58,14 @@ def _profiles() -> dict:
     return {name: entry for name, entry in data.items() if not name.startswith("_")}
 
 
-def backends_for(profile: DeviceProfile, precision: str) -> tuple[str, ...]:
-    """The profile's backends for ONNX models of this precision, fastest first ('default' for the rest)."""
-    return profile.backends.get(precision, profile.backends.get("default", ()))
+def backends_for(profile: DeviceProfile, precision: str, isa: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The profile's backends for ONNX models of this precision, fastest first ('default' for the
+    rest); for INT8 on a CPU whose per-ISA row names a backend (measured there), that one first."""
+    listed = tuple(profile.backends.get(precision, profile.backends.get("default", ())))
+    row = profile.int8_row(isa) if precision == "int8" else None
+    if row and row.get("backend") in listed:
+        return (row["backend"], *(b for b in listed if b != row["backend"]))
+    return listed
 
 
 def profile_names() -> list[str]:

@@ -107,6 +107,27 @@ def isa_summary(flags, machine: str | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for flag, name in table.items() if flag in have))
 
 
+# oneDNN's ISA cap (ONEDNN_MAX_CPU_ISA, honoured by OpenVINO's CPU plugin) -> the features it leaves usable.
+ONEDNN_CAPS = {"SSE41": (), "AVX": (), "AVX2": ("AVX2",), "AVX2_VNNI": ("AVX2", "VNNI"),
+               "AVX2_VNNI_2": ("AVX2", "VNNI"), "AVX512_CORE": ("AVX2", "AVX-512"),
+               "AVX512_CORE_VNNI": ("AVX2", "AVX-512", "VNNI"), "AVX512_CORE_BF16": ("AVX2", "AVX-512", "VNNI", "BF16"),
+               "AVX10_1_512": ("AVX2", "AVX-512", "VNNI", "BF16")}
+
+
+def onednn_capped(isa: tuple[str, ...], cap: str | None = None) -> tuple[str, ...]:
+    """`isa` as oneDNN's kernels see it under ONEDNN_MAX_CPU_ISA (`cap`, default the environment's):
+    a lesser CPU's kernels run, so what is measured and chosen is that CPU's. Unset or AMX: unchanged."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA", "") if cap is None else cap).strip().upper()
+    if cap not in ONEDNN_CAPS:
+        return tuple(isa)
+    return tuple(f for f in isa if f in ONEDNN_CAPS[cap])
+
+
+def this_isa() -> tuple[str, ...]:
+    """This machine's ISA features as the CPU kernels will use them (ONEDNN_MAX_CPU_ISA applied)."""
+    return onednn_capped(isa_summary(this_cpu_flags()))
+
+
 def has_bf16(flags, machine: str | None = None) -> bool:
     """Native bfloat16 arithmetic in the CPU's flags (AVX512_BF16 / AMX-BF16; Arm BF16)."""
     return any(f in set(flags) for f in BF16_FLAGS.get(_arch(machine), ()))
@@ -184,7 +205,7 @@ def _nvidia_gpus() -> list[dict]:
 def detect() -> Hardware:
     cpuinfo = CPUINFO.read_text(errors="replace") if CPUINFO.exists() else ""
     hw = Hardware(platform.machine(), cpu_model(cpuinfo), physical_cores(), _nvidia_gpus(), threads=logical_cpus(),
-                  isa=isa_summary(cpu_flags(cpuinfo)))
+                  isa=onednn_capped(isa_summary(cpu_flags(cpuinfo))))
     hw.l4t, hw.jetson_model = read_jetson()
     return hw
 

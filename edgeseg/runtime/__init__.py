@@ -69,7 +69,8 @@ def open_runner(path, backend: str | None = None, **options) -> Runner:
     """A runner for `path`, built with the options its backend takes.
 
     `backend` ('openvino', 'openvino:GPU', 'onnxruntime') applies to the files it can read; the
-    others (a checkpoint next to ONNX models) keep the backend of their suffix.
+    others (a checkpoint or engine next to ONNX models) keep the backend of their suffix, but an
+    OpenVINO IR asked to run on ONNX Runtime is refused rather than run on OpenVINO silently.
 
     One command line serves a mix of artifacts (a checkpoint, ONNX models, engines), so an
     option another backend understands (`provider` for a checkpoint) is dropped; a name no
@@ -82,6 +83,9 @@ def open_runner(path, backend: str | None = None, **options) -> Runner:
             own = name
             if device:
                 options["ov_device"] = device
+        elif name != own and own in READS:  # a model file another runtime of the pair cannot read: say so
+            raise EdgesegError(f"{path}: --backend {name} cannot read a {Path(path).suffix} file; "
+                               f"it runs on {own} (drop --backend or use --backend {own})")
     backend = own
     if not Path(path).is_file():
         raise EdgesegError(f"{path}: no such file")

@@ -10,8 +10,9 @@ Two settings decide what runs:
   or the artifact itself asks for it (`openvino.precision_hint` in an IR's metadata, as `edgeseg tune`
   writes a BF16 pick): the file decides what runs, an explicit option overrides it.
 - int8 activations with zero point 0 (our TensorRT preset) are compiled as uint8 with zero point
-  128, the same grid, which OpenVINO runs faithfully (see ov_graph.py); `uint8_activations=False`
-  compiles the file as it is.
+  128, the same grid, which OpenVINO runs faithfully; on a CPU without VNNI the int8 weights are
+  compiled as float, since OpenVINO's int8 convolutions saturate there (see ov_graph.py);
+  `uint8_activations=False` compiles the file as it is.
 The compiled model is cached (`CACHE_DIR`, per user), so the second load skips compilation.
 """
 
@@ -19,14 +20,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing
-from edgeseg.runtime.cache_trim import trim
-from edgeseg.runtime.ov_graph import uint8_copy
+from edgeseg.runtime.cache_trim import max_bytes, trim
+from edgeseg.platform import hardware
+from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,16 @@ def cache_dir() -> Path:
     root = os.environ.get("EDGESEG_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "edgeseg")
     return Path(root) / "openvino"
+
+
+_WHERE = re.compile(r"^(Exception from|Check '.*' failed at) \S+:\d+:?$")
+
+
+def cause(exc: BaseException) -> str:
+    """OpenVINO's message without its stack of source locations ("Exception from src/...cpp:132:"),
+    on one line: what is left is the cause."""
+    lines = [ln.strip().rstrip(":") for ln in str(exc).splitlines() if ln.strip() and not _WHERE.match(ln.strip())]
+    return "; ".join(lines)[:400] or type(exc).__name__
 
 
 class OpenVINORunner(Runner):
@@ -85,9 +98,11 @@ class OpenVINORunner(Runner):
         ov = require("openvino", "openvino")
         if not Path(self.path).is_file():
             raise EdgesegError(f"{self.path}: no such model file")
+        self._refuse_saturating_ir()
         core = ov.Core()
         self._check_device(core)
         props = self.properties()
+        cap = max_bytes() if "CACHE_DIR" in props else None  # a bad EDGESEG_CACHE_MAX_GB refused before compiling
         if "CACHE_DIR" in props:
             Path(props["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -95,12 +110,11 @@ class OpenVINORunner(Runner):
         try:  # compile from the path, so a cache hit skips reading the ONNX file too
             self.compiled = core.compile_model(self.compiled_from, self.ov_device, props)
         except Exception as exc:
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({first[:200]})") from None
+            raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({cause(exc)})") from None
         self.load_s = time.perf_counter() - t0
         logger.debug("%s compiled for %s in %.2f s", self.path, self.ov_device, self.load_s)
         if "CACHE_DIR" in props:
-            trim(cache_dir())  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
+            trim(cache_dir(), cap)  # LRU under EDGESEG_CACHE_MAX_GB (docs/openvino-cache.md)
         if len(self.compiled.inputs) != 1:
             raise EdgesegError(f"{self.path}: {len(self.compiled.inputs)} inputs; edgeseg models take one image input")
         self.request = self.compiled.create_infer_request()
@@ -110,12 +124,31 @@ class OpenVINORunner(Runner):
     def _source(self) -> str:
         if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
             return self.path
+        float_weights = self.ov_device.startswith("CPU") and weights_saturate(hardware.this_isa())
         try:
-            copy = uint8_copy(self.path, cache_dir() / "graphs")
+            copy = openvino_copy(self.path, cache_dir() / "graphs", float_weights)
         except Exception as exc:  # not a readable ONNX file: let OpenVINO say what is wrong with it
-            logger.debug("%s: no uint8 copy (%s)", self.path, exc)
+            logger.warning("%s: compiled as it is, no uint8-activation copy (%s)", self.path,
+                           str(exc).splitlines()[0][:200])
             return self.path
+        if copy and float_weights and "-fw." in copy.name:
+            logger.warning("%s: this CPU has no VNNI, where OpenVINO's int8 convolutions saturate: its weights run "
+                           "in float (right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)",
+                           Path(self.path).name)
         return str(copy) if copy else self.path
+
+    def _refuse_saturating_ir(self) -> None:
+        """An IR converted from our Q/DQ INT8 ONNX keeps its int8 weights, which OpenVINO's int8
+        convolutions saturate on a CPU without VNNI (ov_graph.weights_saturate): refused before
+        running wrong; the ONNX file it came from runs right here (its weights compiled as float)."""
+        meta = self.metadata if Path(self.path).suffix.lower() == ".xml" else {}
+        if (meta.get("stage") == "openvino" and meta.get("precision") == "int8" and self.ov_device.startswith("CPU")
+                and weights_saturate(hardware.this_isa())):
+            parent = (meta.get("provenance") or {}).get("parent") or {}
+            source = Path(parent["path"]).name if parent.get("path") else "the INT8 .onnx it came from"
+            raise EdgesegError(f"{self.path}: an INT8 IR of our Q/DQ graph runs wrong on this CPU without VNNI "
+                               f"({'/'.join(hardware.this_isa())}: OpenVINO's int8 convolutions saturate); run "
+                               f"{source} instead, or NNCF's IR (edgeseg tune)")
 
     def _check_device(self, core) -> None:
         base = self.ov_device.split(":")[0].split(".")[0]

@@ -14,12 +14,13 @@ from edgeseg.metadata import FLOAT8_TYPES
 CPU = ("CPUExecutionProvider",)
 
 
-def session(model, providers=CPU, *, threads: int | None = None, memory_arena: bool = True):
-    """An InferenceSession for `model`: a path, serialized bytes or an onnx.ModelProto."""
+def session(model, providers=CPU, *, threads: int | None = None, memory_arena: bool = True, level: str | None = None):
+    """An InferenceSession for `model`: a path, serialized bytes or an onnx.ModelProto; `level`
+    (ORT_DISABLE_ALL, ...) overrides the rule of `optimization_level`."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, optimization_level(model))
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level or optimization_level(model))
     options.log_severity_level = 3
     options.enable_cpu_mem_arena = memory_arena
     if threads:

@@ -129,3 +129,31 @@ def test_describe_and_device_labels():
     assert device_label({"profile": "cpu", "cpu": "Xeon", "isa": ["AMX", "VNNI", "BF16"]}) == "cpu: Xeon (AMX, VNNI, BF16)"
     failed = describe({**CPU_RUN, "accuracy": {"error": "no artifact ran"}})
     assert failed[-1] == "accuracy not measured: no artifact ran"
+
+
+def test_an_eval_figure_goes_only_to_rows_of_its_own_runtime():
+    """Issue 28: compare put ONNX Runtime's mIoU (61.32) on the OpenVINO timing row of the same file
+    (~56 there); figures are keyed by runtime, and a drop past the budget is said, never "ok"."""
+    run = {"device": {"profile": "cpu", "cpu": "AMD Ryzen"}, "rows": [
+        {"path": "m.int8.onnx", "status": "ok", "backend": "openvino", "precision": "int8", "end_to_end": stats(9)},
+        {"path": "m.int8.onnx", "status": "ok", "backend": "onnxruntime", "precision": "int8", "end_to_end": stats(30)}]}
+    ev = {"artifacts": [{"path": "m.int8.onnx", "backend": "onnxruntime", "miou": 61.32, "miou_drop": 0.1},
+                        {"path": "m.int8.onnx", "backend": "openvino", "miou": 56.3, "miou_drop": 5.01}]}
+    rows = {r["backend"]: r for r in _merge(_rows_of(run, "r") + _rows_of(ev, "e"))}
+    assert len(rows) == 2 and rows["onnxruntime"]["miou"] == 61.32 and rows["onnxruntime"]["status"] == "ok"
+    assert rows["openvino"]["miou"] == 56.3 and rows["openvino"]["status"] == "over budget: drop 5.01 > 0.5"
+    only_ort = _merge(_rows_of(run, "r") + _rows_of({"artifacts": ev["artifacts"][:1]}, "e"))
+    assert [r["miou"] for r in only_ort if r["backend"] == "openvino"] == [None]  # not borrowed from ONNX Runtime
+    bench_own = {"device": {"profile": "cpu"}, "rows": [{**run["rows"][0], "miou": 56.3, "miou_drop": 5.01}]}
+    assert load_rows_from(bench_own)[0]["status"].startswith("over budget")
+    assert "over budget" in csv_text(load_rows_from(bench_own))
+
+
+def test_attach_accuracy_never_crosses_runtimes():
+    from edgeseg.bench.run import attach_accuracy
+
+    result = {"rows": [{"path": "m.onnx", "backend": "openvino"}]}
+    attach_accuracy(result, {"dataset": "camvid", "split": "val", "images": 1, "resize": "logits",
+                             "artifacts": [{"path": "m.onnx", "backend": "onnxruntime", "miou": 61.0,
+                                            "miou_drop": 0.0, "agreement": 100.0}]})
+    assert "miou" not in result["rows"][0]

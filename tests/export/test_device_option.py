@@ -14,17 +14,40 @@ CALIB = {"calib": __file__}
 @pytest.mark.parametrize("device,flags,placement", [
     ("cpu", ("avx2", "avx512f", "avx512_vnni", "amx_int8", "amx_tile"), "tensorrt"),  # AMX: measured by tune
     ("cpu", ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"), "cpu"),  # Zen 4 class: measured there
-    ("cpu", ("avx2", "fma"), "tensorrt"),  # no measured row: the export default
+    ("cpu", ("avx2", "fma"), "cpu"),  # AVX2, no VNNI: measured under ONEDNN_MAX_CPU_ISA=AVX2
+    ("cpu", ("sse4_2",), "tensorrt"),  # no measured row: the export default, verified on each runtime
     ("jetson-orin", (), "tensorrt"), ("cuda", (), "tensorrt")])
 def test_the_profile_chooses_the_int8_placement(device, flags, placement, monkeypatch):
     from edgeseg.platform import hardware
 
     monkeypatch.setattr(hardware, "this_cpu_flags", lambda: flags)
     monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     given = options(precision="int8", device=device, **CALIB)
     resolved = prepared(given)
     assert resolved.quant.preset == placement == load_profile(device).int8_placement()
     assert given.quant.preset is None  # resolve returns new options; the given ones stay as given
+
+
+def test_a_lesser_cpus_kernels_choose_its_row_and_an_unmeasured_cpu_is_told_of_tune(monkeypatch, caplog):
+    """ONEDNN_MAX_CPU_ISA makes OpenVINO run a lesser CPU's kernels: the choice follows; a CPU kind
+    with no measured row gets the export default and one line pointing to `edgeseg tune`."""
+    from edgeseg.platform import hardware
+    from edgeseg.platform.devices import backends_for
+
+    amx = ("avx2", "avx512f", "avx512_vnni", "amx_int8", "amx_tile")
+    monkeypatch.setattr(hardware, "this_cpu_flags", lambda: amx)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    cpu = load_profile("cpu")
+    assert hardware.this_isa() == ("AVX2",) and cpu.int8_placement() == "cpu"
+    assert backends_for(cpu, "int8")[0] == "onnxruntime" and backends_for(cpu, "fp32")[0] == "openvino"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+    assert hardware.this_isa() == ("VNNI", "AVX-512", "AVX2") and backends_for(cpu, "int8")[0] == "openvino"
+    monkeypatch.setattr(hardware, "this_cpu_flags", lambda: ("sse4_2",))
+    with caplog.at_level("WARNING"):
+        assert prepared(options(precision="int8", device="cpu", **CALIB)).quant.preset == "tensorrt"
+    assert "edgeseg tune" in caplog.text and "no INT8 placement was measured" in caplog.text
 
 
 def test_every_per_isa_row_names_where_it_was_measured():

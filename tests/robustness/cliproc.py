@@ -11,8 +11,8 @@ from paths import REPO
 DEMO = REPO / "edgeseg" / "assets" / "camvid-demo"
 
 
-def cli(*args, cwd=None, timeout=300, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+def cli(*args, cwd=None, timeout=300, env_extra=None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "edgeseg.cli.main", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=timeout, **kw)
 

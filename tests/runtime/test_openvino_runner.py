@@ -148,19 +148,74 @@ def test_open_runner_backend_choice(tmp_path):
 
 
 def test_int8_activations_compile_as_uint8_on_the_same_grid(tmp_path):
-    from edgeseg.runtime.ov_graph import signed_activation_zero_points, uint8_copy
+    from edgeseg.runtime.ov_graph import openvino_copy, signed_activation_zero_points
 
     src = qdq_model(tmp_path / "q.onnx")
     assert signed_activation_zero_points(onnx.load(str(src))) == ["x_z"]  # the weights' zero point stays int8
-    copy = uint8_copy(src, tmp_path / "graphs")
+    copy = openvino_copy(src, tmp_path / "graphs")
     onnx.checker.check_model(str(copy), full_check=True)
-    assert uint8_copy(src, tmp_path / "graphs") == copy  # made once
+    assert openvino_copy(src, tmp_path / "graphs") == copy  # made once
     x = np.random.default_rng(6).uniform(-5, 5, (1, 3, 8, 8)).astype(np.float32)  # beyond the range: clipped alike
     with OrtRunner(src) as a, OrtRunner(copy) as b:
         np.testing.assert_array_equal(a.infer(x), b.infer(x))  # exactly the same values, q_u8 = q_s8 + 128
-    assert uint8_copy(conv_model(tmp_path / "f.onnx"), tmp_path / "graphs") is None  # nothing to change
+    assert openvino_copy(conv_model(tmp_path / "f.onnx"), tmp_path / "graphs") is None  # nothing to change
     pytest.importorskip("openvino")
     with OpenVINORunner(src) as runner:
-        assert runner.compiled_from.endswith(".u8act.onnx")
+        assert ".u8act" in runner.compiled_from
     with OpenVINORunner(src, uint8_activations=False) as runner:
         assert runner.compiled_from == str(src)
+
+
+def test_value_info_of_the_retyped_activations_follows(tmp_path):
+    """Exported graphs record every tensor's type (value_info): the copy once failed its own check on
+    them and the runner fell back, silently, to the graph OpenVINO runs wrong."""
+    from onnx import shape_inference
+
+    from edgeseg.runtime.ov_graph import openvino_copy
+
+    src = tmp_path / "typed.onnx"
+    onnx.save(shape_inference.infer_shapes(onnx.load(str(qdq_model(tmp_path / "q.onnx")))), str(src))
+    assert any(v.name == "xq" for v in onnx.load(str(src)).graph.value_info)
+    copy = openvino_copy(src, tmp_path / "graphs")
+    (xq,) = [v for v in onnx.load(str(copy)).graph.value_info if v.name == "xq"]
+    assert xq.type.tensor_type.elem_type == TensorProto.UINT8
+
+
+def test_float_weight_copy_computes_what_the_int8_file_does(tmp_path):
+    """CPUs without VNNI get the weights dequantized to float: the same numbers, computed exactly."""
+    from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
+
+    src = qdq_model(tmp_path / "q.onnx")
+    copy = openvino_copy(src, tmp_path / "graphs", float_weights=True)
+    assert "DequantizeLinear" in [n.op_type for n in onnx.load(str(copy)).graph.node]  # the activations' stays
+    assert not any(t.data_type == TensorProto.INT8 for t in onnx.load(str(copy)).graph.initializer)
+    x = np.random.default_rng(7).uniform(-5, 5, (1, 3, 8, 8)).astype(np.float32)
+    with OrtRunner(src) as a, OrtRunner(copy) as b:
+        np.testing.assert_allclose(a.infer(x), b.infer(x), rtol=1e-5, atol=1e-5)
+    assert weights_saturate(("AVX2",)) and weights_saturate(("AVX-512", "AVX2"))
+    assert not weights_saturate(("VNNI", "AVX2")) and not weights_saturate(("AMX", "VNNI", "AVX2"))
+    assert not weights_saturate(("NEON", "DOTPROD"))
+
+
+def test_an_int8_ir_of_our_graph_is_refused_on_a_cpu_without_vnni(tmp_path, monkeypatch):
+    """Issue 28: such an IR keeps int8 weights, which OpenVINO saturates without VNNI; NNCF's IRs
+    and FP32 IRs run. Refused in one line before any compile, naming what to run instead."""
+    from edgeseg.artifacts import write_sidecar
+    from edgeseg.platform import hardware
+
+    xml = tmp_path / "m.openvino-int8.xml"
+    xml.write_text("<net/>")
+    meta = {"kind": "openvino-ir", "stage": "openvino", "precision": "int8",
+            "provenance": {"parent": {"path": str(tmp_path / "m.int8.onnx")}}}
+    write_sidecar(xml, meta)
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("AVX2",))
+    runner = OpenVINORunner(xml)
+    monkeypatch.setattr(OpenVINORunner, "metadata", meta)
+    with pytest.raises(EdgesegError, match="runs wrong on this CPU without VNNI") as info:
+        runner._refuse_saturating_ir()
+    assert "m.int8.onnx" in str(info.value) and "edgeseg tune" in str(info.value) and "\n" not in str(info.value)
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("VNNI", "AVX2"))
+    runner._refuse_saturating_ir()  # with VNNI it runs
+    monkeypatch.setattr(hardware, "this_isa", lambda: ("AVX2",))
+    monkeypatch.setattr(OpenVINORunner, "metadata", {**meta, "stage": "nncf"})
+    runner._refuse_saturating_ir()  # NNCF's IR handles the overflow itself
