@@ -117,14 +117,49 @@ def write_reports(json_out=None, data: dict | None = None, **texts) -> None:
                 Path(tmp).write_text(make())
 
 
-@contextlib.contextmanager
-def progress(total: int, what: str):
-    """A transient Rich progress bar on stderr; yields the step function that a library loop
-    (`evaluate`, calibration) calls once per item, so the library itself never draws."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+class _Bars:
+    """The one live Rich progress display of a command: phases opened inside another phase
+    (calibration inside tune's building) add a line to it, since Rich draws one live display."""
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=console(stderr=True), transient=True)
+    live = None
+    depth = 0
+
+
+@contextlib.contextmanager
+def progress(total: int | None, what: str):
+    """A phase of library work, shown on stderr: on a terminal a transient bar with counts and an
+    ETA (a spinner and elapsed time when `total` is None); elsewhere (CI logs, pipes) one line when
+    the phase ends, with its count and seconds. Yields the step function that a library loop calls
+    once per item, so the library itself never draws."""
+    import time
+
+    err = console(stderr=True)
+    if not err.is_terminal:
+        done, t0 = [0], time.perf_counter()
+
+        def step(n=1):
+            done[0] += n
+
+        yield step
+        count = f"{done[0]}/{total} " if total else (f"{done[0]} " if done[0] else "")
+        err.print(f"{what}: {count}done in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    if _Bars.live is None:
+        _Bars.live = Progress(SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
+                              MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                              transient=True)
+        _Bars.live.start()
+    bar = _Bars.live
+    _Bars.depth += 1
     task = bar.add_task(what, total=total)
-    with bar:
+    try:
         yield lambda n=1: bar.advance(task, n)
+    finally:
+        bar.remove_task(task)
+        _Bars.depth -= 1
+        if _Bars.depth == 0:
+            bar.stop()
+            _Bars.live = None

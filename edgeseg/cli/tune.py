@@ -37,7 +37,7 @@ def tune_cmd(
                           val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters))
     check_out_dir(out_dir)
     result = tune(checkpoint, out_dir, options, progress=progress)
-    console(stderr=True).print(_table(result.report))
+    console().print(_table(result.report))
     typer.echo(str(result.path))
 
 

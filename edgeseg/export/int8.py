@@ -93,7 +93,7 @@ class Quantized(OnnxStage):
 
     def build(self, ctx):
         if self.calib.warning():
-            log.warning(self.calib.warning())
+            log.warning(self.calib.warning(gpu=ctx.options.device != "cpu"))
         val = validation(ctx, self.val_ds) if self.val_ds is not None else None
         parent_sha = self.parent_record(ctx)["sha256"]
         model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
