@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console
+from edgeseg.cli.common import console, progress
 
 
 def demo_cmd(
@@ -28,7 +28,7 @@ def demo_cmd(
         raise EdgesegError(f"--iters and --threads must be at least 1 (got {iters} and {threads})")
     check_out_dir(out)
     t0 = time.perf_counter()
-    result = run_demo(Path(out), iters, threads)
+    result = run_demo(Path(out), iters, threads, progress)
     con = console()
     con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
     con.print(f"plot: {result['plot']}   predictions: {Path(out) / 'predictions'}/   "

@@ -26,8 +26,9 @@ def tune_cmd(
     iters: int = typer.Option(10, help="timed inferences per candidate per round"),
     out_dir: str = typer.Option("edgeseg-tune", "-o", "--out", help="output folder (candidates/, tune.md, the pick)"),
 ):
-    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest
-    within the budget. The last line on stdout is the chosen artifact's path."""
+    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest within the budget.
+
+    The last line on stdout is the chosen artifact's path."""
     from edgeseg.outputs import check_out_dir
     from edgeseg.tune import TuneOptions, tune
     from edgeseg.tune.measure import Protocol
