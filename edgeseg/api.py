@@ -51,9 +51,9 @@ class Model:
                  input_size: tuple[int, int] | None = None, dataset: str | None = None):
         self.path = str(path)
         chosen, self._options = runner_setup(self.path, device, backend, None, threads, input_size)
-        self.backend = chosen
         self._dataset = dataset
         self.runner = open_runner(self.path, chosen, **self._options)
+        self.backend = self.runner.backend
         self.runner.activate()
         try:
             self.palette = palette_for(self.runner, dataset)
