@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, Data, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
-                                Split, Threads, Variant, Warmup, parse_size, progress, show_results)
+                                Split, Threads, Variant, Warmup, Wide, parse_size, progress, show_results)
 from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def bench_cmd(
     json_out: Annotated[Optional[str], typer.Option("--json", help="write results JSON (for `edgeseg compare`)",
                                                     rich_help_panel=OUTPUT)] = None,
     md_out: MdOut = None,
+    wide: Wide = False,
     source: Annotated[Optional[str], typer.Option("--source", help="also run this video file, image folder or "
                                                   "camera end to end, and report its end-to-end FPS beside the "
                                                   "model-only FPS", rich_help_panel=RUN)] = None,
@@ -71,7 +72,7 @@ def bench_cmd(
         add_accuracy(result, ds_args, run_options, progress)
     if source:
         add_end_to_end(result, source, run_options)
-    show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out)
+    show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out, wide=wide)
     report.check_rows(result)
 
 
