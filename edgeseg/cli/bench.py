@@ -66,7 +66,7 @@ def bench_cmd(
     check_dataset(ds_args)  # a wrong --data stops here, before minutes of timing
     if source:
         check_source(source)
-    result = run_bench(artifacts, settings)
+    result = run_bench(artifacts, settings, progress)
     run_options = {"provider": settings.provider, "threads": threads, **settings.runner_options}
     if data:
         add_accuracy(result, ds_args, run_options, progress)
