@@ -110,14 +110,14 @@ def load(path, backend: str | None = None, *, device: str = "cpu", threads: int 
 
 
 def export_checkpoint(checkpoint, out_dir="edgeseg-out", *, precision: str = "fp32", device: str | None = None,
-           input_size: tuple[int, int] | None = None, dataset: str | None = None, variant: str | None = None,
+           input_size: tuple[int, int] | None = None, dataset: str | None = None,
            calib: str | None = None, data: str | None = None, calib_limit: int | None = None,
            val: str | None = None, max_miou_drop: float | None = None, progress=None) -> Path:
     """`edgeseg export`: the final artifact's path. `calib`/`data` as --calib/--data, `val` as
     ROOT[:SPLIT]; `progress` an edgeseg.progress factory (default: silent)."""
     options = o.ExportOptions(
         precision=precision, device=device,
-        contract=o.ContractOptions(dataset=dataset, variant=variant, input_size=tuple(input_size) if input_size else None),
+        contract=o.ContractOptions(dataset=dataset, input_size=tuple(input_size) if input_size else None),
         quant=o.QuantOptions(calib=calib, data=data, limit=calib_limit, val=val, max_miou_drop=max_miou_drop))
     options = prepare_export(checkpoint, out_dir, options)
     return Path(run_export(checkpoint, out_dir, options, progress=progress).final)
