@@ -19,7 +19,9 @@ def print_summary(result, console, gpu: bool = True) -> None:
 
     table = Table(title="export (each stage verified against its parent)")
     for col in ("stage", "artifact", "nodes", "size", "max |Δ|", "mean |Δ|", "argmax agree", "status"):
-        table.add_column(col, justify="right" if col not in ("stage", "artifact", "status") else "left")
+        # a long name folds onto a second line rather than lose its end ("….onnx") in 100 columns
+        table.add_column(col, justify="right" if col not in ("stage", "artifact", "status") else "left",
+                         overflow="fold" if col == "artifact" else None)
     for s in result.stages:
         c = s.check
         status = "reused" if s.reused else ("ok" if c is None or c.ok else "FAILED")
@@ -37,9 +39,9 @@ def print_summary(result, console, gpu: bool = True) -> None:
                     if name == "tensorrt_parse" and not gpu:
                         continue
                     text = found.get("summary", found) if isinstance(found, dict) else found
-                    console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False)
+                    console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False, soft_wrap=True)
             elif k != "params" and v is not None:
-                console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False)
+                console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_export(result, console, deepstream: bool = False, gpu: bool = True) -> None:
