@@ -10,6 +10,7 @@ from pathlib import Path
 from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
+from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
@@ -60,8 +61,9 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
                 raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
             info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
-        sizes = check_sizes(artifacts, [run_size(r) for r in runners], req.mixed_sizes)
         ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        native = read_image(ds.samples[0].image).shape[:2]  # what "at the image's size" means here
+        sizes = check_sizes(artifacts, [run_size(r) or tuple(native) for r in runners], req.mixed_sizes)
         with progress(len(ds), "evaluating") as step:
             if sharded is not None:  # the runners above checked every artifact here; workers open their own copies
                 result = sharded(artifacts, opts, ds, req.resize, req.batch, step)
@@ -88,7 +90,7 @@ def run_size(runner) -> tuple[int, int] | None:
 
 
 def size_text(size) -> str:
-    return f"{size[0]}x{size[1]}" if size else "the images' size"
+    return f"{size[0]}x{size[1]}"
 
 
 def check_sizes(artifacts, sizes: list, mixed: bool) -> list:
