@@ -268,7 +268,8 @@ def rich_table(rows, title="accuracy / speed", wide: bool = False):
     from rich.table import Table
 
     columns, same = (visible_columns(rows), []) if wide else split_constant(rows, visible_columns(rows))
-    t = Table(title=title, caption="every row: " + ", ".join(same) if same else None, caption_justify="left")
+    t = Table(title=title, caption="every row: " + ", ".join(same) if same else None, caption_justify="left",
+              pad_edge=False)
     cells = [_cells(r, columns) for r in rows]
     for i, (header, key, digits, _) in enumerate(columns):
         width = None if key == "status" else _min_width(header, [c[i] for c in cells])
