@@ -1,8 +1,9 @@
 """Every shell and Python example in README.md and docs/ runs as written on a fresh clone with only
 the shipped files (the checkpoint and images in edgeseg/assets/camvid-demo, calib/camvid-demo.txt).
 
-Each document's examples run in order in one empty folder holding what a clone ships, so a later
-example may use what an earlier one wrote (`out/`). Heavy commands get small sizes (TINY: fewer
+Every document's examples run in order in one folder that starts as what a clone ships, so a later
+example may use what an earlier one wrote (`out/`), and the exports the README made are reused by the
+pages after it, as a reader's would be. Heavy commands get small sizes (TINY: fewer
 rounds, images and iterations; never another model or other data). An example that needs what this
 machine lacks starts with `# needs: WHAT` and is skipped, saying so; the set-up commands (pip, the
 test suite itself) are what this run is already inside.
@@ -24,7 +25,7 @@ SETUP = ("pip install", "python -m pytest")
 # Small sizes for the slow commands: (command, only when the command has this, flags inserted after
 # the command's name, where options may precede arguments).
 TINY = [("edgeseg tune ", "", "--rounds 1 --iters 2 --val-limit 6 "), ("edgeseg bench ", "", "--warmup 1 "),
-        ("edgeseg export ", "--val ", "--val-limit 6 ")]
+        ("edgeseg export ", "--val ", "--val-limit 6 "), ("edgeseg eval ", "", "--limit 6 ")]
 
 pytestmark = pytest.mark.slow  # exports, tunes and videos on the real checkpoint: minutes
 
@@ -49,16 +50,18 @@ def tiny(body: str) -> str:
     return "\n".join(commands)
 
 
-def clone(tmp: Path) -> Path:
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
     """What a fresh clone ships, and no output of an earlier run."""
+    tmp = tmp_path_factory.mktemp("clone")
     (tmp / "edgeseg").symlink_to(ROOT / "edgeseg")  # the package and its assets, read only
     shutil.copytree(ROOT / "calib", tmp / "calib")
     return tmp
 
 
 @pytest.mark.parametrize("doc", [d for d in DOCS if examples(d)], ids=lambda d: d.name)
-def test_examples_run_as_written(doc, tmp_path):
-    here = clone(tmp_path)
+def test_examples_run_as_written(doc, clone):
+    here = clone
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     skipped, ran = [], 0
     for lang, body in examples(doc):
