@@ -148,10 +148,14 @@ class _Bars:
 def progress(total: int | None, what: str):
     """A phase of library work, shown on stderr: on a terminal a transient bar with counts and an
     ETA (a spinner and elapsed time when `total` is None); elsewhere (CI logs, pipes) one line when
-    the phase ends, with its count and seconds. Yields the step function that a library loop calls
-    once per item, so the library itself never draws."""
+    the phase ends, with its count and seconds; nothing under -q. Yields the step function that a
+    library loop calls once per item, so the library itself never draws."""
+    import logging
     import time
 
+    if not logging.getLogger("edgeseg").isEnabledFor(logging.INFO):  # -q: warnings and errors only
+        yield lambda n=1: None
+        return
     err = console(stderr=True)
     if not err.is_terminal:
         done, t0 = [0], time.perf_counter()

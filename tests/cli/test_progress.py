@@ -2,11 +2,30 @@
 on a terminal; phases nest (calibration inside tune's building) without two live displays."""
 
 import io
+import logging
 
+import pytest
 from rich.console import Console
 
 from edgeseg.cli import common
 from edgeseg.progress import phase, silent
+
+
+@pytest.fixture(autouse=True)
+def info_level():
+    """As the CLI sets it (edgeseg.cli.logs.configure); -q raises it and the progress goes quiet."""
+    logger = logging.getLogger("edgeseg")
+    before = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(before)
+
+
+def test_quiet_shows_no_progress(capsys):
+    logging.getLogger("edgeseg").setLevel(logging.WARNING)
+    with phase(common.progress, 2, "evaluating") as advance:
+        advance()
+    assert capsys.readouterr().err == ""
 
 
 def test_one_line_per_phase_off_a_terminal(capsys):
