@@ -30,6 +30,13 @@ def sidecar_path(path) -> Path:
 _HASHES: dict[tuple, str] = {}
 
 
+def graph_sha256(model) -> str:
+    """sha256 of an ONNX model's graph (nodes, weights, inputs, outputs), without its metadata: the
+    same network exported from the same checkpoint under another name or at another time has the
+    same graph hash, while its file (metadata with paths and times) differs."""
+    return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
+
+
 def sha256_file(path, chunk: int = 1 << 20) -> str:
     """sha256 of a file's bytes, remembered per (path, size, mtime, inode): one hash per load, not one per check."""
     st = os.stat(path)

@@ -24,6 +24,7 @@ from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions, VerifyOptions
 from edgeseg.export.pipeline import run_export
+from edgeseg.progress import phase
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import default_backend
 from edgeseg.video import RunOptions, run_video
@@ -44,16 +45,19 @@ def calib_manifest() -> Path:
     return path
 
 
-def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
+def run_demo(out: Path, iters: int = 30, threads: int | None = None, progress=None) -> dict:
+    """Every phase reported through `progress` (edgeseg/progress.py)."""
     ckpt = assets() / "s2fpn18_camvid_half.pth"
     val = assets()
     models = {}
     common = {"contract": ContractOptions(input_size=SIZE), "verify": VerifyOptions(samples=str(val / "val"))}
-    for precision, quant in (("fp32", QuantOptions()), ("fp16", QuantOptions()),
-                             ("int8", QuantOptions(calib=str(calib_manifest())))):
-        log.info("export %s", precision)
-        result = run_export(ckpt, out, ExportOptions(precision=precision, quant=quant, **common))
-        models[precision] = str(result.final)
+    with phase(progress, 3, "demo: exporting FP32, FP16, INT8") as advance:
+        for precision, quant in (("fp32", QuantOptions()), ("fp16", QuantOptions()),
+                                 ("int8", QuantOptions(calib=str(calib_manifest())))):
+            log.info("export %s", precision)
+            result = run_export(ckpt, out, ExportOptions(precision=precision, quant=quant, **common), progress=progress)
+            models[precision] = str(result.final)
+            advance()
     log.info("evaluate on the bundled val sample (26 images)")
     artifacts = [str(ckpt), *models.values()]
     # OpenVINO runs the same ONNX files with its own kernels: its rows are measured, not assumed equal.
@@ -63,15 +67,17 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     try:
         for r in runners:
             r.activate()
-        accuracy = evaluate(runners, open_dataset(val, "camvid", "camvid_val_list.txt")).to_dict()
+        ds = open_dataset(val, "camvid", "camvid_val_list.txt")
+        with phase(progress, len(ds), f"demo: evaluating {len(runners)} models") as advance:
+            accuracy = evaluate(runners, ds, progress=advance).to_dict()
     finally:
         for r in runners:
             r.deactivate()
     log.info("benchmark ONNX Runtime%s CPU, %d timed iterations each", " and OpenVINO" if openvino else "", iters)
     settings = dict(device="cpu", warmup=5, iters=iters, threads=threads, runner_options={"input_size": SIZE})
-    bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"))
+    bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"), progress)
     if openvino:
-        more = run_bench(openvino, BenchSettings(**settings, backend="openvino"))
+        more = run_bench(openvino, BenchSettings(**settings, backend="openvino"), progress)
         bench["rows"] += more["rows"]
         bench["versions"].update(more["versions"])
     attach_accuracy(bench, accuracy)
@@ -79,28 +85,31 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None) -> dict:
     write_json(out / "eval.json", accuracy)
     rows = report.load_rows_from(bench)
     plot = draw_plot(rows, out / "miou_vs_fps.png")
-    _predictions(models, val, out / "predictions")
-    return {"rows": rows, "bench": bench, "accuracy": accuracy, "plot": plot,
-            "video": _video(models["int8"], val, out, threads)}
+    with phase(progress, None, "demo: prediction pictures"):
+        _predictions(models, val, out / "predictions")
+    with phase(progress, len(list((val / "val").glob("*.png"))), "demo: the bundled frames as a video") as advance:
+        video = _video(models["int8"], val, out, threads, advance)
+    return {"rows": rows, "bench": bench, "accuracy": accuracy, "plot": plot, "video": video}
 
 
 def draw_plot(rows: list[dict], path: Path) -> str:
     """The plot's path, or the one line saying what it needs: a missing plot extra must not cost
     the table and the pictures that come before and after it."""
     try:
-        draw(rows, path, "S2-FPN18 CamVid 180x240 on this CPU: mIoU vs FPS")
+        draw(rows, path, "S2-FPN18 CamVid 180x240 on this CPU: mIoU vs FPS", budget=0.3)
     except EdgesegError as exc:
         return f"no plot ({exc})"
     return str(path)
 
 
-def _video(model: str, val: Path, out: Path, threads: int | None) -> dict:
+def _video(model: str, val: Path, out: Path, threads: int | None, progress=None) -> dict:
     """The bundled frames (one drive, in order, every 8th frame of 30/s) as a short video through
     `edgeseg run`'s pipeline: the INT8 model on this CPU's fastest backend, end to end."""
     log.info("run the bundled frames as a video, end to end")
     backend, options = runner_setup(model, threads=threads)
     options_ = RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0)
-    return run_video(model, str(val / "val"), options_, backend=backend, fps=30 / 8, runner_options=options)
+    return run_video(model, str(val / "val"), options_, backend=backend, fps=30 / 8, runner_options=options,
+                     progress=progress)
 
 
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:

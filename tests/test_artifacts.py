@@ -40,3 +40,23 @@ def test_embedded_metadata_alone(tmp_path):
     (tmp_path / "a.onnx.json").unlink()
     assert read_metadata(a)["precision"] == "fp32"
     assert read_metadata(tmp_path / "none.engine") == {}
+
+
+def test_graph_hash_ignores_metadata_and_follows_weights():
+    """Calibrated ranges are keyed by the graph: a re-export differing only in its metadata matches."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeseg.artifacts import graph_sha256
+
+    def model(w, note):
+        g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+                              [numpy_helper.from_array(np.array([w], np.float32), "w")])
+        m = helper.make_model(g)
+        helper.set_model_props(m, {"edgeseg": note})
+        return m
+
+    assert graph_sha256(model(1.0, "a.pth at 10:00")) == graph_sha256(model(1.0, "b.pth at 11:00"))
+    assert graph_sha256(model(1.0, "a")) != graph_sha256(model(2.0, "a"))

@@ -151,6 +151,7 @@ def test_no_cycle_between_files_counting_lazy_imports():
 @pytest.mark.parametrize("probe", [
     "from edgeseg.cli.main import main; main(['--help'])",
     "from edgeseg.cli.main import main; main(['export', '--help'])",
+    "import edgeseg; edgeseg.load, edgeseg.export_checkpoint, edgeseg.tune_checkpoint, edgeseg.FrameResult",
     "from edgeseg.runtime import open_runner; import edgeseg.runtime.onnx_runner, edgeseg.runtime.tensorrt_runner, "
     "edgeseg.runtime.ort, edgeseg.engine.sidecar, edgeseg.bench.run, edgeseg.bench.report, edgeseg.platform.hardware",
 ])

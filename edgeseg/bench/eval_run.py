@@ -3,15 +3,20 @@ opened and checked against the dataset, evaluated here or by a sharded evaluator
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
+from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import default_backend
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class EvalRequest:
     threads: int | None = None
     input_size: tuple[int, int] | None = None  # for checkpoints
     variant: str | None = None
+    mixed_sizes: bool = False  # compare artifacts that run at different input sizes (a warning, a size column)
 
     def runner_options(self) -> dict:
         return {"provider": self.provider, "threads": self.threads, "variant": self.variant,
@@ -57,6 +63,8 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
             info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
         ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        native = read_image(ds.samples[0].image).shape[:2]  # what "at the image's size" means here
+        sizes = check_sizes(artifacts, [run_size(r) or tuple(native) for r in runners], req.mixed_sizes)
         with progress(len(ds), "evaluating") as step:
             if sharded is not None:  # the runners above checked every artifact here; workers open their own copies
                 result = sharded(artifacts, opts, ds, req.resize, req.batch, step)
@@ -65,4 +73,35 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
     finally:
         for r in runners:
             r.deactivate()
-    return result.to_dict()
+    report = result.to_dict()
+    for row, size in zip(report["artifacts"], sizes):
+        row["input_size"] = list(size) if size else None
+    return report
+
+
+def run_size(runner) -> tuple[int, int] | None:
+    """The size `runner` runs images at: its contract's, else its fixed input shape; None: each image's own."""
+    meta = runner.metadata
+    size = (meta.get("preprocess") or {}).get("input_size")
+    if size:
+        return tuple(size)
+    shape = tuple(runner.io_spec.input_shape or ())
+    dims = shape[1:3] if meta.get("embedded_preprocess") else shape[2:4]
+    return tuple(dims) if len(dims) == 2 and all(isinstance(d, int) and d > 0 for d in dims) else None
+
+
+def size_text(size) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def check_sizes(artifacts, sizes: list, mixed: bool) -> list:
+    """Artifacts at different input sizes differ by the size alone (a checkpoint at the images'
+    180x240 against its own ONNX at 360x480 'drops' a point): refused unless `mixed`, then a warning."""
+    if len(set(sizes)) > 1:
+        each = ", ".join(f"{Path(a).name}: {size_text(s)}" for a, s in zip(artifacts, sizes))
+        if not mixed:
+            raise EdgesegError(f"the artifacts run at different input sizes ({each}), so a drop would come from the "
+                               "size alone; give --input-size HxW (checkpoints run at it) to match them, or "
+                               "--mixed-sizes to compare anyway")
+        log.warning("comparing artifacts at different input sizes (%s): part of each drop is the size", each)
+    return sizes

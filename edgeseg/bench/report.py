@@ -249,16 +249,57 @@ def _cells(r: dict, columns) -> list[str]:
     return [_fmt(r.get(key), digits_for(key, digits)) for _, key, digits, _ in columns]
 
 
-def rich_table(rows, title="accuracy / speed"):
+def split_constant(rows, columns) -> tuple[list[tuple], list[str]]:
+    """(the columns whose cells differ between rows, "header: value" of those the same in every row),
+    so a table of many rows shows what distinguishes them and names the rest once, below it."""
+    if len(rows) < 2:
+        return columns, []
+    kept, same = [], []
+    for c in columns:
+        cells = {cell for cell in (_cells(r, [c])[0] for r in rows)}
+        if c[1] != "artifact" and len(cells) == 1:
+            same.append(f"{c[0]}: {cells.pop()}")
+        else:
+            kept.append(c)
+    return kept, same
+
+
+def _min_width(header: str, cells: list[str]) -> int:
+    """Wide enough for the longest word of the header and of the cells (a number is one word): a
+    narrow console wraps a cell between words, never inside one ("precis/ion")."""
+    return max(len(w) for text in (header, *cells) for w in text.split() or [""])
+
+
+def rich_table(rows, title="accuracy / speed", wide: bool = False):
+    """The table for the console; columns the same in every row go to a caption below it unless `wide`."""
+    from rich.table import Table
+
+    columns, same = (visible_columns(rows), []) if wide else split_constant(rows, visible_columns(rows))
+    t = Table(title=title, caption="every row: " + ", ".join(same) if same else None, caption_justify="left",
+              pad_edge=False)
+    cells = [_cells(r, columns) for r in rows]
+    for i, (header, key, digits, _) in enumerate(columns):
+        width = None if key == "status" else _min_width(header, [c[i] for c in cells])
+        t.add_column(header, justify="right" if digits is not None else "left", overflow="fold",
+                     ratio=2 if key == "status" else None, min_width=width)
+    for row in cells:
+        t.add_row(*row)
+    return t
+
+
+def rich_table_by_column(rows, title="accuracy / speed"):
+    """The same figures turned a quarter: one line per column, one column per row; for a few rows
+    with more columns than a console's width holds."""
     from rich.table import Table
 
     columns = visible_columns(rows)
     t = Table(title=title)
-    for header, key, digits, _ in columns:
-        t.add_column(header, justify="right" if digits is not None else "left", overflow="fold",
-                     no_wrap=key == "artifact", ratio=2 if key == "status" else None)
+    t.add_column("")
     for r in rows:
-        t.add_row(*_cells(r, columns))
+        t.add_column(str(r.get("artifact")), justify="right", overflow="fold")
+    for i, (header, *_rest) in enumerate(columns):
+        if columns[i][1] != "artifact":
+            t.add_row(header, *(_cells(r, [columns[i]])[0] for r in rows))
     return t
 
 

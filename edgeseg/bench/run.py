@@ -17,8 +17,8 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import check_profile, load_profile
-from edgeseg.progress import silent
+from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.progress import phase, silent
 from edgeseg.runtime import open_runner, parse_backend
 from edgeseg.runtime.choice import default_backend, unverified
 
@@ -96,7 +96,7 @@ def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> d
     return row
 
 
-def run_bench(paths: list[str], settings: BenchSettings) -> dict:
+def run_bench(paths: list[str], settings: BenchSettings, progress=None) -> dict:
     profile = load_profile(settings.device)
     hw = hardware.detect()
     check_profile(profile, hw)
@@ -107,9 +107,11 @@ def run_bench(paths: list[str], settings: BenchSettings) -> dict:
         device.update(jetson.read_state())
     sampler_factory = jetson.PowerSampler if hw.is_jetson else (lambda: None)
     rows = []
-    for p in paths:
-        log.info("benchmarking %s", Path(p).name)
-        rows.append(bench_one(p, settings, profile, sampler_factory))
+    with phase(progress, len(paths), "benchmarking") as advance:
+        for p in paths:
+            log.info("benchmarking %s", Path(p).name)
+            rows.append(bench_one(p, settings, profile, sampler_factory))
+            advance()
     return {"format": FORMAT, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "device": device, "versions": _versions(),
             "settings": {"batch": settings.batch, "warmup": settings.warmup, "iters": settings.iters,

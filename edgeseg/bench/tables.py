@@ -27,23 +27,44 @@ def _fmt(v, suffix: str = "", digits: int = 2) -> str:
     return "-" if v is None else f"{v:.{digits}f}{suffix}"
 
 
+def _size(a: dict) -> str:
+    size = a.get("input_size")
+    return f"{size[0]}x{size[1]}" if size else "image's"
+
+
+def _mixed(report: dict) -> bool:
+    """Rows at different input sizes (eval --mixed-sizes) get a size column; one size goes in the title."""
+    return len({_size(a) for a in report["artifacts"]}) > 1
+
+
 def _rows(report: dict):
+    mixed = _mixed(report)
     for a in report["artifacts"]:
         drop = _fmt(a["miou_drop"]) + (" OVER BUDGET" if over_budget(a["miou_drop"]) else "")
-        yield [Path(a["path"]).name, a["backend"], a["precision"], _fmt(a["miou"]), drop,
-               _fmt(a["agreement"], "%", 3), _fmt(a["pixel_acc"])]
+        yield [Path(a["path"]).name, a["backend"], a["precision"], *([_size(a)] if mixed else []), _fmt(a["miou"]),
+               drop, _fmt(a["agreement"], "%", 3), _fmt(a["pixel_acc"])]
 
 
 HEADER = ["artifact", "backend", "precision", "mIoU", "drop (pts)", "agreement", "pixel acc"]
 
 
+def _header(report: dict) -> list[str]:
+    return HEADER[:3] + ["size"] + HEADER[3:] if _mixed(report) else HEADER
+
+
+def _title_size(report: dict) -> str:
+    rows = report["artifacts"]
+    return "" if not rows or _mixed(report) else f", input {_size(rows[0])}"
+
+
 def eval_table(report: dict):
     from rich.table import Table
 
-    table = Table(title=f"{report['dataset']} {report['split']}: {report['images']} images "
+    header = _header(report)
+    table = Table(title=f"{report['dataset']} {report['split']}: {report['images']} images{_title_size(report)} "
                         f"(first row is the reference; resize: {report['resize']})")
-    for i, h in enumerate(HEADER):
-        table.add_column(h, justify="left" if i < 3 else "right")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i < 3 or h == "size" else "right")
     for row in _rows(report):
         table.add_row(*row)
     return table
@@ -53,6 +74,6 @@ def eval_markdown(report: dict) -> str:
     names = report["classes"]
     per_class = [[Path(a["path"]).name, *(_fmt(a["per_class_iou"][n]) for n in names)] for a in report["artifacts"]]
     lines = [f"# {report['dataset']} {report['split']} ({report['images']} images)", "",
-             *markdown_table(HEADER, _rows(report)), "", "## Per-class IoU", "",
+             *markdown_table(_header(report), _rows(report)), "", "## Per-class IoU", "",
              *markdown_table(["artifact", *names], per_class)]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, Data, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
-                                Split, Threads, Variant, Warmup, parse_size, progress, show_results)
+                                Split, Threads, Variant, Warmup, Wide, parse_size, progress, show_results)
+from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +17,8 @@ log = logging.getLogger(__name__)
 def bench_cmd(
     artifacts: Annotated[list[str], typer.Argument(help="checkpoints, ONNX models, engines; the first is the accuracy "
                                                         "reference")],
-    device: Annotated[str, typer.Option(help="device profile (edgeseg/platform/devices.json): cpu | cuda | "
-                                        "jetson-orin | jetson-orin-nx | jetson-orin-nano | jetson-xavier; checked "
-                                        "against this machine", rich_help_panel=RUN)] = "cpu",
+    device: Annotated[str, typer.Option(help=f"device profile: {' | '.join(profile_names())}; checked against this "
+                                        "machine", rich_help_panel=RUN)] = "cpu",
     provider: Annotated[Optional[str], typer.Option(help="ONNX Runtime provider: cpu | cuda | tensorrt (default: "
                                                     "cpu, or cuda for GPU profiles)", rich_help_panel=RUN)] = None,
     backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the "
@@ -42,8 +42,10 @@ def bench_cmd(
     json_out: Annotated[Optional[str], typer.Option("--json", help="write results JSON (for `edgeseg compare`)",
                                                     rich_help_panel=OUTPUT)] = None,
     md_out: MdOut = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="also run this video (or image folder) end to "
-                                                  "end: end-to-end FPS next to the model's", rich_help_panel=RUN)] = None,
+    wide: Wide = False,
+    source: Annotated[Optional[str], typer.Option("--source", help="also run this video file, image folder or "
+                                                  "camera end to end, and report its end-to-end FPS beside the "
+                                                  "model-only FPS", rich_help_panel=RUN)] = None,
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
     from edgeseg.bench import report
@@ -64,13 +66,13 @@ def bench_cmd(
     check_dataset(ds_args)  # a wrong --data stops here, before minutes of timing
     if source:
         check_source(source)
-    result = run_bench(artifacts, settings)
+    result = run_bench(artifacts, settings, progress)
     run_options = {"provider": settings.provider, "threads": threads, **settings.runner_options}
     if data:
         add_accuracy(result, ds_args, run_options, progress)
     if source:
         add_end_to_end(result, source, run_options)
-    show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out)
+    show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out, wide=wide)
     report.check_rows(result)
 
 

@@ -36,6 +36,8 @@ ComputeCapability = _opt(Optional[str], "--compute-capability", help="engine, te
 MaxMemory = _opt(Optional[float], "--max-memory-gb", help="refuse runs estimated above this many GB (default: the "
                  "memory available now)", panel=OUTPUT)
 MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OUTPUT)
+Wide = _opt(bool, "--wide", help="every column in the table, also those the same in every row (default: named "
+            "once below it)", panel=OUTPUT)
 Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
 Batch = _opt(int, "--batch", help="batch size", panel=TIMING)
 Warmup = _opt(int, "--warmup", help="untimed iterations first", panel=TIMING)
@@ -73,29 +75,46 @@ def parse_triple(text: str | None, what: str) -> tuple[float, float, float] | No
     return values
 
 
+WIDTH = 100  # columns of a table written to a pipe or a log
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    # Pipes and CI logs get a fixed width instead of rich's 80 columns, so tables stay readable.
-    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 150)
+    # Pipes and CI logs get a fixed 100 columns (rich would take 80); tables are made to fit it.
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else WIDTH)
 
 
-def show_results(result: dict, title: str, json_out=None, md_out=None, plot=None, notes=None) -> None:
-    """A bench result's table (and how it was measured) on stdout; JSON, Markdown and the plot when asked."""
+def show_results(result: dict, title: str, json_out=None, md_out=None, plot=None, notes=None, wide=False) -> None:
+    """A bench result's table (and how it was measured) on stdout; JSON, Markdown and the plot when asked.
+    Columns the same in every row are named once below the table, unless `wide`."""
     from edgeseg.bench import report
 
     rows = report.load_rows_from(result)
     notes = report.describe(result) if notes is None else notes
     out = console()
-    out.print(report.rich_table(rows, title))
+    print_table(out, report.rich_table(rows, title, wide), wide, lambda: report.rich_table_by_column(rows, title))
     for line in notes:
-        out.print(line, style="dim", markup=False, highlight=False)
+        out.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)  # one greppable line
     write_reports(json_out, result, md=(md_out, lambda: report.markdown(rows, title, notes)))
     if plot:
         from edgeseg.bench.plot import draw
 
         console(stderr=True).print(f"plot: {draw(rows, plot, title)} rows", markup=False)
+
+
+def print_table(out, table, wide: bool = False, turned=None) -> None:
+    """`table` on `out`; `wide` (every column) widens the console to the table rather than crop it;
+    otherwise a table too wide even with its cells wrapped is printed as `turned()` when given."""
+    from rich.measure import Measurement
+
+    needs = Measurement.get(out, out.options.update(width=10_000), table)
+    if wide:
+        out.width = max(out.width, needs.maximum)
+    elif turned is not None and needs.minimum > out.width:
+        table = turned()
+    out.print(table)
 
 
 def print_json(data: dict) -> None:
@@ -117,14 +136,53 @@ def write_reports(json_out=None, data: dict | None = None, **texts) -> None:
                 Path(tmp).write_text(make())
 
 
-@contextlib.contextmanager
-def progress(total: int, what: str):
-    """A transient Rich progress bar on stderr; yields the step function that a library loop
-    (`evaluate`, calibration) calls once per item, so the library itself never draws."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+class _Bars:
+    """The one live Rich progress display of a command: phases opened inside another phase
+    (calibration inside tune's building) add a line to it, since Rich draws one live display."""
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=console(stderr=True), transient=True)
+    live = None
+    depth = 0
+
+
+@contextlib.contextmanager
+def progress(total: int | None, what: str):
+    """A phase of library work, shown on stderr: on a terminal a transient bar with counts and an
+    ETA (a spinner and elapsed time when `total` is None); elsewhere (CI logs, pipes) one line when
+    the phase ends, with its count and seconds; nothing under -q. Yields the step function that a
+    library loop calls once per item, so the library itself never draws."""
+    import logging
+    import time
+
+    if not logging.getLogger("edgeseg").isEnabledFor(logging.INFO):  # -q: warnings and errors only
+        yield lambda n=1: None
+        return
+    err = console(stderr=True)
+    if not err.is_terminal:
+        done, t0 = [0], time.perf_counter()
+
+        def step(n=1):
+            done[0] += n
+
+        yield step
+        count = f"{done[0]}/{total} " if total else (f"{done[0]} " if done[0] else "")
+        err.print(f"{what}: {count}done in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    if _Bars.live is None:
+        _Bars.live = Progress(SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
+                              MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                              transient=True)
+        _Bars.live.start()
+    bar = _Bars.live
+    _Bars.depth += 1
     task = bar.add_task(what, total=total)
-    with bar:
+    try:
         yield lambda n=1: bar.advance(task, n)
+    finally:
+        bar.remove_task(task)
+        _Bars.depth -= 1
+        if _Bars.depth == 0:
+            bar.stop()
+            _Bars.live = None

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, write_reports
+from edgeseg.cli.common import Wide, console, print_table, write_reports
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,8 @@ def compare_cmd(
     csv_out: Optional[str] = typer.Option(None, "--csv", help="write the table as CSV (every column, raw numbers)"),
     plot: Optional[str] = typer.Option(None, help="write mIoU vs FPS with the Pareto front (PNG)"),
     title: str = typer.Option("mIoU vs FPS", help="title of the table and the plot"),
+    max_miou_drop: float = typer.Option(0.3, help="the plot's budget band: mIoU points below the FP32 reference"),
+    wide: Wide = False,
 ):
     """Merge results into one table; eval files add mIoU to the timed rows of the same artifact.
 
@@ -31,10 +33,10 @@ def compare_cmd(
     for path, option in ((md_out, "--md"), (csv_out, "--csv"), (plot, "--plot")):
         check_out_file(path, option)
     rows = report.load_rows(results)
-    console().print(report.rich_table(rows, title))
+    print_table(console(), report.rich_table(rows, title, wide), wide, lambda: report.rich_table_by_column(rows, title))
     write_reports(md=(md_out, lambda: report.markdown(rows, title)), csv=(csv_out, lambda: report.csv_text(rows)))
     if plot:
-        plotted = draw(rows, plot, title)
+        plotted = draw(rows, plot, title, max_miou_drop)
         shown = {id(r) for r in plottable(rows)}
         missing = [r["artifact"] + (f" on {r['device']}" if r["device"] != report.NO_DEVICE else "")
                    for r in rows if id(r) not in shown]

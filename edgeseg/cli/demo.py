@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console
+from edgeseg.cli.common import console, print_table, progress
 
 
 def demo_cmd(
@@ -28,13 +28,14 @@ def demo_cmd(
         raise EdgesegError(f"--iters and --threads must be at least 1 (got {iters} and {threads})")
     check_out_dir(out)
     t0 = time.perf_counter()
-    result = run_demo(Path(out), iters, threads)
-    con = console()
-    con.print(report.rich_table(result["rows"], "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"))
+    result = run_demo(Path(out), iters, threads, progress)
+    con, title = console(), "edgeseg demo: S²-FPN18 CamVid 180x240 on this CPU"
+    print_table(con, report.rich_table(result["rows"], title), turned=lambda: report.rich_table_by_column(
+        result["rows"], title))
     con.print(f"plot: {result['plot']}   predictions: {Path(out) / 'predictions'}/   "
-              f"({time.perf_counter() - t0:.0f} s)", markup=False, highlight=False)
+              f"({time.perf_counter() - t0:.0f} s)", markup=False, highlight=False, soft_wrap=True)
     con.print(f"video {result['video']['outputs']['video']} ({result['video']['backend']}): "
-              + e2e_line(result["video"]), markup=False, highlight=False)
+              + e2e_line(result["video"]), markup=False, highlight=False, soft_wrap=True)
     check_rows(result["bench"])
 
 

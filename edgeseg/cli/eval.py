@@ -30,6 +30,9 @@ def eval_cmd(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads per runner", rich_help_panel=RUN)] = None,
     input_size: Annotated[Optional[str], typer.Option(help="HxW for checkpoints (default: the image's size)",
                                                       rich_help_panel=MODEL)] = None,
+    mixed_sizes: Annotated[bool, typer.Option("--mixed-sizes", help="compare artifacts that run at different "
+                                              "input sizes (default: refused, since the size alone changes mIoU)",
+                                              rich_help_panel=MODEL)] = False,
     variant: Variant = None,
     max_memory_gb: MaxMemory = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="write results as JSON",
@@ -52,7 +55,7 @@ def eval_cmd(
 
     set_limit_gb(max_memory_gb)
     request = EvalRequest(data, dataset, split, limit, batch, resize, provider, backend, threads,
-                          parse_size(input_size), variant)
+                          parse_size(input_size), variant, mixed_sizes)
     check_request(request)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")

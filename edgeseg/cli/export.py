@@ -112,7 +112,7 @@ def export_cmd(
     options = prepare_export(checkpoint, out_dir, options, FLAGS, deepstream=deepstream, max_memory_gb=max_memory_gb)
     with fallback_scorer(ray) as score:  # --ray: the fallback's candidates scored on a Ray cluster
         result = run_export(checkpoint, out_dir, options, progress=progress, score=score)
-    print_export(result, console(stderr=True), deepstream)
+    print_export(result, console(), deepstream, gpu=options.device != "cpu")
     typer.echo(str(result.final))
 
 

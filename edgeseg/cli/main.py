@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from edgeseg.cli import logs
+from edgeseg.cli import logs, metavars
 from edgeseg.errors import EdgesegError
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ def _register_commands() -> None:
     import edgeseg.cli as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in {"main", "common", "logs"}:
+        if info.name.startswith("_") or info.name in {"main", "common", "logs", "metavars"}:
             continue
         module = importlib.import_module(f"edgeseg.cli.{info.name}")
         module.register(app)
@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, _interrupt)
     previous_term = signal.signal(signal.SIGTERM, _terminate)  # `kill PID`: clean up as for Ctrl-C
     try:
-        app(args=argv, standalone_mode=True)
+        command = typer.main.get_command(app)
+        metavars.apply(command)
+        command.main(args=argv, standalone_mode=True, prog_name="edgeseg")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except EdgesegError as exc:

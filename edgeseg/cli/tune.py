@@ -26,8 +26,9 @@ def tune_cmd(
     iters: int = typer.Option(10, help="timed inferences per candidate per round"),
     out_dir: str = typer.Option("edgeseg-tune", "-o", "--out", help="output folder (candidates/, tune.md, the pick)"),
 ):
-    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest
-    within the budget. The last line on stdout is the chosen artifact's path."""
+    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest within the budget.
+
+    The last line on stdout is the chosen artifact's path."""
     from edgeseg.outputs import check_out_dir
     from edgeseg.tune import TuneOptions, tune
     from edgeseg.tune.measure import Protocol
@@ -37,7 +38,7 @@ def tune_cmd(
                           val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters))
     check_out_dir(out_dir)
     result = tune(checkpoint, out_dir, options, progress=progress)
-    console(stderr=True).print(_table(result.report))
+    console().print(_table(result.report))
     typer.echo(str(result.path))
 
 

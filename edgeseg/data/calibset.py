@@ -34,10 +34,11 @@ class CalibSet:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def warning(self) -> str | None:
+    def warning(self, gpu: bool = False) -> str | None:
+        """A small set's warning; NVIDIA's advice (for TensorRT) only when the target is a GPU."""
         if len(self) < WARN_BELOW:
-            return (f"calibration set has {len(self)} images; fewer than {WARN_BELOW} may give poor ranges "
-                    f"(NVIDIA advises ≥ {ADVISED})")
+            return (f"calibration set has {len(self)} images; fewer than {WARN_BELOW} may give poor ranges"
+                    + (f" (NVIDIA advises ≥ {ADVISED} for TensorRT)" if gpu else ""))
         return None
 
 

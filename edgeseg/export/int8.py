@@ -11,7 +11,8 @@ import json
 import logging
 from pathlib import Path
 
-from edgeseg.data.calibset import load_calibset, refuse_overlap
+from edgeseg.artifacts import graph_sha256
+from edgeseg.data.calibset import content_hash, load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
@@ -75,7 +76,7 @@ class Quantized(OnnxStage):
 
     def __init__(self, ctx, parent):
         self.config = ctx.options.quant.config(self.precision)
-        self.calib = self.val_ds = None  # read by preflight
+        self.calib = self.val_ds = self._val_sha = None  # read by preflight
         self.val = None  # the validation images, loaded by build (verify measures each runtime's drop on them)
         self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
         self.allow_mismatch = bool(ctx.options.verify.allow_mismatch)
@@ -91,15 +92,24 @@ class Quantized(OnnxStage):
             _check_validation_memory(ctx, len(self.val_ds))
 
     def options(self, ctx):
-        return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": ctx.options.quant.val,
+        return {"quant": self.config.to_dict(), "calib_sha256": self.calib.sha256, "val": self._val_id(),
                 "placement_rules": RULES_VERSION}
+
+    def _val_id(self) -> str | None:
+        """The --val images and labels by content (not the path they were given by), once per run."""
+        if self.val_ds is None:
+            return None
+        if self._val_sha is None:
+            self._val_sha = content_hash([p for s in self.val_ds.samples for p in (s.image, s.label) if p])
+        return self._val_sha
 
     def build(self, ctx):
         if self.calib.warning():
-            log.warning(self.calib.warning())
+            log.warning(self.calib.warning(gpu=ctx.options.device != "cpu"))
         val = self.val = validation(ctx, self.val_ds) if self.val_ds is not None else None
-        parent_sha = self.parent_record(ctx)["sha256"]
-        model, amax, report = quantize(load(self.parent.path), parent_sha, self.config, self.calib, contract(ctx),
+        parent = load(self.parent.path)
+        # calibrated ranges are keyed by the graph, not the file: a renamed checkpoint reuses them
+        model, amax, report = quantize(parent, graph_sha256(parent), self.config, self.calib, contract(ctx),
                                        cache_dir=ctx.out_dir / ".calib-cache", val=val, score=ctx.score,
                                        progress=ctx.progress)
         report = report.to_dict()

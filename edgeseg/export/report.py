@@ -9,15 +9,19 @@ def _size(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e6:.1f} MB"
 
 
-def print_summary(result, console) -> None:
+def print_summary(result, console, gpu: bool = True) -> None:
     """Text from files and tools (names, install hints like `pip install 'edgeseg[tensorrt]'`) is
-    printed as it is: never read as Rich markup, which would eat anything in square brackets."""
+    printed as it is: never read as Rich markup, which would eat anything in square brackets.
+    Facts without a value are left out, and so is the TensorRT parse check when the target is not
+    a GPU (`gpu` False: `--device cpu`); the sidecars keep every one."""
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="export (each stage verified against its parent)")
     for col in ("stage", "artifact", "nodes", "size", "max |Δ|", "mean |Δ|", "argmax agree", "status"):
-        table.add_column(col, justify="right" if col not in ("stage", "artifact", "status") else "left")
+        # a long name folds onto a second line rather than lose its end ("….onnx") in 100 columns
+        table.add_column(col, justify="right" if col not in ("stage", "artifact", "status") else "left",
+                         overflow="fold" if col == "artifact" else None)
     for s in result.stages:
         c = s.check
         status = "reused" if s.reused else ("ok" if c is None or c.ok else "FAILED")
@@ -32,14 +36,16 @@ def print_summary(result, console) -> None:
         for k, v in s.extra.items():
             if k == "checks":  # one line per extra check (a TensorRT parse, a skipped verification)
                 for name, found in v.items():
+                    if name == "tensorrt_parse" and not gpu:
+                        continue
                     text = found.get("summary", found) if isinstance(found, dict) else found
-                    console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False)
-            elif k != "params":
-                console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False)
+                    console.print(f"  {s.name}: {name}: {text}", markup=False, highlight=False, soft_wrap=True)
+            elif k != "params" and v is not None:
+                console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_export(result, console, deepstream: bool = False) -> None:
+def print_export(result, console, deepstream: bool = False, gpu: bool = True) -> None:
     """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
-    print_summary(result, console)
+    print_summary(result, console, gpu)
     if deepstream:
         console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}", markup=False, highlight=False)

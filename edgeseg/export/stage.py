@@ -123,8 +123,12 @@ class Stage:
         return {"path": str(self.parent.path), "sha256": sha256_file(self.parent.path)}
 
     def key(self, ctx) -> str:
-        blob = json.dumps({"parent": self.parent_record(ctx)["sha256"], "options": self.options(ctx),
-                           "edgeseg": edgeseg.__version__}, sort_keys=True, default=str)
+        """The reuse key: the checkpoint's bytes and every stage's options down to this one, and
+        edgeseg's version. Chained through the parents' keys, not their files' bytes (which carry
+        paths and times), so it names what the file is built from, whatever it is called."""
+        parent = ctx.ckpt_sha if self.parent is None else self.parent.key(ctx)
+        blob = json.dumps({"parent": parent, "options": self.options(ctx), "edgeseg": edgeseg.__version__},
+                          sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def files(self) -> list[Path]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
-from edgeseg.progress import silent
+from edgeseg.progress import phase
 from edgeseg.quant import ranges
 from edgeseg.quant.placement import plan as make_plan
 from edgeseg.runtime import ort
@@ -185,7 +185,7 @@ def calibrate(model, model_sha: str, config, calib, preprocess, cache_dir: Path,
     log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib), config.method)
     t0 = time.perf_counter()
     batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
-    with (progress or silent)(len(calib), f"calibrating ({config.method})") as advance:
+    with phase(progress, len(calib), f"calibrating ({config.method})") as advance:
         amax = collect(model, tensors, batches, config.method, config.bins, config.percentile, advance)
     seconds = time.perf_counter() - t0
     ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,

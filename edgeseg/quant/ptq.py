@@ -24,7 +24,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     `val`: validation images with labels, for the fallback (`config.max_miou_drop`) and the
     report's mIoU; `score(model, val) -> mIoU` evaluates the fallback's candidates (default:
     here; edgeseg.fleet.shard.ShardedScore: on Ray workers); `progress(total, what)`: a context
-    manager giving `advance()`, called per calibration image (see edgeseg/progress.py).
+    manager giving `advance()`, called per calibration image and fallback step (see edgeseg/progress.py).
     """
     t0 = time.perf_counter()
     model = strongly_typed.prepare(model, config)
@@ -37,7 +37,8 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     if config.max_miou_drop is not None:
         if val is None:
             raise EdgesegError("--max-miou-drop needs --val (validation images with labels)")
-        qmodel, fallback, held = sensitivity.choose(model, config, calibration.amax, build, val, score)
+        qmodel, fallback, held = sensitivity.choose(model, config, calibration.amax, build, val, score,
+                                                     progress)
         kept = fallback.kept_float
         accuracy = report.accuracy_held_back(held, model, qmodel, build, fallback, len(val.batches) - len(held.batches))
     else:

@@ -19,6 +19,7 @@ import numpy as np
 
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.progress import phase
 from edgeseg.quant.formats import FORMATS, INT8
 from edgeseg.quant.placement import Plan
 from edgeseg.quant.placement import plan as make_plan
@@ -88,7 +89,8 @@ class Fallback:
     ranking: list[tuple[str, float]]
 
 
-def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None) -> list[tuple[tuple[str, ...], float]]:
+def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None,
+                     progress=None) -> list[tuple[tuple[str, ...], float]]:
     """Quantized activations ranked by the logits error each causes when it alone is quantized,
     worst first, each with the nodes that read it quantized (keeping those in float removes it).
 
@@ -98,23 +100,30 @@ def isolated_ranking(model, plan, amax: dict[str, float], probe, ref, fmt=None) 
     nodes = list(model.graph.node)
     groups = {t: next((tuple(g) for g in plan.shared if t in g), (t,)) for t in plan.tensors}
     ranking, seen = [], set()
-    for group in sorted(set(groups.values())):
-        single = Plan(int32_bias=False, unique_dq=plan.unique_dq)
-        for t in group:
-            single.activations[t] = list(plan.activations.get(t, [])) or \
-                [(i, j) for i, n in enumerate(nodes) for j, x in enumerate(n.input) if x == t]
-        single.shared = [list(group)] if len(group) > 1 else []
-        names = tuple(sorted({nodes[i].name for t in group for i, _ in single.activations[t]} - seen))
-        if not names:
-            continue
-        outputs = run(quantize_model(model, single, amax, fmt=fmt or INT8), probe)
-        err = float(np.mean([np.mean((o - r) ** 2) for o, r in zip(outputs, ref)]))
-        ranking.append((names, err))
+    todo = sorted(set(groups.values()))
+    with phase(progress, len(todo), "fallback: ranking quantized tensors") as advance:
+        for group in todo:
+            ranking += _isolated(model, plan, amax, probe, ref, fmt, nodes, group, seen)
+            advance()
     return sorted(ranking, key=lambda r: (-r[1], r[0]))
 
 
+def _isolated(model, plan, amax, probe, ref, fmt, nodes, group, seen) -> list:
+    """[(the nodes reading `group` quantized, the logits error when it alone is quantized)], or []."""
+    single = Plan(int32_bias=False, unique_dq=plan.unique_dq)
+    for t in group:
+        single.activations[t] = list(plan.activations.get(t, [])) or \
+            [(i, j) for i, n in enumerate(nodes) for j, x in enumerate(n.input) if x == t]
+    single.shared = [list(group)] if len(group) > 1 else []
+    names = tuple(sorted({nodes[i].name for t in group for i, _ in single.activations[t]} - seen))
+    if not names:
+        return []
+    outputs = run(quantize_model(model, single, amax, fmt=fmt or INT8), probe)
+    return [(names, float(np.mean([np.mean((o - r) ** 2) for o, r in zip(outputs, ref)])))]
+
+
 def fall_back(model, config, amax, build, val: Validation, fp32_logits, budget: float,
-              score: Score | None = None) -> tuple[object, Fallback]:
+              score: Score | None = None, progress=None) -> tuple[object, Fallback]:
     """`build(keep_float) -> quantized model`; `fp32_logits`: the FP32 model's outputs on `val`;
     `score(model, val) -> mIoU` evaluates each candidate (default: here). Returns the final
     model and what was done."""
@@ -128,34 +137,37 @@ def fall_back(model, config, amax, build, val: Validation, fp32_logits, budget: 
         return current, Fallback([], drop_before, drop_before, fp32_miou, int8_miou, time.perf_counter() - t0, [])
     probe = val.batches[: min(2, len(val.batches))]
     ranking = isolated_ranking(model, make_plan(model, config), amax, probe, fp32_logits[: len(probe)],
-                               FORMATS[config.dtype])
+                               FORMATS[config.dtype], progress)
     log.info("fallback: %s drop %.3f > budget %s; %d quantized tensors ranked by the logits error each causes "
              "alone (%.0f s)", config.dtype.upper(), drop_before, budget, len(ranking), time.perf_counter() - t0)
     kept: list[str] = []
     drop = drop_before
-    for names, err in ranking:
-        new = [n for n in names if n not in kept]
-        if not new:
-            continue
-        if len(kept) + len(new) > config.fallback_limit:
-            break
-        kept += new
-        current = build(frozenset(kept))
-        int8_miou = score(current, val)
-        drop = fp32_miou - int8_miou
-        log.info("fallback: %s in float (alone: logits MSE %.3g) -> drop %.3f", ", ".join(new), err, drop)
-        if drop <= budget:
-            break
+    with phase(progress, None, "fallback: layers back to float until the budget is met") as advance:
+        for names, err in ranking:
+            new = [n for n in names if n not in kept]
+            if not new:
+                continue
+            if len(kept) + len(new) > config.fallback_limit:
+                break
+            kept += new
+            current = build(frozenset(kept))
+            int8_miou = score(current, val)
+            drop = fp32_miou - int8_miou
+            advance()
+            log.info("fallback: %s in float (alone: logits MSE %.3g) -> drop %.3f", ", ".join(new), err, drop)
+            if drop <= budget:
+                break
     top = [(", ".join(n), float(f"{e:.4g}")) for n, e in ranking[:10]]
     return current, Fallback(kept, drop_before, drop, fp32_miou, int8_miou, time.perf_counter() - t0, top)
 
 
-def choose(model, config, amax, build, val: Validation, score: Score | None = None):
+def choose(model, config, amax, build, val: Validation, score: Score | None = None, progress=None):
     """The fallback chosen on every second --val image: (model, Fallback, the held-back images).
 
     The held-back half is left to report the drop on: a drop measured on the images the layers
     were chosen with would flatter the result."""
     chosen_on, held = val.split()
     fp32_logits = run(model, chosen_on.batches)
-    qmodel, fallback = fall_back(model, config, amax, build, chosen_on, fp32_logits, config.max_miou_drop, score)
+    qmodel, fallback = fall_back(model, config, amax, build, chosen_on, fp32_logits, config.max_miou_drop, score,
+                                  progress)
     return qmodel, fallback, held

@@ -20,6 +20,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.platform.hardware import physical_cores
+from edgeseg.progress import phase
 from edgeseg.tune.candidates import Candidate, accuracy_control, cpu_candidates, cpu_facts
 from edgeseg.tune.choose import choose
 from edgeseg.tune.gpu import gpu_candidates
@@ -118,14 +119,18 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
     calib = calibration(o, out_dir, ds) if any(c.calib for c in cands) else None
     threads = o.threads or physical_cores()
     work = out_dir / "candidates"
-    built = build.build_graphs(ckpt, work, o, {c.graph for c in cands}, calib, progress)
-    state = Measuring(measure.machine(threads), ds, o, measure.Cache(work / "measurements.json"), built)
+    graphs = {c.graph for c in cands}
+    with phase(progress, None, f"tune: building {len(graphs)} graphs"):
+        built = build.build_graphs(ckpt, work, o, graphs, calib, progress)
+    state = Measuring(measure.machine(threads), ds, o, measure.Cache(work / "measurements.json"), built, progress)
     rows = state.measure(cands)
     nncf = next((r for r in rows if r["graph"] == "nncf" and r.get("miou_drop") is not None), None)
     if nncf and nncf["miou_drop"] > o.max_miou_drop:
         metric = build.miou_metric(ds.info.num_classes, ds.info.ignore_index)
         items = build.val_items(ds, _preprocess(built["fp32"]))
-        built["nncf-ac"] = build._try(lambda: build.nncf_ir(built["fp32"], calib, (items, metric, o.max_miou_drop, o.val)))
+        with phase(progress, None, "tune: NNCF INT8 with accuracy control"):
+            built["nncf-ac"] = build._try(lambda: build.nncf_ir(built["fp32"], calib,
+                                                                (items, metric, o.max_miou_drop, o.val)))
         rows += state.measure([accuracy_control(len(cands))])
     elif nncf:
         skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"})
@@ -154,8 +159,9 @@ def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
 class Measuring:
     """Measures candidates (reusing cached figures) against the FP32 ONNX Runtime reference."""
 
-    def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict):
+    def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict, progress=None):
         self.machine, self.ds, self.o, self.cache, self.built = machine, ds, o, cache, built
+        self.progress = progress
         self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
         self.val = measure.val_id(ds)
 
@@ -183,8 +189,10 @@ class Measuring:
         runners = measure.open_runners([reference] + [(c, p) for c, p, _ in todo], self.machine["threads"], self.size,
                                        self.o.dataset)
         try:
-            times = measure.latency(runners[1:], self.size, self.o.protocol)
-            scores = measure.accuracy(runners, self.ds)[1:]
+            with phase(self.progress, None, f"tune: timing {len(todo)} candidates, {self.o.protocol.rounds} rounds"):
+                times = measure.latency(runners[1:], self.size, self.o.protocol)
+            with phase(self.progress, None, f"tune: scoring {len(todo)} candidates on {len(self.ds)} images"):
+                scores = measure.accuracy(runners, self.ds)[1:]
         finally:
             measure.close(runners)
         for (_, _, row), t, s in zip(todo, times, scores):

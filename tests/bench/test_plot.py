@@ -90,3 +90,34 @@ def test_without_matplotlib_one_line_names_the_extra(tmp_path, monkeypatch):
 
 def test_long_names_are_shortened():
     assert point_label(row("x" * 50 + ".onnx", 1, 1)).startswith("x" * 31 + "...")
+
+
+
+def test_an_honest_axis_with_the_reference_and_the_budget_band():
+    """A 0.09-point drop must not fill the height: the axis spans at least MIN_SPAN points, and the
+    FP32 reference and the budget band below it are drawn and named."""
+    from edgeseg.bench.plot import MIN_SPAN
+
+    rows = [{**row("a.fp32.onnx", 40.0, 61.43), "drop": 0.0}, {**row("b.int8.onnx", 120.0, 61.34), "drop": 0.09}]
+    fig, _ = figure(rows, budget=0.3)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi - lo >= MIN_SPAN and lo <= 61.43 - 0.3
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "FP32 reference: 61.43" in names and any("budget (0.3 mIoU points" in n for n in names)
+
+
+@pytest.mark.parametrize("rows", [DEMO, CROWD], ids=["demo", "crowd"])
+def test_leader_lines_cross_no_other(rows):
+    import math
+
+    from edgeseg.bench.plot import MARKER_PT, _crosses
+
+    fig, labels = figure([{**r, "drop": 0.0} for r in rows], budget=0.3)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lines = [(tuple(ax.transData.transform(t.xy)), tuple(t.get_window_extent(fig.canvas.get_renderer()).p0))
+             for t in ax.texts if not t.get_text()]
+    apart = 2 * (MARKER_PT + 8) / 2 * fig.dpi / 72  # leaders fanning out of one blob of points do not count
+    assert all(not _crosses(a, b) for i, a in enumerate(lines) for b in lines[i + 1:]
+               if math.dist(a[0], b[0]) >= apart)

@@ -157,3 +157,47 @@ def test_attach_accuracy_never_crosses_runtimes():
                              "artifacts": [{"path": "m.onnx", "backend": "onnxruntime", "miou": 61.0,
                                             "miou_drop": 0.0, "agreement": 100.0}]})
     assert "miou" not in result["rows"][0]
+
+
+def _wide_rows():
+    """A `bench --source` result on two artifacts: 14 columns, several the same in every row."""
+    base = {"precision": "fp32", "backend": "openvino", "device": "cpu (Xeon, AMX)", "threads": 2, "p99_ms": 30.0,
+            "e2e_fps": 20.5, "e2e_ratio": 0.92, "e2e_p99_ms": 80.0, "drop": None, "status": "ok"}
+    return [{**base, "artifact": "s2fpn18_360x480.fp32.onnx", "median_ms": 25.0, "fps": 40.0, "miou": 61.4},
+            {**base, "artifact": "s2fpn18_360x480.int8-cpu.onnx", "precision": "int8", "median_ms": 9.0, "fps": 110.0,
+             "miou": 61.2, "drop": 0.2, "e2e_fps": 60.1}]
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_tables_fit_and_never_break_a_word(width):
+    from rich.console import Console
+
+    from edgeseg.bench.report import rich_table, rich_table_by_column
+    from edgeseg.cli.common import print_table
+
+    out = io.StringIO()
+    rows = _wide_rows()
+    print_table(Console(file=out, width=width), rich_table(rows, "edgeseg bench"),
+                turned=lambda: rich_table_by_column(rows, "edgeseg bench"))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width, text
+    if width == 100:  # 80 columns cannot hold the rows side by side: the table is turned
+        assert "every row: backend: openvino" in " ".join(text.split()) and "threads: 2" in text
+    assert "s2fpn18_360x480.int8-cpu.onnx" in text  # a name whole
+    lines = text.splitlines()
+    for header in ("precision", "median ms", "FPS", "e2e FPS", "mIoU", "drop"):  # each word whole on one line
+        assert all(any(word in line for line in lines) for word in header.split()), header
+    assert "precis" not in text.replace("precision", "") and "me dian" not in text
+
+
+def test_wide_keeps_every_column():
+    from rich.console import Console
+
+    from edgeseg.bench.report import rich_table
+
+    from edgeseg.cli.common import print_table
+
+    out = io.StringIO()
+    print_table(Console(file=out, width=100), rich_table(_wide_rows(), "edgeseg bench", wide=True), wide=True)
+    assert "s2fpn18_360x480.int8-cpu.onnx" in out.getvalue()  # widened to the table, not folded or cropped
+    assert "every row" not in out.getvalue() and "backend" in out.getvalue() and "threads" in out.getvalue()

@@ -37,6 +37,23 @@ def test_eval_two_artifacts_json(tmp_path, capsys, camvid_tree):
     assert "| a.onnx |" in (tmp_path / "r.md").read_text()
 
 
+def test_eval_refuses_artifacts_at_different_sizes(tmp_path, capsys, camvid_tree):
+    """The same weights at the images' 12x16 and at a fixed 24x32 differ by the size alone: refused
+    before evaluating, unless --mixed-sizes, which warns and adds a size column."""
+    a, fixed = tiny_onnx(tmp_path / "a.onnx"), tiny_onnx(tmp_path / "a24.onnx", input_size=(24, 32))
+    code = main(["eval", str(a), str(fixed), "--data", str(camvid_tree), "--json", str(tmp_path / "r.json")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "different input sizes" in err and "a24.onnx: 24x32" in err and err.count("\n") == 1
+    assert out == "" and not (tmp_path / "r.json").exists()
+    code = main(["eval", str(a), str(fixed), "--data", str(camvid_tree), "--mixed-sizes", "--md", str(tmp_path / "r.md")])
+    out, err = capsys.readouterr()
+    assert code == 0 and "warning: comparing artifacts at different input sizes" in err
+    assert "| a24.onnx | onnxruntime | fp32 | 24x32 |" in (tmp_path / "r.md").read_text()
+    same = tiny_onnx(tmp_path / "a12.onnx", input_size=(12, 16))  # fixed at the images' own size: no difference
+    code = main(["eval", str(a), str(same), "--data", str(camvid_tree), "--md", str(tmp_path / "s.md")])
+    assert code == 0 and "size" not in (tmp_path / "s.md").read_text().splitlines()[2]
+
+
 def test_eval_missing_data_one_line(tmp_path, capsys):
     code = main(["eval", str(tiny_onnx(tmp_path / "a.onnx")), "--data", str(tmp_path / "nope")])
     err = capsys.readouterr().err

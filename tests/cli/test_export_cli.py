@@ -33,7 +33,7 @@ def test_export_prints_final_path_last(tmp_path, capsys, small_ckpt, golden_inpu
     assert final.endswith("s2fpn18_96x128.fp32.onnx")
     meta = read_metadata(final)
     assert meta["precision"] == "fp32" and meta["model"]["variant"] == "s2fpn18"
-    assert "simplified" in err and "raw" in err  # the summary table goes to stderr
+    assert "simplified" in out and "raw: building" in err and "building" not in out  # table: stdout, log: stderr
     assert not list(tmp_path.glob(".*tmp")) and not list(tmp_path.glob(".scratch*"))
 
 
