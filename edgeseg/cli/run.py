@@ -104,7 +104,7 @@ def _report(summary: dict, json_out) -> None:
     for key in ("video", "masks"):
         if summary["outputs"].get(key):
             out.print(f"{key}: {summary['outputs'][key]}", markup=False, highlight=False)
-    out.print(e2e_line(summary), markup=False, highlight=False)
+    out.print(e2e_line(summary), markup=False, highlight=False, soft_wrap=True)  # one line, as scripts read it
     write_reports(json_out, summary)
 
 
