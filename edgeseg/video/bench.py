@@ -47,9 +47,12 @@ def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: 
 
 
 def check_cpp(program, artifacts: list[str], source: str | None) -> None:
-    """Refuse --cpp before any timing: without --source, with no program there, or with nothing it runs."""
+    """Refuse --cpp before any timing: without a video file as --source, with no program there, or with
+    no artifact it runs."""
     if not source:
         raise EdgesegError("--cpp needs --source VIDEO: it runs edgeseg-cpp on that video")
+    if not Path(source).is_file():
+        raise EdgesegError(f"--cpp: edgeseg-cpp reads video files; {source} is not one (a folder, camera or stream?)")
     check_program(program)
     if not any(Path(a).suffix.lower() in CPP_SUFFIXES for a in artifacts):
         raise EdgesegError("--cpp: edgeseg-cpp runs ONNX models and OpenVINO IRs (.onnx, .xml); none of the "

@@ -36,7 +36,7 @@ def test_a_bad_source_is_refused_before_timing(tmp_path):
 
 
 def test_cpp_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
-    """--cpp: a missing or non-executable program, no --source, or nothing it runs: one line, exit 1, no timing."""
+    """--cpp: a missing or non-executable program, no video file, or nothing it runs: one line, exit 1, no timing."""
     import edgeseg.bench.run
 
     monkeypatch.setattr(edgeseg.bench.run, "run_bench", lambda *a, **k: pytest.fail("timed before refusing"))
@@ -48,6 +48,7 @@ def test_cpp_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
               "absent: no edgeseg-cpp program there"),
              ([str(model), "--source", str(tmp_path / "clip.avi"), "--cpp", str(plain)], "edgeseg-cpp: no edgeseg-cpp program"),
              ([str(model), "--cpp", str(plain)], "--cpp needs --source VIDEO"),
+             ([str(model), "--source", str(tmp_path), "--cpp", "/bin/true"], "edgeseg-cpp reads video files"),
              ([str(tmp_path / "m.pth"), "--source", str(tmp_path / "clip.avi"), "--cpp", "/bin/true"],
               "none of the artifacts is one")]
     for args, message in cases:
