@@ -5,8 +5,8 @@ The artifact and clip are video_e2e.py's: the S²-FPN18 demo checkpoint exported
 the CPU (`edgeseg export --precision int8 --device cpu`), and camvid-half val (sequence 0016E5,
 15 frames/s) frames in name order at 480x360, MPEG-4 (mp4v). Both programs run OpenVINO on 2
 threads, write the Motion-JPEG overlay and time the model alone afterwards on the last frame's
-input: edgeseg-cpp with its two requests in flight (the asynchronous rate its loop can reach),
-edgeseg run as its summary does (`runner.infer`, one request at a time). Interleaved round by round
+input, as edgeseg/video/model_time.py does: one request at a time (sync), then as many in flight
+as their loop keeps (async, the rate end to end is compared with). Interleaved round by round
 (Python, C++, Python, ...) on a shared machine, each run with the load average before it; medians.
 
 Usage (after building edgeseg-cpp, cpp/README.md):
@@ -67,7 +67,7 @@ def main() -> None:
                                    video_out=out))
                 r[side]["load_before"] = load
             rounds.append(r)
-            print(f"round {i + 1}: python e2e {r['python']['e2e_fps']:.1f} FPS (model sync {r['python']['model_fps']:.1f}), "
+            print(f"round {i + 1}: python e2e {r['python']['e2e_fps']:.1f} FPS (model async {r['python']['model_fps']:.1f}), "
                   f"C++ e2e {r['cpp']['e2e_fps']:.1f} FPS (model async {r['cpp']['model_fps']:.1f}); load "
                   f"{r['python']['load_before']:.1f}/{r['cpp']['load_before']:.1f}", flush=True)
     result = {"machine": start, "loadavg_end": os.getloadavg(), "frames": args.frames, "rounds": args.rounds,
@@ -81,6 +81,8 @@ def summarize(rounds: list[dict]) -> dict:
     for side in ("python", "cpp"):
         runs = [r[side] for r in rounds]
         out[side] = {"e2e_fps": med([r["e2e_fps"] for r in runs]), "model_fps": med([r["model_fps"] for r in runs]),
+                     "model_sync_fps": med([r["model"]["sync"]["fps"] for r in runs]),
+                     "requests": runs[0]["requests"],
                      "e2e_over_model": med([r["e2e_over_model"] for r in runs]),
                      "stage_mean_ms": {s: med([r["stages"][s]["mean_ms"] for r in runs]) for s in runs[0]["stages"]
                                        if all(r["stages"][s] for r in runs)},
@@ -104,9 +106,11 @@ def write(result: dict, out: Path) -> None:
              f"- {result['frames']} frames at 480x360 (mp4v), {result['rounds']} rounds interleaved (Python, C++), medians",
              "", "| what | FPS |", "|---|---|",
              f"| edgeseg run, end to end | {py['e2e_fps']:.1f} |",
-             f"| edgeseg run's model alone (sync, `runner.infer`) | {py['model_fps']:.1f} |",
+             f"| edgeseg run's model alone (async, {py['requests']} in flight) | {py['model_fps']:.1f} |",
+             f"| edgeseg run's model alone (sync, one at a time) | {py['model_sync_fps']:.1f} |",
              f"| edgeseg-cpp run, end to end | {cpp['e2e_fps']:.1f} |",
-             f"| edgeseg-cpp's model alone (async, 2 requests in flight) | {cpp['model_fps']:.1f} |", "",
+             f"| edgeseg-cpp's model alone (async, {cpp['requests']} in flight) | {cpp['model_fps']:.1f} |",
+             f"| edgeseg-cpp's model alone (sync, one at a time) | {cpp['model_sync_fps']:.1f} |", "",
              f"C++ end to end = {s['cpp_over_python_e2e']:.2f}x Python's end to end and "
              f"{s['cpp_e2e_over_cpp_async_model']:.2f}x the artifact's asynchronous model-only rate (medians of "
              "per-round ratios).", "", "| stage (mean ms) | edgeseg run | edgeseg-cpp |", "|---|---|---|"]

@@ -43,6 +43,19 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
+// model_time.model_only's {"sync": ..., "async": ...}, or null when the model was not timed.
+static json model_json(const RunSummary& s) {
+  if (s.model_sync_ms.empty() || s.model_async_count == 0) return nullptr;
+  const double median = percentile(s.model_sync_ms, 50);
+  const double wall = s.model_async_wall_s, count = static_cast<double>(s.model_async_count);
+  return {{"sync", {{"mode", "sync"}, {"requests", 1}, {"count", s.model_sync_ms.size()},
+                    {"fps", or_null(median > 0, median > 0 ? rounded(1000.0 / median, 3) : 0.0)},
+                    {"mean_ms", rounded(mean(s.model_sync_ms), 3)}, {"median_ms", rounded(median, 3)},
+                    {"p99_ms", rounded(percentile(s.model_sync_ms, 99), 3)}}},
+          {"async", {{"mode", "async"}, {"requests", s.requests}, {"count", s.model_async_count},
+                     {"fps", rounded(count / wall, 3)}, {"ms_per_frame", rounded(wall * 1000.0 / count, 3)}}}};
+}
+
 json RunSummary::to_json() const {
   const bool has_fps = wall_s > 0 && frames_out > 0;
   const double fps = has_fps ? static_cast<double>(frames_out) / wall_s : 0.0;
@@ -55,17 +68,15 @@ json RunSummary::to_json() const {
     }
     stages[name] = {{"mean_ms", rounded(mean(it->second), 3)}, {"p99_ms", rounded(percentile(it->second, 99), 3)}};
   }
-  json model = nullptr;
-  if (!model_interval_ms.empty())
-    model = {{"count", model_interval_ms.size()}, {"mean_ms", rounded(mean(model_interval_ms), 3)},
-             {"median_ms", rounded(percentile(model_interval_ms, 50), 3)},
-             {"p99_ms", rounded(percentile(model_interval_ms, 99), 3)}};
-  const bool ratio = has_fps && model_fps > 0;
+  const json model = model_json(*this);
+  const json model_fps = model.is_null() ? json(nullptr) : model["async"]["fps"];
+  const bool ratio = has_fps && !model_fps.is_null() && model_fps.get<double>() > 0;
   return {{"source", source}, {"artifact", artifact}, {"backend", backend}, {"frames_in", frames_in},
           {"frames_out", frames_out}, {"unreadable", unreadable}, {"dropped", dropped}, {"interrupted", interrupted},
           {"live", live}, {"wall_s", rounded(wall_s, 4)}, {"e2e_fps", or_null(has_fps, rounded(fps, 3))},
-          {"model_fps", or_null(model_fps > 0, rounded(model_fps, 3))},
-          {"e2e_over_model", or_null(ratio, ratio ? rounded(fps / model_fps, 4) : 0.0)}, {"stages", stages},
+          {"e2e_mode", "async"}, {"requests", requests}, {"model_fps", model_fps},
+          {"model_mode", model_fps.is_null() ? json(nullptr) : json("async")},
+          {"e2e_over_model", or_null(ratio, ratio ? rounded(fps / model_fps.get<double>(), 4) : 0.0)}, {"stages", stages},
           {"latency_p50_ms", or_null(!latency_ms.empty(), rounded(percentile(latency_ms, 50), 3))},
           {"latency_p99_ms", or_null(!latency_ms.empty(), rounded(percentile(latency_ms, 99), 3))},
           {"model", model},
@@ -73,15 +84,23 @@ json RunSummary::to_json() const {
                        {"masks", masks_out.empty() ? json(nullptr) : json(masks_out)}}}};
 }
 
+// edgeseg.video.summary.e2e_line, character for character.
 std::string e2e_line(const json& d) {
   const std::string fps = d["e2e_fps"].is_null() ? "-" : fmt("%.1f", d["e2e_fps"].get<double>());
   std::string line = std::to_string(d["frames_out"].get<long>()) + " frames in " + fmt("%.2f", d["wall_s"].get<double>()) +
-                     " s: end-to-end " + fps + " FPS";
-  if (!d["model_fps"].is_null()) {
-    line += " (model alone " + fmt("%.1f", d["model_fps"].get<double>()) + " FPS";
-    if (!d["e2e_over_model"].is_null()) line += ", " + fmt("%.0f", 100.0 * d["e2e_over_model"].get<double>()) + "% of it";
-    line += ")";
+                     " s: end-to-end " + fps + " FPS with " + std::to_string(d["requests"].get<long>()) + " in flight";
+  const json& model = d["model"];
+  const bool has_async = model.is_object() && model.contains("async") && !model["async"].is_null();
+  const bool has_sync = model.is_object() && model.contains("sync") && !model["sync"].is_null();
+  if (has_async) {
+    line += "; model alone " + fmt("%.1f", model["async"]["fps"].get<double>()) + " FPS with " +
+            std::to_string(model["async"]["requests"].get<long>()) + " in flight";
+    const json& ratio = d["e2e_over_model"];
+    if (!ratio.is_null() && ratio.get<double>() != 0.0) line += " (" + fmt("%.0f", 100.0 * ratio.get<double>()) + "% of it)";
   }
+  if (has_sync)
+    line += std::string(has_async ? ", " : "; model alone ") + fmt("%.1f", model["sync"]["median_ms"].get<double>()) +
+            " ms (" + fmt("%.1f", model["sync"]["fps"].get<double>()) + " FPS) one at a time";
   if (!d["latency_p50_ms"].is_null())
     line += "; latency p50 " + fmt("%.1f", d["latency_p50_ms"].get<double>()) + " ms, p99 " +
             fmt("%.1f", d["latency_p99_ms"].get<double>()) + " ms";

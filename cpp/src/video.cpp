@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -143,6 +144,7 @@ class Run {
     writer_.release();
     if (error_) std::rethrow_exception(error_);
     s_.wall_s = s_.frames_out ? std::chrono::duration<double>(last_written_ - first_decoded_).count() : 0.0;
+    s_.requests = std::max(1, backend_.depth());
     if (o_.model_seconds > 0 && !last_input_.shape.empty()) time_model();
     return s_;
   }
@@ -248,26 +250,42 @@ class Run {
     }
   }
 
-  // The model alone on the last input, as many requests in flight as the run keeps (its asynchronous rate).
+  // model_time.model_only on the last input, `model_seconds` split between its two figures: calls one
+  // after another (latency), then `requests` in flight collected in order, as infer() runs them
+  // (throughput, at least one full round).
   void time_model() {
-    const int depth = std::max(1, backend_.depth());
-    for (int i = 0; i < 2; ++i) backend_.infer(last_input_.data(), last_input_.shape);  // warm-up
-    const Clock::time_point start = Clock::now();
-    Clock::time_point previous = start;
-    long started = 0, done = 0;
-    for (; started < depth; ++started) backend_.start(static_cast<int>(started % depth), last_input_.data(), last_input_.shape);
-    while (true) {
-      backend_.wait(static_cast<int>(done % depth));
-      const Clock::time_point now = Clock::now();
-      s_.model_interval_ms.push_back(ms(previous, now));
-      previous = now;
-      ++done;
-      if (std::chrono::duration<double>(now - start).count() >= o_.model_seconds) break;
-      backend_.start(static_cast<int>(started++ % depth), last_input_.data(), last_input_.shape);
+    const void* data = last_input_.data();
+    const std::vector<int64_t>& shape = last_input_.shape;
+    const auto half = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.model_seconds / 2));
+    for (int i = 0; i < 2; ++i) backend_.infer(data, shape);  // warm-up
+    Clock::time_point deadline = Clock::now() + half;
+    while (s_.model_sync_ms.empty() || Clock::now() < deadline) {
+      const Clock::time_point t0 = Clock::now();
+      backend_.infer(data, shape);
+      s_.model_sync_ms.push_back(ms(t0, Clock::now()));
     }
-    while (done < started) backend_.wait(static_cast<int>(done++ % depth));
-    const double elapsed = std::chrono::duration<double>(previous - start).count();
-    s_.model_fps = static_cast<double>(s_.model_interval_ms.size()) / elapsed;
+    const int depth = s_.requests;
+    for (int i = 0; i < 2; ++i) backend_.infer(data, shape);  // warm-up
+    std::deque<int> pending;  // slots, oldest first
+    long started = 0, done = 0;
+    const Clock::time_point start = Clock::now();
+    deadline = start + half;
+    auto collect = [&] {
+      backend_.wait(pending.front());
+      pending.pop_front();
+      ++done;
+    };
+    while (done < depth || Clock::now() < deadline) {
+      while (static_cast<int>(pending.size()) < depth) {
+        const int slot = static_cast<int>(started++ % depth);
+        backend_.start(slot, data, shape);
+        pending.push_back(slot);
+      }
+      collect();
+    }
+    while (!pending.empty()) collect();
+    s_.model_async_count = done;
+    s_.model_async_wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   }
 
   const Artifact& artifact_;

@@ -9,7 +9,8 @@ Results JSON (`edgeseg bench --json`, format "edgeseg-bench/1"):
              power?, power_w?, fps_per_watt?, miou?, miou_drop?, agreement?,
              video?: {source, frames_out, e2e_fps, e2e_mode, requests, model_fps (async), model_mode,
                       e2e_over_model, model: {sync, async}, latency_p50_ms, latency_p99_ms, stages}}],
-   "accuracy"?: {dataset, split, images, resize, reference}}
+   "accuracy"?: {dataset, split, images, resize, reference}, "cpp"?: {program, runtime}}
+A `--cpp` row (backend "OpenVINO C++") has edgeseg-cpp's model-only sync timing as end_to_end, and video.
 where stats = {count, mean_ms, median_ms, p90_ms, p95_ms, p99_ms, min_ms, max_ms, std_ms, fps, fps_mean}.
 Fleet JSON (`edgeseg fleet bench --json`, format "edgeseg-fleet/1"): {"format", "created",
 "targets": [bench results as above, each device with "target" and "host"]}.
@@ -351,6 +352,9 @@ def describe(result: dict) -> list[str]:
         lines.append(f"end to end (e2e): {result['source']} decoded, preprocessed, inferred, painted and "
                      "written by `edgeseg run`'s pipeline; e2e/model = its FPS over the model's asynchronous FPS "
                      "with as many requests in flight (FPS above: synchronous)")
+    if result.get("cpp"):
+        lines.append(f"{result['cpp']['runtime']} rows: the same video and artifact run by {result['cpp']['program']} "
+                     "(OpenVINO, CPU); their ms and FPS are its model-only synchronous timing after the video")
     acc = result.get("accuracy")
     if acc and acc.get("error"):
         lines.append(f"accuracy not measured: {acc['error']}")

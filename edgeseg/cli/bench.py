@@ -46,6 +46,9 @@ def bench_cmd(
     source: Annotated[Optional[str], typer.Option("--source", help="also run this video file, image folder or "
                                                   "camera end to end, and report its end-to-end FPS beside the "
                                                   "model-only FPS", rich_help_panel=RUN)] = None,
+    cpp: Annotated[Optional[str], typer.Option("--cpp", metavar="PATH", help="with --source: also run the video with "
+                                               "this edgeseg-cpp program (cpp/README.md), in an \"OpenVINO C++\" row "
+                                               "beside each ONNX/IR row", rich_help_panel=RUN)] = None,
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
     from edgeseg.bench import report
@@ -53,7 +56,7 @@ def bench_cmd(
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.memory import set_limit_gb
     from edgeseg.outputs import check_out_file
-    from edgeseg.video.bench import add_end_to_end, check_source
+    from edgeseg.video.bench import add_cpp_rows, add_end_to_end, check_cpp, check_source
 
     set_limit_gb(max_memory_gb)
     iters = default_iters(iters, duration)
@@ -64,6 +67,8 @@ def bench_cmd(
                                 backend, {"variant": variant, "cuda_graph": cuda_graph})
     ds_args = (data, dataset, split, limit)
     check_dataset(ds_args)  # a wrong --data stops here, before minutes of timing
+    if cpp is not None:
+        check_cpp(cpp, artifacts, source)
     if source:
         check_source(source)
     result = run_bench(artifacts, settings, progress)
@@ -72,6 +77,8 @@ def bench_cmd(
         add_accuracy(result, ds_args, run_options, progress)
     if source:
         add_end_to_end(result, source, run_options)
+    if cpp is not None:
+        add_cpp_rows(result, cpp, source, threads)
     show_results(result, f"edgeseg bench: {report.device_label(result['device'])}", json_out, md_out, wide=wide)
     report.check_rows(result)
 

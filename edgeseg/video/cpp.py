@@ -1,5 +1,6 @@
 """The same video run by edgeseg-cpp (cpp/): its summary, in `run_video`'s schema, for tables that
-put the C++ program's end-to-end figures beside Python's (benchmarks/cpp_video.py)."""
+put the C++ program's end-to-end figures beside Python's (`edgeseg bench --source --cpp`,
+benchmarks/cpp_video.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from pathlib import Path
 from edgeseg.errors import EdgesegError
 
 
+RUNTIME = "OpenVINO C++"  # how tables name edgeseg-cpp's figures
+
+
+def check_program(program) -> Path:
+    """The edgeseg-cpp program at `program`, or one line saying there is none to run."""
+    program = Path(program)
+    if not (program.is_file() and os.access(program, os.X_OK)):
+        raise EdgesegError(f"{program}: no edgeseg-cpp program there; build it as cpp/README.md says")
+    return program
+
+
 def run_cpp(program, artifact, source, *, threads: int | None = None, model_seconds: float = 2.0,
             video_out=None, timeout_s: float = 3600.0) -> dict:
     """`edgeseg-cpp run ARTIFACT SOURCE` and its summary (the fields of `edgeseg run --json`); the
     program's own one-line refusal becomes the error."""
-    program = Path(program)
-    if not (program.is_file() and os.access(program, os.X_OK)):
-        raise EdgesegError(f"{program}: no edgeseg-cpp program there; build it as cpp/README.md says")
+    program = check_program(program)
     with tempfile.TemporaryDirectory(prefix="edgeseg-cpp-") as tmp:
         summary = Path(tmp) / "summary.json"
         cmd = [str(program), "run", str(artifact), str(source), "--model-seconds", str(model_seconds),

@@ -69,7 +69,7 @@ class RunSummary:
 def e2e_line(d: dict) -> str:
     """One line: frames, end-to-end FPS with the requests it kept in flight, the model alone with as
     many in flight and the ratio, the model alone one request at a time (latency), capture-to-output
-    latency, losses. (examples/cpp/video_summary.hpp prints the same line.)"""
+    latency, losses. (cpp/src/summary.cpp prints the same line.)"""
     fps = "-" if d["e2e_fps"] is None else f"{d['e2e_fps']:.1f}"
     line = f"{d['frames_out']} frames in {d['wall_s']:.2f} s: end-to-end {fps} FPS with {d['requests']} in flight"
     model = d.get("model") or {}

@@ -8,7 +8,7 @@ from edgeseg.bench import report
 from edgeseg.bench.run import BenchSettings, run_bench
 from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
-from edgeseg.video.bench import add_end_to_end, check_source
+from edgeseg.video.bench import add_cpp_rows, add_end_to_end, check_source
 from tiny import tiny_onnx
 from videos import make_video
 
@@ -33,3 +33,39 @@ def test_rows_gain_end_to_end_columns(tmp_path, capsys):
 def test_a_bad_source_is_refused_before_timing(tmp_path):
     with pytest.raises(EdgesegError, match="no such file"):
         check_source(str(tmp_path / "none.mp4"))
+
+
+def test_cpp_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    """--cpp: a missing or non-executable program, no video file, or nothing it runs: one line, exit 1, no timing."""
+    import edgeseg.bench.run
+
+    monkeypatch.setattr(edgeseg.bench.run, "run_bench", lambda *a, **k: pytest.fail("timed before refusing"))
+    model = tiny_onnx(tmp_path / "tiny.onnx")
+    make_video(tmp_path / "clip.avi", count=2)
+    plain = tmp_path / "edgeseg-cpp"
+    plain.write_text("#!/bin/sh\n")  # not executable
+    cases = [([str(model), "--source", str(tmp_path / "clip.avi"), "--cpp", str(tmp_path / "absent")],
+              "absent: no edgeseg-cpp program there"),
+             ([str(model), "--source", str(tmp_path / "clip.avi"), "--cpp", str(plain)], "edgeseg-cpp: no edgeseg-cpp program"),
+             ([str(model), "--cpp", str(plain)], "--cpp needs --source VIDEO"),
+             ([str(model), "--source", str(tmp_path), "--cpp", "/bin/true"], "edgeseg-cpp reads video files"),
+             ([str(tmp_path / "m.pth"), "--source", str(tmp_path / "clip.avi"), "--cpp", "/bin/true"],
+              "none of the artifacts is one")]
+    for args, message in cases:
+        assert main(["bench", *args]) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_a_failed_cpp_run_is_a_failed_row_saying_why(tmp_path):
+    program = tmp_path / "edgeseg-cpp"
+    program.write_text("#!/bin/sh\necho 'edgeseg-cpp: clip.avi: not a video OpenCV can decode' >&2\nexit 1\n")
+    program.chmod(0o755)
+    result = {"rows": [{"path": "a.onnx", "status": "ok", "precision": "int8"}, {"path": "b.pth", "status": "ok"}]}
+    add_cpp_rows(result, program, "clip.avi")
+    assert [(r["path"], r.get("backend")) for r in result["rows"]] == [("a.onnx", None), ("a.onnx", "OpenVINO C++"),
+                                                                        ("b.pth", None)]
+    cpp = result["rows"][1]
+    assert (cpp["status"], cpp["reason"], cpp["precision"]) == ("failed", "clip.avi: not a video OpenCV can decode", "int8")
+    with pytest.raises(EdgesegError, match="1 of 3 benchmark rows failed"):
+        report.check_rows(result)

@@ -1,4 +1,4 @@
-// What a video run reports, with the fields and rounding of `edgeseg run --json`
+// What a video run reports, with the fields, order and rounding of `edgeseg run --json`
 // (edgeseg.video.summary.RunSummary.to_dict) and its one-line verdict (e2e_line).
 #pragma once
 
@@ -22,8 +22,12 @@ struct RunSummary {
   bool interrupted = false, live = false;
   std::map<std::string, std::vector<double>> stage_ms;
   std::vector<double> latency_ms;       // decoded -> written, per frame
-  double model_fps = 0.0;               // 0: not measured
-  std::vector<double> model_interval_ms;  // model alone: time per result, as the run keeps requests in flight
+  int requests = 1;                     // inferences the pipeline keeps in flight
+  // The model alone after the run (edgeseg/video/model_time.py): one request at a time (latency),
+  // then `requests` in flight (throughput, the figure end to end is compared with).
+  std::vector<double> model_sync_ms;    // per call; empty: not measured
+  long model_async_count = 0;           // results collected; 0: not measured
+  double model_async_wall_s = 0.0;
   std::string video_out, masks_out;     // "" when not written
 
   nlohmann::ordered_json to_json() const;  // keys in edgeseg run's order
