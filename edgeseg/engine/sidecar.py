@@ -152,19 +152,21 @@ def io_from_tensors(tensors: list[dict]) -> dict:
     return io_block(*({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in (inputs[0], outputs[0])))
 
 
-def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: BuildTarget, precision: str,
-                  tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
-                  qdq_fusion: dict | None = None, engine_path=None) -> ArtifactMetadata:
-    """The engine's metadata, in the schema every edgeseg artifact's metadata has.
+def build_sidecar(*, onnx_path, plan: bytes, target: BuildTarget, precision: str, tensors: list[dict], build: dict,
+                  build_seconds: float, dla: dict | None = None, qdq_fusion: dict | None = None,
+                  engine_path=None) -> ArtifactMetadata:
+    """The metadata of the engine `plan`, in the schema every edgeseg artifact's metadata has.
 
     The ONNX is recorded relative to the engine's folder (`engine_path`; default: beside the ONNX).
     """
+    import hashlib
+
     onnx_meta = read_metadata(onnx_path)
     return ArtifactMetadata(
         kind="engine", stage="engine", precision=precision, model=onnx_meta.get("model", {}),
         preprocess=onnx_meta.get("preprocess", {}), dataset=onnx_meta.get("dataset", {}), io=io_from_tensors(tensors),
         target=target.to_dict(),
-        engine={"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build, "dla": dla,
+        engine={"sha256": hashlib.sha256(plan).hexdigest(), "bytes": len(plan), "tensors": tensors, "build": build, "dla": dla,
                 **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
         provenance={"parent": parent_entry(onnx_path, engine_path or onnx_path),
                     "options": build.get("options", {}),

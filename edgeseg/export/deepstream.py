@@ -22,7 +22,8 @@ from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 
 SUFFIX = ".nvinfer.txt"
 # nvinfer's network-mode enum (NvDsInferNetworkMode): 0 FP32, 1 INT8, 2 FP16; it has no FP8 value.
@@ -64,21 +65,22 @@ def preprocess_keys(pre: Preprocess) -> dict:
 def check_export_options(options) -> None:
     """Refuse `export --deepstream` with options whose result nvinfer cannot run, before the export runs
     (`options`: resolved ExportOptions)."""
-    c = options.contract
+    c, ds = options.contract, f("deepstream")
     if c.embed_preprocess:
-        raise EdgesegError(f"--deepstream with --embed-preprocess: {WHY_NOT_EMBEDDED}")
+        raise OptionError(f"{ds} with {f('contract.embed_preprocess')}: {WHY_NOT_EMBEDDED}")
     if c.argmax:
-        raise EdgesegError(f"--deepstream with --argmax: {WHY_NOT_LABELS}")
+        raise OptionError(f"{ds} with {f('contract.argmax')}: {WHY_NOT_LABELS}")
     if c.fp16_io:
-        raise EdgesegError("--deepstream with --fp16-io: nvinfer's segmentation parser reads float32 scores; "
-                           "export the FP16 model with float32 I/O (the default)")
+        raise OptionError(f"{ds} with {f('contract.fp16_io')}: nvinfer's segmentation parser reads float32 scores; "
+                          "export the FP16 model with float32 I/O (the default)")
     if c.std_bgr is not None and len(set(c.std_bgr)) != 1:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(c.std_bgr)))
     if options.format == "engine" and options.engine.runtime == "tensorrt-rtx":
-        raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
+        raise OptionError(f"{ds} with {f('engine.runtime')} tensorrt-rtx: {WHY_NOT_RTX}")
     if "cpu" in (options.quant.preset, options.quant.target):
-        raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "
-                           "cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
+        raise OptionError(f"{ds} with the CPU placement ({f('quant.target')} cpu, {f('quant.preset')} cpu, or "
+                          f"{f('device')} cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the "
+                          "tensorrt preset")
 
 
 def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,

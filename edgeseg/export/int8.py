@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgeseg.data.calibset import load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, split_root
 from edgeseg.errors import EdgesegError
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
@@ -39,7 +39,7 @@ def contract(ctx):
 
 def open_validation(ctx, val_source: str, limit: int | None):
     """The validation dataset named by --val (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
-    root, _, split = val_source.partition(":")
+    root, split = split_root(val_source)
     path = Path(root)
     if path.is_file():  # a list file: its folder is the root
         return open_dataset(path.parent, ctx.dataset.name, str(path), limit, ctx.dataset)
@@ -81,7 +81,7 @@ class Quantized(OnnxStage):
     def preflight(self, ctx):
         """The calibration set and validation split are read and checked here, before any stage runs."""
         q = ctx.options.quant
-        self.calib = load_calibset(q.calib, q.data, self.config.calib_limit)
+        self.calib = load_calibset(q.calib, q.calib_data, self.config.calib_limit)
         if q.val:
             self.val_ds = open_validation(ctx, q.val, q.val_limit)
             refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])

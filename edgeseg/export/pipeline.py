@@ -19,11 +19,13 @@ from edgeseg.artifacts import sha256_file
 from edgeseg.data.calibset import load_calibset
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
+from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
 from edgeseg.export.int8 import Fp8, Int8
 from edgeseg.export.naming import contract_tag
 from edgeseg.export.options import ExportOptions, prepared
+from edgeseg.export.preflight import preflight
 from edgeseg.export.samples import image_paths, read_images, synthetic_images
 from edgeseg.export.stage import Stage, StageResult, run_stage
 from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
@@ -38,9 +40,11 @@ __all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_
 class ExportResult:
     stages: list[StageResult]
     final: Path
+    deepstream: Path | None = None  # the nvinfer config written for `final` (options.deepstream)
 
     def to_dict(self) -> dict:
-        return {"final": str(self.final), "stages": [s.to_dict() for s in self.stages]}
+        return {"final": str(self.final), "stages": [s.to_dict() for s in self.stages],
+                **({"deepstream": str(self.deepstream)} if self.deepstream else {})}
 
 
 @dataclass
@@ -103,7 +107,7 @@ def _verification_inputs(options: ExportOptions, size) -> tuple[list, np.ndarray
     if options.quantized and q.calib:
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
 
-        return read_images(load_calibset(q.calib, q.data, v.num_samples).paths), None
+        return read_images(load_calibset(q.calib, q.calib_data, v.num_samples).paths), None
     return synthetic_images(v.num_samples, size), None
 
 
@@ -151,7 +155,9 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, sco
     how the INT8/FP8 fallback evaluates its candidates (default: here; the CLI passes Ray workers'
     for --ray, edgeseg.fleet.shard.fallback_scorer).
     """
-    ctx = _context(ckpt_path, out_dir, prepared(options), progress, score)
+    options = prepared(options)
+    preflight(ckpt_path, out_dir, options)
+    ctx = _context(ckpt_path, out_dir, options, progress, score)
     stages = plan(ctx)
     with locked(ctx.out_dir):
         sweep_stale(ctx.out_dir / ".calib-cache")
@@ -160,4 +166,5 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, sco
         for stage in stages[1:]:
             result, outputs = run_stage(ctx, stage, outputs)
             results.append(result)
-    return ExportResult(results, stages[-1].path)
+        final = stages[-1].path
+        return ExportResult(results, final, write_nvinfer_config(final) if options.deepstream else None)

@@ -78,11 +78,11 @@ class OnnxStage(Stage):
 
         proto = built.model
         meta = metadata.build(arch=ctx.arch, dataset=ctx.dataset, preprocess=ctx.preprocess, stage=self.name,
-                              precision=self.precision, io=metadata.onnx_io(proto), parent=record["parent"],
-                              options=self.options(ctx),
-                              versions=versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
-                              stage_key=record["key"], verification=record["verification"],
-                              extra=record["extra"]).to_dict()
+                              precision=self.precision, io=metadata.onnx_io(proto),
+                              provenance={"parent": record["parent"], "options": self.options(ctx),
+                                          "versions": versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
+                                          "stage_key": record["key"]},
+                              verification=record["verification"], extra=record["extra"]).to_dict()
         set_onnx_metadata(proto, meta)
         onnx.save(proto, str(files.temp(self.path)))
         return meta

@@ -32,7 +32,7 @@ FLEET_FORMAT = "edgeseg-fleet/1"
 CHECKPOINT_SUFFIXES = (".pth", ".pt")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FleetBenchSettings:
     precisions: tuple[str, ...] = ("fp32", "fp16")
     input_size: tuple[int, int] | None = None

@@ -18,7 +18,7 @@ from edgeseg.fleet.packing import pack_samples
 from edgeseg.fleet.targets import advertise, list_targets, select
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FleetData:
     """Images to evaluate on: a dataset root here, its images sent to each target."""
 

@@ -33,7 +33,7 @@ def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Pat
     if graph == "fp32":
         options = ExportOptions(contract=contract)
     else:
-        quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=INT8_PRESETS[graph])
+        quant = QuantOptions(calib=calib.source, calib_data=opts.calib_data, preset=INT8_PRESETS[graph])
         options = ExportOptions(precision="int8", contract=contract, quant=quant)
     return Path(run_export(ckpt, work, options, progress=progress).final)
 

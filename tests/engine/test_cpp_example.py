@@ -38,7 +38,7 @@ def contract_check(tmp_path_factory):
 def _sidecar(tmp_path, tagged_onnx, **preprocess):
     engine = tmp_path / "model.engine"
     engine.write_bytes(b"plan")
-    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, engine_sha256="0" * 64, engine_bytes=4,
+    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, plan=b"plan",
                                  target=sidecar.BuildTarget("10.3.0.30", "Orin", "8.7"), precision="fp16",
                                  tensors=TENSORS, build={}, build_seconds=1.0)
     meta = meta.with_(preprocess={**meta.preprocess, **preprocess})

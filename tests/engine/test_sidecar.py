@@ -37,7 +37,7 @@ def engine(tmp_path, tagged_onnx):
     path.write_bytes(b"plan bytes")
     from edgeseg.artifacts import sha256_file
 
-    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, engine_sha256=sha256_file(path), engine_bytes=10,
+    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, plan=path.read_bytes(),
                                  target=ORIN, precision="int8", tensors=TENSORS,
                                  build={"mode": "weakly typed + INT8/FP16", "options": {"opt_level": 3}},
                                  build_seconds=312.456)

@@ -15,7 +15,7 @@ from edgeseg.artifacts import read_metadata
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export.deepstream import check_export_options, config_path, nvinfer_config, write_nvinfer_config
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 
 SIZE = (180, 240)
 

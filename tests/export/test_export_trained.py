@@ -7,7 +7,7 @@ import pytest
 
 from edgeseg.artifacts import read_metadata
 from edgeseg.data.contract import Preprocess
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 from edgeseg.export.pipeline import run_export, run_onnx, run_torch
 from edgeseg.export.samples import image_paths, read_images
 

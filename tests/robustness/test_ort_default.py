@@ -27,7 +27,7 @@ def exported(tmp_path_factory, trained_ckpt, camvid_root):
     make_manifest(camvid_root, "camvid", "train", 16, 0, manifest)
     for args in EXPORTS.values():
         code = main(["export", str(trained_ckpt), "-o", str(out), "--input-size", "180x240", "--num-samples", "1",
-                     "--calib", str(manifest), "--data", str(camvid_root), "-q", *args])
+                     "--calib", str(manifest), "--calib-data", str(camvid_root), "-q", *args])
         assert code == 0, args
     return {name: out / file for name, file in FILES.items()}
 
