@@ -212,6 +212,9 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
         raise EdgesegError(f"{onnx_path}: no such ONNX model")
+    if onnx_path.suffix.lower() in (".xml", ".bin"):
+        raise EdgesegError(f"{onnx_path}: an OpenVINO IR, not an ONNX model; TensorRT builds from ONNX: give the ONNX "
+                           "model it was made from (its sidecar's provenance.parent)")
     if out_path.suffix.lower() not in ENGINE_SUFFIXES:
         raise EdgesegError(f"-o {out_path}: an engine file must end in .engine or .plan "
                            "(edgeseg picks the runtime by the suffix)")

@@ -93,6 +93,9 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
     out_dir = Path(out_dir) if out_dir is not None else artifact.parent
     _check_numbers(threshold=threshold, gie_unique_id=gie_unique_id, gpu_id=gpu_id)
     kind, io = meta.get("kind"), meta.get("io") or {}
+    if kind == "openvino-ir":
+        raise EdgesegError(f"{artifact.name} is an OpenVINO IR: DeepStream's nvinfer runs ONNX models and TensorRT "
+                           "engines; give the ONNX model it was made from (its sidecar's provenance.parent)")
     if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
