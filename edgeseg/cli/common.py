@@ -25,6 +25,10 @@ class Triple(tuple):
     """(B, G, R), as `parse_triple` reads B,G,R."""
 
 
+class Names(tuple):
+    """A comma list (device targets, precisions), as `parse_names` reads it."""
+
+
 def _opt(kind, *decls: str, help: str, panel: str):
     return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel)]
 
@@ -88,6 +92,13 @@ def parse_triple(flag: str):
         return Triple(values)
 
     return parse
+
+
+def parse_names(text: str | None) -> Names | None:
+    """'a, b,,c' -> ('a', 'b', 'c'): the one reader of comma lists (fleet targets, precisions)."""
+    if text is None or isinstance(text, tuple):
+        return text
+    return Names(p.strip() for p in text.split(",") if p.strip())
 
 
 def parse_split(text: str | None) -> str | None:

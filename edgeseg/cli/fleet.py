@@ -10,7 +10,7 @@ import typer
 
 from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind,
                                 Duration, InputSize, Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console,
-                                deprecated_alias, show_results, write_reports)
+                                Names, deprecated_alias, parse_names, show_results, write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -113,7 +113,7 @@ def ls_cmd(
 def bench_cmd(
     inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
-    devices: Annotated[Optional[str], typer.Option(help="comma list of targets: profile names, target names or "
+    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, help="comma list of targets: profile names, target names or "
                                                    "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
                                            rich_help_panel=CLUSTER)] = 1800.0,
@@ -158,7 +158,7 @@ def bench_cmd(
     settings = FleetBenchSettings(precisions=chosen, input_size=size, batch=batch, warmup=warmup, iters=iters,
                                   duration=duration, threads=threads, timeout=timeout)
     err = console(stderr=True)
-    result, targets = run_fleet_bench(inputs, ray, devices.split(",") if devices else None, settings, export,
+    result, targets = run_fleet_bench(inputs, ray, list(devices) if devices else None, settings, export,
                                       FleetData(root=data, dataset=dataset, split=split, limit=limit), work_dir,
                                       lambda line: err.print(line, markup=False))
     show_results(result, f"edgeseg fleet bench: {len(targets)} targets", json_out, md_out, plot, notes=())
@@ -170,7 +170,7 @@ def tune_cmd(
     checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
-    devices: Optional[str] = typer.Option(None, help="comma list of targets (default: every target)"),
+    devices: Optional[Names] = typer.Option(None, parser=parse_names, help="comma list of targets (default: every target)"),
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),
@@ -197,7 +197,7 @@ def tune_cmd(
                        input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit,
                        protocol=Protocol(rounds=rounds, iters=iters))
     err = console(stderr=True)
-    rows, title = run_fleet_tune(checkpoint, ray, devices.split(",") if devices else None, opts, work_dir, timeout,
+    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout,
                                  lambda line: err.print(line, markup=False))
     text = markdown(rows, title)
     write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))
