@@ -136,7 +136,20 @@ def recorded_parent(artifact, meta: dict) -> Path:
 
 
 
-def read_metadata(path) -> dict:
+def read_artifact(path) -> ArtifactMetadata:
+    """The artifact's metadata as the typed schema (edgeseg/metadata.py), checked against the artifact
+    itself (empty blocks when it carries none). The one reader of artifact metadata."""
+    return ArtifactMetadata.from_dict(_read_metadata(path))
+
+
+def metadata_dict(path) -> dict:
+    """`read_artifact` as plain JSON data, {} when the file carries none (a foreign model), for code
+    that passes it on as such (runners, DeepStream configs)."""
+    meta = read_artifact(path)
+    return {} if meta == ArtifactMetadata.from_dict({}) else meta.to_dict()
+
+
+def _read_metadata(path) -> dict:
     """The artifact's metadata, checked against the artifact itself.
 
     The file decides: a sidecar whose sha256 is not the file's, or that disagrees with the
@@ -161,11 +174,6 @@ def read_metadata(path) -> dict:
         raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from the metadata inside "
                            f"{path.name}; delete {side.name} or rebuild {path.name}")
     return {**embedded, **sidecar}
-
-
-def read_artifact(path) -> ArtifactMetadata:
-    """`read_metadata` as the typed schema (edgeseg/metadata.py)."""
-    return ArtifactMetadata.from_dict(read_metadata(path))
 
 
 def read_sidecar(side) -> dict:

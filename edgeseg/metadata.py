@@ -74,6 +74,7 @@ class ArtifactMetadata:
     size_bytes: int | None = None
     files: dict | None = None
     format: str = FORMAT
+    other: dict | None = None  # blocks this schema does not name (a newer edgeseg's, `tuned`), kept as read
 
     @property
     def embedded_preprocess(self) -> bool:
@@ -88,12 +89,14 @@ class ArtifactMetadata:
                 "embedded_preprocess": self.embedded_preprocess}
         tail = {k: getattr(self, k) for k in ("target", "engine", "openvino", "provenance", "verification", "extra",
                                                "bin_sha256", "contract_sha256", "sha256", "size_bytes", "files")}
-        return {**head, **{k: v for k, v in tail.items() if v is not None}}
+        return {**head, **{k: v for k, v in tail.items() if v is not None}, **(self.other or {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ArtifactMetadata":
-        """Read back what `to_dict` wrote (unknown keys are ignored; missing blocks are empty)."""
-        known = {f.name for f in fields(cls)}
+        """Read back what `to_dict` wrote: every artifact kind round-trips (blocks not named here are
+        kept in `other`; missing blocks are empty)."""
+        known = {f.name for f in fields(cls)} - {"other"}
         required = {"kind": "?", "stage": "?", "precision": "fp32", "model": {}, "preprocess": {}, "dataset": {},
                     "io": {}, "provenance": {}}
-        return cls(**{**required, **{k: v for k, v in d.items() if k in known}})
+        other = {k: v for k, v in d.items() if k not in known}  # embedded_preprocess as read, too
+        return cls(**{**required, **{k: v for k, v in d.items() if k in known}}, other=other or None)

@@ -20,7 +20,7 @@ import math
 import os
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent, require_io
+from edgeseg.artifacts import atomic_path, metadata_dict, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
 from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
@@ -142,7 +142,7 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
     if not artifact.exists():
         raise EdgesegError(f"{artifact}: no such artifact")
     out = Path(out) if out else config_path(artifact)
-    text = nvinfer_config(read_metadata(artifact), artifact, out_dir=out.parent, **options)
+    text = nvinfer_config(metadata_dict(artifact), artifact, out_dir=out.parent, **options)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     return out

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from edgeseg.artifacts import META_KEY, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import META_KEY, read_artifact, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.errors import EdgesegError, require
 from edgeseg.metadata import ArtifactMetadata, contract_digest
 from edgeseg.runtime.openvino_runner import cache_dir
@@ -35,22 +35,22 @@ def reusable(xml: Path, key: str) -> bool:
     if not (xml.is_file() and xml.with_suffix(".bin").is_file() and sidecar_path(xml).is_file()):
         return False
     try:
-        meta = read_metadata(xml)
+        meta = read_artifact(xml)
     except EdgesegError:
         return False
-    return meta.get("provenance", {}).get("stage_key") == key
+    return meta.provenance.get("stage_key") == key
 
 
-def ir_meta(parent_meta: dict, parent: Path, *, stage: str, precision: str, key: str, options: dict,
+def ir_meta(parent_meta: ArtifactMetadata, parent: Path, *, stage: str, precision: str, key: str, options: dict,
             precision_hint: str | None = None) -> ArtifactMetadata:
     """The parent ONNX's contract, with this IR's stage, precision and provenance (the parent's absolute
     path: `tune` delivers its pick to another folder, where a relative one would name nothing)."""
-    return ArtifactMetadata.from_dict(parent_meta).with_(
+    return parent_meta.with_(
         kind="openvino-ir", stage=stage, precision=precision, verification=None, extra=None, target=None,
-        engine=None, sha256=None, size_bytes=None, files=None, bin_sha256=None, contract_sha256=None,
+        engine=None, sha256=None, size_bytes=None, files=None, bin_sha256=None, contract_sha256=None, other=None,
         openvino={"precision_hint": precision_hint} if precision_hint else None,
         provenance={"parent": {"path": str(Path(parent).resolve()), "sha256": sha256_file(parent),
-                               "stage": parent_meta.get("stage")}, "options": options,
+                               "stage": parent_meta.stage}, "options": options,
                     "versions": versions("openvino", "nncf", "onnx"), "stage_key": key})
 
 
@@ -90,14 +90,14 @@ def read_onnx(onnx_path: Path):
 
 def onnx_to_ir(onnx_path: Path, xml: Path, *, precision_hint: str | None = None) -> Path:
     """Our ONNX model as an IR for OpenVINO (reused when built before with the same inputs)."""
-    parent_meta = read_metadata(onnx_path)
-    if not parent_meta.get("preprocess"):
+    parent_meta = read_artifact(onnx_path)
+    if not parent_meta.preprocess:
         raise EdgesegError(f"{onnx_path}: no preprocessing contract; convert models exported by edgeseg")
     options = {"precision_hint": precision_hint}
     key = ir_key(sha256_file(onnx_path), "openvino", options)
     if reusable(xml, key):
         return xml
-    precision = parent_meta.get("precision", "fp32")
+    precision = parent_meta.precision
     if precision_hint == "bf16":
         precision = "bf16"
     meta = ir_meta(parent_meta, onnx_path, stage="openvino", precision=precision, key=key, options=options,

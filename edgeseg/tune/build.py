@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from edgeseg.artifacts import read_metadata, sha256_file
+from edgeseg.artifacts import read_artifact, sha256_file
 from edgeseg.bench.accuracy import to_labels
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.metrics import ConfusionMatrix
@@ -45,7 +45,7 @@ def ir_for(onnx_path: Path, hint: str | None) -> Path:
 
 def calib_batches(fp32_onnx: Path, calib) -> list:
     """Calibration images preprocessed by the FP32 model's own contract (what NNCF feeds it)."""
-    pre = Preprocess.from_dict(read_metadata(fp32_onnx)["preprocess"])
+    pre = Preprocess.from_dict(read_artifact(fp32_onnx).preprocess)
     return [pre.apply(img)[None] for img in read_images(calib.paths)]
 
 
@@ -67,7 +67,7 @@ def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
         quantized = nncf_ov.quantize_with_accuracy(model, batches, items, metric, budget)
     else:
         quantized = nncf_ov.quantize(model, batches)
-    meta = ir_meta(read_metadata(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
+    meta = ir_meta(read_artifact(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
     return write_ir(quantized, xml, meta)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import edgeseg.tune.build as build
 import edgeseg.tune.measure as measure
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import read_artifact
 from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset, split_root
@@ -133,7 +133,7 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
 
 
 def _preprocess(onnx_path: Path) -> dict:
-    return read_metadata(onnx_path)["preprocess"]
+    return read_artifact(onnx_path).preprocess
 
 
 def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
@@ -156,7 +156,7 @@ class Measuring:
 
     def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict):
         self.machine, self.ds, self.o, self.cache, self.built = machine, ds, o, cache, built
-        self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
+        self.size = tuple(read_artifact(built["fp32"]).preprocess["input_size"])
         self.val = measure.val_id(ds)
 
     def measure(self, cands) -> list[dict]:

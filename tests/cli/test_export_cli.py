@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.cli.main import main
 from golden import io, save_checkpoint
 
@@ -31,7 +31,7 @@ def test_export_prints_final_path_last(tmp_path, capsys, small_ckpt, golden_inpu
     assert code == 0, err
     final = out.strip().splitlines()[-1]
     assert final.endswith("s2fpn18_96x128.fp32.onnx")
-    meta = read_metadata(final)
+    meta = metadata_dict(final)
     assert meta["precision"] == "fp32" and meta["model"]["variant"] == "s2fpn18"
     assert "simplified" in err and "raw" in err  # the summary table goes to stderr
     assert not list(tmp_path.glob(".*tmp")) and not list(tmp_path.glob(".scratch*"))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.platform import hardware
 from edgeseg.engine import sidecar
 from edgeseg.engine.sidecar import BuildTarget
@@ -48,7 +48,7 @@ def engine(tmp_path, tagged_onnx):
 def test_round_trip_carries_contract_target_and_io(engine, tagged_onnx):
     meta = sidecar.read(engine)
     assert meta["kind"] == "engine" and meta["format"] == "edgeseg-artifact/1" and meta["precision"] == "int8"
-    onnx_meta = read_metadata(tagged_onnx)
+    onnx_meta = metadata_dict(tagged_onnx)
     assert meta["preprocess"] == onnx_meta["preprocess"] and meta["dataset"]["name"] == "camvid"
     assert meta["model"]["variant"] == "s2fpn18" and meta["embedded_preprocess"] is False
     assert meta["target"] == {"runtime": "tensorrt", "tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7", "l4t": "36.4.0",

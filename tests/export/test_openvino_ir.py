@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import read_metadata, sidecar_path
+from edgeseg.artifacts import metadata_dict, sidecar_path
 from edgeseg.errors import EdgesegError
 from edgeseg.metadata import ArtifactMetadata
 
@@ -27,10 +27,10 @@ def ir(tmp_path):
 
 
 def test_contract_in_the_file_and_the_sidecar(ir):
-    meta = read_metadata(ir)
+    meta = metadata_dict(ir)
     assert meta["preprocess"] == META["preprocess"] and meta["bin_sha256"]
     sidecar_path(ir).unlink()
-    assert read_metadata(ir)["precision"] == "int8"  # rt_info alone still knows its contract
+    assert metadata_dict(ir)["precision"] == "int8"  # rt_info alone still knows its contract
 
 
 def test_reusable_only_with_the_same_key(ir):
@@ -59,7 +59,7 @@ def test_damaged_weights_are_a_damaged_ir_not_a_stale_sidecar(ir, how, with_side
         sidecar_path(ir).unlink()
     _damage(ir, how)
     with pytest.raises(EdgesegError, match="damaged OpenVINO IR: m.bin is not the file it was saved with") as err:
-        read_metadata(ir)
+        metadata_dict(ir)
     assert "delete" not in str(err.value)
 
 
@@ -70,7 +70,7 @@ def test_an_edited_embedded_contract_is_refused(ir):
     assert "&quot;mean_bgr&quot;: [1, 2, 3]" in text
     ir.write_text(text.replace("&quot;mean_bgr&quot;: [1, 2, 3]", "&quot;mean_bgr&quot;: [9, 2, 3]"))
     with pytest.raises(EdgesegError, match="embedded edgeseg contract .* was edited"):
-        read_metadata(ir)
+        metadata_dict(ir)
 
 
 def test_the_binding_is_in_the_xml_and_the_schema_reads_it_back(ir):
@@ -89,7 +89,7 @@ def test_a_sidecar_that_disagrees_on_the_contract_is_refused(ir):
     side.pop("bin_sha256")
     sidecar_path(ir).write_text(json.dumps({**side, "precision": "fp32"}))
     with pytest.raises(EdgesegError, match="precision"):
-        read_metadata(ir)
+        metadata_dict(ir)
 
 
 def test_an_ir_opens_in_the_openvino_runner(ir):

@@ -34,7 +34,7 @@ def conv_onnx(tmp_path):
 
 @pytest.mark.slow  # OpenVINO converts and saves the IR twice (~8 s here)
 def test_a_rerun_reuses_the_ir_and_rebuilds_a_tampered_bin(conv_onnx):
-    from edgeseg.artifacts import read_metadata, sha256_file
+    from edgeseg.artifacts import metadata_dict, sha256_file
     from edgeseg.tune.build import ir_for
 
     xml = ir_for(conv_onnx, None)
@@ -45,4 +45,4 @@ def test_a_rerun_reuses_the_ir_and_rebuilds_a_tampered_bin(conv_onnx):
     data = weights.read_bytes()
     weights.write_bytes(data[:-4] + bytes(4))  # the weights altered behind the sidecar's back
     assert ir_for(conv_onnx, None) == xml
-    assert sha256_file(weights) == good and read_metadata(xml)["bin_sha256"] == good  # rebuilt, not trusted
+    assert sha256_file(weights) == good and metadata_dict(xml)["bin_sha256"] == good  # rebuilt, not trusted
