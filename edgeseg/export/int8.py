@@ -15,6 +15,7 @@ from edgeseg.data.calibset import load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.datasets import open_dataset, split_root
 from edgeseg.errors import EdgesegError
+from edgeseg.export.naming import stage_path
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes
@@ -76,7 +77,7 @@ class Quantized(OnnxStage):
         self.config = ctx.options.quant.config(self.precision)
         self.calib = self.val_ds = None  # read by preflight
         self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
-        super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
+        super().__init__(stage_path(ctx.out_dir, ctx.stem, artifact_tag(self.config)), parent)
 
     def preflight(self, ctx):
         """The calibration set and validation split are read and checked here, before any stage runs."""

@@ -23,7 +23,7 @@ from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
 from edgeseg.export.int8 import Fp8, Int8
-from edgeseg.export.naming import contract_tag
+from edgeseg.export.naming import contract_tag, stage_path
 from edgeseg.export.options import ExportOptions, prepared
 from edgeseg.export.preflight import preflight
 from edgeseg.export.samples import image_paths, read_images, synthetic_images
@@ -125,11 +125,11 @@ def stages_for(ctx: Context) -> list[Stage]:
     """The stages up to `options.precision` / `options.format`, each the parent of the next.
     Naming them reads nothing; `plan` runs their preflights."""
     o, out = ctx.options, ctx.out_dir
-    stages: list[Stage] = [Deploy(out / f"{ctx.stem}.deploy.pt", ctx.model)]
-    stages.append(RawOnnx(out / f"{ctx.stem}.raw.onnx", stages[-1]))
-    stages.append(Simplified(out / f"{ctx.stem}.fp32.onnx", stages[-1]))
+    stages: list[Stage] = [Deploy(stage_path(out, ctx.stem, "deploy", ".pt"), ctx.model)]
+    stages.append(RawOnnx(stage_path(out, ctx.stem, "raw"), stages[-1]))
+    stages.append(Simplified(stage_path(out, ctx.stem, "fp32"), stages[-1]))
     if o.precision == "fp16":
-        stages.append(Fp16(out / f"{ctx.stem}.fp16{'-io16' if o.contract.fp16_io else ''}.onnx", stages[-1]))
+        stages.append(Fp16(stage_path(out, ctx.stem, "fp16-io16" if o.contract.fp16_io else "fp16"), stages[-1]))
     elif o.quantized:
         stages.append({"int8": Int8, "fp8": Fp8}[o.precision](ctx, stages[-1]))
     if o.contract.embed_preprocess or o.contract.argmax:

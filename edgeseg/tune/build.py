@@ -16,6 +16,7 @@ from edgeseg.bench.accuracy import to_labels
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.export.naming import ir_path, nncf_ir_path
 from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, reusable, write_ir
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
@@ -39,8 +40,7 @@ def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Pat
 
 
 def ir_for(onnx_path: Path, hint: str | None) -> Path:
-    xml = onnx_path.with_name(onnx_path.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
-    return onnx_to_ir(onnx_path, xml, precision_hint=hint)
+    return onnx_to_ir(onnx_path, ir_path(onnx_path, hint), precision_hint=hint)
 
 
 def calib_batches(fp32_onnx: Path, calib) -> list:
@@ -57,7 +57,7 @@ def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
     if accuracy:
         options.update(max_miou_drop=accuracy[2], val=accuracy[3])
     key = ir_key(sha256_file(fp32_onnx), stage, options)
-    xml = fp32_onnx.with_name(fp32_onnx.name.replace(".fp32.onnx", f".{stage}-int8.xml"))
+    xml = nncf_ir_path(fp32_onnx, stage)
     if reusable(xml, key):
         return xml
     model = read_onnx(fp32_onnx)

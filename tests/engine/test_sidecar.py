@@ -35,8 +35,6 @@ def engine(tmp_path, tagged_onnx):
     """A plan file (opaque bytes here) with the sidecar edgeseg writes beside a real build."""
     path = tmp_path / "model.engine"
     path.write_bytes(b"plan bytes")
-    from edgeseg.artifacts import sha256_file
-
     meta = sidecar.build_sidecar(onnx_path=tagged_onnx, plan=path.read_bytes(),
                                  target=ORIN, precision="int8", tensors=TENSORS,
                                  build={"mode": "weakly typed + INT8/FP16", "options": {"opt_level": 3}},
