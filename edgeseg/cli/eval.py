@@ -48,7 +48,7 @@ def eval_cmd(
     from edgeseg.bench.eval_run import EvalRequest, check_request, run_eval
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.memory import set_limit_gb
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     set_limit_gb(max_memory_gb)
     request = EvalRequest(data, dataset, split, limit, batch, resize, provider, backend, threads,

@@ -145,7 +145,7 @@ def bench_cmd(
     from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
     from edgeseg.fleet.run import FleetData, choose_precisions, run_fleet_bench
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)

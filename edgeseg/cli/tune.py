@@ -29,7 +29,7 @@ def tune_cmd(
 ):
     """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest
     within the budget. The last line on stdout is the chosen artifact's path."""
-    from edgeseg.outputs import check_out_dir
+    from edgeseg.filesystem import check_out_dir
     from edgeseg.tune import TuneOptions, tune
     from edgeseg.tune.measure import Protocol
 

@@ -33,7 +33,7 @@ from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_prec
 from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
 from edgeseg.metadata import ArtifactMetadata
-from edgeseg.outputs import check_out_file
+from edgeseg.filesystem import check_out_file
 from edgeseg.platform.devices import check_profile, load_profile, require_precision
 from edgeseg.platform.hardware import detect
 from edgeseg.workdir import sweep_stale

@@ -10,7 +10,7 @@ from edgeseg.data.contract import DatasetInfo
 from edgeseg.errors import EdgesegError
 from edgeseg.export.options import ExportOptions
 from edgeseg.memory import check_fits
-from edgeseg.outputs import check_out_dir
+from edgeseg.filesystem import check_out_dir
 
 
 def preflight(checkpoint, out_dir, options: ExportOptions) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgeseg.bench.visualize import write_png
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import check_out_dir, check_out_file
+from edgeseg.filesystem import check_out_dir, check_out_file
 
 OUTPUTS = ("overlay", "mask", "both")
 VIDEO_SUFFIX = ".avi"
