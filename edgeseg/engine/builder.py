@@ -128,9 +128,10 @@ def _add_profile(builder, network, config, explicit, profile, dla: bool) -> str 
 def _use_dla(trt, builder, config, core: int) -> None:
     available = int(getattr(builder, "num_DLA_cores", 0))
     if available == 0:
-        raise EdgesegError(f"--dla-core {core}: this GPU has no DLA (Jetson AGX Orin, Orin NX and Xavier have two)")
+        raise OptionError(f"{f('engine.dla_core')} {core}: this GPU has no DLA (Jetson AGX Orin, Orin NX and Xavier "
+                          "have two)")
     if core >= available:
-        raise EdgesegError(f"--dla-core {core}: this device has {available} DLA cores (0..{available - 1})")
+        raise OptionError(f"{f('engine.dla_core')} {core}: this device has {available} DLA cores (0..{available - 1})")
     config.default_device_type = trt.DeviceType.DLA
     config.DLA_core = core
 
@@ -226,8 +227,8 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
 def _engine_profile(name: str):
     profile = load_profile(name)
     if not profile.gpu:
-        raise EdgesegError(f"--device {name} has no NVIDIA GPU and engines are TensorRT's: export ONNX for it "
-                           f"(edgeseg export --format onnx --device {name})")
+        raise OptionError(f"{f('engine.device')} {name} has no NVIDIA GPU and engines are TensorRT's: export ONNX "
+                          f"for it (edgeseg export --format onnx --device {name})")
     return profile
 
 

@@ -150,9 +150,10 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
 
 def _check_numbers(*, threshold, gie_unique_id, gpu_id) -> None:
     if not math.isfinite(threshold):
-        raise EdgesegError(f"--threshold must be a finite number, got {threshold}")
+        raise OptionError(f"{f('threshold')} must be a finite number, got {threshold}")
     if gie_unique_id < 1:
-        raise EdgesegError(f"--gie-unique-id must be a positive integer (nvinfer's element id), got {gie_unique_id}")
+        raise OptionError(f"{f('gie_unique_id')} must be a positive integer (nvinfer's element id), got "
+                          f"{gie_unique_id}")
     if gpu_id < 0:
         raise EdgesegError(f"gpu-id must be 0 or more, got {gpu_id}")
 
@@ -187,21 +188,22 @@ def _dims(shape, input_size, pre: Preprocess, meta: dict) -> tuple[int, int, int
         raise EdgesegError(f"the model takes {c} channels; nvinfer's RGB/BGR formats feed 3")
     if isinstance(h, int) and isinstance(w, int):
         if input_size and tuple(input_size) != (h, w):
-            raise EdgesegError(f"--input-size {input_size[0]}x{input_size[1]}: the model's input is fixed at {h}x{w}")
+            raise OptionError(f"{f('input_size')} {input_size[0]}x{input_size[1]}: the model's input is fixed at "
+                              f"{h}x{w}")
         return 3, h, w
     size = input_size or pre.input_size or (meta.get("dataset") or {}).get("input_size")
     if not size:
-        raise EdgesegError("the model has a dynamic input size: give --input-size HxW for nvinfer's infer-dims")
+        raise OptionError(f"the model has a dynamic input size: give {f('input_size')} HxW for nvinfer's infer-dims")
     return 3, int(size[0]), int(size[1])
 
 
 def _batch(dim, batch_size: int | None) -> int:
     if isinstance(dim, int) and dim > 0:
         if batch_size not in (None, dim):
-            raise EdgesegError(f"--batch-size {batch_size}: the model's batch is fixed at {dim}")
+            raise OptionError(f"{f('batch_size')} {batch_size}: the model's batch is fixed at {dim}")
         return dim
     if batch_size is not None and batch_size < 1:
-        raise EdgesegError(f"--batch-size must be at least 1, got {batch_size}")
+        raise OptionError(f"{f('batch_size')} must be at least 1, got {batch_size}")
     return batch_size or 1
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from edgeseg.data.calibset import load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.datasets import open_dataset, split_root
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.export.naming import stage_path
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
@@ -113,7 +114,7 @@ class Quantized(OnnxStage):
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
         if missed and self.fail_on_budget:
-            raise EdgesegError(f"--fail-on-budget: {missed}")
+            raise OptionError(f"{f('quant.fail_on_budget')}: {missed}")
         if missed:
             log.warning(missed)
             extra["budget"] = missed

@@ -18,7 +18,8 @@ import numpy as np
 from edgeseg.artifacts import sha256_file
 from edgeseg.data.calibset import load_calibset
 from edgeseg.data.contract import DatasetInfo, Preprocess
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
@@ -69,7 +70,7 @@ class Context:
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
             if uint8 or tuple(self.arrays.shape[2:]) != tuple(size):
-                raise EdgesegError(f"--samples .npy holds inputs of size {self.arrays.shape[2:]}; this stage needs "
+                raise OptionError(f"{f('verify.samples')} .npy holds inputs of size {self.arrays.shape[2:]}; this stage needs "
                                    f"{'uint8 images' if uint8 else size}: give images instead")
             return [a[None].astype(np.float32) for a in self.arrays]
         pre = Preprocess(**{**self.preprocess.__dict__, "input_size": size})
@@ -83,7 +84,8 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=No
     model, ckpt = checkpoint.load_model(ckpt_path, c.variant)
     dataset = DatasetInfo.named(c.dataset) if c.dataset else DatasetInfo.for_classes(ckpt.arch.classes)
     if dataset.num_classes != ckpt.arch.classes:
-        raise EdgesegError(f"--dataset {dataset.name} has {dataset.num_classes} classes; the checkpoint has {ckpt.arch.classes}")
+        raise OptionError(f"{f('contract.dataset')} {dataset.name} has {dataset.num_classes} classes; the checkpoint "
+                          f"has {ckpt.arch.classes}")
     size = tuple(c.input_size or dataset.input_size)
     base = Preprocess.official(dataset, size)
     preprocess = Preprocess(mean_bgr=c.mean_bgr or base.mean_bgr, std_bgr=c.std_bgr,
