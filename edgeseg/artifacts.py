@@ -15,7 +15,8 @@ from pathlib import Path
 
 import edgeseg
 from edgeseg.errors import EdgesegError
-from edgeseg.metadata import CONTRACT_FIELDS, FORMAT, ArtifactMetadata, contract_digest  # noqa: F401  (FORMAT: public here too)
+from edgeseg.metadata import (CONTRACT_FIELDS, FORMAT, ArtifactMetadata,  # noqa: F401  (FORMAT: public here too)
+                              contract_digest)
 from edgeseg.filesystem import describe_os_error, is_disk_full
 from edgeseg.workdir import new_temp
 

@@ -113,7 +113,8 @@ def ls_cmd(
 def bench_cmd(
     inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
-    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, help="comma list of targets: profile names, target names or "
+    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: profile "
+                                                     "names, target names or "
                                                    "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
                                            rich_help_panel=CLUSTER)] = 1800.0,
@@ -170,7 +171,8 @@ def tune_cmd(
     checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
-    devices: Optional[Names] = typer.Option(None, parser=parse_names, help="comma list of targets (default: every target)"),
+    devices: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
+                                            help="comma list of targets (default: every target)"),
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),

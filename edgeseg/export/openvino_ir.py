@@ -1,8 +1,8 @@
 """OpenVINO IR artifacts (`.xml` + `.bin`) that carry our contract like every other artifact.
 
 The contract goes into the IR's `rt_info/edgeseg` (the file decides), with the sha256 of the .bin
-and of the contract, and into the JSON sidecar, which also records the .xml's sha256. An IR made from one of our ONNX models keeps that
-model's contract; a BF16 pick is the FP32 IR with `openvino.precision_hint: bf16` in it, so
+and of the contract, and into the JSON sidecar, which also records the .xml's sha256. An IR made
+from one of our ONNX models keeps that model's contract; a BF16 pick is the FP32 IR with `openvino.precision_hint: bf16` in it, so
 `eval`/`bench`/`predict` run what `tune` measured without being told.
 """
 

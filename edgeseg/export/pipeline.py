@@ -70,8 +70,8 @@ class Context:
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
             if uint8 or tuple(self.arrays.shape[2:]) != tuple(size):
-                raise OptionError(f"{f('verify.samples')} .npy holds inputs of size {self.arrays.shape[2:]}; this stage needs "
-                                   f"{'uint8 images' if uint8 else size}: give images instead")
+                raise OptionError(f"{f('verify.samples')} .npy holds inputs of size {self.arrays.shape[2:]}; "
+                                  f"this stage needs {'uint8 images' if uint8 else size}: give images instead")
             return [a[None].astype(np.float32) for a in self.arrays]
         pre = Preprocess(**{**self.preprocess.__dict__, "input_size": size})
         if uint8:
