@@ -13,7 +13,7 @@ from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalRequest:
     data: str
     dataset: str = "camvid"  # camvid | cityscapes | folder

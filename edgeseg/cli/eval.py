@@ -51,8 +51,9 @@ def eval_cmd(
     from edgeseg.filesystem import check_out_file
 
     set_limit_gb(max_memory_gb)
-    request = EvalRequest(data, dataset, split, limit, batch, resize, provider, backend, threads,
-                          parse_size(input_size), variant)
+    request = EvalRequest(data=data, dataset=dataset, split=split, limit=limit, batch=batch, resize=resize,
+                          provider=provider, backend=backend, threads=threads, input_size=parse_size(input_size),
+                          variant=variant)
     check_request(request)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")

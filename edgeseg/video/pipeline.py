@@ -29,7 +29,7 @@ from edgeseg.video.summary import RunSummary
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     video: str | None = None  # overlay video path (.avi)
     masks: str | None = None  # folder of class-map PNGs
