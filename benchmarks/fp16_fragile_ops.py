@@ -18,7 +18,7 @@ def main():
     import onnx
     import onnxruntime as ort
 
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import metadata_dict
     from edgeseg.data.contract import Preprocess
     from edgeseg.quant.fp16 import to_fp16
     from edgeseg.export.samples import image_paths, read_images
@@ -28,7 +28,7 @@ def main():
     ap.add_argument("data", nargs="?", default="../shared/data/camvid-half")
     ap.add_argument("--out", default="benchmarks/results/fp16_keep.json")
     args = ap.parse_args()
-    pre = Preprocess.from_dict(read_metadata(args.fp32)["preprocess"])
+    pre = Preprocess.from_dict(metadata_dict(args.fp32)["preprocess"])
     batches = [pre.apply(img)[None] for img in read_images(image_paths(str(Path(args.data) / "camvid_val_list.txt")))]
 
     def run(path):

@@ -23,7 +23,7 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 def main():
     import onnx
 
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import metadata_dict
     from edgeseg.data.contract import DatasetInfo, Preprocess
     from edgeseg.data.datasets import open_dataset
     from edgeseg.quant import strongly_typed
@@ -41,7 +41,7 @@ def main():
     args = ap.parse_args()
     out = args.out or f"benchmarks/results/{args.dtype}-fp16-rest.json"
     info = DatasetInfo.named("camvid")
-    pre = Preprocess.from_dict(read_metadata(args.fp32)["preprocess"])
+    pre = Preprocess.from_dict(metadata_dict(args.fp32)["preprocess"])
     ds = open_dataset(args.data, "camvid", "val", None, info)
     batches, labels = [], []
     for s in ds.samples:

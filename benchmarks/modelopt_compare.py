@@ -111,7 +111,7 @@ def evaluate(path: str, batches, labels, ref, num_classes: int, ignore: int) -> 
 def main():
     import onnx
 
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import metadata_dict
     from edgeseg.data.calibset import load_calibset, make_manifest
     from edgeseg.data.contract import DatasetInfo, Preprocess
     from edgeseg.data.datasets import open_dataset
@@ -130,7 +130,7 @@ def main():
         sys.exit(f"no ModelOpt interpreter at {args.modelopt_python} (--modelopt-python or MODELOPT_PYTHON)")
 
     info = DatasetInfo.named("camvid")
-    pre = Preprocess.from_dict(read_metadata(args.fp32)["preprocess"])
+    pre = Preprocess.from_dict(metadata_dict(args.fp32)["preprocess"])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_manifest(args.data, "camvid", "train", args.calib_n, 0, tmp / "calib.txt")

@@ -63,7 +63,7 @@ def export_all(args) -> dict:
             if found.is_file() and not args.export:  # an export call costs a torch import and a verification
                 models[(size, graph)] = str(found)
                 continue
-            calib = ["--calib", str(manifest), "--data", str(DATA), "--min-agreement", "0"] if extra else []
+            calib = ["--calib", str(manifest), "--calib-data", str(DATA), "--min-agreement", "0"] if extra else []
             models[(size, graph)] = cli("export", str(SHARED / "fixtures/s2fpn18_camvid_half.pth"), "-o",
                                         str(work / size), "--input-size", size, *extra, *calib)
             print(f"export {size} {graph}: {models[(size, graph)]}", flush=True)

@@ -27,13 +27,13 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 
 
 def val_set(fp32_path, data):
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import metadata_dict
     from edgeseg.data.contract import DatasetInfo, Preprocess
     from edgeseg.data.datasets import open_dataset
     from edgeseg.quant.sensitivity import Validation
 
     info = DatasetInfo.named("camvid")
-    pre = Preprocess.from_dict(read_metadata(fp32_path)["preprocess"])
+    pre = Preprocess.from_dict(metadata_dict(fp32_path)["preprocess"])
     ds = open_dataset(data, "camvid", "val", None, info)
     batches, labels = [], []
     for s in ds.samples:

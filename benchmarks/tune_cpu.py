@@ -138,7 +138,7 @@ def main() -> None:
     out = work / f"{args.size}-calib{args.calib_n}"
     if args.fresh:
         (out / "candidates/measurements.json").unlink(missing_ok=True)
-    pick = cli("tune", CKPT, "--val", DATA, "--calib", manifest, "--data", DATA, "--input-size", args.size,
+    pick = cli("tune", CKPT, "--val", DATA, "--calib", manifest, "--calib-data", DATA, "--input-size", args.size,
                "--threads", args.threads, "--rounds", args.rounds, "--iters", args.iters, "--max-miou-drop", args.budget,
                *(["--val-limit", args.val_limit] if args.val_limit else []), "-o", out)
     report = json.loads((out / "tune.json").read_text())

@@ -22,7 +22,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.export import options as o
 from edgeseg.export.pipeline import run_export
 from edgeseg.export.preflight import prepare_export
-from edgeseg.outputs import check_out_dir
+from edgeseg.filesystem import check_out_dir
 from edgeseg.runtime import open_runner
 from edgeseg.tune import TuneOptions
 from edgeseg.tune import tune as run_tune

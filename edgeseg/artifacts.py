@@ -15,8 +15,9 @@ from pathlib import Path
 
 import edgeseg
 from edgeseg.errors import EdgesegError
-from edgeseg.metadata import FORMAT, ArtifactMetadata  # noqa: F401  (FORMAT: public here too)
-from edgeseg.outputs import describe_os_error, is_disk_full
+from edgeseg.metadata import (CONTRACT_FIELDS, FORMAT, ArtifactMetadata,  # noqa: F401  (FORMAT: public here too)
+                              contract_digest)
+from edgeseg.filesystem import describe_os_error, is_disk_full
 from edgeseg.workdir import new_temp
 
 META_KEY = "edgeseg"
@@ -141,11 +142,22 @@ def recorded_parent(artifact, meta: dict) -> Path:
     return path
 
 
-# Fields that change what an artifact computes or expects; a sidecar must agree with the file on them.
-CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
 
 
-def read_metadata(path) -> dict:
+def read_artifact(path) -> ArtifactMetadata:
+    """The artifact's metadata as the typed schema (edgeseg/metadata.py), checked against the artifact
+    itself (empty blocks when it carries none). The one reader of artifact metadata."""
+    return ArtifactMetadata.from_dict(_read_metadata(path))
+
+
+def metadata_dict(path) -> dict:
+    """`read_artifact` as plain JSON data, {} when the file carries none (a foreign model), for code
+    that passes it on as such (runners, DeepStream configs)."""
+    meta = read_artifact(path)
+    return {} if meta == ArtifactMetadata.from_dict({}) else meta.to_dict()
+
+
+def _read_metadata(path) -> dict:
     """The artifact's metadata, checked against the artifact itself.
 
     The file decides: a sidecar whose sha256 is not the file's, or that disagrees with the
@@ -170,11 +182,6 @@ def read_metadata(path) -> dict:
         raise EdgesegError(f"{side}: stale sidecar, its {' and '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from the metadata inside "
                            f"{path.name}; delete {side.name} or rebuild {path.name}")
     return {**embedded, **sidecar}
-
-
-def read_artifact(path) -> ArtifactMetadata:
-    """`read_metadata` as the typed schema (edgeseg/metadata.py)."""
-    return ArtifactMetadata.from_dict(read_metadata(path))
 
 
 def read_sidecar(side) -> dict:
@@ -218,7 +225,26 @@ def ir_metadata(path) -> dict:
         return {}
     meta = _meta_object(node.get("value"), path)
     check_fields(meta, f"{path} (embedded metadata)")
+    check_ir_binding(Path(path), meta)
     return meta
+
+
+def check_ir_binding(xml: Path, meta: dict) -> None:
+    """An IR's .xml names the sha256 of its .bin and of its contract (export/openvino_ir.py): weights
+    truncated, replaced or altered, or a contract edited after it was saved, make a damaged IR, refused
+    whether or not a sidecar is beside it. (IRs saved before edgeseg bound them carry neither.)"""
+    recorded = meta.get("bin_sha256")
+    if recorded is None and meta.get("contract_sha256") is None:
+        return
+    weights = xml.with_suffix(".bin")
+    if not weights.is_file():
+        raise EdgesegError(f"{xml}: damaged OpenVINO IR: its weights {weights.name} are missing; rebuild it")
+    if sha256_file(weights) != recorded:
+        raise EdgesegError(f"{xml}: damaged OpenVINO IR: {weights.name} is not the file it was saved with (truncated, "
+                           "replaced or altered: its sha256 differs); rebuild it (`edgeseg tune` rebuilds its IRs)")
+    if meta.get("contract_sha256") != contract_digest(meta):
+        raise EdgesegError(f"{xml}: damaged OpenVINO IR: its embedded edgeseg contract (precision, preprocessing, "
+                           "I/O) was edited after it was saved; rebuild it")
 
 
 def _meta_object(text: str, path) -> dict:

@@ -31,3 +31,33 @@ def require(module: str, extra: str):
         raise EdgesegError(
             f"{module} is not installed ({exc}); install it with: pip install 'edgeseg[{extra}]'"
         ) from None
+
+
+def field(path: str) -> str:
+    """A mark in an OptionError's message standing for the option at `path` (`quant.calib`); the
+    caller decides how it reads (the CLI: its own flag; elsewhere `OptionError.render`'s default)."""
+    return f"\0{path}\0"
+
+
+class OptionError(EdgesegError):
+    """An option that cannot work. Its message names options by field path (marked with `field`),
+    so the library never spells a command line: whoever built the options names them back."""
+
+    @property
+    def fields(self) -> list[str]:
+        """The field paths named, the first one being the option at fault."""
+        return str(self.args[0]).split("\0")[1::2]
+
+    def render(self, name=None) -> str:
+        """The message with each field path named by `name(path)`; by default as a flag made from
+        the field's name (`quant.fail_on_budget` -> `--fail-on-budget`): the one place that does."""
+        name = name or self.default_name
+        parts = str(self.args[0]).split("\0")
+        return "".join(name(p) if i % 2 else p for i, p in enumerate(parts))
+
+    def __str__(self) -> str:
+        return self.render()
+
+    @staticmethod
+    def default_name(path: str) -> str:
+        return "--" + path.rpartition(".")[2].replace("_", "-")

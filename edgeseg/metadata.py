@@ -25,6 +25,22 @@ def io_block(inp: dict, out: dict) -> dict:
             "output": {**out, "kind": "labels" if out["dtype"] in LABEL_DTYPES else "logits"}}
 
 
+KINDS = ("onnx", "engine", "openvino-ir", "pytorch", "checkpoint")  # what `kind` names: the file type
+# The fields that decide what an artifact computes and expects (a sidecar must agree with its file on them).
+CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
+
+
+def contract_digest(meta: dict) -> str:
+    """sha256 of the contract fields and the weights' hash, as canonical JSON: what an IR embeds so that
+    an edit of its contract, or weights swapped under it, is found (an edit, not a forgery: anyone can
+    recompute it)."""
+    import hashlib
+    import json
+
+    bound = {k: meta.get(k) for k in (*CONTRACT_FIELDS, "bin_sha256")}
+    return hashlib.sha256(json.dumps(bound, sort_keys=True).encode()).hexdigest()
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -33,9 +49,10 @@ def now() -> str:
 class ArtifactMetadata:
     """What an artifact is, what it expects and where it came from.
 
-    `kind` is the file type (onnx | engine); `stage` the export stage that made it; `target`
-    (engines) where the plan was built for; `engine` the plan's own facts; `sha256` and `files`
-    (the sidecar only) bind it to its file and companions.
+    `kind` is the file type (KINDS); `stage` the step that made it; `target` (engines) where the
+    plan was built for; `engine` the plan's own facts; `openvino` (IRs) how OpenVINO should run it;
+    `bin_sha256` and `contract_sha256` (IRs, embedded) bind the .xml to its weights and its contract;
+    `sha256`, `size_bytes` and `files` (the sidecar only) bind it to its file and companions.
     """
 
     kind: str
@@ -50,9 +67,14 @@ class ArtifactMetadata:
     engine: dict | None = None
     verification: dict | None = None
     extra: dict | None = None
+    openvino: dict | None = None
+    bin_sha256: str | None = None
+    contract_sha256: str | None = None
     sha256: str | None = None
+    size_bytes: int | None = None
     files: dict | None = None
     format: str = FORMAT
+    other: dict | None = None  # blocks this schema does not name (a newer edgeseg's, `tuned`), kept as read
 
     @property
     def embedded_preprocess(self) -> bool:
@@ -65,14 +87,16 @@ class ArtifactMetadata:
         head = {"format": self.format, "kind": self.kind, "stage": self.stage, "precision": self.precision,
                 "model": self.model, "preprocess": self.preprocess, "dataset": self.dataset, "io": self.io,
                 "embedded_preprocess": self.embedded_preprocess}
-        tail = {k: getattr(self, k) for k in ("target", "engine", "provenance", "verification", "extra", "sha256",
-                                               "files")}
-        return {**head, **{k: v for k, v in tail.items() if v is not None}}
+        tail = {k: getattr(self, k) for k in ("target", "engine", "openvino", "provenance", "verification", "extra",
+                                               "bin_sha256", "contract_sha256", "sha256", "size_bytes", "files")}
+        return {**head, **{k: v for k, v in tail.items() if v is not None}, **(self.other or {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ArtifactMetadata":
-        """Read back what `to_dict` wrote (unknown keys are ignored; missing blocks are empty)."""
-        known = {f.name for f in fields(cls)}
+        """Read back what `to_dict` wrote: every artifact kind round-trips (blocks not named here are
+        kept in `other`; missing blocks are empty)."""
+        known = {f.name for f in fields(cls)} - {"other"}
         required = {"kind": "?", "stage": "?", "precision": "fp32", "model": {}, "preprocess": {}, "dataset": {},
                     "io": {}, "provenance": {}}
-        return cls(**{**required, **{k: v for k, v in d.items() if k in known}})
+        other = {k: v for k, v in d.items() if k not in known}  # embedded_preprocess as read, too
+        return cls(**{**required, **{k: v for k, v in d.items() if k in known}}, other=other or None)

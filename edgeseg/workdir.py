@@ -21,7 +21,7 @@ import stat
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import describe_os_error
+from edgeseg.filesystem import describe_os_error
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def export_all(work: Path, size, calib_n: int) -> dict:
     make_manifest(data, "camvid", "train", calib_n, 0, manifest)
     out = {}
     for precision in ("fp32", "fp16", "int8"):
-        quant = QuantOptions(calib=str(manifest), data=str(data)) if precision == "int8" else QuantOptions()
+        quant = QuantOptions(calib=str(manifest), calib_data=str(data)) if precision == "int8" else QuantOptions()
         t0 = time.perf_counter()
         out[precision] = run_export(SHARED / "fixtures" / "s2fpn18_camvid_half.pth", work,
                                     ExportOptions(contract=ContractOptions(input_size=size), precision=precision,

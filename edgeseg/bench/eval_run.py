@@ -19,7 +19,7 @@ from edgeseg.runtime.choice import default_backend
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalRequest:
     data: str
     dataset: str = "camvid"  # camvid | cityscapes | folder

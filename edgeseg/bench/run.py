@@ -25,7 +25,7 @@ from edgeseg.runtime.choice import default_backend, unverified
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BenchSettings:
     device: str = "cpu"
     input_size: tuple[int, int] | None = None
@@ -144,7 +144,9 @@ def profile_settings(device: str, input_size, batch: int, warmup: int, iters, du
     provider = provider or ("cuda" if profile.gpu else "cpu")
     options = {"input_size": input_size, **runner_options,
                "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
-    return BenchSettings(device, input_size, batch, warmup, iters, duration, threads, provider, options, backend)
+    return BenchSettings(device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters,
+                         duration=duration, threads=threads, provider=provider, runner_options=options,
+                         backend=backend)
 
 
 def open_bench_dataset(ds_args, runner=None):

@@ -55,7 +55,7 @@ def bench_cmd(
     from edgeseg.bench.run import add_accuracy, check_dataset, profile_settings, run_bench
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.memory import set_limit_gb
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
     from edgeseg.video.bench import add_cpp_rows, add_end_to_end, check_cpp, check_source
 
     set_limit_gb(max_memory_gb)

@@ -8,21 +8,24 @@ from typing import Optional
 
 import typer
 
+from edgeseg.cli.common import names_fields
+
 log = logging.getLogger(__name__)
 
 
+@names_fields  # parameters named as BuildSettings' fields: its errors name these flags
 def build_cmd(
     model: str = typer.Argument(..., help="ONNX model from `edgeseg export` (FP32, FP16 or Q/DQ INT8)"),
     out: str = typer.Option(..., "-o", "--out", help="engine file to write (.engine or .plan; a plain TensorRT plan)"),
     device: Optional[str] = typer.Option(None, help="device profile: default workspace, shapes and DLA cores"),
-    workspace: Optional[float] = typer.Option(None, help="builder workspace in GB (default: the profile's, else TensorRT's)"),
-    opt_level: int = typer.Option(3, "--opt-level", help="builder optimization level 0-5 (higher: slower build, maybe faster engine)"),
+    workspace_gb: Optional[float] = typer.Option(None, "--workspace", help="builder workspace in GB (default: the profile's, else TensorRT's)"),
+    opt_level: Optional[int] = typer.Option(None, "--opt-level", help="builder optimization level 0-5 (default 3; higher: slower build, maybe faster engine)"),
     timing_cache: Optional[str] = typer.Option(None, help="timing cache file, read if present and written back"),
     shapes: Optional[str] = typer.Option(None, help="dynamic models: min:opt:max, e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048"),
     dla_core: Optional[int] = typer.Option(None, help="Jetson: run on this DLA core, unsupported layers on the GPU"),
-    runtime: str = typer.Option("tensorrt", help="tensorrt (Jetson, data-centre GPUs; builds on the target) | "
+    runtime: Optional[str] = typer.Option(None, help="tensorrt (default; Jetson, data-centre GPUs; builds on the target) | "
                                 "tensorrt-rtx (RTX 20-50, DGX Spark; builds on any machine)"),
-    compute_capability: Optional[str] = typer.Option(None, help="tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0 "
+    compute_capabilities: Optional[str] = typer.Option(None, "--compute-capability", help="tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0 "
                                                      "(default 8.6,8.9,12.0,12.1; 7.5 = RTX 20 on request)"),
     progress: bool = typer.Option(True, help="show build progress on stderr"),
 ):
@@ -33,7 +36,9 @@ def build_cmd(
     from edgeseg.engine import sidecar
     from edgeseg.engine.builder import BuildSettings, build_engine
 
-    settings = BuildSettings(device, workspace, opt_level, timing_cache, shapes, dla_core, runtime, compute_capability)
+    given = {"device": device, "workspace_gb": workspace_gb, "opt_level": opt_level, "timing_cache": timing_cache,
+             "shapes": shapes, "dla_core": dla_core, "runtime": runtime, "compute_capabilities": compute_capabilities}
+    settings = BuildSettings(**{k: v for k, v in given.items() if v is not None})
     path = build_engine(model, out, settings, progress=progress)
     meta = sidecar.read(path)
     target, engine = sidecar.BuildTarget.from_dict(meta["target"]), meta["engine"]

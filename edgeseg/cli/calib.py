@@ -21,7 +21,7 @@ def make_cmd(
 ):
     """Write a manifest of N images (paths relative to the root, content sha256 in the header)."""
     from edgeseg.data.calibset import make_manifest
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     check_out_file(out, "-o")
     cs = make_manifest(data, dataset, split, n, seed, out)

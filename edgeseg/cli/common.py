@@ -17,15 +17,32 @@ OUTPUT, MODEL, VERIFY, QUANT, ENGINE = "Output", "Model & contract", "Verificati
 TIMING, DATA, CLUSTER, RUN = "Timing", "Accuracy data", "Ray cluster", "Runtime"
 
 
+class Size(tuple):
+    """(height, width), as `parse_size` reads HxW."""
+
+
+class Triple(tuple):
+    """(B, G, R), as `parse_triple` reads B,G,R."""
+
+
+class Names(tuple):
+    """A comma list (device targets, precisions), as `parse_names` reads it."""
+
+
 def _opt(kind, *decls: str, help: str, panel: str):
     return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel)]
 
 
-InputSize = _opt(Optional[str], "--input-size", help="HxW (default: the artifact's or the dataset's)", panel=MODEL)
+InputSize = Annotated[Optional[Size], typer.Option("--input-size", help="HxW (default: the artifact's or the "
+                                                  "dataset's)", rich_help_panel=MODEL, parser=lambda t: parse_size(t),
+                                                  metavar="HxW")]
 Variant = _opt(Optional[str], "--variant", help="s2fpn34m for ResNet-34M checkpoints", panel=MODEL)
 Calib = _opt(Optional[str], "--calib", help="INT8/FP8: calibration manifest, list file or image folder", panel=QUANT)
-CalibData = _opt(Optional[str], "--data", help="INT8/FP8: dataset root that --calib paths are relative to",
+CalibData = _opt(Optional[str], "--calib-data", help="INT8/FP8: dataset root that --calib paths are relative to",
                  panel=QUANT)
+# The calibration root was --data in export, tune and fleet tune, where other commands score --data: kept one release.
+DataAsCalibRoot = Annotated[Optional[str], typer.Option("--data", hidden=True, help="deprecated: --calib-data")]
+ValSplit = _opt(Optional[str], "--val", help="labelled validation data, ROOT[:SPLIT] or a list file", panel=QUANT)
 Workspace = _opt(Optional[float], "--workspace", help="engine: workspace in GB", panel=ENGINE)
 TimingCache = _opt(Optional[str], "--timing-cache", help="engine: timing cache file, read if present and written back",
                    panel=ENGINE)
@@ -50,29 +67,99 @@ Split = _opt(str, "--split", help="split name (val, test) or a list file of 'ima
 Limit = _opt(Optional[int], "--limit", help="evaluate at most N images", panel=DATA)
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """'360x480' -> (360, 480)."""
-    if text is None:
-        return None
+def parse_size(text: str | None) -> Size | None:
+    """'360x480' -> (360, 480): the one reader of HxW, every command's (Typer `parser=`)."""
+    if text is None or isinstance(text, tuple):
+        return text
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise EdgesegError(f"input size must look like HxW (e.g. 360x480), got {text!r}") from None
     if h <= 0 or w <= 0:
         raise EdgesegError(f"input size must be positive, got {text!r}")
-    return h, w
+    return Size((h, w))
 
 
-def parse_triple(text: str | None, what: str) -> tuple[float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3:
-        raise EdgesegError(f"{what} needs three comma-separated numbers (B,G,R), got {text!r}")
-    return values
+def parse_triple(flag: str):
+    """A parser of B,G,R for the option `flag` ('104,117,123' -> three floats), naming it when refused."""
+    def parse(text: str | None) -> Triple | None:
+        if text is None or isinstance(text, tuple):
+            return text
+        try:
+            values = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            values = ()
+        if len(values) != 3:
+            raise EdgesegError(f"{flag} needs three comma-separated numbers (B,G,R), got {text!r}")
+        return Triple(values)
+
+    return parse
+
+
+def parse_names(text: str | None) -> Names | None:
+    """'a, b,,c' -> ('a', 'b', 'c'): the one reader of comma lists (fleet targets, precisions)."""
+    if text is None or isinstance(text, tuple):
+        return text
+    return Names(p.strip() for p in text.split(",") if p.strip())
+
+
+def parse_split(text: str | None) -> str | None:
+    """ROOT[:SPLIT] or a list file, checked by the library's one reader of it (data/datasets.split_root)."""
+    from edgeseg.data.datasets import split_root
+
+    if text is not None:
+        split_root(text)
+    return text
+
+
+def deprecated_alias(value, old_value, old: str, new: str):
+    """`value`, or `old_value` given by its old spelling `old` with a one-line note on stderr."""
+    if old_value is None:
+        return value
+    if value is not None:
+        raise EdgesegError(f"{old} is the old spelling of {new}; give only {new}")
+    sys.stderr.write(f"note: {old} is now {new} here (the old spelling goes in the next release)\n")
+    return old_value
+
+
+def flags_of(command) -> dict[str, str]:
+    """Each parameter of a Typer command -> the flag a user types for it: the first long
+    declaration (for an on/off pair, the off one: what turns a library default of on away)."""
+    import inspect
+    import typing
+
+    from typer.models import ParameterInfo
+
+    hints = typing.get_type_hints(command, include_extras=True)
+    flags = {}
+    for name, param in inspect.signature(command).parameters.items():
+        infos = [m for m in getattr(hints.get(name), "__metadata__", ()) if isinstance(m, ParameterInfo)]
+        info = infos[0] if infos else param.default if isinstance(param.default, ParameterInfo) else None
+        given = tuple(getattr(info, "param_decls", None) or ())
+        if infos and isinstance(info.default, str) and info.default.startswith("-"):
+            given = (info.default, *given)  # Annotated: Typer reads a first argument like '--x' as a declaration
+        longs = [d for decl in given for d in decl.split("/") if d.startswith("--")]
+        flags[name] = longs[-1] if "/" in "".join(given) else longs[0] if longs else "--" + name.replace("_", "-")
+    return flags
+
+
+def names_fields(command):
+    """Wrap a command so that an OptionError from the library names each option as this command's flag:
+    a field path (`quant.calib`) is the flag of the parameter named as the field (`calib`)."""
+    import functools
+
+    from edgeseg.errors import OptionError
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except OptionError as exc:
+            flags = flags_of(command)
+            name = exc.render(lambda path: flags.get(path.rpartition(".")[2]) or OptionError.default_name(path))
+            raise EdgesegError(name) from None
+
+    return wrapper
 
 
 WIDTH = 100  # columns of a table written to a pipe or a log

@@ -28,7 +28,7 @@ def compare_cmd(
     from edgeseg.bench import report
     from edgeseg.bench.plot import draw, plottable
 
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     for path, option in ((md_out, "--md"), (csv_out, "--csv"), (plot, "--plot")):
         check_out_file(path, option)

@@ -21,7 +21,7 @@ def demo_cmd(
     from edgeseg.bench.report import check_rows
     from edgeseg.demo import run_demo
     from edgeseg.errors import EdgesegError
-    from edgeseg.outputs import check_out_dir
+    from edgeseg.filesystem import check_out_dir
     from edgeseg.video import e2e_line
 
     if iters < 1 or (threads is not None and threads < 1):

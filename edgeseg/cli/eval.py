@@ -51,11 +51,12 @@ def eval_cmd(
     from edgeseg.bench.eval_run import EvalRequest, check_request, run_eval
     from edgeseg.bench.tables import eval_markdown, eval_table
     from edgeseg.memory import set_limit_gb
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     set_limit_gb(max_memory_gb)
-    request = EvalRequest(data, dataset, split, limit, batch, resize, provider, backend, threads,
-                          parse_size(input_size), variant, mixed_sizes)
+    request = EvalRequest(data=data, dataset=dataset, split=split, limit=limit, batch=batch, resize=resize,
+                          provider=provider, backend=backend, threads=threads, input_size=parse_size(input_size),
+                          variant=variant, mixed_sizes=mixed_sizes)
     check_request(request)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")

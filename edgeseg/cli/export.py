@@ -6,38 +6,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (MODEL, OUTPUT, QUANT, VERIFY, Calib, CalibData, ComputeCapability, InputSize,
-                                MaxMemory, Runtime, TimingCache, Variant, Workspace, console, parse_size, parse_triple,
-                                progress)
+from edgeseg.cli.common import (MODEL, OUTPUT, QUANT, VERIFY, Calib, CalibData, ComputeCapability, DataAsCalibRoot,
+                                InputSize, MaxMemory, Runtime, Size, TimingCache, Triple, ValSplit, Variant, Workspace,
+                                console, deprecated_alias, names_fields, parse_size, parse_triple, progress)
 
-# How messages name each export option: the one table from the library's option fields to this CLI's flags.
-FLAGS = {
-    "precision": "--precision", "format": "--format", "device": "--device", "save_deploy": "--save-deploy",
-    "contract.dataset": "--dataset", "contract.variant": "--variant", "contract.input_size": "--input-size",
-    "contract.dynamic": "--dynamic", "contract.verify_sizes": "--verify-size", "contract.mean_bgr": "--mean",
-    "contract.std_bgr": "--std", "contract.channel_order": "--channel-order", "contract.fp16_io": "--fp16-io",
-    "contract.embed_preprocess": "--embed-preprocess", "contract.argmax": "--argmax",
-    "onnx.opset": "--opset", "onnx.simplifier": "--simplifier",
-    "verify.samples": "--samples", "verify.num_samples": "--num-samples", "verify.min_agreement": "--min-agreement",
-    "verify.max_rel_diff": "--max-rel-diff",
-    "quant.calib": "--calib", "quant.data": "--data", "quant.method": "--calib-method", "quant.limit": "--calib-limit",
-    "quant.percentile": "--calib-percentile", "quant.target": "--target", "quant.max_miou_drop": "--max-miou-drop",
-    "quant.val": "--val", "quant.val_limit": "--val-limit", "quant.fallback_limit": "--fallback-limit",
-    "quant.preset": "--quant-preset", "quant.ray": "--ray", "quant.fp16_rest": "--fp32-rest",
-    "engine.workspace_gb": "--workspace", "engine.timing_cache": "--timing-cache", "engine.runtime": "--runtime",
-    "engine.compute_capabilities": "--compute-capability",
-}
+def _o(kind, panel: str, help: str, *decls: str, **more):
+    return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel, **more)]
 
 
-def _o(kind, panel: str, help: str, *decls: str):
-    return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel)]
-
-
+# Parameters are named as the library's option fields (edgeseg.export.options.export_options), so
+# each value goes by name and an option's error names this command's flag (common.names_fields).
+# None (and False for a switch) means the library's default, which is stated there once.
+@names_fields
 def export_cmd(
     checkpoint: Annotated[str, typer.Argument(help="official S²-FPN / SPFNet checkpoint (.pth)")],
     out_dir: _o(str, OUTPUT, "work directory (one file per stage)", "-o", "--out") = "edgeseg-out",
-    precision: _o(str, OUTPUT, "fp32 | fp16 | int8 | fp8 (E4M3, TensorRT on Ada/Hopper/Blackwell)") = "fp32",
-    format: _o(str, OUTPUT, "onnx | engine (TensorRT, builds on this machine)", "--format") = "onnx",
+    precision: _o(Optional[str], OUTPUT, "fp32 (default) | fp16 | int8 | fp8 (E4M3, TensorRT on "
+                  "Ada/Hopper/Blackwell)") = None,
+    format: _o(Optional[str], OUTPUT, "onnx (default) | engine (TensorRT, builds on this machine)", "--format") = None,
     device: _o(Optional[str], OUTPUT, "device profile the artifact is for: its precisions, its INT8 placement "
                "(cpu: the CPU preset), the engine's settings") = None,
     save_deploy: _o(bool, OUTPUT, "also write the fused PyTorch deploy checkpoint") = False,
@@ -48,32 +34,38 @@ def export_cmd(
     variant: Variant = None,
     input_size: InputSize = None,
     dynamic: _o(bool, MODEL, "dynamic batch/height/width") = False,
-    opset: _o(int, MODEL, "ONNX opset") = 17,
-    simplifier: _o(str, MODEL, "onnxsim | onnxslim | none (onnxsim: fewest nodes, measured)") = "onnxsim",
+    opset: _o(Optional[int], MODEL, "ONNX opset (default 17)") = None,
+    simplifier: _o(Optional[str], MODEL, "onnxsim (default: fewest nodes, measured) | onnxslim | none") = None,
     fp16_io: _o(bool, MODEL, "FP16 model with float16 input/output (default: float32 I/O)") = False,
     embed_preprocess: _o(bool, MODEL, "input uint8 NHWC BGR; preprocessing inside the graph") = False,
     argmax: _o(Optional[str], MODEL, "output the class map: int32 | uint8") = None,
-    mean: _o(Optional[str], MODEL, "B,G,R mean override") = None,
-    std: _o(Optional[str], MODEL, "B,G,R std (official checkpoints use none)") = None,
+    mean_bgr: _o(Optional[Triple], MODEL, "B,G,R mean override", "--mean", parser=parse_triple("--mean"),
+                 metavar="B,G,R") = None,
+    std_bgr: _o(Optional[Triple], MODEL, "B,G,R std (official checkpoints use none)", "--std", parser=parse_triple("--std"),
+                metavar="B,G,R") = None,
     channel_order: _o(Optional[str], MODEL, "RGB | BGR fed to the model (official: RGB)") = None,
     samples: _o(Optional[str], VERIFY, "folder or list of real images for verification") = None,
-    num_samples: _o(int, VERIFY, "images used for verification") = 4,
-    verify_size: _o(list[str], VERIFY, "with --dynamic: HxW sizes to verify at (repeatable)") = [],
+    num_samples: _o(Optional[int], VERIFY, "images used for verification (default 4)") = None,
+    verify_sizes: _o(Optional[list[Size]], VERIFY, "with --dynamic: HxW sizes to verify at (repeatable)",
+                     "--verify-size", parser=parse_size, metavar="HxW") = None,
     min_agreement: _o(Optional[float], VERIFY, "override every check's minimum argmax agreement (0..1)") = None,
     max_rel_diff: _o(Optional[float], VERIFY, "override the float checks' max |Δ| / max(1, |logits|)") = None,
     allow_mismatch: _o(bool, VERIFY, "INT8/FP8: publish, marked MISMATCH in its sidecar, an artifact another runtime "
                        "here (OpenVINO) runs differently from ONNX Runtime (default: refused)", "--allow-mismatch") = False,
     calib: Calib = None,
     calib_data: CalibData = None,
-    calib_method: _o(Optional[str], QUANT, "minmax | entropy | percentile") = None,
+    data: DataAsCalibRoot = None,
+    method: _o(Optional[str], QUANT, "minmax | entropy | percentile (default: the preset's)", "--calib-method") = None,
     calib_limit: _o(Optional[int], QUANT, "use at most N calibration images") = None,
-    calib_percentile: _o(Optional[float], QUANT, "percentile method: share of |x| kept, in % (default 99.999)") = None,
-    quant_preset: _o(Optional[str], QUANT, "tensorrt | cpu | naive (everything quantized, per-tensor, minmax); "
-                     "default: --device's, else tensorrt") = None,
+    percentile: _o(Optional[float], QUANT, "percentile method: share of |x| kept, in % (default 99.999)",
+                   "--calib-percentile") = None,
+    preset: _o(Optional[str], QUANT, "tensorrt | cpu | naive (everything quantized, per-tensor, minmax); "
+               "default: --device's, else tensorrt", "--quant-preset") = None,
     target: _o(Optional[str], QUANT, "Q/DQ placement: tensorrt | cpu (default: the preset's)") = None,
-    fp32_rest: _o(bool, QUANT, "for TensorRT: what is not quantized stays FP32, at the export opset (TensorRT "
-                  "8.6 / JetPack 6.0 read opset <= 17); default FP16, opset 19", "--fp32-rest") = False,
-    val: _o(Optional[str], QUANT, "validation data with labels, ROOT[:SPLIT] or a list file") = None,
+    fp16_rest: _o(Optional[bool], QUANT, "for TensorRT: what is not quantized runs in FP16 at opset 19 (default), "
+                  "or stays FP32 at the export opset (TensorRT 8.6 / JetPack 6.0 read opset <= 17)",
+                  "--fp16-rest/--fp32-rest", show_default=False) = None,
+    val: ValSplit = None,
     val_limit: _o(Optional[int], QUANT, "use at most N validation images") = None,
     max_miou_drop: _o(Optional[float], QUANT, "budget in mIoU points (needs --val)") = None,
     fallback_limit: _o(Optional[int], QUANT, "keep at most N layers in float (default 24; 0: no fallback, only "
@@ -82,37 +74,38 @@ def export_cmd(
                        "warning)", "--fail-on-budget") = False,
     ray: _o(Optional[str], QUANT, "fallback: evaluate candidates on a Ray cluster (HEAD:PORT or 'local')",
             "--ray") = None,
-    workspace: Workspace = None,
+    workspace_gb: Workspace = None,
     timing_cache: TimingCache = None,
     runtime: Runtime = None,
-    compute_capability: ComputeCapability = None,
+    compute_capabilities: ComputeCapability = None,
 ):
     """Turn a checkpoint into a verified ONNX model (and optionally a TensorRT engine).
 
     The last line on stdout is the path of the final artifact.
     """
-    from edgeseg.engine.builder import BuildSettings
-    from edgeseg.export import options as o
+    from edgeseg.export.options import export_options
     from edgeseg.export.pipeline import run_export
-    from edgeseg.export.preflight import prepare_export
     from edgeseg.export.report import print_export
     from edgeseg.fleet.shard import fallback_scorer
+    from edgeseg.memory import set_limit_gb
 
-    options = o.ExportOptions(
-        precision, format, device, save_deploy,
-        o.ContractOptions(dataset, variant, parse_size(input_size), dynamic, tuple(parse_size(s) for s in verify_size),
-                          parse_triple(mean, "--mean"), parse_triple(std, "--std"), channel_order, fp16_io,
-                          embed_preprocess, argmax),
-        o.OnnxOptions(opset, simplifier), o.VerifyOptions(samples, num_samples, min_agreement, max_rel_diff, allow_mismatch),
-        o.QuantOptions(calib, calib_data, calib_method, calib_limit, calib_percentile, target, max_miou_drop, val,
-                       val_limit, fallback_limit, quant_preset, ray, False if fp32_rest else None,
-                       fail_on_budget or None),
-        BuildSettings(workspace_gb=workspace, timing_cache=timing_cache, runtime=runtime,
-                      compute_capabilities=compute_capability))
-    options = prepare_export(checkpoint, out_dir, options, FLAGS, deepstream=deepstream, max_memory_gb=max_memory_gb)
+    set_limit_gb(max_memory_gb)
+    calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
+    options = export_options(
+        precision=precision, format=format, device=device, save_deploy=save_deploy, deepstream=deepstream,
+        dataset=dataset, variant=variant, input_size=input_size, dynamic=dynamic, opset=opset, simplifier=simplifier,
+        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=mean_bgr, std_bgr=std_bgr,
+        channel_order=channel_order, samples=samples, num_samples=num_samples,
+        verify_sizes=tuple(verify_sizes) if verify_sizes else None, min_agreement=min_agreement,
+        max_rel_diff=max_rel_diff, allow_mismatch=allow_mismatch, calib=calib, calib_data=calib_data, method=method,
+        calib_limit=calib_limit,
+        percentile=percentile, preset=preset, target=target, fp16_rest=fp16_rest, val=val, val_limit=val_limit,
+        max_miou_drop=max_miou_drop, fallback_limit=fallback_limit, fail_on_budget=fail_on_budget, ray=ray,
+        workspace_gb=workspace_gb, timing_cache=timing_cache, runtime=runtime,
+        compute_capabilities=compute_capabilities)
     with fallback_scorer(ray) as score:  # --ray: the fallback's candidates scored on a Ray cluster
         result = run_export(checkpoint, out_dir, options, progress=progress, score=score)
-    print_export(result, console(), deepstream, gpu=options.device != "cpu")
+    print_export(result, console(), gpu=options.device != "cpu")
     typer.echo(str(result.final))
 
 

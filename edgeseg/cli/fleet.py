@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, QUANT, Batch, Calib, DatasetKind, Duration, InputSize,
-                                Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console, parse_size, show_results,
-                                write_reports)
+from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind,
+                                Duration, InputSize, Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console,
+                                Names, deprecated_alias, parse_names, show_results, write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -113,7 +113,8 @@ def ls_cmd(
 def bench_cmd(
     inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
-    devices: Annotated[Optional[str], typer.Option(help="comma list of targets: profile names, target names or "
+    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: profile "
+                                                     "names, target names or "
                                                    "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
                                            rich_help_panel=CLUSTER)] = 1800.0,
@@ -123,8 +124,7 @@ def bench_cmd(
     variant: Variant = None,
     work_dir: Annotated[str, typer.Option(help="where checkpoints are exported", rich_help_panel=OUTPUT)] = "fleet-out",
     calib: Calib = None,
-    calib_data: Annotated[Optional[str], typer.Option(help="INT8/FP8: dataset root the manifest is relative to",
-                                                      rich_help_panel=QUANT)] = None,
+    calib_data: CalibData = None,
     batch: Batch = 1,
     warmup: Warmup = 10,
     iters: Iters = None,
@@ -146,21 +146,21 @@ def bench_cmd(
     from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
     from edgeseg.fleet.run import FleetData, choose_precisions, run_fleet_bench
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
 
     iters = default_iters(iters, duration)
     check_budget(warmup, iters, duration, batch, limit)
     for path, flag in ((json_out, "--json"), (md_out, "--md"), (plot, "--plot")):
         check_out_file(path, flag)  # before the cluster: never a fleet run whose results cannot be written
-    quant = QuantOptions(calib=calib, data=calib_data)
-    chosen, size = choose_precisions(precisions, inputs, quant, timeout), parse_size(input_size)
+    quant = QuantOptions(calib=calib, calib_data=calib_data)
+    chosen, size = choose_precisions(precisions, inputs, quant, timeout), input_size
     export = ExportOptions(contract=ContractOptions(dataset=None if dataset == "folder" else dataset, variant=variant,
                                                     input_size=size), quant=quant)
-    settings = FleetBenchSettings(chosen, size, batch, warmup, iters, duration, threads,
-                                  timeout)
+    settings = FleetBenchSettings(precisions=chosen, input_size=size, batch=batch, warmup=warmup, iters=iters,
+                                  duration=duration, threads=threads, timeout=timeout)
     err = console(stderr=True)
-    result, targets = run_fleet_bench(inputs, ray, devices.split(",") if devices else None, settings, export,
-                                      FleetData(data, dataset, split, limit), work_dir,
+    result, targets = run_fleet_bench(inputs, ray, list(devices) if devices else None, settings, export,
+                                      FleetData(root=data, dataset=dataset, split=split, limit=limit), work_dir,
                                       lambda line: err.print(line, markup=False))
     show_results(result, f"edgeseg fleet bench: {len(targets)} targets", json_out, md_out, plot, notes=())
     check_fleet(result)
@@ -171,12 +171,14 @@ def tune_cmd(
     checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
-    devices: Optional[str] = typer.Option(None, help="comma list of targets (default: every target)"),
+    devices: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
+                                            help="comma list of targets (default: every target)"),
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),
-    calib_data: Optional[str] = typer.Option(None, "--data", help="dataset root that --calib paths are relative to"),
-    input_size: Optional[str] = typer.Option(None, help="HxW (default: the dataset's)"),
+    calib_data: CalibData = None,
+    data: DataAsCalibRoot = None,
+    input_size: InputSize = None,
     dataset: str = typer.Option("camvid", help="camvid | cityscapes"),
     threads: Optional[int] = typer.Option(None, help="CPU threads on each target (default: its physical cores)"),
     val_limit: Optional[int] = typer.Option(None, help="use the first N validation images"),
@@ -192,11 +194,12 @@ def tune_cmd(
     from edgeseg.tune.fleet import markdown, run_fleet_tune
     from edgeseg.tune.measure import Protocol
 
+    calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
     opts = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
-                       input_size=parse_size(input_size), dataset=dataset, threads=threads, val_limit=val_limit,
+                       input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit,
                        protocol=Protocol(rounds=rounds, iters=iters))
     err = console(stderr=True)
-    rows, title = run_fleet_tune(checkpoint, ray, devices.split(",") if devices else None, opts, work_dir, timeout,
+    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout,
                                  lambda line: err.print(line, markup=False))
     text = markdown(rows, title)
     write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))

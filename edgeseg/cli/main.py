@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import signal
 
-    from edgeseg.outputs import describe_os_error
+    from edgeseg.filesystem import describe_os_error
 
     logs.configure()
     previous = signal.signal(signal.SIGINT, _interrupt)

@@ -50,7 +50,7 @@ def predict_cmd(
     from edgeseg.bench.visualize import palette_for
     from edgeseg.errors import EdgesegError
     from edgeseg.memory import set_limit_gb
-    from edgeseg.outputs import check_out_dir
+    from edgeseg.filesystem import check_out_dir
     from edgeseg.runtime import open_runner
     from edgeseg.runtime.choice import default_backend
 

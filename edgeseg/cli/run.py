@@ -34,7 +34,7 @@ def run_cmd(
     """Segment every frame of SOURCE; end with end-to-end FPS next to the model's own FPS, stage by stage."""
     from edgeseg.cli.common import parse_size
     from edgeseg.errors import EdgesegError
-    from edgeseg.outputs import check_out_file
+    from edgeseg.filesystem import check_out_file
     from edgeseg.video import RunOptions, plan_outputs, run_video
     from edgeseg.video.options import runner_setup
     from edgeseg.video.sources import check_rates

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, parse_size, progress
+from edgeseg.cli.common import CalibData, DataAsCalibRoot, InputSize, console, deprecated_alias, progress
 
 
 def tune_cmd(
@@ -15,9 +15,10 @@ def tune_cmd(
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget: mIoU points below FP32 a pick may lose"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "drawn from ROOT's train split)"),
-    calib_data: Optional[str] = typer.Option(None, "--data", help="dataset root that --calib paths are relative to"),
+    calib_data: CalibData = None,
+    data: DataAsCalibRoot = None,
     device: str = typer.Option("cpu", help="device profile: cpu (this CPU) or cuda (this NVIDIA GPU)"),
-    input_size: Optional[str] = typer.Option(None, help="HxW (default: the dataset's, CamVid 360x480)"),
+    input_size: InputSize = None,
     dataset: str = typer.Option("camvid", help="camvid | cityscapes"),
     variant: Optional[str] = typer.Option(None, help="s2fpn34m for ResNet-34M checkpoints"),
     threads: Optional[int] = typer.Option(None, help="CPU threads the model will run with (default: physical cores)"),
@@ -29,12 +30,13 @@ def tune_cmd(
     """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest within the budget.
 
     The last line on stdout is the chosen artifact's path."""
-    from edgeseg.outputs import check_out_dir
+    from edgeseg.filesystem import check_out_dir
     from edgeseg.tune import TuneOptions, tune
     from edgeseg.tune.measure import Protocol
 
+    calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
     options = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data, device=device,
-                          input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
+                          input_size=input_size, dataset=dataset, variant=variant, threads=threads,
                           val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters))
     check_out_dir(out_dir)
     result = tune(checkpoint, out_dir, options, progress=progress)

@@ -143,7 +143,7 @@ def _read_list(path: Path, root: Path) -> list[Path]:
         (paths if p.exists() else missing).append(p)
     if missing:
         raise EdgesegError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
-                           "pass --data ROOT if the paths are relative to a dataset root")
+                           "pass --calib-data ROOT if the paths are relative to a dataset root")
     if not paths:
         raise EdgesegError(f"{path}: lists no images")
     return paths

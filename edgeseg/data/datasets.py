@@ -141,6 +141,17 @@ def _folder(root: Path) -> list[Sample]:
     return samples
 
 
+def split_root(text: str) -> tuple[str, str | None]:
+    """ROOT[:SPLIT] (or a list file) -> (root or list file, split or None): the one reader of that
+    syntax. A path that exists is taken whole, so a ':' in a folder's name is not a split."""
+    if not text:
+        raise EdgesegError("a dataset must be given as ROOT[:SPLIT] or a list file, got an empty value")
+    if Path(text).exists():
+        return text, None
+    root, sep, split = text.rpartition(":")
+    return (root, split or None) if sep and root else (text, None)
+
+
 def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | None = None,
                  info: DatasetInfo | None = None) -> SegDataset:
     """The samples of one split, checked for pairing; `limit` keeps the first N.

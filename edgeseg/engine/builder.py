@@ -13,7 +13,6 @@ capabilities; the sidecar then records which, and which Q/DQ the build fused.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
@@ -31,9 +30,10 @@ from edgeseg.engine.qdq_fusion import analyze, layer_list
 from edgeseg.engine.shapes import choose, from_profile, is_dynamic, parse_shapes, require_static
 from edgeseg.engine.tensors import describe, describe_network
 from edgeseg.engine.versions import BuildMode, TrtVersion, build_mode, onnx_precision, rtx_build_mode, uses_fp8
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.metadata import ArtifactMetadata
-from edgeseg.outputs import check_out_file
+from edgeseg.filesystem import check_out_file
 from edgeseg.platform.devices import check_profile, load_profile, require_precision
 from edgeseg.platform.hardware import detect
 from edgeseg.workdir import sweep_stale
@@ -48,7 +48,7 @@ def import_tensorrt():
     return import_module(TENSORRT)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildSettings:
     """The user's build options as plain data, checked by `check_settings` and recorded in the sidecar."""
 
@@ -71,28 +71,28 @@ def check_settings(settings: BuildSettings, precision: str | None = None) -> Bui
     (when known, e.g. fp8): TensorRT-RTX targets are checked against it too."""
     s = settings
     if not 0 <= int(s.opt_level) <= 5:
-        raise EdgesegError(f"--opt-level must be 0..5, got {s.opt_level}")
+        raise OptionError(f"{f('engine.opt_level')} must be 0..5, got {s.opt_level}")
     if s.workspace_gb is not None and not s.workspace_gb > 0:
-        raise EdgesegError(f"--workspace must be a positive number of GB, got {s.workspace_gb}")
+        raise OptionError(f"{f('engine.workspace_gb')} must be a positive number of GB, got {s.workspace_gb}")
     if s.dla_core is not None and s.dla_core < 0:
-        raise EdgesegError(f"--dla-core must be 0 or more, got {s.dla_core}")
+        raise OptionError(f"{f('engine.dla_core')} must be 0 or more, got {s.dla_core}")
     kind = flavor(s.runtime)
     profile = _engine_profile(s.device) if s.device else None
     ccs = None
     if kind.aot:
-        for given, name, why in ((s.dla_core is not None, "--dla-core", "RTX GPUs have no DLA"),
-                                 (s.timing_cache, "--timing-cache", "its timing cache needs a GPU to build; "
+        for given, name, why in ((s.dla_core is not None, "dla_core", "RTX GPUs have no DLA"),
+                                 (s.timing_cache, "timing_cache", "its timing cache needs a GPU to build; "
                                   "the runtime cache beside the engine keeps the JIT work instead")):
             if given:
-                raise EdgesegError(f"{name} does not apply to --runtime tensorrt-rtx ({why})")
+                raise OptionError(f"{f('engine.' + name)} does not apply to {f('engine.runtime')} tensorrt-rtx ({why})")
         if profile is not None and profile.jetson:
-            raise EdgesegError(f"--device {profile.name}: TensorRT-RTX does not run on Jetson; build there with "
-                               "--runtime tensorrt")
+            raise OptionError(f"{f('engine.device')} {profile.name}: TensorRT-RTX does not run on Jetson; build "
+                              f"there with {f('engine.runtime')} tensorrt")
         rtx.choose_targets(s.compute_capabilities, profile, precision == "fp8")  # refuses what cannot run there
         ccs = rtx.parse_compute_capabilities(s.compute_capabilities) if s.compute_capabilities else None
     elif s.compute_capabilities:
-        raise EdgesegError("--compute-capability is for --runtime tensorrt-rtx; TensorRT builds for the GPU "
-                           "it runs on")
+        raise OptionError(f"{f('engine.compute_capabilities')} is for {f('engine.runtime')} tensorrt-rtx; TensorRT "
+                          "builds for the GPU it runs on")
     shapes = s.shapes.text if hasattr(s.shapes, "text") else s.shapes
     return replace(s, runtime=kind.runtime, compute_capabilities=ccs, shapes=shapes,
                    timing_cache=str(s.timing_cache) if s.timing_cache else None)
@@ -128,9 +128,10 @@ def _add_profile(builder, network, config, explicit, profile, dla: bool) -> str 
 def _use_dla(trt, builder, config, core: int) -> None:
     available = int(getattr(builder, "num_DLA_cores", 0))
     if available == 0:
-        raise EdgesegError(f"--dla-core {core}: this GPU has no DLA (Jetson AGX Orin, Orin NX and Xavier have two)")
+        raise OptionError(f"{f('engine.dla_core')} {core}: this GPU has no DLA (Jetson AGX Orin, Orin NX and Xavier "
+                          "have two)")
     if core >= available:
-        raise EdgesegError(f"--dla-core {core}: this device has {available} DLA cores (0..{available - 1})")
+        raise OptionError(f"{f('engine.dla_core')} {core}: this device has {available} DLA cores (0..{available - 1})")
     config.default_device_type = trt.DeviceType.DLA
     config.DLA_core = core
 
@@ -212,6 +213,9 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
     onnx_path, out_path = Path(onnx_path), Path(out_path)
     if not onnx_path.is_file():
         raise EdgesegError(f"{onnx_path}: no such ONNX model")
+    if onnx_path.suffix.lower() in (".xml", ".bin"):
+        raise EdgesegError(f"{onnx_path}: an OpenVINO IR, not an ONNX model; TensorRT builds from ONNX: give the ONNX "
+                           "model it was made from (its sidecar's provenance.parent)")
     if out_path.suffix.lower() not in ENGINE_SUFFIXES:
         raise EdgesegError(f"-o {out_path}: an engine file must end in .engine or .plan "
                            "(edgeseg picks the runtime by the suffix)")
@@ -223,8 +227,8 @@ def _check_paths(onnx_path, out_path) -> tuple[Path, Path]:
 def _engine_profile(name: str):
     profile = load_profile(name)
     if not profile.gpu:
-        raise EdgesegError(f"--device {name} has no NVIDIA GPU and engines are TensorRT's: export ONNX for it "
-                           f"(edgeseg export --format onnx --device {name})")
+        raise OptionError(f"{f('engine.device')} {name} has no NVIDIA GPU and engines are TensorRT's: export ONNX "
+                          f"for it (edgeseg export --format onnx --device {name})")
     return profile
 
 
@@ -278,7 +282,7 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
     plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)
 
     meta = sidecar.build_sidecar(
-        onnx_path=onnx_path, engine_sha256=hashlib.sha256(plan).hexdigest(), engine_bytes=len(plan),
+        onnx_path=onnx_path, plan=plan,
         target=target, precision=precision,
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),

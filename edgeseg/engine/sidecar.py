@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import parent_entry, parent_hint, read_metadata, require_io, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import parent_entry, parent_hint, metadata_dict, read_artifact, require_io, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.metadata import ArtifactMetadata, io_block, now
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
@@ -152,19 +152,21 @@ def io_from_tensors(tensors: list[dict]) -> dict:
     return io_block(*({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in (inputs[0], outputs[0])))
 
 
-def build_sidecar(*, onnx_path, engine_sha256: str, engine_bytes: int, target: BuildTarget, precision: str,
-                  tensors: list[dict], build: dict, build_seconds: float, dla: dict | None = None,
-                  qdq_fusion: dict | None = None, engine_path=None) -> ArtifactMetadata:
-    """The engine's metadata, in the schema every edgeseg artifact's metadata has.
+def build_sidecar(*, onnx_path, plan: bytes, target: BuildTarget, precision: str, tensors: list[dict], build: dict,
+                  build_seconds: float, dla: dict | None = None, qdq_fusion: dict | None = None,
+                  engine_path=None) -> ArtifactMetadata:
+    """The metadata of the engine `plan`, in the schema every edgeseg artifact's metadata has.
 
     The ONNX is recorded relative to the engine's folder (`engine_path`; default: beside the ONNX).
     """
-    onnx_meta = read_metadata(onnx_path)
+    import hashlib
+
+    onnx_meta = read_artifact(onnx_path)
     return ArtifactMetadata(
-        kind="engine", stage="engine", precision=precision, model=onnx_meta.get("model", {}),
-        preprocess=onnx_meta.get("preprocess", {}), dataset=onnx_meta.get("dataset", {}), io=io_from_tensors(tensors),
+        kind="engine", stage="engine", precision=precision, model=onnx_meta.model,
+        preprocess=onnx_meta.preprocess, dataset=onnx_meta.dataset, io=io_from_tensors(tensors),
         target=target.to_dict(),
-        engine={"sha256": engine_sha256, "bytes": engine_bytes, "tensors": tensors, "build": build, "dla": dla,
+        engine={"sha256": hashlib.sha256(plan).hexdigest(), "bytes": len(plan), "tensors": tensors, "build": build, "dla": dla,
                 **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
         provenance={"parent": parent_entry(onnx_path, engine_path or onnx_path),
                     "options": build.get("options", {}),
@@ -184,7 +186,7 @@ def read(engine_path) -> dict:
         raise EdgesegError(f"{engine_path}: no sidecar {side.name} beside it; edgeseg needs it for the "
                            "preprocessing contract and to know where the engine was built "
                            "(rebuild with `edgeseg build MODEL.onnx -o ENGINE`)")
-    meta = read_metadata(engine_path)
+    meta = metadata_dict(engine_path)
     if meta.get("kind") != "engine" or "target" not in meta:
         raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
     require_io(meta, side)

@@ -20,9 +20,10 @@ import math
 import os
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, read_metadata, recorded_parent, require_io
+from edgeseg.artifacts import atomic_path, metadata_dict, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 
 SUFFIX = ".nvinfer.txt"
 # nvinfer's network-mode enum (NvDsInferNetworkMode): 0 FP32, 1 INT8, 2 FP16; it has no FP8 value.
@@ -64,21 +65,22 @@ def preprocess_keys(pre: Preprocess) -> dict:
 def check_export_options(options) -> None:
     """Refuse `export --deepstream` with options whose result nvinfer cannot run, before the export runs
     (`options`: resolved ExportOptions)."""
-    c = options.contract
+    c, ds = options.contract, f("deepstream")
     if c.embed_preprocess:
-        raise EdgesegError(f"--deepstream with --embed-preprocess: {WHY_NOT_EMBEDDED}")
+        raise OptionError(f"{ds} with {f('contract.embed_preprocess')}: {WHY_NOT_EMBEDDED}")
     if c.argmax:
-        raise EdgesegError(f"--deepstream with --argmax: {WHY_NOT_LABELS}")
+        raise OptionError(f"{ds} with {f('contract.argmax')}: {WHY_NOT_LABELS}")
     if c.fp16_io:
-        raise EdgesegError("--deepstream with --fp16-io: nvinfer's segmentation parser reads float32 scores; "
-                           "export the FP16 model with float32 I/O (the default)")
+        raise OptionError(f"{ds} with {f('contract.fp16_io')}: nvinfer's segmentation parser reads float32 scores; "
+                          "export the FP16 model with float32 I/O (the default)")
     if c.std_bgr is not None and len(set(c.std_bgr)) != 1:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(c.std_bgr)))
     if options.format == "engine" and options.engine.runtime == "tensorrt-rtx":
-        raise EdgesegError(f"--deepstream with --runtime tensorrt-rtx: {WHY_NOT_RTX}")
+        raise OptionError(f"{ds} with {f('engine.runtime')} tensorrt-rtx: {WHY_NOT_RTX}")
     if "cpu" in (options.quant.preset, options.quant.target):
-        raise EdgesegError("--deepstream with the CPU placement (--target cpu, --quant-preset cpu, or --device "
-                           "cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the tensorrt preset")
+        raise OptionError(f"{ds} with the CPU placement ({f('quant.target')} cpu, {f('quant.preset')} cpu, or "
+                          f"{f('device')} cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the "
+                          "tensorrt preset")
 
 
 def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,
@@ -91,6 +93,9 @@ def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch
     out_dir = Path(out_dir) if out_dir is not None else artifact.parent
     _check_numbers(threshold=threshold, gie_unique_id=gie_unique_id, gpu_id=gpu_id)
     kind, io = meta.get("kind"), meta.get("io") or {}
+    if kind == "openvino-ir":
+        raise EdgesegError(f"{artifact.name} is an OpenVINO IR: DeepStream's nvinfer runs ONNX models and TensorRT "
+                           "engines; give the ONNX model it was made from (its sidecar's provenance.parent)")
     if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
@@ -137,7 +142,7 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
     if not artifact.exists():
         raise EdgesegError(f"{artifact}: no such artifact")
     out = Path(out) if out else config_path(artifact)
-    text = nvinfer_config(read_metadata(artifact), artifact, out_dir=out.parent, **options)
+    text = nvinfer_config(metadata_dict(artifact), artifact, out_dir=out.parent, **options)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     return out
@@ -145,9 +150,10 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
 
 def _check_numbers(*, threshold, gie_unique_id, gpu_id) -> None:
     if not math.isfinite(threshold):
-        raise EdgesegError(f"--threshold must be a finite number, got {threshold}")
+        raise OptionError(f"{f('threshold')} must be a finite number, got {threshold}")
     if gie_unique_id < 1:
-        raise EdgesegError(f"--gie-unique-id must be a positive integer (nvinfer's element id), got {gie_unique_id}")
+        raise OptionError(f"{f('gie_unique_id')} must be a positive integer (nvinfer's element id), got "
+                          f"{gie_unique_id}")
     if gpu_id < 0:
         raise EdgesegError(f"gpu-id must be 0 or more, got {gpu_id}")
 
@@ -182,21 +188,22 @@ def _dims(shape, input_size, pre: Preprocess, meta: dict) -> tuple[int, int, int
         raise EdgesegError(f"the model takes {c} channels; nvinfer's RGB/BGR formats feed 3")
     if isinstance(h, int) and isinstance(w, int):
         if input_size and tuple(input_size) != (h, w):
-            raise EdgesegError(f"--input-size {input_size[0]}x{input_size[1]}: the model's input is fixed at {h}x{w}")
+            raise OptionError(f"{f('input_size')} {input_size[0]}x{input_size[1]}: the model's input is fixed at "
+                              f"{h}x{w}")
         return 3, h, w
     size = input_size or pre.input_size or (meta.get("dataset") or {}).get("input_size")
     if not size:
-        raise EdgesegError("the model has a dynamic input size: give --input-size HxW for nvinfer's infer-dims")
+        raise OptionError(f"the model has a dynamic input size: give {f('input_size')} HxW for nvinfer's infer-dims")
     return 3, int(size[0]), int(size[1])
 
 
 def _batch(dim, batch_size: int | None) -> int:
     if isinstance(dim, int) and dim > 0:
         if batch_size not in (None, dim):
-            raise EdgesegError(f"--batch-size {batch_size}: the model's batch is fixed at {dim}")
+            raise OptionError(f"{f('batch_size')} {batch_size}: the model's batch is fixed at {dim}")
         return dim
     if batch_size is not None and batch_size < 1:
-        raise EdgesegError(f"--batch-size must be at least 1, got {batch_size}")
+        raise OptionError(f"{f('batch_size')} must be at least 1, got {batch_size}")
     return batch_size or 1
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from edgeseg.artifacts import graph_sha256
 from edgeseg.data.calibset import content_hash, load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
-from edgeseg.data.datasets import open_dataset
-from edgeseg.errors import EdgesegError
+from edgeseg.data.datasets import open_dataset, split_root
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.export import runtimes
+from edgeseg.export.naming import stage_path
 from edgeseg.export.stage import Built
 from edgeseg.export.stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes
@@ -41,7 +43,7 @@ def contract(ctx):
 
 def open_validation(ctx, val_source: str, limit: int | None):
     """The validation dataset named by --val (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
-    root, _, split = val_source.partition(":")
+    root, split = split_root(val_source)
     path = Path(root)
     if path.is_file():  # a list file: its folder is the root
         return open_dataset(path.parent, ctx.dataset.name, str(path), limit, ctx.dataset)
@@ -80,12 +82,12 @@ class Quantized(OnnxStage):
         self.val = None  # the validation images, loaded by build (verify measures each runtime's drop on them)
         self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
         self.allow_mismatch = bool(ctx.options.verify.allow_mismatch)
-        super().__init__(ctx.out_dir / f"{ctx.stem}.{artifact_tag(self.config)}.onnx", parent)
+        super().__init__(stage_path(ctx.out_dir, ctx.stem, artifact_tag(self.config)), parent)
 
     def preflight(self, ctx):
         """The calibration set and validation split are read and checked here, before any stage runs."""
         q = ctx.options.quant
-        self.calib = load_calibset(q.calib, q.data, self.config.calib_limit)
+        self.calib = load_calibset(q.calib, q.calib_data, self.config.calib_limit)
         if q.val:
             self.val_ds = open_validation(ctx, q.val, q.val_limit)
             refuse_overlap(self.calib, [s.image for s in self.val_ds.samples])
@@ -140,9 +142,9 @@ class Quantized(OnnxStage):
         over = [f"{name} {rec['drop']:.2f}" for name, rec in records.items()
                 if budget is not None and rec.get("drop") is not None and rec["drop"] > budget]
         if over:
-            missed = f"--max-miou-drop {budget:g} missed on {', '.join(over)} (mIoU drop per runtime)"
+            missed = f"{f('quant.max_miou_drop')} {budget:g} missed on {', '.join(over)} (mIoU drop per runtime)"
             if self.fail_on_budget:
-                raise EdgesegError(f"--fail-on-budget: {missed}")
+                raise OptionError(f"{f('quant.fail_on_budget')}: {missed}")
             log.warning(missed)
 
     def restored(self, meta):
@@ -162,7 +164,7 @@ class Quantized(OnnxStage):
         extra = {k: v for k, v in report.items() if k in SUMMARY_KEYS}
         missed = budget_missed(self.config, report)
         if missed and self.fail_on_budget:
-            raise EdgesegError(f"--fail-on-budget: {missed}")
+            raise OptionError(f"{f('quant.fail_on_budget')}: {missed}")
         if missed:
             log.warning(missed)
             extra["budget"] = missed

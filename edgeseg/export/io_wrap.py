@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.quant.graph_order import topological_sort
 
 LABEL_TYPES = {"int32": 6, "uint8": 2}  # onnx.TensorProto values
@@ -68,7 +69,7 @@ def embed_argmax(model, label_type: str = "int32") -> None:
     from onnx import helper
 
     if label_type not in LABEL_TYPES:
-        raise EdgesegError(f"--argmax must be int32 or uint8, got {label_type!r}")
+        raise OptionError(f"{f('contract.argmax')} must be int32 or uint8, got {label_type!r}")
     graph = model.graph
     old = graph.output[0]
     dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "d") for d in old.type.tensor_type.shape.dim]

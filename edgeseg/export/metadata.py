@@ -17,12 +17,10 @@ def onnx_io(model) -> dict:
     return io_block(describe(model.graph.input[0]), describe(model.graph.output[0]))
 
 
-def build(*, arch, dataset, preprocess, stage: str, precision: str, io: dict, parent: dict, options: dict,
-          versions: dict, stage_key: str, verification: dict | None = None,
-          extra: dict | None = None) -> ArtifactMetadata:
+def build(*, arch, dataset, preprocess, stage: str, precision: str, io: dict, provenance: dict,
+          verification: dict | None = None, extra: dict | None = None) -> ArtifactMetadata:
+    """`provenance`: parent, options, versions and stage_key, in that order; the time is added here."""
     return ArtifactMetadata(
         kind="onnx", stage=stage, precision=precision, model=arch.to_dict(), preprocess=preprocess.to_dict(),
-        dataset=dataset.to_dict(), io=io,
-        provenance={"parent": parent, "options": options, "versions": versions, "stage_key": stage_key,
-                    "created": now()},
+        dataset=dataset.to_dict(), io=io, provenance={**provenance, "created": now()},
         verification=verification or {}, extra=extra or None)

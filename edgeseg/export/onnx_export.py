@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import is_disk_full
+from edgeseg.filesystem import is_disk_full
 
 INPUT, OUTPUT = "input", "logits"
 

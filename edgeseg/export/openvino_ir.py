@@ -1,8 +1,8 @@
 """OpenVINO IR artifacts (`.xml` + `.bin`) that carry our contract like every other artifact.
 
-The contract goes into the IR's `rt_info/edgeseg` (the file decides) and into the JSON sidecar,
-which records the sha256 of both files. An IR made from one of our ONNX models keeps that
-model's contract; a BF16 pick is the FP32 IR with `openvino.precision_hint: bf16` in it, so
+The contract goes into the IR's `rt_info/edgeseg` (the file decides), with the sha256 of the .bin
+and of the contract, and into the JSON sidecar, which also records the .xml's sha256. An IR made
+from one of our ONNX models keeps that model's contract; a BF16 pick is the FP32 IR with `openvino.precision_hint: bf16` in it, so
 `eval`/`bench`/`predict` run what `tune` measured without being told.
 """
 
@@ -16,8 +16,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from edgeseg.artifacts import META_KEY, read_metadata, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import META_KEY, read_artifact, sha256_file, sidecar_path, versions, write_sidecar
 from edgeseg.errors import EdgesegError, require
+from edgeseg.metadata import ArtifactMetadata, contract_digest
 from edgeseg.runtime.openvino_runner import cache_dir
 from edgeseg.runtime.ov_graph import openvino_copy
 
@@ -34,40 +35,46 @@ def reusable(xml: Path, key: str) -> bool:
     if not (xml.is_file() and xml.with_suffix(".bin").is_file() and sidecar_path(xml).is_file()):
         return False
     try:
-        meta = read_metadata(xml)
+        meta = read_artifact(xml)
     except EdgesegError:
         return False
-    return meta.get("provenance", {}).get("stage_key") == key
+    return meta.provenance.get("stage_key") == key
 
 
-def ir_meta(parent_meta: dict, parent: Path, *, stage: str, precision: str, key: str, options: dict,
-            precision_hint: str | None = None, extra: dict | None = None) -> dict:
-    """The parent ONNX's contract, with this IR's stage, precision and provenance."""
-    meta = {k: v for k, v in parent_meta.items() if k not in ("sha256", "size_bytes", "verification", "extra", "tuned")}
-    meta.update(kind="openvino-ir", stage=stage, precision=precision)
-    meta["provenance"] = {"parent": {"path": str(parent), "sha256": sha256_file(parent), "stage": parent_meta.get("stage")},
-                          "options": options, "versions": versions("openvino", "nncf", "onnx"), "stage_key": key}
-    if precision_hint:
-        meta["openvino"] = {"precision_hint": precision_hint}
-    if extra:
-        meta["extra"] = extra
-    return meta
+def ir_meta(parent_meta: ArtifactMetadata, parent: Path, *, stage: str, precision: str, key: str, options: dict,
+            precision_hint: str | None = None) -> ArtifactMetadata:
+    """The parent ONNX's contract, with this IR's stage, precision and provenance (the parent's absolute
+    path: `tune` delivers its pick to another folder, where a relative one would name nothing)."""
+    return parent_meta.with_(
+        kind="openvino-ir", stage=stage, precision=precision, verification=None, extra=None, target=None,
+        engine=None, sha256=None, size_bytes=None, files=None, bin_sha256=None, contract_sha256=None, other=None,
+        openvino={"precision_hint": precision_hint} if precision_hint else None,
+        provenance={"parent": {"path": str(Path(parent).resolve()), "sha256": sha256_file(parent),
+                               "stage": parent_meta.stage}, "options": options,
+                    "versions": versions("openvino", "nncf", "onnx"), "stage_key": key})
 
 
-def write_ir(model, xml: Path, meta: dict) -> Path:
-    """Save an ov.Model as `xml` + `.bin` with `meta` inside and in the sidecar; all or nothing."""
+def write_ir(model, xml: Path, meta: ArtifactMetadata) -> Path:
+    """Save an ov.Model as `xml` + `.bin`, all or nothing. The .xml's own metadata binds the .bin (its
+    sha256) and the contract (artifacts.check_ir_binding), so an IR alone is as verifiable as an ONNX
+    alone; the sidecar repeats it with the sha256 of both files."""
     ov = require("openvino", "openvino")
     xml = Path(xml)
-    model.set_rt_info(json.dumps(meta), META_KEY)
     tmp = Path(tempfile.mkdtemp(prefix=".ir-", dir=xml.parent))
     try:
+        ov.save_model(model, str(tmp / "w.xml"), compress_to_fp16=False)  # the weights, to hash them
+        meta = meta.with_(bin_sha256=sha256_file(tmp / "w.bin"))
+        meta = meta.with_(contract_sha256=contract_digest(meta.to_dict()))
+        model.set_rt_info(json.dumps(meta.to_dict()), META_KEY)
         ov.save_model(model, str(tmp / "m.xml"), compress_to_fp16=False)
+        if sha256_file(tmp / "m.bin") != meta.bin_sha256:
+            raise EdgesegError(f"{xml}: OpenVINO saved different weights twice for one model; not written")
         os.replace(tmp / "m.bin", xml.with_suffix(".bin"))
         os.replace(tmp / "m.xml", xml)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_sidecar(xml, {**meta, "sha256": sha256_file(xml), "bin_sha256": sha256_file(xml.with_suffix(".bin")),
-                        "size_bytes": xml.stat().st_size + xml.with_suffix(".bin").stat().st_size})
+    size = xml.stat().st_size + xml.with_suffix(".bin").stat().st_size
+    write_sidecar(xml, meta.with_(sha256=sha256_file(xml), size_bytes=size).to_dict())
     return xml
 
 
@@ -83,14 +90,14 @@ def read_onnx(onnx_path: Path):
 
 def onnx_to_ir(onnx_path: Path, xml: Path, *, precision_hint: str | None = None) -> Path:
     """Our ONNX model as an IR for OpenVINO (reused when built before with the same inputs)."""
-    parent_meta = read_metadata(onnx_path)
-    if not parent_meta.get("preprocess"):
+    parent_meta = read_artifact(onnx_path)
+    if not parent_meta.preprocess:
         raise EdgesegError(f"{onnx_path}: no preprocessing contract; convert models exported by edgeseg")
     options = {"precision_hint": precision_hint}
     key = ir_key(sha256_file(onnx_path), "openvino", options)
     if reusable(xml, key):
         return xml
-    precision = parent_meta.get("precision", "fp32")
+    precision = parent_meta.precision
     if precision_hint == "bf16":
         precision = "bf16"
     meta = ir_meta(parent_meta, onnx_path, stage="openvino", precision=precision, key=key, options=options,

@@ -1,10 +1,12 @@
-"""Export settings as plain typed data: one frozen dataclass per concern, no I/O on construction.
+"""Export settings as plain typed data: one frozen, keyword-only dataclass per concern, each
+default written here once, no I/O on construction.
 
-`resolve(options, profile)` applies a device profile and returns new options; `check(options,
-flags)` refuses what cannot work before the checkpoint loads, naming each option by the
-spelling the caller gives in `flags` (the CLI owns that table; library callers get the field
-name as a flag). What needs the files themselves (reading a calibration set, probing the GPU)
-is each stage's `preflight` (export/plan.py).
+`export_options(**flat)` builds them from flat keywords (what a command line gives);
+`resolve(options, profile)` applies a device profile and returns new options; `check(options)`
+refuses what cannot work before the checkpoint loads, raising an OptionError that names each
+option by its field path (`quant.calib`), which the caller renders its own way (the CLI: its
+flags). What needs the files themselves (reading a calibration set, probing the GPU) is each
+stage's `preflight` (export/stage.py).
 """
 
 from __future__ import annotations
@@ -12,26 +14,27 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Mapping
 
+from edgeseg.data.datasets import split_root
 from edgeseg.engine import flavors
 from edgeseg.engine.builder import BuildSettings, check_settings
 from edgeseg.engine.parse_check import CPU_TARGET
-from edgeseg.errors import EdgesegError
+from edgeseg.export.deepstream import check_export_options
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER
 from edgeseg.export.simplify import SIMPLIFIERS
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import load_profile, require_precision
-from edgeseg.quant.config import QuantConfig, preset
+from edgeseg.quant.config import QUANTIZED, QuantConfig, preset
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "fp16", "int8", "fp8")
-QUANTIZED = ("int8", "fp8")
+PRECISIONS = ("fp32", "fp16") + QUANTIZED
 FORMATS = ("onnx", "engine")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContractOptions:
     """What the model is and what its graph takes and gives."""
 
@@ -48,13 +51,13 @@ class ContractOptions:
     argmax: str | None = None  # None, "int32" or "uint8"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OnnxOptions:
     opset: int = 17
     simplifier: str = DEFAULT_SIMPLIFIER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifyOptions:
     samples: str | None = None  # folder, list of real images, or .npy of preprocessed inputs
     num_samples: int = 4
@@ -67,43 +70,45 @@ class VerifyOptions:
         return self.min_agreement, self.max_rel_diff
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QuantOptions:
     """INT8/FP8 settings as given; None means the preset's (quant/config.py)."""
 
-    calib: str | None = None
-    data: str | None = None
+    calib: str | None = None  # manifest, list file or folder of calibration images
+    calib_data: str | None = None  # the root that `calib`'s relative paths are read from
     method: str | None = None
-    limit: int | None = None
+    calib_limit: int | None = None
     percentile: float | None = None
     target: str | None = None
     max_miou_drop: float | None = None
-    val: str | None = None
+    val: str | None = None  # ROOT[:SPLIT] or a list file: labelled images the drop is measured on
     val_limit: int | None = None
     fallback_limit: int | None = None
     preset: str | None = None
     ray: str | None = None  # the fallback's evaluations on a Ray cluster (the caller passes the scorer)
     fp16_rest: bool | None = None
-    fail_on_budget: bool | None = None  # a missed --max-miou-drop ends the run with exit 1 (how it ends, not what is built)
+    fail_on_budget: bool = False  # a missed budget ends the run with exit 1 (how it ends, not what is built)
 
     def given(self) -> dict:
-        """The settings given, in field order (the default preset counts as not given)."""
-        return {k: v for k, v in asdict(self).items() if v is not None and not (k == "preset" and v == "tensorrt")}
+        """The settings given (not their defaults), in field order; the default preset counts as not given."""
+        return {n.name: getattr(self, n.name) for n in fields(self)
+                if getattr(self, n.name) != n.default and not (n.name == "preset" and self.preset == "tensorrt")}
 
-    def config(self, dtype: str):
+    def config(self, dtype: str) -> QuantConfig:
         """The QuantConfig these settings make: the preset, then every setting given that is one of
         its fields (so a new QuantConfig field needs only its option here and on the command line)."""
-        names = {f.name for f in fields(QuantConfig)}
-        given = {("calib_limit" if k == "limit" else k): v for k, v in asdict(self).items() if v is not None}
-        return preset(self.preset or "tensorrt").with_(**{k: v for k, v in given.items() if k in names}, dtype=dtype)
+        names = {n.name for n in fields(QuantConfig)}
+        given = {k: v for k, v in asdict(self).items() if v is not None and k in names}
+        return preset(self.preset or "tensorrt").with_(**given, dtype=dtype)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportOptions:
     precision: str = "fp32"
     format: str = "onnx"
     device: str | None = None  # device profile the artifact is for (platform/devices.json)
     save_deploy: bool = False
+    deepstream: bool = False  # also write FINAL.nvinfer.txt, DeepStream's config for the final artifact
     contract: ContractOptions = field(default_factory=ContractOptions)
     onnx: OnnxOptions = field(default_factory=OnnxOptions)
     verify: VerifyOptions = field(default_factory=VerifyOptions)
@@ -118,17 +123,35 @@ class ExportOptions:
         return asdict(self)
 
 
-class Flags:
-    """How messages name an option: `flags["quant.calib"]`, else `--calib` from the field name."""
+GROUPS = {"contract": ContractOptions, "onnx": OnnxOptions, "verify": VerifyOptions, "quant": QuantOptions,
+          "engine": BuildSettings}
+# engine.device is set by `resolve` from the profile `device` names; not an option of its own.
+_OWN = {n.name for n in fields(ExportOptions)} - set(GROUPS)
 
-    def __init__(self, table: Mapping[str, str] | None = None):
-        self.table = dict(table or {})
 
-    def __getitem__(self, path: str) -> str:
-        return self.table.get(path) or "--" + path.rpartition(".")[2].replace("_", "-")
+def field_paths() -> dict[str, str]:
+    """Each flat keyword of `export_options` -> the field it sets (`calib` -> `quant.calib`)."""
+    paths = {name: name for name in _OWN}
+    for group, cls in GROUPS.items():
+        for n in fields(cls):
+            paths.setdefault(n.name, f"{group}.{n.name}")
+    return paths
 
-    def join(self, group: str, names) -> str:
-        return ", ".join(self[f"{group}.{n}"] for n in names)
+
+def export_options(**flat) -> ExportOptions:
+    """ExportOptions from flat keywords (`precision="int8", calib=..., input_size=(360, 480)`), each
+    placed in its concern's dataclass; None means the default, an unknown keyword is refused."""
+    paths = field_paths()
+    unknown = [k for k in flat if k not in paths]
+    if unknown:
+        raise TypeError(f"no export option {unknown[0]!r}")
+    top, parts = {}, {group: {} for group in GROUPS}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        group, _, name = paths[key].rpartition(".")
+        (parts[group] if group else top)[name] = value
+    return ExportOptions(**top, **{g: GROUPS[g](**v) for g, v in parts.items()})
 
 
 def resolve(options: ExportOptions, profile=None) -> ExportOptions:
@@ -148,92 +171,97 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
     return replace(options, engine=replace(options.engine, device=profile.name))
 
 
-def prepared(options: ExportOptions, flags: Mapping[str, str] | None = None) -> ExportOptions:
+def prepared(options: ExportOptions) -> ExportOptions:
     """`resolve` with the profile `options.device` names, then `check`: the options a run uses."""
     options = resolve(options, load_profile(options.device) if options.device else None)
-    check(options, flags)
+    check(options)
     return options
 
 
-def check(o: ExportOptions, flags: Mapping[str, str] | None = None) -> None:
+def _only(names, what: str) -> str:
+    one = len(names) == 1
+    return f"{', '.join(names)} only appl{'ies' if one else 'y'} to {what}"
+
+
+def check(o: ExportOptions) -> None:
     """Every option must work and do something for the chosen precision and format, or be refused
     here, before the checkpoint loads: never minutes of export first, never silently ignored."""
-    f = Flags(flags)
     for name, allowed in (("precision", PRECISIONS), ("format", FORMATS)):
         if getattr(o, name) not in allowed:
-            raise EdgesegError(f"{f[name]} must be one of {', '.join(allowed)}, got {getattr(o, name)!r}")
-    _check_values(o, f)
+            raise OptionError(f"{f(name)} must be one of {', '.join(allowed)}, got {getattr(o, name)!r}")
+    _check_values(o)
     if o.contract.verify_sizes and not o.contract.dynamic:
-        raise EdgesegError(f"{f['contract.verify_sizes']} only applies to {f['contract.dynamic']} exports "
-                           "(a static model has one size)")
+        raise OptionError(f"{f('contract.verify_sizes')} only applies to {f('contract.dynamic')} exports "
+                          "(a static model has one size)")
     if o.format == "engine" and o.precision == "int8" and (o.quant.target or o.quant.preset) == "cpu":
-        raise EdgesegError(f"{f['format']} engine: {f['quant.preset']}/{f['quant.target']} cpu makes {CPU_TARGET}; "
-                           "use the tensorrt preset for engines")
+        raise OptionError(f"{f('format')} engine: {f('quant.preset')}/{f('quant.target')} cpu makes {CPU_TARGET}; "
+                          "use the tensorrt preset for engines")
     given = o.quant.given()
     if not o.quantized and given:
         one = len(given) == 1
-        raise EdgesegError(f"{f.join('quant', given)} only appl{'ies' if one else 'y'} to {f['precision']} int8/fp8 "
-                           f"(this export is {o.precision}); drop {'it' if one else 'them'}")
+        raise OptionError(f"{_only([f('quant.' + k) for k in given], f('precision') + ' int8/fp8')} "
+                          f"(this export is {o.precision}); drop {'it' if one else 'them'}")
     if o.quantized:
-        _check_quant(o.quant, o.precision, f)
+        _check_quant(o.quant, o.precision)
     engine_only = [n.name for n in fields(BuildSettings)
                    if n.name != "device" and getattr(o.engine, n.name) != n.default]
     if o.format != "engine" and engine_only:
-        one = len(engine_only) == 1
-        raise EdgesegError(f"{f.join('engine', engine_only)} only appl{'ies' if one else 'y'} to {f['format']} engine")
+        raise OptionError(_only([f("engine." + n) for n in engine_only], f"{f('format')} engine"))
     if o.format == "engine":
-        _check_engine(o.engine, o.precision, f)
+        _check_engine(o.engine, o.precision)
+    if o.deepstream:  # refuse what nvinfer cannot run before the export starts
+        check_export_options(o)
 
 
-def _check_values(o: ExportOptions, f: Flags) -> None:
+def _check_values(o: ExportOptions) -> None:
     c, v = o.contract, o.verify
     if o.onnx.simplifier not in SIMPLIFIERS:
-        raise EdgesegError(f"{f['onnx.simplifier']} must be one of {', '.join(SIMPLIFIERS)}, got {o.onnx.simplifier!r}")
+        raise OptionError(f"{f('onnx.simplifier')} must be one of {', '.join(SIMPLIFIERS)}, got {o.onnx.simplifier!r}")
     if not 11 <= o.onnx.opset <= 21:
-        raise EdgesegError(f"{f['onnx.opset']} must be between 11 and 21, got {o.onnx.opset}")
+        raise OptionError(f"{f('onnx.opset')} must be between 11 and 21, got {o.onnx.opset}")
     if c.argmax not in (None, "int32", "uint8"):
-        raise EdgesegError(f"{f['contract.argmax']} must be int32 or uint8, got {c.argmax!r}")
+        raise OptionError(f"{f('contract.argmax')} must be int32 or uint8, got {c.argmax!r}")
     if v.num_samples < 1:
-        raise EdgesegError(f"{f['verify.num_samples']} must be at least 1")
+        raise OptionError(f"{f('verify.num_samples')} must be at least 1")
     if v.min_agreement is not None and not 0.0 <= v.min_agreement <= 1.0:
-        raise EdgesegError(f"{f['verify.min_agreement']} must be within 0..1, got {v.min_agreement}")
+        raise OptionError(f"{f('verify.min_agreement')} must be within 0..1, got {v.min_agreement}")
     if o.precision == "fp8" and "cpu" in (o.quant.target, o.quant.preset):
-        raise EdgesegError(f"{f['precision']} fp8 is for TensorRT (Ada/Hopper/Blackwell GPUs); "
-                           f"{f['quant.target']} cpu is int8 only")
+        raise OptionError(f"{f('precision')} fp8 is for TensorRT (Ada/Hopper/Blackwell GPUs); "
+                          f"{f('quant.target')} cpu is int8 only")
     if c.fp16_io and o.precision != "fp16":
-        raise EdgesegError(f"{f['contract.fp16_io']} only applies to {f['precision']} fp16")
+        raise OptionError(f"{f('contract.fp16_io')} only applies to {f('precision')} fp16")
 
 
-def _check_quant(q: QuantOptions, precision: str, f: Flags) -> None:
+def _check_quant(q: QuantOptions, precision: str) -> None:
     if not q.calib:
-        raise EdgesegError(f"{f['precision']} {precision} needs {f['quant.calib']} (a manifest from "
-                           "`edgeseg calib make`, a list file or a folder)")
-    for key, least in (("limit", 1), ("val_limit", 1), ("fallback_limit", 0)):
+        raise OptionError(f"{f('precision')} {precision} needs {f('quant.calib')} (a manifest from "
+                          "`edgeseg calib make`, a list file or a folder)")
+    for key, least in (("calib_limit", 1), ("val_limit", 1), ("fallback_limit", 0)):
         if getattr(q, key) is not None and getattr(q, key) < least:
-            raise EdgesegError(f"{f['quant.' + key]} must be at least {least}, got {getattr(q, key)}")
+            raise OptionError(f"{f('quant.' + key)} must be at least {least}, got {getattr(q, key)}")
     for key, needs, verb in (("max_miou_drop", "val", "needs"), ("val_limit", "val", "only applies with"),
                              ("fallback_limit", "max_miou_drop", "only applies with")):
         if getattr(q, key) is not None and getattr(q, needs) is None:
             why = " (validation images with labels to measure the drop on)" if verb == "needs" else ""
-            raise EdgesegError(f"{f['quant.' + key]} {verb} {f['quant.' + needs]}{why}")
+            raise OptionError(f"{f('quant.' + key)} {verb} {f('quant.' + needs)}{why}")
     if q.fail_on_budget and q.max_miou_drop is None:
-        raise EdgesegError(f"{f['quant.fail_on_budget']} only applies with {f['quant.max_miou_drop']} "
-                           "(the budget it fails on)")
+        raise OptionError(f"{f('quant.fail_on_budget')} only applies with {f('quant.max_miou_drop')} "
+                          "(the budget it fails on)")
     config = q.config(precision)  # method, target, percentile range, budget sign: QuantConfig says what is wrong
     if q.percentile is not None and config.method != "percentile":
-        raise EdgesegError(f"{f['quant.percentile']} only applies to {f['quant.method']} percentile "
-                           f"(not {config.method})")
-    for key in ("calib", "data"):
+        raise OptionError(f"{f('quant.percentile')} only applies to {f('quant.method')} percentile "
+                          f"(not {config.method})")
+    for key in ("calib", "calib_data"):
         if getattr(q, key) and not os.path.exists(getattr(q, key)):
-            raise EdgesegError(f"{f['quant.' + key]} {getattr(q, key)}: no such file or folder")
-    if q.val and not os.path.exists(q.val) and not os.path.exists(q.val.rpartition(":")[0] or q.val):
-        raise EdgesegError(f"{f['quant.val']} {q.val}: no such file or folder")
+            raise OptionError(f"{f('quant.' + key)} {getattr(q, key)}: no such file or folder")
+    if q.val and not os.path.exists(q.val) and not os.path.exists(split_root(q.val)[0]):
+        raise OptionError(f"{f('quant.val')} {q.val}: no such file or folder")
 
 
-def _check_engine(settings: BuildSettings, precision: str, f: Flags) -> None:
+def _check_engine(settings: BuildSettings, precision: str) -> None:
     check_settings(settings, precision)  # runtime, compute capabilities, workspace, device profile
     try:
         flavors.import_module(flavors.flavor(settings.runtime))
     except EdgesegError as exc:
-        raise EdgesegError(f"{f['format']} engine: {exc}; or export the ONNX here and run `edgeseg build MODEL.onnx` "
-                           "on the target") from None
+        raise OptionError(f"{f('format')} engine: {exc}; or export the ONNX here and run `edgeseg build MODEL.onnx` "
+                          "on the target") from None

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 
 # tolerance class -> (max |Δ| allowed, as a fraction of scale; minimum argmax agreement)
 TOLERANCES = {
@@ -59,8 +60,8 @@ def compare(reference: list[np.ndarray], outputs: list[np.ndarray], tolerance: s
     if labels_of(out).shape != labels_of(ref).shape:
         raise EdgesegError(f"output shape {out.shape} does not match the parent's {ref.shape}")
     if not np.isfinite(ref).all():
-        raise EdgesegError("the parent's outputs hold NaN or Inf on the verification inputs; the model overflows "
-                           "float32 on them (give real images with --samples)")
+        raise OptionError("the parent's outputs hold NaN or Inf on the verification inputs; the model overflows "
+                          f"float32 on them (give real images with {f('verify.samples')})")
     agreement = float((labels_of(out) == ref.argmax(1)).mean())
     if out.ndim == 3:  # labels: only agreement is meaningful
         return Parity(None, None, agreement, None, min_agree)

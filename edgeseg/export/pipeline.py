@@ -18,12 +18,15 @@ import numpy as np
 from edgeseg.artifacts import sha256_file
 from edgeseg.data.calibset import load_calibset
 from edgeseg.data.contract import DatasetInfo, Preprocess
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
+from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
 from edgeseg.export.int8 import Fp8, Int8
-from edgeseg.export.naming import contract_tag
+from edgeseg.export.naming import contract_tag, stage_path
 from edgeseg.export.options import ExportOptions, prepared
+from edgeseg.export.preflight import preflight
 from edgeseg.export.samples import image_paths, read_images, synthetic_images
 from edgeseg.export.stage import Stage, StageResult, run_stage
 from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
@@ -38,9 +41,11 @@ __all__ = ["Context", "ExportResult", "StageResult", "plan", "run_export", "run_
 class ExportResult:
     stages: list[StageResult]
     final: Path
+    deepstream: Path | None = None  # the nvinfer config written for `final` (options.deepstream)
 
     def to_dict(self) -> dict:
-        return {"final": str(self.final), "stages": [s.to_dict() for s in self.stages]}
+        return {"final": str(self.final), "stages": [s.to_dict() for s in self.stages],
+                **({"deepstream": str(self.deepstream)} if self.deepstream else {})}
 
 
 @dataclass
@@ -65,8 +70,8 @@ class Context:
     def batches(self, size, uint8: bool = False) -> list[np.ndarray]:
         if self.arrays is not None:
             if uint8 or tuple(self.arrays.shape[2:]) != tuple(size):
-                raise EdgesegError(f"--samples .npy holds inputs of size {self.arrays.shape[2:]}; this stage needs "
-                                   f"{'uint8 images' if uint8 else size}: give images instead")
+                raise OptionError(f"{f('verify.samples')} .npy holds inputs of size {self.arrays.shape[2:]}; "
+                                  f"this stage needs {'uint8 images' if uint8 else size}: give images instead")
             return [a[None].astype(np.float32) for a in self.arrays]
         pre = Preprocess(**{**self.preprocess.__dict__, "input_size": size})
         if uint8:
@@ -79,7 +84,8 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=No
     model, ckpt = checkpoint.load_model(ckpt_path, c.variant)
     dataset = DatasetInfo.named(c.dataset) if c.dataset else DatasetInfo.for_classes(ckpt.arch.classes)
     if dataset.num_classes != ckpt.arch.classes:
-        raise EdgesegError(f"--dataset {dataset.name} has {dataset.num_classes} classes; the checkpoint has {ckpt.arch.classes}")
+        raise OptionError(f"{f('contract.dataset')} {dataset.name} has {dataset.num_classes} classes; the checkpoint "
+                          f"has {ckpt.arch.classes}")
     size = tuple(c.input_size or dataset.input_size)
     base = Preprocess.official(dataset, size)
     preprocess = Preprocess(mean_bgr=c.mean_bgr or base.mean_bgr, std_bgr=c.std_bgr,
@@ -103,7 +109,7 @@ def _verification_inputs(options: ExportOptions, size) -> tuple[list, np.ndarray
     if options.quantized and q.calib:
         # INT8 ranges fit real images; synthetic ones would be clipped and misjudge the model.
 
-        return read_images(load_calibset(q.calib, q.data, v.num_samples).paths), None
+        return read_images(load_calibset(q.calib, q.calib_data, v.num_samples).paths), None
     return synthetic_images(v.num_samples, size), None
 
 
@@ -121,11 +127,11 @@ def stages_for(ctx: Context) -> list[Stage]:
     """The stages up to `options.precision` / `options.format`, each the parent of the next.
     Naming them reads nothing; `plan` runs their preflights."""
     o, out = ctx.options, ctx.out_dir
-    stages: list[Stage] = [Deploy(out / f"{ctx.stem}.deploy.pt", ctx.model)]
-    stages.append(RawOnnx(out / f"{ctx.stem}.raw.onnx", stages[-1]))
-    stages.append(Simplified(out / f"{ctx.stem}.fp32.onnx", stages[-1]))
+    stages: list[Stage] = [Deploy(stage_path(out, ctx.stem, "deploy", ".pt"), ctx.model)]
+    stages.append(RawOnnx(stage_path(out, ctx.stem, "raw"), stages[-1]))
+    stages.append(Simplified(stage_path(out, ctx.stem, "fp32"), stages[-1]))
     if o.precision == "fp16":
-        stages.append(Fp16(out / f"{ctx.stem}.fp16{'-io16' if o.contract.fp16_io else ''}.onnx", stages[-1]))
+        stages.append(Fp16(stage_path(out, ctx.stem, "fp16-io16" if o.contract.fp16_io else "fp16"), stages[-1]))
     elif o.quantized:
         stages.append({"int8": Int8, "fp8": Fp8}[o.precision](ctx, stages[-1]))
     if o.contract.embed_preprocess or o.contract.argmax:
@@ -151,7 +157,9 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, sco
     how the INT8/FP8 fallback evaluates its candidates (default: here; the CLI passes Ray workers'
     for --ray, edgeseg.fleet.shard.fallback_scorer).
     """
-    ctx = _context(ckpt_path, out_dir, prepared(options), progress, score)
+    options = prepared(options)
+    preflight(ckpt_path, out_dir, options)
+    ctx = _context(ckpt_path, out_dir, options, progress, score)
     stages = plan(ctx)
     with locked(ctx.out_dir):
         sweep_stale(ctx.out_dir / ".calib-cache")
@@ -160,4 +168,5 @@ def run_export(ckpt_path, out_dir, options: ExportOptions, *, progress=None, sco
         for stage in stages[1:]:
             result, outputs = run_stage(ctx, stage, outputs)
             results.append(result)
-    return ExportResult(results, stages[-1].path)
+        final = stages[-1].path
+        return ExportResult(results, final, write_nvinfer_config(final) if options.deepstream else None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from edgeseg.export.deepstream import write_nvinfer_config
-
 
 def _size(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e6:.1f} MB"
@@ -44,8 +42,8 @@ def print_summary(result, console, gpu: bool = True) -> None:
                 console.print(f"  {s.name}: {k} = {v}", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_export(result, console, deepstream: bool = False, gpu: bool = True) -> None:
-    """The summary; with `deepstream`, the nvinfer config for the final artifact is written and named."""
+def print_export(result, console, gpu: bool = True) -> None:
+    """The summary, and the nvinfer config when the export wrote one."""
     print_summary(result, console, gpu)
-    if deepstream:
-        console.print(f"DeepStream nvinfer config: {write_nvinfer_config(result.final)}", markup=False, highlight=False)
+    if result.deepstream:
+        console.print(f"DeepStream nvinfer config: {result.deepstream}", markup=False, highlight=False)

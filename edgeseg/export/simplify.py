@@ -5,7 +5,8 @@ Default chosen by measurement on S²-FPN18 (see benchmarks/results/simplifier.js
 
 from __future__ import annotations
 
-from edgeseg.errors import EdgesegError, require
+from edgeseg.errors import EdgesegError, OptionError, require
+from edgeseg.errors import field as f
 
 SIMPLIFIERS = ("onnxsim", "onnxslim", "none")
 DEFAULT = "onnxsim"
@@ -19,7 +20,8 @@ def simplify(model, simplifier: str = DEFAULT):
         onnxsim = require("onnxsim", "export")
         simplified, ok = onnxsim.simplify(model)
         if not ok:
-            raise EdgesegError("onnxsim could not validate the simplified model; try --simplifier onnxslim or none")
+            raise OptionError(f"onnxsim could not validate the simplified model; try {f('onnx.simplifier')} onnxslim or "
+                              "none")
         return simplified
     if simplifier == "onnxslim":
         onnxslim = require("onnxslim", "export")

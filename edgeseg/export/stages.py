@@ -13,6 +13,7 @@ import numpy as np
 from edgeseg.artifacts import scratch_path, set_onnx_metadata, versions
 from edgeseg.engine.parse_check import check_stage
 from edgeseg.export import io_wrap, metadata, parity, simplify
+from edgeseg.export.naming import io_wrapped_path
 from edgeseg.export.onnx_export import export_onnx
 from edgeseg.export.stage import Built, Stage
 from edgeseg.quant import fp16
@@ -78,11 +79,11 @@ class OnnxStage(Stage):
 
         proto = built.model
         meta = metadata.build(arch=ctx.arch, dataset=ctx.dataset, preprocess=ctx.preprocess, stage=self.name,
-                              precision=self.precision, io=metadata.onnx_io(proto), parent=record["parent"],
-                              options=self.options(ctx),
-                              versions=versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
-                              stage_key=record["key"], verification=record["verification"],
-                              extra=record["extra"]).to_dict()
+                              precision=self.precision, io=metadata.onnx_io(proto),
+                              provenance={"parent": record["parent"], "options": self.options(ctx),
+                                          "versions": versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
+                                          "stage_key": record["key"]},
+                              verification=record["verification"], extra=record["extra"]).to_dict()
         set_onnx_metadata(proto, meta)
         onnx.save(proto, str(files.temp(self.path)))
         return meta
@@ -142,16 +143,10 @@ class IoWrap(OnnxStage):
     name = "io"
 
     def __init__(self, parent: Stage, contract):
-        super().__init__(self.path_for(parent.path, contract), parent)
+        super().__init__(io_wrapped_path(parent.path, contract.embed_preprocess, contract.argmax), parent)
         self.precision = parent.precision
         self.tolerance = "labels" if contract.argmax else parent.tolerance
         self.uint8 = contract.embed_preprocess
-
-    @staticmethod
-    def path_for(parent_path: Path, contract) -> Path:
-        parts = ["bgr8in"] if contract.embed_preprocess else []
-        parts += [f"labels-{contract.argmax}"] if contract.argmax else []
-        return parent_path.with_name(parent_path.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
 
     def options(self, ctx):
         return {"embed_preprocess": ctx.options.contract.embed_preprocess, "argmax": ctx.options.contract.argmax}

@@ -32,7 +32,7 @@ FLEET_FORMAT = "edgeseg-fleet/1"
 CHECKPOINT_SUFFIXES = (".pth", ".pt")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FleetBenchSettings:
     precisions: tuple[str, ...] = ("fp32", "fp16")
     input_size: tuple[int, int] | None = None
@@ -111,8 +111,8 @@ def bench_target(head_version: str, target_key: str, names: list[str], settings:
         runnable, failed = _engines(paths, profile, work)
     provider = "cuda" if profile.gpu else "cpu"
     options = {"input_size": settings["input_size"], "device": "cuda" if profile.gpu else "cpu"}
-    bench = BenchSettings(profile.name, settings["input_size"], settings["batch"], settings["warmup"],
-                          settings["iters"], settings["duration"], settings["threads"], provider, options)
+    bench = BenchSettings(device=profile.name, provider=provider, runner_options=options,
+                          **{k: settings[k] for k in ("input_size", "batch", "warmup", "iters", "duration", "threads")})
     result = run_bench([str(runnable[p]) for p in paths if p in runnable], bench)
     if data:
         scratch = Path(tempfile.mkdtemp(prefix="edgeseg-fleet-"))

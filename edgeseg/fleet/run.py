@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import read_artifact
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
@@ -18,7 +18,7 @@ from edgeseg.fleet.packing import pack_samples
 from edgeseg.fleet.targets import advertise, list_targets, select
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FleetData:
     """Images to evaluate on: a dataset root here, its images sent to each target."""
 
@@ -69,7 +69,7 @@ def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, 
 def _data(data: FleetData, first: str) -> dict | None:
     if not data.root:
         return None
-    info = DatasetInfo.from_dict(read_metadata(first).get("dataset")) if data.dataset == "folder" else None
+    info = DatasetInfo.from_dict(read_artifact(first).dataset) if data.dataset == "folder" else None
     ds = open_dataset(data.root, data.dataset, data.split, data.limit, info)
     return {"packed": pack_samples(ds.samples), "info": ds.info, "split": ds.split, "lut": ds.lut}
 

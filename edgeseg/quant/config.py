@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 
 METHODS = ("minmax", "entropy", "percentile")
 TARGETS = ("tensorrt", "cpu")
-DTYPES = ("int8", "fp8")  # fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
+QUANTIZED = ("int8", "fp8")  # the quantized precisions; fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
 DEFAULT_METHOD = "percentile"  # measured: closest to FP32 (argmax agreement), benchmarks/results/int8-cpu.json
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QuantConfig:
     method: str = DEFAULT_METHOD
     percentile: float = 99.999
@@ -31,22 +32,28 @@ class QuantConfig:
     fp16_rest: bool = True
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a config that cannot work, naming each setting by its export option's field path."""
         if self.method not in METHODS:
-            raise EdgesegError(f"--calib-method must be one of {', '.join(METHODS)}, got {self.method!r}")
+            raise OptionError(f"{f('quant.method')} must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.target not in TARGETS:
-            raise EdgesegError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+            raise OptionError(f"{f('quant.target')} must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if not 90.0 <= self.percentile < 100.0:
-            raise EdgesegError(f"--calib-percentile must be within [90, 100) %, got {self.percentile}")
+            raise OptionError(f"{f('quant.percentile')} must be within [90, 100) %, got {self.percentile}")
         if self.max_miou_drop is not None and self.max_miou_drop < 0:
-            raise EdgesegError("--max-miou-drop must be >= 0")
-        if self.dtype not in DTYPES:
-            raise EdgesegError(f"quantized type must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+            raise OptionError(f"{f('quant.max_miou_drop')} must be >= 0")
+        if self.dtype not in QUANTIZED:
+            raise OptionError(f"quantized type must be one of {', '.join(QUANTIZED)}, got {self.dtype!r}")
         if self.dtype == "fp8" and self.target != "tensorrt":
-            raise EdgesegError("fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); --target cpu is int8 only")
+            raise OptionError(f"fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); {f('quant.target')} cpu is "
+                              "int8 only")
         if not self.fp16_rest and self.target != "tensorrt":
-            raise EdgesegError("--fp32-rest only applies to the TensorRT placement (the CPU graph is FP32 already)")
+            raise OptionError(f"{f('quant.fp16_rest')} only applies to the TensorRT placement (the CPU graph is "
+                              "FP32 already)")
         if self.calib_limit is not None and self.calib_limit < 1:
-            raise EdgesegError("--calib-limit must be >= 1")
+            raise OptionError(f"{f('quant.calib_limit')} must be >= 1")
 
     @property
     def half(self) -> bool:
@@ -78,20 +85,6 @@ def preset(name: str) -> QuantConfig:
     if name not in PRESETS:
         raise EdgesegError(f"unknown quantization preset {name!r}; known: {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def config_from(options: dict) -> QuantConfig:
-    """The config for the CLI's INT8 options (`ExportOptions.quant`): a preset, then overrides."""
-    base = preset(options.get("preset", "tensorrt"))
-    changes = {k: v for k, v in {
-        "method": options.get("method"), "target": options.get("target"),
-        "max_miou_drop": options.get("max_miou_drop"), "calib_limit": options.get("limit"),
-        "percentile": options.get("percentile"),
-        "per_channel": options.get("per_channel"), "quantize_all": options.get("quantize_all"),
-        "fallback_limit": options.get("fallback_limit"), "dtype": options.get("dtype"),
-        "fp16_rest": options.get("fp16_rest"),
-    }.items() if v is not None}
-    return base.with_(**changes) if changes else QuantConfig(**base.to_dict())
 
 
 def artifact_tag(config) -> str:

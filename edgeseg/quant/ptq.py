@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.quant import report, sensitivity, strongly_typed
 from edgeseg.quant.calibrate import calibrate
 from edgeseg.quant.placement import plan as make_plan
@@ -36,7 +37,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     kept, accuracy = [], {}
     if config.max_miou_drop is not None:
         if val is None:
-            raise EdgesegError("--max-miou-drop needs --val (validation images with labels)")
+            raise OptionError(f"{f('quant.max_miou_drop')} needs {f('quant.val')} (validation images with labels)")
         qmodel, fallback, held = sensitivity.choose(model, config, calibration.amax, build, val, score,
                                                      progress)
         kept = fallback.kept_float

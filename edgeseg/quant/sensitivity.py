@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from edgeseg.data.metrics import ConfusionMatrix
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.progress import phase
 from edgeseg.quant.formats import FORMATS, INT8
 from edgeseg.quant.placement import Plan
@@ -59,8 +60,9 @@ class Validation:
         """(images to choose layers on, held-back images to report the drop on): alternate images,
         so both halves span the split's sequences; deterministic, no seed to record."""
         if len(self.batches) < 2:
-            raise EdgesegError(f"--max-miou-drop needs at least 2 --val images (got {len(self.batches)}): one part "
-                               "chooses the layers kept in float, the other measures the drop")
+            raise OptionError(f"{f('quant.max_miou_drop')} needs at least 2 {f('quant.val')} images (got "
+                              f"{len(self.batches)}): one part chooses the layers kept in float, the other measures "
+                              "the drop")
 
         def part(start):
             return Validation(self.batches[start::2], self.labels[start::2], self.num_classes, self.ignore_index)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Runner(abc.ABC):
         """The artifact's metadata (preprocessing contract, classes, provenance): the file's own,
         its sidecar only where it agrees (edgeseg.artifacts); read once."""
         if not hasattr(self, "_meta"):
-            self._meta = read_metadata(self.path)
+            self._meta = metadata_dict(self.path)
         return self._meta
 
     @property

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from edgeseg.artifacts import read_metadata, sha256_file
+from edgeseg.artifacts import read_artifact, sha256_file
 from edgeseg.bench.accuracy import to_labels
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
+from edgeseg.export.naming import ir_path, nncf_ir_path
 from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, reusable, write_ir
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
@@ -33,19 +34,18 @@ def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Pat
     if graph == "fp32":
         options = ExportOptions(contract=contract)
     else:
-        quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=INT8_PRESETS[graph])
+        quant = QuantOptions(calib=calib.source, calib_data=opts.calib_data, preset=INT8_PRESETS[graph])
         options = ExportOptions(precision="int8", contract=contract, quant=quant)
     return Path(run_export(ckpt, work, options, progress=progress).final)
 
 
 def ir_for(onnx_path: Path, hint: str | None) -> Path:
-    xml = onnx_path.with_name(onnx_path.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
-    return onnx_to_ir(onnx_path, xml, precision_hint=hint)
+    return onnx_to_ir(onnx_path, ir_path(onnx_path, hint), precision_hint=hint)
 
 
 def calib_batches(fp32_onnx: Path, calib) -> list:
     """Calibration images preprocessed by the FP32 model's own contract (what NNCF feeds it)."""
-    pre = Preprocess.from_dict(read_metadata(fp32_onnx)["preprocess"])
+    pre = Preprocess.from_dict(read_artifact(fp32_onnx).preprocess)
     return [pre.apply(img)[None] for img in read_images(calib.paths)]
 
 
@@ -57,7 +57,7 @@ def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
     if accuracy:
         options.update(max_miou_drop=accuracy[2], val=accuracy[3])
     key = ir_key(sha256_file(fp32_onnx), stage, options)
-    xml = fp32_onnx.with_name(fp32_onnx.name.replace(".fp32.onnx", f".{stage}-int8.xml"))
+    xml = nncf_ir_path(fp32_onnx, stage)
     if reusable(xml, key):
         return xml
     model = read_onnx(fp32_onnx)
@@ -67,7 +67,7 @@ def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
         quantized = nncf_ov.quantize_with_accuracy(model, batches, items, metric, budget)
     else:
         quantized = nncf_ov.quantize(model, batches)
-    meta = ir_meta(read_metadata(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
+    meta = ir_meta(read_artifact(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
     return write_ir(quantized, xml, meta)
 
 

@@ -85,7 +85,7 @@ def export_engine(ckpt, work: Path, opts, graph: str, calib, progress=None) -> P
     precision, extra = ENGINES[graph]
     quant = QuantOptions()
     if precision in QUANTIZED:
-        quant = QuantOptions(calib=calib.source, data=opts.calib_data, preset=extra["preset"])
+        quant = QuantOptions(calib=calib.source, calib_data=opts.calib_data, preset=extra["preset"])
         if extra.get("fallback"):
             quant = replace(quant, max_miou_drop=opts.max_miou_drop, val=opts.val, val_limit=opts.val_limit)
     options = ExportOptions(precision=precision, format="engine", device="cuda", quant=quant,

@@ -24,7 +24,7 @@ from edgeseg.runtime import open_runner
 from edgeseg.tune.gpu import runner_options
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Protocol:
     rounds: int = 10
     iters: int = 10  # timed inferences per runner per round

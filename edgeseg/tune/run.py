@@ -12,10 +12,10 @@ from pathlib import Path
 
 import edgeseg.tune.build as build
 import edgeseg.tune.measure as measure
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import read_artifact
 from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, split_root
 from edgeseg.errors import EdgesegError
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import check_profile, load_profile
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CALIB = 300  # train images drawn when no --calib is given (NVIDIA advises >= 300-500)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TuneOptions:
     val: str  # ROOT[:SPLIT] or a list file
     max_miou_drop: float = 0.3
@@ -65,7 +65,7 @@ class TuneResult:
 
 
 def open_val(o: TuneOptions):
-    root, _, split = o.val.partition(":")
+    root, split = split_root(o.val)
     path = Path(root)
     if path.is_file():
         return open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
@@ -91,14 +91,14 @@ def calibration(o: TuneOptions, out_dir: Path, ds):
     if o.calib:
         calib = load_calibset(o.calib, o.calib_data)
     else:
-        root = Path(o.val.partition(":")[0])
+        root = Path(split_root(o.val)[0])
         root = root.parent if root.is_file() else root
         manifest = out_dir / f"calib-train-{DEFAULT_CALIB}.txt"
         try:
             calib = load_calibset(manifest) if manifest.is_file() else \
                 make_manifest(root, o.dataset, "train", DEFAULT_CALIB, 0, manifest)
         except EdgesegError as exc:
-            raise EdgesegError(f"INT8 candidates need calibration images: give --calib (and --data); "
+            raise EdgesegError(f"INT8 candidates need calibration images: give --calib (and --calib-data); "
                                f"none found in {root}'s train split ({exc})") from None
     refuse_overlap(calib, [s.image for s in ds.samples])
     return calib
@@ -138,7 +138,7 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
 
 
 def _preprocess(onnx_path: Path) -> dict:
-    return read_metadata(onnx_path)["preprocess"]
+    return read_artifact(onnx_path).preprocess
 
 
 def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
@@ -162,7 +162,7 @@ class Measuring:
     def __init__(self, machine: dict, ds, o: TuneOptions, cache: measure.Cache, built: dict, progress=None):
         self.machine, self.ds, self.o, self.cache, self.built = machine, ds, o, cache, built
         self.progress = progress
-        self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
+        self.size = tuple(read_artifact(built["fp32"]).preprocess["input_size"])
         self.val = measure.val_id(ds)
 
     def measure(self, cands) -> list[dict]:

@@ -32,7 +32,7 @@ from edgeseg.video.summary import RunSummary
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     video: str | None = None  # overlay video path (.avi, .mp4, .mkv)
     masks: str | None = None  # folder of class-map PNGs

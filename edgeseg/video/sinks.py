@@ -27,7 +27,7 @@ import numpy as np
 from edgeseg.bench.visualize import write_png
 from edgeseg.data.images import IMAGE_SUFFIXES
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import check_out_dir, check_out_file, describe_os_error, require_utf8
+from edgeseg.filesystem import check_out_dir, check_out_file, describe_os_error, require_utf8
 
 OUTPUTS = ("overlay", "mask", "both")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv")

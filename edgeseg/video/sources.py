@@ -23,7 +23,7 @@ import numpy as np
 
 from edgeseg.data.images import IMAGE_SUFFIXES, list_images, read_image
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import require_utf8
+from edgeseg.filesystem import require_utf8
 
 URL_SCHEMES = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "http": 80, "https": 443, "udp": None, "tcp": None}
 CONNECTED = {"rtsp", "rtsps", "rtmp", "http", "https", "tcp"}  # over TCP: a connect tells a dead host at once

@@ -9,7 +9,7 @@ import pytest
 
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.data.datasets import open_dataset
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.runtime import open_runner
 

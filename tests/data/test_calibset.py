@@ -23,7 +23,7 @@ def test_manifest_round_trip_and_warning(tmp_path, camvid_root):
     again = load_calibset(out, data_root=camvid_root)
     assert again.sha256 == cs.sha256 and again.paths == cs.paths
     assert "fewer than 300" in again.warning()
-    with pytest.raises(EdgesegError, match="pass --data ROOT"):
+    with pytest.raises(EdgesegError, match="pass --calib-data ROOT"):
         load_calibset(out)  # relative to the manifest's own folder: not found
 
 

@@ -15,7 +15,7 @@ HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 @pytest.mark.parametrize("kwargs,message", [
     ({"opt_level": 6}, "--opt-level must be 0..5"),
     ({"opt_level": -1}, "--opt-level must be 0..5"),
-    ({"workspace_gb": 0}, "--workspace must be a positive"),
+    ({"workspace_gb": 0}, "--workspace-gb must be a positive"),  # the field, as a library caller names it
     ({"dla_core": -1}, "--dla-core must be 0 or more"),
 ])
 def test_settings_are_validated(kwargs, message):

@@ -125,7 +125,7 @@ def test_runtime_cache_is_read_and_written_back(tmp_path, caplog):
 @pytest.mark.parametrize("kwargs,message", [
     ({"runtime": "tensorrt-rtx", "dla_core": 0}, "--dla-core does not apply to --runtime tensorrt-rtx"),
     ({"runtime": "tensorrt-rtx", "timing_cache": "t.cache"}, "--timing-cache does not apply"),
-    ({"compute_capabilities": ("8.6",)}, "--compute-capability is for --runtime tensorrt-rtx"),
+    ({"compute_capabilities": ("8.6",)}, "--compute-capabilities is for --runtime tensorrt-rtx"),  # field names
     ({"runtime": "trt"}, "--runtime must be one of"),
 ])
 def test_rtx_options_are_checked(kwargs, message):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.platform import hardware
 from edgeseg.engine import sidecar
 from edgeseg.engine.sidecar import BuildTarget
@@ -35,9 +35,7 @@ def engine(tmp_path, tagged_onnx):
     """A plan file (opaque bytes here) with the sidecar edgeseg writes beside a real build."""
     path = tmp_path / "model.engine"
     path.write_bytes(b"plan bytes")
-    from edgeseg.artifacts import sha256_file
-
-    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, engine_sha256=sha256_file(path), engine_bytes=10,
+    meta = sidecar.build_sidecar(onnx_path=tagged_onnx, plan=path.read_bytes(),
                                  target=ORIN, precision="int8", tensors=TENSORS,
                                  build={"mode": "weakly typed + INT8/FP16", "options": {"opt_level": 3}},
                                  build_seconds=312.456)
@@ -48,7 +46,7 @@ def engine(tmp_path, tagged_onnx):
 def test_round_trip_carries_contract_target_and_io(engine, tagged_onnx):
     meta = sidecar.read(engine)
     assert meta["kind"] == "engine" and meta["format"] == "edgeseg-artifact/1" and meta["precision"] == "int8"
-    onnx_meta = read_metadata(tagged_onnx)
+    onnx_meta = metadata_dict(tagged_onnx)
     assert meta["preprocess"] == onnx_meta["preprocess"] and meta["dataset"]["name"] == "camvid"
     assert meta["model"]["variant"] == "s2fpn18" and meta["embedded_preprocess"] is False
     assert meta["target"] == {"runtime": "tensorrt", "tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7", "l4t": "36.4.0",

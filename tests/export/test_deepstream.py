@@ -11,11 +11,11 @@ import copy
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export.deepstream import check_export_options, config_path, nvinfer_config, write_nvinfer_config
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 
 SIZE = (180, 240)
 
@@ -76,7 +76,7 @@ def test_nvinfer_formula_gives_the_contracts_tensor(exported, val_images):
     """The acceptance check: max |delta| < 1e-4 on real images, and the ONNX sees the same logits."""
     from edgeseg.export.pipeline import run_onnx
 
-    meta = read_metadata(exported)
+    meta = metadata_dict(exported)
     prop = parse(nvinfer_config(meta, exported))
     pre = Preprocess.from_dict(meta["preprocess"])
     worst = 0.0
@@ -96,7 +96,7 @@ def test_nvinfer_segmentation_parser_keeps_the_argmax_on_trained_logits(exported
     """nvinfer only labels a pixel whose best score is above the threshold; our model gives raw logits."""
     from tests.paths import SHARED
 
-    threshold = float(parse(nvinfer_config(read_metadata(exported), exported))["segmentation-threshold"])
+    threshold = float(parse(nvinfer_config(metadata_dict(exported), exported))["segmentation-threshold"])
     logits = np.load(SHARED / "fixtures" / "s2fpn18_camvid_half.val_logits.npz")
     for name in logits.files:
         scores = logits[name]
@@ -106,7 +106,7 @@ def test_nvinfer_segmentation_parser_keeps_the_argmax_on_trained_logits(exported
 
 
 def _meta(exported):
-    return copy.deepcopy(read_metadata(exported))
+    return copy.deepcopy(metadata_dict(exported))
 
 
 def test_engine_config_points_at_the_plan_and_its_onnx(exported, tmp_path):

@@ -6,7 +6,7 @@ from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
 from edgeseg.export.options import ExportOptions, QuantOptions, prepared, resolve
 from edgeseg.platform.devices import load_profile
-from flat_options import options
+from edgeseg.export.options import export_options as options
 
 CALIB = {"calib": __file__}
 

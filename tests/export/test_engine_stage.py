@@ -13,7 +13,7 @@ import pytest
 from edgeseg.artifacts import atomic_path, sha256_file
 from edgeseg.errors import EdgesegError
 from edgeseg.export import engine_stage
-from flat_options import options
+from edgeseg.export.options import export_options as options
 from edgeseg.export.pipeline import run_export
 from edgeseg.metadata import ArtifactMetadata
 from golden import io, save_checkpoint

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.runtime.onnx_runner import OrtRunner
 from golden import CASES, io, save_checkpoint, variant

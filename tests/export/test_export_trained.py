@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.data.contract import Preprocess
-from flat_options import options as ExportOptions
+from edgeseg.export.options import export_options as ExportOptions
 from edgeseg.export.pipeline import run_export, run_onnx, run_torch
 from edgeseg.export.samples import image_paths, read_images
 
@@ -49,7 +49,7 @@ def test_fp32_and_fp16_agree_on_val(trained_ckpt, camvid_root, reference, work):
     assert agreement(fp32, batches, labels) >= 0.9999
     fp16 = run_export(trained_ckpt, work, ExportOptions(input_size=SIZE, precision="fp16")).final
     assert agreement(fp16, batches, labels) >= 0.999
-    meta = read_metadata(fp16)
+    meta = metadata_dict(fp16)
     assert meta["precision"] == "fp16" and meta["preprocess"]["mean_bgr"] == [105.65775, 103.32983, 99.6254]
     assert meta["dataset"]["classes"][0] == "Sky" and meta["provenance"]["parent"]["sha256"]
 
@@ -77,7 +77,7 @@ def test_embedded_preprocess_and_argmax_uint8(trained_ckpt, reference, val_image
     pre, _, labels = reference
     opts = ExportOptions(input_size=SIZE, embed_preprocess=True, argmax="uint8", num_samples=2)
     path = run_export(trained_ckpt, work, opts).final
-    meta = read_metadata(path)
+    meta = metadata_dict(path)
     assert meta["embedded_preprocess"] and meta["io"]["input"]["dtype"] == "uint8"
     assert meta["io"]["output"] == {"name": "labels", "dtype": "uint8", "shape": [1, 180, 240], "kind": "labels"}
     out = np.concatenate(run_onnx(path, [pre.resize(img)[None] for img in val_images]))

@@ -7,7 +7,7 @@ import onnx
 import pytest
 
 from edgeseg.quant.graph_order import topological_sort
-from flat_options import options
+from edgeseg.export.options import export_options as options
 from edgeseg.export.pipeline import run_export
 
 pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier

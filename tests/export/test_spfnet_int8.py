@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from edgeseg.cli.main import main
 from golden import CASES, save_checkpoint
 
@@ -27,7 +27,7 @@ def test_spfnet_int8_export(tmp_path, capsys, case):
                  "--min-agreement", "0.8"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    meta = read_metadata(out.strip().splitlines()[-1])
+    meta = metadata_dict(out.strip().splitlines()[-1])
     assert meta["precision"] == "int8" and meta["model"]["generation"] == "spfnet"
     assert meta["verification"]["agreement"] >= 0.8
     assert any(n.op_type == "QuantizeLinear" for n in __import__("onnx").load(out.strip().splitlines()[-1]).graph.node)

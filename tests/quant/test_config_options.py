@@ -3,7 +3,13 @@
 import pytest
 
 from edgeseg.errors import EdgesegError
-from edgeseg.quant.config import artifact_tag, config_from
+from edgeseg.export.options import QuantOptions
+from edgeseg.quant.config import artifact_tag
+
+
+def config_from(given: dict):
+    """The config export builds from its quantization options (the preset, then what is given)."""
+    return QuantOptions(**given).config("int8")
 
 
 def test_defaults_give_the_plain_name():

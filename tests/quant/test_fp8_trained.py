@@ -22,7 +22,7 @@ def fp8_export(tmp_path_factory, trained_ckpt, camvid_root):
     manifest = out / "train-40.txt"
     make_manifest(camvid_root, "camvid", "train", 40, 0, manifest)
     code = main(["export", str(trained_ckpt), "-o", str(out), "--input-size", "180x240", "--precision", "fp8",
-                 "--calib", str(manifest), "--data", str(camvid_root), "--val", f"{camvid_root}:val"])
+                 "--calib", str(manifest), "--calib-data", str(camvid_root), "--val", f"{camvid_root}:val"])
     assert code == 0
     final = out / "s2fpn18_180x240.fp8.onnx"
     return {"path": final, "report": json.loads(Path(str(final) + ".quant.json").read_text())}

@@ -33,7 +33,7 @@ def int8_export(tmp_path_factory, trained_ckpt, camvid_root, manifest):
     """One TensorRT-target INT8 export, evaluated on all 101 val images; shared by the tests below."""
     out = tmp_path_factory.mktemp("int8")
     code = main(["export", str(trained_ckpt), "-o", str(out), "--input-size", "180x240", "--precision", "int8",
-                 "--calib", str(manifest), "--data", str(camvid_root), "--val", f"{camvid_root}:val"])
+                 "--calib", str(manifest), "--calib-data", str(camvid_root), "--val", f"{camvid_root}:val"])
     assert code == 0
     final = out / "s2fpn18_180x240.int8.onnx"
     return {"dir": out, "path": final, "report": json.loads(Path(str(final) + ".quant.json").read_text())}
@@ -80,7 +80,7 @@ def test_int8_parsed_by_tensorrt_rtx(int8_export, rtx_build):
 
 
 def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_ckpt, camvid_root, manifest):
-    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--data",
+    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--calib-data",
                             str(camvid_root), "--target", "cpu")
     assert code == 0 and "reusing calibrated ranges" in err
     model = onnx.load(out.strip().splitlines()[-1], load_external_data=False)
@@ -96,7 +96,7 @@ def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt,
 
     monkeypatch.setattr(hardware, "this_cpu_flags", lambda: ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"))
     monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
-    args = ("--calib", str(manifest), "--data", str(camvid_root))
+    args = ("--calib", str(manifest), "--calib-data", str(camvid_root))
     _, by_target, _ = export(capsys, trained_ckpt, int8_export["dir"], *args, "--target", "cpu")
     code, by_device, err = export(capsys, trained_ckpt, int8_export["dir"], *args, "--device", "cpu")
     assert code == 0 and by_device.strip().splitlines()[-1] == by_target.strip().splitlines()[-1]
@@ -106,7 +106,7 @@ def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt,
 def test_fp32_rest_makes_an_opset_17_graph_for_tensorrt_8_6(int8_export, capsys, trained_ckpt, camvid_root, manifest,
                                                             graph_types):
     float_compute_types, _ = graph_types
-    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--data",
+    code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--calib-data",
                             str(camvid_root), "--fp32-rest")
     assert code == 0 and "reusing calibrated ranges" in err, err
     path = Path(out.strip().splitlines()[-1])

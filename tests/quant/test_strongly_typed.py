@@ -15,7 +15,7 @@ from edgeseg.quant.config import QuantConfig
 from edgeseg.quant.formats import FP8
 from edgeseg.runtime.ort import optimization_level as ort_optimization_level
 from edgeseg.quant.placement import Graph, plan
-from edgeseg.quant.config import artifact_tag, config_from
+from edgeseg.quant.config import artifact_tag
 
 def _downsample_block(projection_first: bool):
     """x -> conv1 -> relu -> conv2, plus a 1x1 stride-2 projection of x; Add of the two (ResNet)."""
@@ -135,7 +135,7 @@ def test_weak_builds_get_the_flags_strong_ones_the_graph(small_onnx, batches):
 
 
 def test_fp8_config_and_names():
-    assert artifact_tag(config_from({"dtype": "fp8"})) == "fp8"
+    assert artifact_tag(QuantConfig(dtype="fp8")) == "fp8"
     with pytest.raises(EdgesegError, match="int8 only"):
         QuantConfig(dtype="fp8", target="cpu")
     assert not QuantConfig(target="cpu").half  # the CPU graph keeps its FP32 remainder

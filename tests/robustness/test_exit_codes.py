@@ -102,10 +102,10 @@ def test_cityscapes_list_mixing_label_kinds_is_refused(tmp_path):
 @pytest.mark.slow
 def test_predict_compare_across_label_spaces_is_refused(tmp_path):
     """D4: an agreement figure between models of different classes is refused, before any image."""
-    from edgeseg.artifacts import read_metadata, set_onnx_metadata, write_sidecar
+    from edgeseg.artifacts import metadata_dict, set_onnx_metadata, write_sidecar
 
     other = tiny_onnx(tmp_path / "other.onnx", seed=1)
-    meta = read_metadata(other)
+    meta = metadata_dict(other)
     meta["dataset"]["classes"] = [f"class{i}" for i in range(11)]
     model = onnx.load(other)
     set_onnx_metadata(model, meta)

@@ -66,7 +66,7 @@ def test_contract_changing_options_get_their_own_file_names(tmp_path, monkeypatc
 
     from cliproc import DEMO
     from edgeseg.export.pipeline import _context
-    from flat_options import options as flat
+    from edgeseg.export.options import export_options as flat
     from edgeseg.models import checkpoint
 
     monkeypatch.setattr(checkpoint, "load_model", functools.lru_cache(checkpoint.load_model))

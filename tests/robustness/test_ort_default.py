@@ -27,18 +27,18 @@ def exported(tmp_path_factory, trained_ckpt, camvid_root):
     make_manifest(camvid_root, "camvid", "train", 16, 0, manifest)
     for args in EXPORTS.values():
         code = main(["export", str(trained_ckpt), "-o", str(out), "--input-size", "180x240", "--num-samples", "1",
-                     "--calib", str(manifest), "--data", str(camvid_root), "-q", *args])
+                     "--calib", str(manifest), "--calib-data", str(camvid_root), "-q", *args])
         assert code == 0, args
     return {name: out / file for name, file in FILES.items()}
 
 
 @pytest.fixture(scope="module")
 def val_batches(exported, camvid_root):
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import metadata_dict
     from edgeseg.data.contract import Preprocess
     from edgeseg.data.images import read_image
 
-    pre = Preprocess.from_dict(read_metadata(exported["int8"])["preprocess"])
+    pre = Preprocess.from_dict(metadata_dict(exported["int8"])["preprocess"])
     lines = (camvid_root / "camvid_val_list.txt").read_text().split("\n")
     step = max(1, len(lines) // VAL_IMAGES)  # spread over the val sequences
     return [pre.apply(read_image(camvid_root / ln.split()[0]))[None] for ln in lines[::step] if ln.strip()][:VAL_IMAGES]

@@ -79,9 +79,9 @@ def test_the_sweep_keeps_user_files_that_only_look_like_temporaries(tmp_path):
 # -- B3, B4: DeepStream configs ----------------------------------------------------------------
 def engine_beside(onnx, name="m.engine", parent=None):
     """A plan (opaque bytes: deepstream reads only its sidecar) with the sidecar `build` writes."""
-    from edgeseg.artifacts import parent_entry, read_metadata, sha256_file, write_sidecar
+    from edgeseg.artifacts import parent_entry, metadata_dict, sha256_file, write_sidecar
 
-    meta = read_metadata(onnx)
+    meta = metadata_dict(onnx)
     engine = onnx.with_name(name)
     engine.write_bytes(b"plan")
     write_sidecar(engine, {

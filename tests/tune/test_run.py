@@ -5,7 +5,7 @@ import json
 import pytest
 
 import tuned
-from edgeseg.artifacts import read_metadata
+from edgeseg.artifacts import metadata_dict
 from paths import CAMVID, TRAINED
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def test_every_candidate_has_latency_and_miou(tuned_run):
 
 def test_pick_carries_the_tuned_record(tuned_run):
     result, opts, _ = tuned_run
-    meta = read_metadata(result.path)
+    meta = metadata_dict(result.path)
     tuned_rec = meta["tuned"]
     assert tuned_rec["chosen"] == result.report["chosen"]["name"]
     assert tuned_rec["budget"] == opts.max_miou_drop and tuned_rec["machine"]["threads"] == 2
@@ -61,8 +61,8 @@ def test_nncf_ir_round_trip(tuned_run):
 
     result, opts, _ = tuned_run
     row = next(r for r in result.report["candidates"] if r["name"] == "nncf-int8 openvino")
-    meta = read_metadata(row["path"])
-    fp32 = read_metadata(next(r["path"] for r in result.report["candidates"] if r["name"] == "fp32 onnxruntime"))
+    meta = metadata_dict(row["path"])
+    fp32 = metadata_dict(next(r["path"] for r in result.report["candidates"] if r["name"] == "fp32 onnxruntime"))
     for key in ("preprocess", "dataset", "io", "embedded_preprocess", "model"):
         assert meta[key] == fp32[key], key
     assert meta["precision"] == "int8" and meta["stage"] == "nncf"

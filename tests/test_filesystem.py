@@ -7,7 +7,7 @@ import pytest
 
 from edgeseg.artifacts import atomic_path, write_json
 from edgeseg.errors import EdgesegError
-from edgeseg.outputs import check_out_dir, check_out_file, os_reason
+from edgeseg.filesystem import check_out_dir, check_out_file, os_reason
 
 
 def test_disk_full_while_writing_names_the_target_and_leaves_nothing(tmp_path, monkeypatch):
