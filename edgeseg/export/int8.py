@@ -145,7 +145,7 @@ class Quantized(OnnxStage):
             missed = f"{f('quant.max_miou_drop')} {budget:g} missed on {', '.join(over)} (mIoU drop per runtime)"
             if self.fail_on_budget:
                 raise OptionError(f"{f('quant.fail_on_budget')}: {missed}")
-            log.warning(missed)
+            log.warning("%s", OptionError(missed))  # field paths rendered as flags
 
     def restored(self, meta):
         """A reused artifact keeps its verdicts: a mismatch is refused again (or warned about under
