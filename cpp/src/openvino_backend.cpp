@@ -1,17 +1,20 @@
 // OpenVINO: ONNX models and IRs, compiled as edgeseg's Python OpenVINO runner compiles them
 // (PERFORMANCE_HINT LATENCY, INFERENCE_NUM_THREADS when given, float layers in f32 unless the
-// artifact's sidecar asks for bf16, as a tuned IR does), with asynchronous infer requests.
+// artifact's sidecar asks for bf16, as a tuned IR does; a Q/DQ INT8 ONNX as the runner's copy of it,
+// see ov_int8_graph.hpp), with asynchronous infer requests.
 #include <openvino/frontend/manager.hpp>
 #include <openvino/openvino.hpp>
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "edgeseg/backend.hpp"
 #include "edgeseg/error.hpp"
+#include "edgeseg/ov_int8_graph.hpp"
 
 namespace edgeseg {
 namespace {
@@ -58,6 +61,21 @@ std::shared_ptr<ov::Model> read_model(const Artifact& a) {
   }
 }
 
+// The runner's uint8-activation copy (ov_graph.openvino_copy), with its weights in float on a CPU
+// whose int8 convolutions saturate; warned as the runner warns.
+void as_python_compiles(ov::Model& model, const std::string& path, const std::string& device) {
+  Int8Rewrite done;
+  try {
+    done = rewrite_int8(model, device.rfind("CPU", 0) == 0 && weights_saturate_here());
+  } catch (const std::exception& e) {
+    throw Error(path + ": " + first_line(e.what()));
+  }
+  if (done.weights)
+    std::cerr << "warning: " << path.substr(path.find_last_of('/') + 1)
+              << ": this CPU has no VNNI, where OpenVINO's int8 convolutions saturate: its weights run in float "
+                 "(right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)\n";
+}
+
 class OpenVinoBackend : public Backend {
  public:
   OpenVinoBackend(const Artifact& a, const BackendOptions& o) : path_(a.path), device_(o.device), threads_(o.threads) {
@@ -71,6 +89,7 @@ class OpenVinoBackend : public Backend {
       props.emplace(ov::hint::inference_precision(ov::element::Type(hint)));
     }
     const std::shared_ptr<ov::Model> model = read_model(a);
+    if (a.kind == ArtifactKind::Onnx) as_python_compiles(*model, a.path, device_);
     try {
       compiled_ = core_.compile_model(model, device_, props);
     } catch (const std::exception& e) {
