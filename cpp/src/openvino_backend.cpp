@@ -76,6 +76,23 @@ void as_python_compiles(ov::Model& model, const std::string& path, const std::st
                  "(right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)\n";
 }
 
+// OpenVINORunner._refuse_saturating_ir: an IR converted from our Q/DQ INT8 ONNX keeps its int8
+// weights, which OpenVINO's int8 convolutions saturate on a CPU without VNNI; refused before running
+// wrong (the ONNX file it came from runs right here, its weights compiled as float).
+void refuse_saturating_ir(const Artifact& a, const std::string& device) {
+  const auto text = [](const Json& j, const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  if (a.kind != ArtifactKind::OpenVinoIR || text(a.meta, "stage") != "openvino" || text(a.meta, "precision") != "int8" ||
+      device.rfind("CPU", 0) != 0 || !weights_saturate_here())
+    return;
+  const Json& provenance = a.meta.contains("provenance") ? a.meta["provenance"] : Json();
+  const std::string parent = text(provenance.is_object() && provenance.contains("parent") ? provenance["parent"] : Json(), "path");
+  const std::string source = parent.empty() ? "the INT8 .onnx it came from" : parent.substr(parent.find_last_of('/') + 1);
+  throw Error(a.path + ": an INT8 IR of our Q/DQ graph runs wrong on this CPU without VNNI (OpenVINO's int8 "
+              "convolutions saturate); run " + source + " instead, or NNCF's IR (edgeseg tune)");
+}
+
 class OpenVinoBackend : public Backend {
  public:
   OpenVinoBackend(const Artifact& a, const BackendOptions& o) : path_(a.path), device_(o.device), threads_(o.threads) {
@@ -88,6 +105,7 @@ class OpenVinoBackend : public Backend {
       if (threads_ > 0) props.emplace(ov::inference_num_threads(threads_));
       props.emplace(ov::hint::inference_precision(ov::element::Type(hint)));
     }
+    refuse_saturating_ir(a, device_);
     const std::shared_ptr<ov::Model> model = read_model(a);
     if (a.kind == ArtifactKind::Onnx) as_python_compiles(*model, a.path, device_);
     try {
