@@ -83,12 +83,13 @@ void refuse_saturating_ir(const Artifact& a, const std::string& device) {
   const auto text = [](const Json& j, const char* key) {
     return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
   };
-  if (a.kind != ArtifactKind::OpenVinoIR || text(a.meta, "stage") != "openvino" || text(a.meta, "precision") != "int8" ||
-      device.rfind("CPU", 0) != 0 || !weights_saturate_here())
+  if (a.kind != ArtifactKind::OpenVinoIR || text(a.meta, "stage") != "openvino" ||
+      text(a.meta, "precision") != "int8" || device.rfind("CPU", 0) != 0 || !weights_saturate_here())
     return;
-  const Json& provenance = a.meta.contains("provenance") ? a.meta["provenance"] : Json();
-  const std::string parent = text(provenance.is_object() && provenance.contains("parent") ? provenance["parent"] : Json(), "path");
-  const std::string source = parent.empty() ? "the INT8 .onnx it came from" : parent.substr(parent.find_last_of('/') + 1);
+  const Json provenance = a.meta.contains("provenance") ? a.meta["provenance"] : Json();
+  const Json parent = provenance.is_object() && provenance.contains("parent") ? provenance["parent"] : Json();
+  const std::string path = text(parent, "path");
+  const std::string source = path.empty() ? "the INT8 .onnx it came from" : path.substr(path.find_last_of('/') + 1);
   throw Error(a.path + ": an INT8 IR of our Q/DQ graph runs wrong on this CPU without VNNI (OpenVINO's int8 "
               "convolutions saturate); run " + source + " instead, or NNCF's IR (edgeseg tune)");
 }

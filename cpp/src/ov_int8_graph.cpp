@@ -68,7 +68,8 @@ std::shared_ptr<Convert> activation_quantizer(const Output<Node>& dq) {
   auto to_float = convert_to_float(dq);
   auto to_i8 = to_float ? convert_to(to_float->input_value(0), ov::element::i8) : nullptr;
   auto fq = to_i8 ? as<FakeQuantize>(to_i8->input_value(0)) : nullptr;
-  if (!fq || fq->get_levels() != 256 || !scalar_is(fq->input_value(3), -128.f) || !scalar_is(fq->input_value(4), 127.f) ||
+  if (!fq || fq->get_levels() != 256 || !scalar_is(fq->input_value(3), -128.f) ||
+      !scalar_is(fq->input_value(4), 127.f) ||
       fq->output(0).get_target_inputs().size() != 1)
     return nullptr;
   return to_i8;
@@ -122,7 +123,8 @@ int uint8_activations(ov::Model& model) {
       auto zp = ov::is_type<Convert>(use.get_node()) ? zero_point_of(use.get_node()) : nullptr;
       all = all && zp && zero_points.count(zp);
     }
-    if (!all) throw Error("an int8 activation quantizer shares its output with a dequantizer edgeseg-cpp cannot convert");
+    if (!all)
+      throw Error("an int8 activation quantizer shares its output with a dequantizer edgeseg-cpp cannot convert");
     auto fq = as<FakeQuantize>(q->input_value(0));
     for (size_t i : {3u, 4u}) {  // output range -128..127 -> 0..255, as the front end reads the uint8 copy
       auto old = as<Constant>(fq->input_value(i));
@@ -156,9 +158,10 @@ ov::Tensor fold(const Output<Node>& out) {
 
 float half_to_float(uint16_t h) {  // exact
   const int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  float v = exponent == 0    ? std::ldexp(static_cast<float>(mantissa), -24)
-            : exponent == 31 ? (mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity())
-                             : std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float v = exponent == 0    ? std::ldexp(static_cast<float>(mantissa), -24)
+                  : exponent == 31 ? (mantissa ? std::numeric_limits<float>::quiet_NaN() : inf)
+                                   : std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
   return (h & 0x8000) ? -v : v;
 }
 
@@ -185,7 +188,9 @@ std::vector<float> floats(const ov::Tensor& t) {
     else if (type == ov::element::f16) v[i] = half_to_float(static_cast<const uint16_t*>(t.data())[i]);
     else if (type == ov::element::i8) v[i] = t.data<const int8_t>()[i];
     else if (type == ov::element::u8) v[i] = t.data<const uint8_t>()[i];
-    else throw Error("an int8 weight's zero point or scale is " + type.get_type_name() + ", which edgeseg-cpp does not dequantize");
+    else
+      throw Error("an int8 weight's zero point or scale is " + type.get_type_name() +
+                  ", which edgeseg-cpp does not dequantize");
   }
   return v;
 }
@@ -232,7 +237,8 @@ int float_weights(ov::Model& model) {
                   ", which edgeseg-cpp does not rewrite");
     ov::Tensor value(type, shape);
     for (size_t i = 0; i < w.size(); ++i) {
-      const float x = (w[i] - zp[broadcast_index(shape, zp_shape, i)]) * scale[broadcast_index(shape, s.get_shape(), i)];
+      const float zero = zp[broadcast_index(shape, zp_shape, i)];
+      const float x = (w[i] - zero) * scale[broadcast_index(shape, s.get_shape(), i)];
       if (type == ov::element::f32) static_cast<float*>(value.data())[i] = x;
       else static_cast<uint16_t*>(value.data())[i] = float_to_half(x);
     }

@@ -25,8 +25,9 @@ def test_segment_equals_predict_on_avx2_kernels(edgeseg_cpp, artifacts, tmp_path
     proc = run_cpp(edgeseg_cpp, "segment", model, *images, "-o", tmp_path / "cpp")
     assert proc.returncode == 0, proc.stderr
     assert "weights run in float" in proc.stderr
-    py = subprocess.run([sys.executable, "-c", "import sys; from edgeseg.cli.main import main; sys.exit(main(sys.argv[1:]))",
-                         "predict", str(model), *map(str, images), "-o", str(tmp_path / "py"), "--backend", "openvino"],
+    cli = "import sys; from edgeseg.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    py = subprocess.run([sys.executable, "-c", cli, "predict", str(model), *map(str, images),
+                         "-o", str(tmp_path / "py"), "--backend", "openvino"],
                         capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert py.returncode == 0, py.stderr
     assert_same_pictures(tmp_path / "cpp", tmp_path / "py", images)
