@@ -1,17 +1,20 @@
 // OpenVINO: ONNX models and IRs, compiled as edgeseg's Python OpenVINO runner compiles them
 // (PERFORMANCE_HINT LATENCY, INFERENCE_NUM_THREADS when given, float layers in f32 unless the
-// artifact's sidecar asks for bf16, as a tuned IR does), with asynchronous infer requests.
+// artifact's sidecar asks for bf16, as a tuned IR does; a Q/DQ INT8 ONNX as the runner's copy of it,
+// see ov_int8_graph.hpp), with asynchronous infer requests.
 #include <openvino/frontend/manager.hpp>
 #include <openvino/openvino.hpp>
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "edgeseg/backend.hpp"
 #include "edgeseg/error.hpp"
+#include "edgeseg/ov_int8_graph.hpp"
 
 namespace edgeseg {
 namespace {
@@ -58,6 +61,39 @@ std::shared_ptr<ov::Model> read_model(const Artifact& a) {
   }
 }
 
+// The runner's uint8-activation copy (ov_graph.openvino_copy), with its weights in float on a CPU
+// whose int8 convolutions saturate; warned as the runner warns.
+void as_python_compiles(ov::Model& model, const std::string& path, const std::string& device) {
+  Int8Rewrite done;
+  try {
+    done = rewrite_int8(model, device.rfind("CPU", 0) == 0 && weights_saturate_here());
+  } catch (const std::exception& e) {
+    throw Error(path + ": " + first_line(e.what()));
+  }
+  if (done.weights)
+    std::cerr << "warning: " << path.substr(path.find_last_of('/') + 1)
+              << ": this CPU has no VNNI, where OpenVINO's int8 convolutions saturate: its weights run in float "
+                 "(right, not int8-fast); for int8 speed here use NNCF's IR (edgeseg tune)\n";
+}
+
+// OpenVINORunner._refuse_saturating_ir: an IR converted from our Q/DQ INT8 ONNX keeps its int8
+// weights, which OpenVINO's int8 convolutions saturate on a CPU without VNNI; refused before running
+// wrong (the ONNX file it came from runs right here, its weights compiled as float).
+void refuse_saturating_ir(const Artifact& a, const std::string& device) {
+  const auto text = [](const Json& j, const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  if (a.kind != ArtifactKind::OpenVinoIR || text(a.meta, "stage") != "openvino" ||
+      text(a.meta, "precision") != "int8" || device.rfind("CPU", 0) != 0 || !weights_saturate_here())
+    return;
+  const Json provenance = a.meta.contains("provenance") ? a.meta["provenance"] : Json();
+  const Json parent = provenance.is_object() && provenance.contains("parent") ? provenance["parent"] : Json();
+  const std::string path = text(parent, "path");
+  const std::string source = path.empty() ? "the INT8 .onnx it came from" : path.substr(path.find_last_of('/') + 1);
+  throw Error(a.path + ": an INT8 IR of our Q/DQ graph runs wrong on this CPU without VNNI (OpenVINO's int8 "
+              "convolutions saturate); run " + source + " instead, or NNCF's IR (edgeseg tune)");
+}
+
 class OpenVinoBackend : public Backend {
  public:
   OpenVinoBackend(const Artifact& a, const BackendOptions& o) : path_(a.path), device_(o.device), threads_(o.threads) {
@@ -70,7 +106,9 @@ class OpenVinoBackend : public Backend {
       if (threads_ > 0) props.emplace(ov::inference_num_threads(threads_));
       props.emplace(ov::hint::inference_precision(ov::element::Type(hint)));
     }
+    refuse_saturating_ir(a, device_);
     const std::shared_ptr<ov::Model> model = read_model(a);
+    if (a.kind == ArtifactKind::Onnx) as_python_compiles(*model, a.path, device_);
     try {
       compiled_ = core_.compile_model(model, device_, props);
     } catch (const std::exception& e) {
