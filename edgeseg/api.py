@@ -21,12 +21,10 @@ from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 from edgeseg.export import options as o
 from edgeseg.export.pipeline import run_export
-from edgeseg.export.preflight import prepare_export
 from edgeseg.filesystem import check_out_dir
 from edgeseg.runtime import open_runner
 from edgeseg.tune import TuneOptions
 from edgeseg.tune import tune as run_tune
-from edgeseg.tune.measure import Protocol
 from edgeseg.video.options import runner_setup
 from edgeseg.video.pipeline import RunOptions
 from edgeseg.video.sources import open_source
@@ -109,26 +107,23 @@ def load(path, backend: str | None = None, *, device: str = "cpu", threads: int 
     return Model(path, backend, device, threads, input_size, dataset)
 
 
-def export_checkpoint(checkpoint, out_dir="edgeseg-out", *, precision: str = "fp32", device: str | None = None,
-           input_size: tuple[int, int] | None = None, dataset: str | None = None,
-           calib: str | None = None, data: str | None = None, calib_limit: int | None = None,
-           val: str | None = None, max_miou_drop: float | None = None, progress=None) -> Path:
-    """`edgeseg export`: the final artifact's path. `calib`/`data` as --calib/--data, `val` as
-    ROOT[:SPLIT]; `progress` an edgeseg.progress factory (default: silent)."""
-    options = o.ExportOptions(
-        precision=precision, device=device,
-        contract=o.ContractOptions(dataset=dataset, input_size=tuple(input_size) if input_size else None),
-        quant=o.QuantOptions(calib=calib, data=data, limit=calib_limit, val=val, max_miou_drop=max_miou_drop))
-    options = prepare_export(checkpoint, out_dir, options)
+def export_checkpoint(checkpoint, out_dir="edgeseg-out", options: o.ExportOptions | None = None, *, progress=None,
+                      **fields) -> Path:
+    """`edgeseg export`: the final artifact's path. Typed `options`, or their fields as flat keywords
+    (`precision="int8", calib=..., calib_data=..., val="ROOT:val", input_size=(360, 480)`, the names
+    of edgeseg.export.options.export_options); `progress` an edgeseg.progress factory (default: silent)."""
+    if options is not None and fields:
+        raise TypeError("give either options or their fields, not both")
+    options = options or o.export_options(**fields)
     return Path(run_export(checkpoint, out_dir, options, progress=progress).final)
 
 
-def tune_checkpoint(checkpoint, val: str, out_dir="edgeseg-tune", *, max_miou_drop: float = 0.3, calib: str | None = None,
-         data: str | None = None, input_size: tuple[int, int] | None = None, threads: int | None = None,
-         val_limit: int | None = None, rounds: int = 10, iters: int = 10, progress=None) -> Path:
-    """`edgeseg tune`: the chosen artifact's path (its report is tune.json beside it)."""
-    options = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=data,
-                          input_size=tuple(input_size) if input_size else None, threads=threads, val_limit=val_limit,
-                          protocol=Protocol(rounds=rounds, iters=iters))
+def tune_checkpoint(checkpoint, out_dir="edgeseg-tune", options: TuneOptions | None = None, *, progress=None,
+                    **fields) -> Path:
+    """`edgeseg tune`: the chosen artifact's path (its report is tune.json beside it). Typed
+    `options`, or TuneOptions' fields as keywords (`val="ROOT:val", max_miou_drop=0.3, calib=...`)."""
+    if options is not None and fields:
+        raise TypeError("give either options or their fields, not both")
+    options = options or TuneOptions(**fields)
     check_out_dir(out_dir)
     return Path(run_tune(checkpoint, out_dir, options, progress=progress).path)

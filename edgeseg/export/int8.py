@@ -137,7 +137,7 @@ class Quantized(OnnxStage):
         return outputs, check, extra
 
     def _budget_per_runtime(self, records: dict) -> None:
-        """--max-miou-drop holds on every runtime that will run the file, not only on ONNX Runtime's."""
+        """The accuracy budget holds on every runtime that will run the file, not only on ONNX Runtime's."""
         budget = self.config.max_miou_drop
         over = [f"{name} {rec['drop']:.2f}" for name, rec in records.items()
                 if budget is not None and rec.get("drop") is not None and rec["drop"] > budget]
