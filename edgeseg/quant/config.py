@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 from edgeseg.errors import EdgesegError
@@ -10,6 +11,12 @@ METHODS = ("minmax", "entropy", "percentile")
 TARGETS = ("tensorrt", "cpu")
 DTYPES = ("int8", "fp8")  # fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
 DEFAULT_METHOD = "percentile"  # measured: closest to FP32 (argmax agreement), benchmarks/results/int8-cpu.json
+
+
+def check_budget(flag: str, value) -> None:
+    """An accuracy budget is a finite number >= 0: nan passes every comparison and inf is not JSON."""
+    if value is None or not math.isfinite(value) or value < 0:
+        raise EdgesegError(f"{flag} must be a finite number >= 0 (mIoU points), got {value}")
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,8 @@ class QuantConfig:
             raise EdgesegError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if not 90.0 <= self.percentile < 100.0:
             raise EdgesegError(f"--calib-percentile must be within [90, 100) %, got {self.percentile}")
-        if self.max_miou_drop is not None and self.max_miou_drop < 0:
-            raise EdgesegError("--max-miou-drop must be >= 0")
+        if self.max_miou_drop is not None:
+            check_budget("--max-miou-drop", self.max_miou_drop)
         if self.dtype not in DTYPES:
             raise EdgesegError(f"quantized type must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.dtype == "fp8" and self.target != "tensorrt":

@@ -17,7 +17,9 @@ from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
+from edgeseg.models.registry import VARIANTS
 from edgeseg.platform import hardware
+from edgeseg.quant.config import check_budget
 from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.platform.hardware import physical_cores
 from edgeseg.tune.candidates import Candidate, accuracy_control, cpu_candidates, cpu_facts
@@ -46,8 +48,9 @@ class TuneOptions:
     def __post_init__(self):
         if not self.val:
             raise EdgesegError("tune needs --val ROOT[:SPLIT]: labelled images to measure each candidate's mIoU on")
-        if self.max_miou_drop is None or self.max_miou_drop < 0:
-            raise EdgesegError(f"--max-miou-drop must be >= 0 mIoU points, got {self.max_miou_drop}")
+        check_budget("--max-miou-drop", self.max_miou_drop)
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise EdgesegError(f"--variant {self.variant!r}: unknown; choose one of {', '.join(VARIANTS)}")
         if self.threads is not None and self.threads < 1:
             raise EdgesegError(f"--threads must be at least 1, got {self.threads}")
         if self.val_limit is not None and self.val_limit < 1:
@@ -64,15 +67,25 @@ class TuneResult:
 
 
 def open_val(o: TuneOptions):
+    """The val set, every sample labelled and every label's values read and checked now: a bad
+    label found by the first accuracy pass would come after all the builds."""
     root, _, split = o.val.partition(":")
     path = Path(root)
     if path.is_file():
-        return open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
-    if not path.is_dir():
+        ds = open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
+    elif not path.is_dir():
         raise EdgesegError(f"--val {o.val}: no such folder or list file")
-    ds = open_dataset(path, o.dataset, split or "val", o.val_limit, DatasetInfo.named(o.dataset))
-    if any(s.label is None for s in ds.samples):
-        raise EdgesegError(f"--val {o.val}: images without labels; tune needs labels to measure mIoU")
+    else:
+        ds = open_dataset(path, o.dataset, split or "val", o.val_limit, DatasetInfo.named(o.dataset))
+    unlabelled = [s.image.name for s in ds.samples if s.label is None]
+    if unlabelled:
+        raise EdgesegError(f"--val {o.val}: {len(unlabelled)} images without labels (first: {unlabelled[0]}); "
+                           "tune needs labels to measure mIoU")
+    for s in ds.samples:
+        try:
+            ds.load(s)
+        except EdgesegError as exc:
+            raise EdgesegError(f"--val {o.val}: {exc}") from None
     return ds
 
 
