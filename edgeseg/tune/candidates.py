@@ -26,6 +26,7 @@ class Candidate:
     calib: bool = False  # needs calibration images
     hint: str | None = None  # OpenVINO float precision (bf16)
     torch_mode: str | None = None  # torch runner on CUDA: eager | compile
+    tail: str | None = None  # output tail (tails.py); None: the graph's logits
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

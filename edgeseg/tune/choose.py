@@ -41,7 +41,7 @@ def accurate_enough(row: dict, obj: Objective) -> bool:
     """Within the accuracy budgets (FP32 always is); timing not considered."""
     if row.get("miou") is None:
         return False
-    if row.get("precision") == "fp32" and not row.get("tail_lossy"):
+    if row.get("precision") == "fp32" and row.get("tail") != "argmax-lowres":
         return True
     drop_ok = obj.min_fps is not None or (row.get("miou_drop") or 0.0) <= obj.max_miou_drop + 1e-9
     cls = row.get("class_drop")
@@ -85,10 +85,11 @@ def choose(rows: list[dict], obj: Objective) -> tuple[dict, str]:
         if not timed:
             raise EdgesegError("no candidate was measured (every build failed); see the table for why")
         if obj.min_fps is not None:
-            within = [r for r in timed if accurate_enough(r, obj)] or timed
-            best = min(within, key=lambda r: r["pipeline_ms"])
+            within = [r for r in timed if accurate_enough(r, obj)]
+            best = min(within or timed, key=lambda r: r["pipeline_ms"])
+            where = "within --max-class-drop " if within and obj.max_class_drop is not None else ""
             raise EdgesegError(f"--min-fps {obj.min_fps:g}: no candidate reaches it here; the fastest "
-                               f"{'within the budgets ' if within is not timed else ''}is {best['name']} at "
+                               f"{where}is {best['name']} at "
                                f"{fps(best):.1f} FPS ({best['pipeline_ms']:.2f} ms pipeline)")
         raise EdgesegError(f"no candidate is within {obj.describe()}; see the table")
     best = ok[0]
