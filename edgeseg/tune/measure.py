@@ -149,23 +149,21 @@ def close(runners) -> None:
 
 
 def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
-    """Interleaved rounds over all runners: per runner the median of round medians of the model
-    alone and of the pipeline (model, then the class map at `frame` size, default `size`, on the
-    host as eval and predict make it), their spread, and the load average before and after."""
+    """Interleaved rounds over all runners. Each timed run is `infer` (model-only) then the host's
+    class map at `frame` size (default `size`) as eval and predict make it (pipeline = both), so the
+    two figures come from the same runs. Per runner: the median of round medians of each, the
+    spread of the model figure, and the load average before and after the rounds."""
     frame = tuple(frame or size)
     batches = [input_batch(r.io_spec, tuple(size), 1) for r in runners]
     before = load()
-    for r, b in zip(runners, batches):
-        time_runner(r, b, warmup=protocol.warmup, iters=1)
+    threads = [time_runner(r, b, warmup=protocol.warmup, iters=1).get("cpu_threads") for r, b in zip(runners, batches)]
     model: list[list[float]] = [[] for _ in runners]
     pipe: list[list[float]] = [[] for _ in runners]
-    threads = [None] * len(runners)
     for _ in range(protocol.rounds):
         for i, (r, b) in enumerate(zip(runners, batches)):
-            res = time_runner(r, b, warmup=1, iters=protocol.iters)
-            model[i].append(res["end_to_end"]["median_ms"])
-            threads[i] = res.get("cpu_threads")
-            pipe[i].append(pipeline_ms(r, b, frame, protocol.iters))
+            m, p = timed_runs(r, b, frame, protocol.iters)
+            model[i].append(m)
+            pipe[i].append(p)
     after = load()
     return [{"median_ms": round(statistics.median(m), 3), "min_round_ms": round(min(m), 3),
              "max_round_ms": round(max(m), 3), "pipeline_ms": round(statistics.median(p), 3),
@@ -173,15 +171,28 @@ def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
             for m, p, t in zip(model, pipe, threads)]
 
 
-def pipeline_ms(runner, batch, frame, iters: int) -> float:
-    """Median ms of `infer` plus the host's work to a class map at `frame` size."""
-    ms = []
-    for _ in range(iters):
-        t0 = time.perf_counter_ns()
-        out = runner.infer(batch)
-        to_labels(out[0], frame)
-        ms.append((time.perf_counter_ns() - t0) / 1e6)
-    return statistics.median(ms)
+def timed_runs(runner, batch, frame, iters: int) -> tuple[float, float]:
+    """(median ms of `infer`, median ms of `infer` + class map at `frame`) over `iters` runs after one
+    untimed run; the garbage collector off while timing, as bench/speed.py does."""
+    import gc
+
+    to_labels(runner.infer(batch)[0], frame)
+    model, pipe = [], []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(iters):
+            t0 = time.perf_counter_ns()
+            out = runner.infer(batch)
+            t1 = time.perf_counter_ns()
+            to_labels(out[0], frame)
+            t2 = time.perf_counter_ns()
+            model.append((t1 - t0) / 1e6)
+            pipe.append((t2 - t0) / 1e6)
+    finally:
+        if enabled:
+            gc.enable()
+    return statistics.median(model), statistics.median(pipe)
 
 
 def accuracy(runners, ds) -> list[dict]:

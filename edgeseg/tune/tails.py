@@ -75,16 +75,18 @@ def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
         nodes += [helper.make_node("ArgMax", [out.name], ["tail_i64"], axis=1, keepdims=0),
                   helper.make_node("Cast", ["tail_i64"], ["labels"], to=TensorProto.UINT8)]
     else:
-        resize = _final_resize(graph, out.name, path)
+        resize, after = _final_resize(graph, out.name, path)
         sizes = numpy_helper.from_array(np.array([dims[0], 1, dims[2], dims[3]], np.int64), "tail_sizes")
         axes = numpy_helper.from_array(np.array([1], np.int64), "tail_axes")
         graph.initializer.extend([sizes, axes])
-        nodes += [helper.make_node("ArgMax", [resize.input[0]], ["tail_i64"], axis=1, keepdims=1),
+        nodes += [helper.make_node("Cast", [resize.input[0]], ["tail_f32"], to=TensorProto.FLOAT),  # fp16 heads too
+                  helper.make_node("ArgMax", ["tail_f32"], ["tail_i64"], axis=1, keepdims=1),
                   helper.make_node("Cast", ["tail_i64"], ["tail_u8"], to=TensorProto.UINT8),
                   helper.make_node("Resize", ["tail_u8", "", "", "tail_sizes"], ["tail_up"], mode="nearest",
                                    coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
                   helper.make_node("Squeeze", ["tail_up", "tail_axes"], ["labels"])]
-        graph.node.remove(resize)
+        for node in [resize, *after]:
+            graph.node.remove(node)
     graph.node.extend(nodes)
     graph.output.remove(out)
     shape = [dims[0], dims[2], dims[3]]
@@ -98,12 +100,21 @@ def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     return dest
 
 
+_PASS_ONNX = ("Cast", "QuantizeLinear", "DequantizeLinear")  # type or grid changes after the Resize
+_PASS_OV = ("Convert", "FakeQuantize")
+
+
 def _final_resize(graph, output: str, path: Path):
-    node = next((n for n in graph.node if output in n.output), None)
+    """(the model's final Resize, the cast/Q-DQ nodes between it and the output)."""
+    producer = {o: n for n in graph.node for o in n.output}
+    node, after = producer.get(output), []
+    while node is not None and node.op_type in _PASS_ONNX:
+        after.append(node)
+        node = producer.get(node.input[0])
     if node is None or node.op_type != "Resize":
         raise EdgesegError(f"{path.name}: the output is not made by a final Resize, so there is no head "
                            "resolution to take the argmax at (argmax-lowres)")
-    return node
+    return node, after
 
 
 def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
@@ -118,6 +129,8 @@ def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     source = logits
     if tail == "argmax-lowres":
         node = logits.get_node()
+        while node.get_type_name() in _PASS_OV:
+            node = node.input_value(0).get_node()
         if node.get_type_name() != "Interpolate":
             raise EdgesegError(f"{path.name}: the output is not made by a final Resize, so there is no head "
                                "resolution to take the argmax at (argmax-lowres)")
