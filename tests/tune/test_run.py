@@ -90,27 +90,47 @@ def test_bf16_pick_runs_bf16_from_the_file(tuned_run):
     assert open_runner(row["path"], precision_hint="f32").properties()["INFERENCE_PRECISION_HINT"] == "f32"
 
 
-def test_rerun_reuses_builds_and_measurements(tuned_run, monkeypatch):
+def test_rerun_reuses_accuracy_and_times_every_candidate_again(tuned_run, monkeypatch):
+    """Latencies compare only within one interleaved run: a re-run re-times all, re-scores none."""
     from edgeseg.tune import measure, tune
 
     result, opts, out = tuned_run
 
-    def no_timing(*a, **k):
-        raise AssertionError("a re-run measured again")
+    def no_scoring(*a, **k):
+        raise AssertionError("a re-run scored again")
 
-    monkeypatch.setattr(measure, "latency", no_timing)
-    again = tune(TRAINED, out, opts)
-    assert all(r["cached"] for r in again.report["candidates"])
-    assert [r["median_ms"] for r in again.report["candidates"]] == [r["median_ms"] for r in result.report["candidates"]]
-    assert again.report["chosen"]["name"] == result.report["chosen"]["name"]
+    monkeypatch.setattr(measure, "accuracy", no_scoring)
+    again = tuned.refresh(tune(TRAINED, out, opts))
+    measured = [r for r in again.report["candidates"] if r.get("miou") is not None]
+    assert measured and all(r["cached"] for r in measured)
+    assert all(r["load"]["before"] and r["pipeline_ms"] >= r["median_ms"] > 0 for r in measured)
+    before = {r["name"]: r["miou"] for r in result.report["candidates"] if r.get("miou") is not None}
+    assert {r["name"]: r["miou"] for r in measured} == before
+    assert len(list(out.glob("*.tuned.xml")) + list(out.glob("*.tuned.onnx"))) == 1  # one pick, the new one
 
 
 def test_other_threads_measure_again(tuned_run):
     from edgeseg.tune.candidates import Candidate
-    from edgeseg.tune.measure import Protocol, key, machine
+    from edgeseg.tune.measure import key, machine
 
     result, _, _ = tuned_run
     row = result.report["candidates"][0]
     cand = Candidate(row["name"], row["graph"], row["backend"], row["precision"], row["order"])
-    keys = {key(row["path"], cand, machine(t), "val", Protocol(), tuned.SIZE) for t in (1, 2)}
+    keys = {key(row["sha256"], cand, machine(t), "val", tuned.SIZE) for t in (1, 2)}
     assert len(keys) == 2
+
+
+def test_tails_on_candidates_in_the_running(tuned_run):
+    """In-graph argmax gives the logits model's class maps (same mIoU and agreement over the val
+    set); argmax at the head's resolution is scored on its own."""
+    result, opts, _ = tuned_run
+    rows = {r["name"]: r for r in result.report["candidates"]}
+    tailed = [r for r in rows.values() if r.get("tail") and r.get("miou") is not None]
+    assert {r["tail"] for r in tailed} == {"argmax", "argmax-lowres"}
+    for r in tailed:
+        base = rows[r["name"].rsplit(" ", 1)[0]]
+        assert base.get("miou_drop") is not None and base["miou_drop"] <= opts.max_miou_drop or base["precision"] == "fp32"
+        assert read_metadata(r["path"])["io"]["output"]["kind"] == "labels"
+        if r["tail"] == "argmax":
+            assert (r["miou"], r["agreement"]) == (base["miou"], base["agreement"]), r["name"]
+        assert r["pipeline_ms"] >= r["median_ms"] > 0
