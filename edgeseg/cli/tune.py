@@ -32,6 +32,9 @@ def tune_cmd(
                                                        "accurate candidate whose pipeline reaches this rate"),
     max_class_drop: Optional[float] = typer.Option(None, help="also bound the worst single class's IoU drop "
                                                               "(points)"),
+    input_sizes: Optional[str] = typer.Option(None, help="also try these smaller model inputs (comma list of HxW), "
+                                                         "built only for candidates within the budget; scored at "
+                                                         "the labels' resolution, timed to a full-size class map"),
     check: Optional[str] = typer.Option(None, help="regression gate: re-measure the pick and runner-up of this "
                                                    "tune.json here; exit 1 when they regressed"),
     tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
@@ -56,7 +59,8 @@ def tune_cmd(
                           input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
                           val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters),
                           tails=tuple(t.strip() for t in tails.split(",") if t.strip()), min_fps=min_fps,
-                          max_class_drop=max_class_drop)
+                          max_class_drop=max_class_drop,
+                          input_sizes=tuple(parse_size(v.strip()) for v in (input_sizes or "").split(",") if v.strip()))
     check_out_dir(out_dir)
     if plan:
         from edgeseg.tune.plan import plan as make_plan

@@ -27,9 +27,10 @@ class Candidate:
     hint: str | None = None  # OpenVINO float precision (bf16)
     torch_mode: str | None = None  # torch runner on CUDA: eager | compile
     tail: str | None = None  # output tail (tails.py); None: the graph's logits
+    size: tuple[int, int] | None = None  # model input (H, W) when not tune's --input-size
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
 
 
 INT8_PRESETS = {"int8-tensorrt": "tensorrt", "int8-cpu": "cpu"}  # graph -> quant preset of the export

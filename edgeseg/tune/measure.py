@@ -49,9 +49,13 @@ def machine(threads: int) -> dict:
 
     flags = hardware.this_cpu_flags()
     cpuinfo = hardware.CPUINFO.read_text(errors="replace") if hardware.CPUINFO.exists() else ""
-    return {"cpu": hardware.cpu_model(cpuinfo), "arch": platform.machine(), "isa": list(hardware.isa_summary(flags)),
-            "flags": list(flags), "threads": threads,
-            "versions": versions("onnxruntime", "openvino", "nncf", "numpy", "torch", "tensorrt")}
+    found = {"cpu": hardware.cpu_model(cpuinfo), "arch": platform.machine(), "isa": list(hardware.isa_summary(flags)),
+             "flags": list(flags), "threads": threads,
+             "versions": versions("onnxruntime", "openvino", "nncf", "numpy", "torch", "tensorrt")}
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    if cap:  # oneDNN (OpenVINO's CPU plugin) runs a lesser CPU's code paths: another machine, as far as figures go
+        found["isa_cap"] = f"ONEDNN_MAX_CPU_ISA={cap} (emulated on this CPU)"
+    return found
 
 
 def artifact_sha(path) -> str:
@@ -75,8 +79,8 @@ def key(sha: str, cand, mach: dict, val: str, size) -> str:
     """Everything an accuracy figure depends on (`sha`: artifact_sha of the file that runs)."""
     what = {"artifact": sha, "backend": cand.backend, "hint": cand.hint, "precision": cand.precision,
             "torch": cand.torch_mode, "cpu": mach["cpu"],
-            "flags": mach["flags"], "threads": mach["threads"], "versions": mach["versions"], "val": val,
-            "size": list(size)}
+            "flags": mach["flags"], "isa_cap": mach.get("isa_cap"), "threads": mach["threads"],
+            "versions": mach["versions"], "val": val, "size": list(size)}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
@@ -154,7 +158,7 @@ def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
     two figures come from the same runs. Per runner: the median of round medians of each, the
     spread of the model figure, and the load average before and after the rounds."""
     frame = tuple(frame or size)
-    batches = [input_batch(r.io_spec, tuple(size), 1) for r in runners]
+    batches = [input_batch(r.io_spec, own_size(r.io_spec, size), 1) for r in runners]
     before = load()
     threads = [time_runner(r, b, warmup=protocol.warmup, iters=1).get("cpu_threads") for r, b in zip(runners, batches)]
     model: list[list[float]] = [[] for _ in runners]
@@ -169,6 +173,16 @@ def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
              "max_round_ms": round(max(m), 3), "pipeline_ms": round(statistics.median(p), 3),
              "cpu_threads": t, "load": {"before": before, "after": after}}
             for m, p, t in zip(model, pipe, threads)]
+
+
+def own_size(spec, size) -> tuple[int, int]:
+    """The input (H, W) a runner declares (candidates at other --input-sizes), else `size`."""
+    shape = list(spec.input_shape or ())
+    if len(shape) == 4:
+        dims = shape[1:3] if spec.input_layout == "NHWC" else shape[2:4]
+        if all(isinstance(d, int) and d > 0 for d in dims):
+            return tuple(dims)
+    return tuple(size)
 
 
 def timed_runs(runner, batch, frame, iters: int) -> tuple[float, float]:

@@ -31,8 +31,8 @@ def with_ratios(rows: list[dict]) -> list[dict]:
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# edgeseg tune: {Path(report['checkpoint']).name} at {report['input_size'][0]}x{report['input_size'][1]}",
-             "", f"- machine: {m['cpu']} ({m['arch']}), ISA: {', '.join(m['isa']) or 'none read'}, "
-             f"{m['threads']} threads", "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             "", f"- machine: {m['cpu']} ({m['arch']}), ISA: {', '.join(m['isa']) or 'none read'}"
+             f"{'; ' + m['isa_cap'] if m.get('isa_cap') else ''}, {m['threads']} threads", "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- val: {report['val']} ({report['val_images']} images); objective: {_objective(report)}",
              f"- calibration: {report['calib']}", f"- protocol: {_protocol(report['protocol'])}",
              f"- load average (1, 5, 15 min) before and after timing: {_load(report.get('timing_load'))}", "",
@@ -89,6 +89,8 @@ def plot(report: dict, path: Path) -> None:
 
     m = report["machine"]
     device = f"{m['cpu']} ({', '.join(m.get('isa') or []) or 'ISA not read'}), {m['threads']} threads"
+    if m.get("isa_cap"):
+        device += f", {m['isa_cap']}"
     rows = [r for r in report["candidates"] if r.get("pipeline_ms") and r.get("miou") is not None]
     points = [{"artifact": r["name"], "precision": r["precision"], "backend": r["backend"], "device": device,
                "fps": round(1000.0 / r["pipeline_ms"], 3), "miou": r["miou"]} for r in rows]

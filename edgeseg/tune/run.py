@@ -52,6 +52,7 @@ class TuneOptions:
     tails: tuple[str, ...] = ("logits", "argmax", "argmax-lowres")
     min_fps: float | None = None  # most accurate whose pipeline reaches it (instead of fastest within the budget)
     max_class_drop: float | None = None  # worst single class's IoU drop, in points
+    input_sizes: tuple[tuple[int, int], ...] = ()  # smaller model inputs to try besides input_size
 
     def __post_init__(self):
         if not self.val:
@@ -64,6 +65,10 @@ class TuneOptions:
         if self.variant is not None and self.variant not in VARIANTS:
             raise EdgesegError(f"--variant {self.variant!r}: unknown; choose one of {', '.join(VARIANTS)}")
         object.__setattr__(self, "tails", check_tails(tuple(self.tails)))
+        sizes = tuple(tuple(int(v) for v in s) for s in self.input_sizes)
+        if any(len(s) != 2 or min(s) < 1 for s in sizes):
+            raise EdgesegError(f"--input-sizes must be HxW sizes, got {self.input_sizes}")
+        object.__setattr__(self, "input_sizes", tuple(dict.fromkeys(sizes)))
         if self.threads is not None and self.threads < 1:
             raise EdgesegError(f"--threads must be at least 1, got {self.threads}")
         if self.val_limit is not None and self.val_limit < 1:
@@ -163,11 +168,35 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         elif nncf:
             skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"
                             if o.min_fps is None else "--min-fps ranks by mIoU: every candidate is in the running"})
+        rows += sized(rows, o, state, ckpt, work, calib, progress)
         tailed, out = tail_candidates(rows, o, len(rows))
         rows += state.score(tailed)
         skipped += out
         state.time(rows)
         return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
+
+
+def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, progress) -> list[dict]:
+    """The candidates still in the running, built and scored at each other --input-sizes size
+    (scored at the labels' resolution, as eval resizes: logits bilinear, class maps nearest)."""
+    out: list[dict] = []
+    for size in (s for s in o.input_sizes if s != state.size):
+        keep = [r for r in rows if r.get("miou") is not None and not r.get("tail") and not r.get("size")
+                and accurate_enough(r, o.objective)]
+        if not keep:
+            break
+        built = build.build_graphs(ckpt, work, replace(o, input_size=size), {r["graph"] for r in keep}, calib, progress)
+        if "nncf-ac" in state.built and any(r["graph"] == "nncf-ac" for r in keep):
+            built["nncf-ac"] = "accuracy control is built at the first size only"
+        state.builts[size] = built
+        cands = [replace(_candidate(r), name=f"{r['name']} @{size[0]}x{size[1]}", order=len(rows) + len(out) + i,
+                         size=size) for i, r in enumerate(keep)]
+        out += state.score(cands)
+    return out
+
+
+def _candidate(row: dict) -> Candidate:
+    return Candidate(**{k: (tuple(v) if k == "size" and v else v) for k, v in row.items() if k in _CANDIDATE_FIELDS})
 
 
 def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[Candidate], list[dict]]:
@@ -182,12 +211,12 @@ def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[
             skipped.append({"name": f"{r['name']} + tails", "reason": "over the accuracy budget already as logits"})
             continue
         for t in extra:
-            base = Candidate(**{k: v for k, v in r.items() if k in _CANDIDATE_FIELDS})
+            base = _candidate(r)
             out.append(replace(base, name=f"{r['name']} {t}", order=start + len(out), tail=t))
     return out, skipped
 
 
-_CANDIDATE_FIELDS = ("name", "graph", "backend", "precision", "order", "calib", "hint", "torch_mode", "tail")
+_CANDIDATE_FIELDS = ("name", "graph", "backend", "precision", "order", "calib", "hint", "torch_mode", "tail", "size")
 
 
 def _preprocess(onnx_path: Path) -> dict:
@@ -223,17 +252,18 @@ class Measuring:
         self.size = tuple(read_metadata(built["fp32"])["preprocess"]["input_size"])
         self.val = measure.val_id(ds)
         self.load: dict | None = None
+        self.builts = {self.size: built}
 
     def score(self, cands) -> list[dict]:
         rows, todo = [], []
         for c in cands:
-            path = build.artifact(c, self.built)
+            path = build.artifact(c, self.builts.get(tuple(c.size or self.size), self.built))
             row = {**c.to_dict(), "path": str(path) if isinstance(path, Path) else None}
             if not isinstance(path, Path):
                 row["error"] = path
             else:
                 row["sha256"] = measure.artifact_sha(path)
-                row["key"] = measure.key(row["sha256"], c, self.machine, self.val, self.size)
+                row["key"] = measure.key(row["sha256"], c, self.machine, self.val, c.size or self.size)
                 cached = self.cache.get(row["key"], row["sha256"])
                 if cached:
                     row.update(cached, cached=True)
@@ -254,8 +284,7 @@ class Measuring:
     def time(self, rows) -> None:
         """One interleaved run over every scored row: latencies only compare within one run."""
         scored = [r for r in rows if r.get("miou") is not None]
-        runners = self._open([(Candidate(**{k: v for k, v in r.items() if k in _CANDIDATE_FIELDS}), Path(r["path"]))
-                              for r in scored])
+        runners = self._open([(_candidate(r), Path(r["path"])) for r in scored])
         try:
             times = measure.latency(runners, self.size, self.o.protocol)
         finally:
