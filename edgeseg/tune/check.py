@@ -10,6 +10,7 @@ timed together (interleaved), so a busy machine slows both; the load average is 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import edgeseg.tune.measure as measure
 from edgeseg.errors import EdgesegError
 from edgeseg.tune.candidates import Candidate
 from edgeseg.tune.choose import Objective, choose, runner_up
+from edgeseg.tune.run import TuneOptions, open_val
 
 MIOU_TOLERANCE = 0.1  # points; accuracy is deterministic on one machine, so this is generous
 _FIELDS = ("name", "graph", "backend", "precision", "order", "calib", "hint", "torch_mode", "tail")
@@ -88,10 +90,6 @@ def verdict(report: dict, fresh: dict[str, dict], tolerance: float) -> tuple[boo
 
 def check(record_path, tolerance: float = 0.10) -> CheckResult:
     """Re-measure and judge; raises EdgesegError for a record that cannot be checked here."""
-    import math
-
-    from edgeseg.tune.run import TuneOptions, open_val
-
     if not (math.isfinite(tolerance) and 0 <= tolerance < 10):
         raise EdgesegError(f"--tolerance must be a fraction within 0..10 (0.1 = 10 %), got {tolerance}")
     report = read_record(record_path)

@@ -12,18 +12,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from edgeseg.data.contract import DatasetInfo
 from edgeseg.platform.hardware import physical_cores
 from edgeseg.tune.candidates import cpu_candidates, cpu_facts
 from edgeseg.tune.gpu import gpu_candidates
+from edgeseg.tune.run import check_device, open_val
 
 BASE_MS, BASE_PIXELS, BASE_THREADS = 91.9, 360 * 480, 2  # FP32 OpenVINO, docs/tune.md (AMX Xeon, 2 threads)
 BUILD_S = {"fp32": 40, "int8": 120, "nncf": 90, "ir": 6, "tail": 6, "engine": 300}  # typical, same machine
 
 
 def plan(ckpt, out_dir, o) -> str:
-    from edgeseg.data.contract import DatasetInfo
-    from edgeseg.tune.run import check_device, open_val
-
     profile = check_device(o.device)
     ds = open_val(o)
     cands, skipped = gpu_candidates() if profile.gpu else cpu_candidates(cpu_facts())
@@ -33,10 +32,11 @@ def plan(ckpt, out_dir, o) -> str:
     graphs = sorted({c.graph for c in cands})
     irs = sum(1 for c in cands if c.backend == "openvino" and c.graph not in ("nncf",))
     n_tails = len(cands) * len(tails)
-    build_s = sum(BUILD_S["fp32" if g == "fp32" else "nncf" if g == "nncf" else "engine" if g.startswith("engine")
-                      else "int8" for g in graphs) + irs * BUILD_S["ir"] + n_tails * BUILD_S["tail"]
+    build_s = sum(BUILD_S[_kind(g)] for g in graphs) + irs * BUILD_S["ir"] + n_tails * BUILD_S["tail"]
+    sizes = [s for s in o.input_sizes if tuple(s) != tuple(size)]
+    build_s *= 1 + len(sizes)  # upper bound: every graph rebuilt at every other size
     ms, source = _latency(Path(out_dir), size, threads)
-    runs = len(cands) + n_tails
+    runs = (len(cands) + n_tails) * (1 + len(sizes))
     p = o.protocol
     score_s = runs * len(ds) * ms / 1000 * 1.5  # + reading, preprocessing and resizing each image
     time_s = runs * (p.warmup + p.rounds * (1 + 2 * p.iters)) * ms / 1000
@@ -48,10 +48,19 @@ def plan(ckpt, out_dir, o) -> str:
     lines += [f"  skipped: {s['name']} ({s['reason']})" for s in skipped]
     if tails:
         lines.append(f"tails {', '.join(tails)}: at most {n_tails} more, only on candidates within the budget")
+    if sizes:
+        lines.append(f"input sizes {', '.join(f'{h}x{w}' for h, w in sizes)}: each at most as many again, only "
+                     "for candidates within the budget")
     lines.append(f"estimate (rough; latency {ms:.0f} ms per FP32 run {source}): builds ~{build_s / 60:.0f} min, "
                  f"scoring ~{score_s / 60:.0f} min, timing ~{time_s / 60:.0f} min "
                  f"(at most {runs} candidates x {p.rounds} rounds x {p.iters} runs, model and pipeline)")
     return "\n".join(lines)
+
+
+def _kind(graph: str) -> str:
+    if graph in ("fp32", "nncf"):
+        return graph
+    return "engine" if graph.startswith("engine") else "int8"
 
 
 def _latency(out_dir: Path, size, threads: int) -> tuple[float, str]:

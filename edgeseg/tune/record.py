@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, read_sidecar, sidecar_path, write_json, write_sidecar
+from edgeseg.bench.plot import DPI, figure
 from edgeseg.tune.choose import pareto
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,6 @@ def _fmt(v) -> str:
 def plot(report: dict, path: Path) -> None:
     """mIoU against pipeline FPS of every measured candidate: the Pareto front, the pick ringed,
     the budget drawn (mIoU floor, or the --min-fps line), the machine in the legend."""
-    from edgeseg.bench.plot import DPI, figure
-
     m = report["machine"]
     device = f"{m['cpu']} ({', '.join(m.get('isa') or []) or 'ISA not read'}), {m['threads']} threads"
     if m.get("isa_cap"):

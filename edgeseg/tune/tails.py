@@ -19,6 +19,8 @@ from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, read_metadata, sha256_file, set_onnx_metadata, write_sidecar
 from edgeseg.errors import EdgesegError
+from edgeseg.export.openvino_ir import write_ir
+from edgeseg.quant.graph_order import topological_sort
 
 TAILS = ("logits", "argmax", "argmax-lowres")
 
@@ -63,8 +65,6 @@ def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from edgeseg.quant.graph_order import topological_sort
 
     model = onnx.load(str(path))
     graph = model.graph
@@ -120,8 +120,6 @@ def _final_resize(graph, output: str, path: Path):
 def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     import openvino as ov
     import openvino.opset13 as ops
-
-    from edgeseg.export.openvino_ir import write_ir
 
     model = ov.Core().read_model(str(path))
     result = model.get_results()[0]

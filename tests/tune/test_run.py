@@ -134,3 +134,35 @@ def test_tails_on_candidates_in_the_running(tuned_run):
         if r["tail"] == "argmax":
             assert (r["miou"], r["agreement"]) == (base["miou"], base["agreement"]), r["name"]
         assert r["pipeline_ms"] >= r["median_ms"] > 0
+
+
+def test_input_sizes_scored_at_label_resolution(tuned_run):
+    """A smaller input is built only for candidates in the running, and its mIoU is the one of its
+    class maps at the labels' size (logits resized bilinearly, as eval does), recomputed here."""
+    from dataclasses import replace
+
+    from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.data.metrics import ConfusionMatrix
+    from edgeseg.runtime import open_runner
+    from edgeseg.tune import tune
+    from edgeseg.tune.run import open_val
+
+    _, opts, out = tuned_run
+    small = (144, 192)
+    result = tuned.refresh(tune(TRAINED, out, replace(opts, tails=("logits",), input_sizes=(tuned.SIZE, small))))
+    rows = {r["name"]: r for r in result.report["candidates"]}
+    sized = [r for r in rows.values() if r.get("size") == list(small)]
+    assert sized and all(rows[r["name"].rsplit(" @", 1)[0]]["miou_drop"] <= opts.max_miou_drop
+                         or r["precision"] == "fp32" for r in sized)
+    row = next(r for r in sized if r["backend"] == "onnxruntime" and r["precision"] == "fp32")
+    assert read_metadata(row["path"])["preprocess"]["input_size"] == list(small)
+    ds = open_val(opts)
+    cm = ConfusionMatrix(ds.info.num_classes, ds.info.ignore_index)
+    with open_runner(row["path"], threads=2) as runner:
+        for s in ds.samples:
+            image, label = ds.load(s)
+            labels = predict_labels(runner, image)
+            assert labels.shape == label.shape  # the labels' resolution, not the model's
+            cm.update(label, labels)
+    assert cm.miou() == pytest.approx(row["miou"], abs=1e-3)
+    assert row["pipeline_ms"] >= row["median_ms"] > 0
