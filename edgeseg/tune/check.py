@@ -108,7 +108,8 @@ def check(record_path, tolerance: float = 0.10) -> CheckResult:
                        protocol=measure.Protocol(p["rounds"], p["iters"], p["warmup"]))
     ds = open_val(opts)
     if report.get("val_id") and measure.val_id(ds) != report["val_id"]:
-        raise EdgesegError(f"--check: the val set {report['val']} is not the one that was tuned on (its content changed)")
+        raise EdgesegError(f"--check: the val set {report['val']} is not the one that was tuned on "
+                           "(its content changed)")
     threads = report["machine"]["threads"]
     size = report["input_size"]
     items = [(Candidate(**{k: v for k, v in r.items() if k in _FIELDS}), Path(r["path"])) for r in [ref] + rows]
@@ -120,6 +121,6 @@ def check(record_path, tolerance: float = 0.10) -> CheckResult:
         measure.close(runners)
     fresh = {r["name"]: {**s, **t} for r, s, t in zip(rows, scores, times)}
     ok, reason = verdict(report, fresh, tolerance)
-    table = [{"name": r["name"], "recorded_pipeline_ms": r["pipeline_ms"], "pipeline_ms": fresh[r["name"]]["pipeline_ms"],
-              "recorded_miou": r["miou"], "miou": fresh[r["name"]]["miou"]} for r in rows]
+    table = [{"name": r["name"], "recorded_pipeline_ms": r["pipeline_ms"], "recorded_miou": r["miou"],
+              "pipeline_ms": fresh[r["name"]]["pipeline_ms"], "miou": fresh[r["name"]]["miou"]} for r in rows]
     return CheckResult(ok, reason, table, times[0]["load"] if times else None)

@@ -101,9 +101,11 @@ def choose(rows: list[dict], obj: Objective) -> tuple[dict, str]:
         second = ok[1]
         why += f"; next {second['name']} at {second['pipeline_ms']:.2f} ms, mIoU {second['miou']:.2f}"
         if rank_key(second, obj)[:1] == rank_key(best, obj)[:1]:
-            why += " (tie: " + ("the faster" if obj.min_fps is not None else "smaller drop, then the simpler artifact") + ")"
+            rule = "the faster" if obj.min_fps is not None else "smaller drop, then the simpler artifact"
+            why += f" (tie: {rule})"
     if obj.min_fps is None:
-        over = [r for r in rows if measured(r) and not accurate_enough(r, obj) and r["pipeline_ms"] < best["pipeline_ms"]]
+        over = [r for r in rows if measured(r) and not accurate_enough(r, obj)
+                and r["pipeline_ms"] < best["pipeline_ms"]]
         if over:
             why += "; faster but over the budget: " + ", ".join(
                 f"{r['name']} (drop {r.get('miou_drop') or 0.0:.2f}" +

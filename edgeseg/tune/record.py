@@ -33,7 +33,8 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# edgeseg tune: {Path(report['checkpoint']).name} at {report['input_size'][0]}x{report['input_size'][1]}",
              "", f"- machine: {m['cpu']} ({m['arch']}), ISA: {', '.join(m['isa']) or 'none read'}"
-             f"{'; ' + m['isa_cap'] if m.get('isa_cap') else ''}, {m['threads']} threads", "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             f"{'; ' + m['isa_cap'] if m.get('isa_cap') else ''}, {m['threads']} threads",
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- val: {report['val']} ({report['val_images']} images); objective: {_objective(report)}",
              f"- calibration: {report['calib']}", f"- protocol: {_protocol(report['protocol'])}",
              f"- load average (1, 5, 15 min) before and after timing: {_load(report.get('timing_load'))}", "",
