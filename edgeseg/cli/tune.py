@@ -35,6 +35,8 @@ def tune_cmd(
     input_sizes: Optional[str] = typer.Option(None, help="also try these smaller model inputs (comma list of HxW), "
                                                          "built only for candidates within the budget; scored at "
                                                          "the labels' resolution, timed to a full-size class map"),
+    thread_counts: Optional[str] = typer.Option(None, help="also try these CPU thread counts (comma list) on the "
+                                                           "candidates within the budget"),
     check: Optional[str] = typer.Option(None, help="regression gate: re-measure the pick and runner-up of this "
                                                    "tune.json here; exit 1 when they regressed"),
     tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
@@ -60,7 +62,8 @@ def tune_cmd(
                           val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters),
                           tails=tuple(t.strip() for t in tails.split(",") if t.strip()), min_fps=min_fps,
                           max_class_drop=max_class_drop,
-                          input_sizes=tuple(parse_size(v.strip()) for v in (input_sizes or "").split(",") if v.strip()))
+                          input_sizes=tuple(parse_size(v.strip()) for v in (input_sizes or "").split(",") if v.strip()),
+                          thread_counts=_counts(thread_counts))
     check_out_dir(out_dir)
     if plan:
         from edgeseg.tune.plan import plan as make_plan
@@ -70,6 +73,15 @@ def tune_cmd(
     result = tune(checkpoint, out_dir, options, progress=progress)
     console(stderr=True).print(_table(result.report))
     typer.echo(str(result.path))
+
+
+def _counts(text: str | None) -> tuple[int, ...]:
+    from edgeseg.errors import EdgesegError
+
+    try:
+        return tuple(int(v) for v in (text or "").split(",") if v.strip())
+    except ValueError:
+        raise EdgesegError(f"--thread-counts must be a comma list of whole numbers, got {text!r}") from None
 
 
 def _check(record: str, tolerance: float):

@@ -8,7 +8,7 @@ plain NNCF misses the budget). On an NVIDIA GPU: see gpu.py.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from edgeseg import runtime as runners
 from edgeseg.errors import EdgesegError
@@ -28,9 +28,16 @@ class Candidate:
     torch_mode: str | None = None  # torch runner on CUDA: eager | compile
     tail: str | None = None  # output tail (tails.py); None: the graph's logits
     size: tuple[int, int] | None = None  # model input (H, W) when not tune's --input-size
+    threads: int | None = None  # CPU threads when not tune's --threads (the threads axis)
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Candidate":
+        """The candidate a table row (to_dict plus figures) was measured as."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "size" and v else v) for k, v in row.items() if k in names})
 
 
 INT8_PRESETS = {"int8-tensorrt": "tensorrt", "int8-cpu": "cpu"}  # graph -> quant preset of the export

@@ -21,7 +21,6 @@ from edgeseg.tune.choose import Objective, choose, runner_up
 from edgeseg.tune.run import TuneOptions, open_val
 
 MIOU_TOLERANCE = 0.1  # points; accuracy is deterministic on one machine, so this is generous
-_FIELDS = ("name", "graph", "backend", "precision", "order", "calib", "hint", "torch_mode", "tail")
 
 
 @dataclass
@@ -112,7 +111,7 @@ def check(record_path, tolerance: float = 0.10) -> CheckResult:
                            "(its content changed)")
     threads = report["machine"]["threads"]
     size = report["input_size"]
-    items = [(Candidate(**{k: v for k, v in r.items() if k in _FIELDS}), Path(r["path"])) for r in [ref] + rows]
+    items = [(Candidate.from_row(r), Path(r["path"])) for r in [ref] + rows]
     runners = measure.open_runners(items, threads, size, opts.dataset)
     try:
         scores = measure.accuracy(runners, ds)[1:]

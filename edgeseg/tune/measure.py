@@ -79,7 +79,7 @@ def key(sha: str, cand, mach: dict, val: str, size) -> str:
     """Everything an accuracy figure depends on (`sha`: artifact_sha of the file that runs)."""
     what = {"artifact": sha, "backend": cand.backend, "hint": cand.hint, "precision": cand.precision,
             "torch": cand.torch_mode, "cpu": mach["cpu"],
-            "flags": mach["flags"], "isa_cap": mach.get("isa_cap"), "threads": mach["threads"],
+            "flags": mach["flags"], "isa_cap": mach.get("isa_cap"), "threads": cand.threads or mach["threads"],
             "versions": mach["versions"], "val": val, "size": list(size)}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
@@ -134,7 +134,7 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     runners = []
     try:
         for cand, path in items:
-            options = {"threads": threads, **runner_options(cand)}
+            options = {"threads": getattr(cand, "threads", None) or threads, **runner_options(cand)}
             if cand.backend == "torch":
                 options.update(input_size=tuple(size), dataset=dataset)
             if cand.backend == "openvino":

@@ -36,7 +36,8 @@ def plan(ckpt, out_dir, o) -> str:
     sizes = [s for s in o.input_sizes if tuple(s) != tuple(size)]
     build_s *= 1 + len(sizes)  # upper bound: every graph rebuilt at every other size
     ms, source = _latency(Path(out_dir), size, threads)
-    runs = (len(cands) + n_tails) * (1 + len(sizes))
+    counts = [t for t in o.thread_counts if t != threads]
+    runs = (len(cands) + n_tails) * (1 + len(sizes)) * (1 + len(counts))
     p = o.protocol
     score_s = runs * len(ds) * ms / 1000 * 1.5  # + reading, preprocessing and resizing each image
     time_s = runs * (p.warmup + p.rounds * (1 + 2 * p.iters)) * ms / 1000
@@ -48,6 +49,9 @@ def plan(ckpt, out_dir, o) -> str:
     lines += [f"  skipped: {s['name']} ({s['reason']})" for s in skipped]
     if tails:
         lines.append(f"tails {', '.join(tails)}: at most {n_tails} more, only on candidates within the budget")
+    if counts:
+        lines.append(f"thread counts {', '.join(map(str, counts))}: each at most as many again, only on candidates "
+                     "within the budget")
     if sizes:
         lines.append(f"input sizes {', '.join(f'{h}x{w}' for h, w in sizes)}: each at most as many again, only "
                      "for candidates within the budget")

@@ -53,6 +53,7 @@ class TuneOptions:
     min_fps: float | None = None  # most accurate whose pipeline reaches it (instead of fastest within the budget)
     max_class_drop: float | None = None  # worst single class's IoU drop, in points
     input_sizes: tuple[tuple[int, int], ...] = ()  # smaller model inputs to try besides input_size
+    thread_counts: tuple[int, ...] = ()  # other CPU thread counts to try on the candidates in the running
 
     def __post_init__(self):
         if not self.val:
@@ -71,6 +72,9 @@ class TuneOptions:
         object.__setattr__(self, "input_sizes", tuple(dict.fromkeys(sizes)))
         if self.threads is not None and self.threads < 1:
             raise EdgesegError(f"--threads must be at least 1, got {self.threads}")
+        if any(t < 1 for t in self.thread_counts):
+            raise EdgesegError(f"--thread-counts must be at least 1 each, got {list(self.thread_counts)}")
+        object.__setattr__(self, "thread_counts", tuple(dict.fromkeys(int(t) for t in self.thread_counts)))
         if self.val_limit is not None and self.val_limit < 1:
             raise EdgesegError(f"--val-limit must be at least 1, got {self.val_limit}")
         p = self.protocol
@@ -172,6 +176,7 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         tailed, out = tail_candidates(rows, o, len(rows))
         rows += state.score(tailed)
         skipped += out
+        rows += state.score(threaded(rows, o, threads))
         state.time(rows)
         return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
 
@@ -189,14 +194,21 @@ def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, prog
         if "nncf-ac" in state.built and any(r["graph"] == "nncf-ac" for r in keep):
             built["nncf-ac"] = "accuracy control is built at the first size only"
         state.builts[size] = built
-        cands = [replace(_candidate(r), name=f"{r['name']} @{size[0]}x{size[1]}", order=len(rows) + len(out) + i,
+        cands = [replace(Candidate.from_row(r), name=f"{r['name']} @{size[0]}x{size[1]}", order=len(rows) + len(out) + i,
                          size=size) for i, r in enumerate(keep)]
         out += state.score(cands)
     return out
 
 
-def _candidate(row: dict) -> Candidate:
-    return Candidate(**{k: (tuple(v) if k == "size" and v else v) for k, v in row.items() if k in _CANDIDATE_FIELDS})
+def threaded(rows: list[dict], o: TuneOptions, threads: int) -> list[Candidate]:
+    """Each other --thread-counts count on each candidate still in the running (tails and sizes
+    included), scored and timed like any candidate: the same file, another runtime setting."""
+    keep = [r for r in rows if r.get("miou") is not None and not r.get("threads") and accurate_enough(r, o.objective)]
+    out = []
+    for t in (t for t in o.thread_counts if t != threads):
+        out += [replace(Candidate.from_row(r), name=f"{r['name']} {t}t", order=len(rows) + len(out) + i, threads=t)
+                for i, r in enumerate(keep)]
+    return out
 
 
 def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[Candidate], list[dict]]:
@@ -211,12 +223,9 @@ def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[
             skipped.append({"name": f"{r['name']} + tails", "reason": "over the accuracy budget already as logits"})
             continue
         for t in extra:
-            base = _candidate(r)
+            base = Candidate.from_row(r)
             out.append(replace(base, name=f"{r['name']} {t}", order=start + len(out), tail=t))
     return out, skipped
-
-
-_CANDIDATE_FIELDS = ("name", "graph", "backend", "precision", "order", "calib", "hint", "torch_mode", "tail", "size")
 
 
 def _preprocess(onnx_path: Path) -> dict:
@@ -284,7 +293,7 @@ class Measuring:
     def time(self, rows) -> None:
         """One interleaved run over every scored row: latencies only compare within one run."""
         scored = [r for r in rows if r.get("miou") is not None]
-        runners = self._open([(_candidate(r), Path(r["path"])) for r in scored])
+        runners = self._open([(Candidate.from_row(r), Path(r["path"])) for r in scored])
         try:
             times = measure.latency(runners, self.size, self.o.protocol)
         finally:
