@@ -162,16 +162,7 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         built = build.build_graphs(ckpt, work, o, {c.graph for c in cands}, calib, progress)
         state = Measuring(measure.machine(threads), ds, o, measure.Cache(work / "measurements.json"), built)
         rows = state.score(cands)
-        nncf = next((r for r in rows if r["graph"] == "nncf" and r.get("miou_drop") is not None), None)
-        if nncf and nncf["miou_drop"] > o.max_miou_drop and o.min_fps is None:
-            metric = build.miou_metric(ds.info.num_classes, ds.info.ignore_index)
-            items = build.val_items(ds, _preprocess(built["fp32"]))
-            built["nncf-ac"] = build._try(lambda: build.nncf_ir(built["fp32"], calib,
-                                                                (items, metric, o.max_miou_drop, o.val)))
-            rows += state.score([accuracy_control(len(cands))])
-        elif nncf:
-            skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"
-                            if o.min_fps is None else "--min-fps ranks by mIoU: every candidate is in the running"})
+        rows += accuracy_controlled(rows, o, state, calib, skipped)
         rows += sized(rows, o, state, ckpt, work, calib, progress)
         tailed, out = tail_candidates(rows, o, len(rows))
         rows += state.score(tailed)
@@ -179,6 +170,22 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         rows += state.score(threaded(rows, o, threads))
         state.time(rows)
         return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
+
+
+def accuracy_controlled(rows: list[dict], o: TuneOptions, state, calib, skipped: list) -> list[dict]:
+    """NNCF with accuracy control, built and scored only when plain NNCF INT8 misses the budget."""
+    nncf = next((r for r in rows if r["graph"] == "nncf" and r.get("miou_drop") is not None), None)
+    if nncf is None:
+        return []
+    if nncf["miou_drop"] <= o.max_miou_drop or o.min_fps is not None:
+        skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"
+                        if o.min_fps is None else "--min-fps ranks by mIoU: every candidate is in the running"})
+        return []
+    ds, fp32 = state.ds, state.built["fp32"]
+    metric = build.miou_metric(ds.info.num_classes, ds.info.ignore_index)
+    items = build.val_items(ds, _preprocess(fp32))
+    state.built["nncf-ac"] = build._try(lambda: build.nncf_ir(fp32, calib, (items, metric, o.max_miou_drop, o.val)))
+    return state.score([accuracy_control(len(rows))])
 
 
 def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, progress) -> list[dict]:
@@ -194,8 +201,8 @@ def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, prog
         if "nncf-ac" in state.built and any(r["graph"] == "nncf-ac" for r in keep):
             built["nncf-ac"] = "accuracy control is built at the first size only"
         state.builts[size] = built
-        cands = [replace(Candidate.from_row(r), name=f"{r['name']} @{size[0]}x{size[1]}", order=len(rows) + len(out) + i,
-                         size=size) for i, r in enumerate(keep)]
+        cands = [replace(Candidate.from_row(r), name=f"{r['name']} @{size[0]}x{size[1]}",
+                         order=len(rows) + len(out) + i, size=size) for i, r in enumerate(keep)]
         out += state.score(cands)
     return out
 
