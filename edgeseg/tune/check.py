@@ -42,6 +42,8 @@ def read_record(path) -> dict:
     need = ("candidates", "chosen", "protocol", "machine", "objective", "val")
     if not isinstance(report, dict) or any(k not in report for k in need):
         raise EdgesegError(f"--check {path}: not a tune.json written by this edgeseg (needs {', '.join(need)})")
+    if not report["chosen"]:
+        raise EdgesegError(f"--check {path}: that tune chose nothing ({report.get('why')}); nothing to check")
     return report
 
 

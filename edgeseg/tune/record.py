@@ -49,15 +49,20 @@ def markdown(report: dict) -> str:
             lines.append(f"| {r['name']} | {r['precision']} | {r['backend']} | not built: {r['error'][:120]} "
                          "| | | | | | | |")
             continue
-        mark = "**" if r["name"] == report["chosen"]["name"] else ""
+        mark = "**" if r["name"] == _pick(report) else ""
         cells = [f"{mark}{r['name']}{mark}", r["precision"], r["backend"]] + [_fmt(r.get(c)) for c in COLUMNS[3:]]
         lines.append("| " + " | ".join(cells) + " |")
     for s in report.get("skipped", []):
         lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | | | |")
     front = ", ".join(r["name"] for r in pareto(report["candidates"]))
     lines += ["", f"Pareto front (no other candidate is both faster and more accurate), fastest first: {front}",
-              "", f"**Chosen: {report['chosen']['name']}** ({report['chosen']['path']}): {report['why']}", ""]
+              "", (f"**Chosen: {report['chosen']['name']}** ({report['chosen']['path']}): {report['why']}"
+                   if report.get("chosen") else f"**Nothing chosen**: {report['why']}"), ""]
     return "\n".join(lines)
+
+
+def _pick(report: dict) -> str | None:
+    return (report.get("chosen") or {}).get("name")
 
 
 def _objective(report: dict) -> str:
@@ -97,7 +102,7 @@ def plot(report: dict, path: Path) -> None:
     fig, _ = figure(points, f"edgeseg tune: mIoU vs pipeline FPS at {report['input_size'][0]}x{report['input_size'][1]}")
     ax = fig.axes[0]
     ax.set_xlabel("FPS of the pipeline (model + host work to a full-size class map; median)")
-    pick = next((p for p, r in zip(points, rows) if r["name"] == report["chosen"]["name"]), None)
+    pick = next((p for p, r in zip(points, rows) if r["name"] == _pick(report)), None)
     if pick:
         ax.scatter([pick["fps"]], [pick["miou"]], marker="*", s=320, color="#ffbf00", edgecolors="black", zorder=6,
                    label=f"pick: {pick['artifact']}")

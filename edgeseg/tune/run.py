@@ -240,12 +240,9 @@ def _preprocess(onnx_path: Path) -> dict:
 
 
 def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
-    winner, why = choose(rows, o.objective)
+    """Choose and deliver; the tables are written even when nothing meets the objective (the
+    figures say why), and then the run is refused."""
     size = state.size
-    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.objective.describe(),
-             "machine": state.machine, "input_size": list(size), "val": o.val, "val_images": len(state.ds),
-             "candidates": [{k: v for k, v in r.items() if k not in ("order", "per_class_iou")} for r in rows]}
-    dest = deliver(Path(winner["path"]), out_dir, tuned)
     report = {"checkpoint": str(ckpt), "input_size": list(size), "budget": o.max_miou_drop,
               "objective": {"max_miou_drop": o.max_miou_drop, "max_class_drop": o.max_class_drop,
                             "min_fps": o.min_fps, "text": o.objective.describe()},
@@ -253,8 +250,17 @@ def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
               "val_limit": o.val_limit, "threads": state.machine["threads"],
               "calib": f"{calib.source} ({len(calib)} images)" if calib else None,
               "protocol": o.protocol.to_dict(), "machine": state.machine, "timing_load": state.load,
-              "candidates": rows, "skipped": skipped,
-              "chosen": {"name": winner["name"], "path": str(dest), "source": winner["path"]}, "why": why}
+              "candidates": rows, "skipped": skipped, "chosen": None, "why": None}
+    try:
+        winner, why = choose(rows, o.objective)
+    except EdgesegError as exc:
+        write_all({**report, "why": str(exc)}, out_dir)
+        raise
+    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.objective.describe(),
+             "machine": state.machine, "input_size": list(size), "val": o.val, "val_images": len(state.ds),
+             "candidates": [{k: v for k, v in r.items() if k not in ("order", "per_class_iou")} for r in rows]}
+    dest = deliver(Path(winner["path"]), out_dir, tuned)
+    report.update(chosen={"name": winner["name"], "path": str(dest), "source": winner["path"]}, why=why)
     write_all(report, out_dir)
     return TuneResult(dest, report)
 

@@ -83,3 +83,9 @@ def test_temporaries_of_a_killed_run_are_swept(tmp_path):
     keep.write_text("whole")
     sweep_temporaries(tmp_path / "candidates")
     assert not stale.exists() and keep.exists()
+
+
+def test_nothing_chosen_still_writes_the_tables(tmp_path):
+    r = {**report(), "chosen": None, "why": "--min-fps 99: no candidate reaches it here"}
+    write_all(r, tmp_path, plot_rows=False)
+    assert "**Nothing chosen**: --min-fps 99" in (tmp_path / "tune.md").read_text()
