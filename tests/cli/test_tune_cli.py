@@ -70,3 +70,22 @@ def test_rerun_prints_the_pick_last(tmp_path_factory):
     pick = Path(p.stdout.strip().splitlines()[-1])
     assert pick.is_file() and pick == tuned.refresh_from_record(out).path  # re-timed: the pick may differ
     assert [x for x in out.glob("*.tuned.*") if x.suffix in (".onnx", ".xml")] == [pick]
+
+
+@needs_shared
+def test_plan_prints_candidates_and_an_estimate_and_builds_nothing(tmp_path):
+    out = tmp_path / "out"
+    p = cli("tune", TRAINED, "--val", CAMVID, "--plan", "--input-sizes", "360x480,288x384", "--threads", "2", "-o", out,
+            timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "nncf-int8 openvino" in p.stdout and "estimate (rough" in p.stdout and "288x384" in p.stdout
+    assert not (out / "candidates").exists()
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe", b"[1]", b'{"candidates": []}'])
+def test_check_of_a_file_that_is_no_tune_record_is_one_line(tmp_path, content):
+    record = tmp_path / "tune.json"
+    record.write_bytes(content)
+    refused(cli("tune", "--check", record, timeout=120), "--check")
+    refused(cli("tune", "--check", tmp_path / "none.json", timeout=120), "--check", "cannot read")
+    refused(cli("tune", TRAINED, "--check", record, timeout=120), "no checkpoint")
