@@ -77,3 +77,23 @@ def test_a_full_disk_stops_the_run(error):
     with pytest.raises(EdgesegError, match="disk is full"):
         _try(build)
     assert _try(lambda: (_ for _ in ()).throw(RuntimeError("unsupported layer"))).startswith("RuntimeError")
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "CKPT", "--precision", "int8", "--calib", "CALIB", "--val", "VAL", "--max-miou-drop", "nan"],
+    ["export", "CKPT", "--precision", "int8", "--calib", "CALIB", "--val", "VAL", "--max-miou-drop", "inf"],
+    ["fleet", "tune", "CKPT", "--ray", "127.0.0.1:1", "--val", "VAL", "--max-miou-drop", "nan"],
+    ["tune", "CKPT", "--val", "VAL", "--max-miou-drop", "inf"],
+])
+def test_non_finite_budgets_are_one_line_everywhere(tmp_path, capsys, args):
+    from edgeseg.cli.main import main
+
+    ckpt = tmp_path / "m.pth"
+    ckpt.write_bytes(b"not loaded: refused before")
+    (tmp_path / "calib").mkdir()
+    (tmp_path / "val").mkdir()
+    subst = {"CKPT": str(ckpt), "CALIB": str(tmp_path / "calib"), "VAL": str(tmp_path / "val")}
+    assert main([subst.get(a, a) for a in args] + ["-o" if args[0] != "fleet" else "--work-dir",
+                                                   str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "--max-miou-drop must be a finite number >= 0" in err and "Traceback" not in err
