@@ -20,7 +20,7 @@ score again.
 say "emulated", and are named tune-cpu-<isa>-emulated-on-<this CPU's isa>.
 
 Usage: python benchmarks/tune_cpu.py [--size 360x480] [--threads 2] [--rounds 10] [--iters 10]
-       [--calib-n 300] [--val-limit N] [--isa AVX2] [--fresh]
+       [--calib-n 300] [--val-limit N] [--isa AVX2] [--tag NAME] [--fresh]
 (the defaults are the issue's protocol; a quick run on a busy machine: --calib-n 32 --val-limit 30 --rounds 5)
 """
 
@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=0.3)
     ap.add_argument("--work", default=str(REPO / "benchmarks/.work/tune-cpu"))
     ap.add_argument("--fresh", action="store_true", help="drop recorded accuracy figures (builds are kept)")
+    ap.add_argument("--tag", default=None, help="results name: tune-cpu-TAG.* (default: the ISA, e.g. amx)")
     ap.add_argument("--isa", default=None, help="ONEDNN_MAX_CPU_ISA for OpenVINO (e.g. AVX2): a lesser CPU, emulated")
     args = ap.parse_args()
     work = Path(args.work)
@@ -162,7 +163,7 @@ def record(report: dict, pick: str, args, out: Path, load_before: str, load_afte
     chosen, nncf = rows[report["chosen"]["name"]], rows.get("nncf-int8 openvino")
     cpu = lscpu()
     isa = report["machine"]["isa"][:1] or ["cpu"]
-    tag = (f"{args.isa}-emulated-on-{isa[0]}" if args.isa else isa[0]).lower()
+    tag = args.tag or (f"{args.isa}-emulated-on-{isa[0]}" if args.isa else isa[0]).lower()
     ratio = round(chosen["pipeline_ms"] / nncf["pipeline_ms"], 3) if nncf and nncf.get("pipeline_ms") else None
     headline = {"pick": chosen["name"], "pick_pipeline_ms": chosen["pipeline_ms"], "pick_model_ms": chosen["median_ms"],
                 "pick_drop": chosen["miou_drop"], "pick_class_drop": chosen.get("class_drop"),
