@@ -8,7 +8,7 @@
 
 Both class-map tails keep the contract of `export --argmax uint8` (an integer output is a class
 map; metadata `io.output.kind: labels`), which every runner, eval, predict, run and bench already
-read; the tail's name is recorded as `tail` in the metadata. ONNX models (ONNX Runtime) are
+read; the contract names the tail (`io.output.tail`) and the provenance its parent's sha256. ONNX models (ONNX Runtime) are
 edited as ONNX, IRs (OpenVINO, NNCF's included) as ov.Model; each result is a new file beside its
 parent, rebuilt only when the parent changed.
 """
@@ -43,7 +43,7 @@ def with_tail(path: Path, tail: str) -> Path:
     parent = sha256_file(path)
     if dest.is_file():
         try:
-            if read_metadata(dest).get("tail_parent") == parent:
+            if (read_metadata(dest).get("provenance") or {}).get("tail", {}).get("parent_sha256") == parent:
                 return dest
         except EdgesegError:
             pass
@@ -51,13 +51,15 @@ def with_tail(path: Path, tail: str) -> Path:
     if (meta.get("io") or {}).get("output", {}).get("kind") == "labels":
         raise EdgesegError(f"{path.name} outputs a class map already: no tail to add")
     meta = {k: v for k, v in meta.items() if k not in ("sha256", "bin_sha256", "size_bytes", "tuned", "verification")}
-    meta.update(tail=tail, tail_parent=parent)
+    meta["provenance"] = {**(meta.get("provenance") or {}),
+                          "tail": {"name": tail, "parent": str(path), "parent_sha256": parent}}
     return (_ir_tail if path.suffix == ".xml" else _onnx_tail)(path, dest, tail, meta)
 
 
-def _labels_io(meta: dict, shape) -> None:
+def _labels_io(meta: dict, shape, tail: str) -> None:
+    """The contract's output: a uint8 class map at input size, and the tail that makes it."""
     io = dict(meta.get("io") or {})
-    io["output"] = {"name": "labels", "dtype": "uint8", "shape": list(shape), "kind": "labels"}
+    io["output"] = {"name": "labels", "dtype": "uint8", "shape": list(shape), "kind": "labels", "tail": tail}
     meta["io"] = io
 
 
@@ -92,7 +94,7 @@ def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     shape = [dims[0], dims[2], dims[3]]
     graph.output.insert(0, helper.make_tensor_value_info("labels", TensorProto.UINT8, shape))
     topological_sort(graph)
-    _labels_io(meta, shape)
+    _labels_io(meta, shape, tail)
     set_onnx_metadata(model, meta)
     with atomic_path(dest) as tmp:
         onnx.save(model, str(tmp))
@@ -144,5 +146,5 @@ def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     labels.output(0).get_tensor().set_names({"labels"})
     out = ops.result(labels)
     tailed = ov.Model([out], model.get_parameters(), model.get_friendly_name())
-    _labels_io(meta, [shape[0], shape[2], shape[3]])
+    _labels_io(meta, [shape[0], shape[2], shape[3]], tail)
     return write_ir(tailed, dest, meta)

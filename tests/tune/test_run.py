@@ -130,7 +130,8 @@ def test_tails_on_candidates_in_the_running(tuned_run):
     for r in tailed:
         base = rows[r["name"].rsplit(" ", 1)[0]]
         assert base.get("miou_drop") is not None and base["miou_drop"] <= opts.max_miou_drop or base["precision"] == "fp32"
-        assert read_metadata(r["path"])["io"]["output"]["kind"] == "labels"
+        output = read_metadata(r["path"])["io"]["output"]
+        assert output["kind"] == "labels" and output["tail"] == r["tail"]
         if r["tail"] == "argmax":
             assert (r["miou"], r["agreement"]) == (base["miou"], base["agreement"]), r["name"]
         assert r["pipeline_ms"] >= r["median_ms"] > 0

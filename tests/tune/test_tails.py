@@ -83,10 +83,11 @@ def test_onnx_tails(tmp_path):
     assert (labels[0] == logits[0].argmax(0)).all()
     low = ort(with_tail(src, "argmax-lowres"), X)
     assert low.dtype == np.uint8 and (low[0] == lowres_reference(X, src)).all()
-    from edgeseg.artifacts import read_metadata
+    from edgeseg.artifacts import read_metadata, sha256_file
 
     meta = read_metadata(argmax)
-    assert meta["tail"] == "argmax" and meta["io"]["output"]["kind"] == "labels"
+    assert meta["io"]["output"]["tail"] == "argmax" and meta["io"]["output"]["kind"] == "labels"
+    assert meta["provenance"]["tail"]["parent_sha256"] == sha256_file(src)
     assert with_tail(src, "logits") == src and with_tail(src, "argmax") == argmax  # reused, not rebuilt
 
 
