@@ -90,31 +90,33 @@ def _fmt(v) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
-    """mIoU against pipeline FPS of every measured candidate: the Pareto front, the pick ringed,
-    the budget drawn (mIoU floor, or the --min-fps line), the machine in the legend."""
+    """mIoU against pipeline FPS of every measured candidate: the Pareto front, the pick (a star),
+    the budget (the mIoU floor, or the --min-fps line) and the machine (the legend's device)."""
     m = report["machine"]
-    device = f"{m['cpu']} ({', '.join(m.get('isa') or []) or 'ISA not read'}), {m['threads']} threads"
+    device = f"{m['cpu']} ({'/'.join((m.get('isa') or ['ISA not read'])[:3])}), {m['threads']} threads"
     if m.get("isa_cap"):
-        device += f", {m['isa_cap']}"
+        device += f", {m['isa_cap'].split(' ')[0]}"
     rows = [r for r in report["candidates"] if r.get("pipeline_ms") and r.get("miou") is not None]
     points = [{"artifact": r["name"], "precision": r["precision"], "backend": r["backend"], "device": device,
                "fps": round(1000.0 / r["pipeline_ms"], 3), "miou": r["miou"]} for r in rows]
     fig, _ = figure(points, f"edgeseg tune: mIoU vs pipeline FPS at {report['input_size'][0]}x{report['input_size'][1]}")
     ax = fig.axes[0]
     ax.set_xlabel("FPS of the pipeline (model + host work to a full-size class map; median)")
+    notes = []
     pick = next((p for p, r in zip(points, rows) if r["name"] == _pick(report)), None)
     if pick:
-        ax.scatter([pick["fps"]], [pick["miou"]], marker="*", s=320, color="#ffbf00", edgecolors="black", zorder=6,
-                   label=f"pick: {pick['artifact']}")
+        ax.scatter([pick["fps"]], [pick["miou"]], marker="*", s=320, color="#ffbf00", edgecolors="black", zorder=6)
+        notes.append(f"star: the pick, {pick['artifact']}")
     obj = report.get("objective") or {}
     ref = next((r for r in rows if r["name"] == "fp32 onnxruntime"), None)
     if obj.get("min_fps"):
-        ax.axvline(obj["min_fps"], color="#555555", linestyle="--", linewidth=1, label=f"--min-fps {obj['min_fps']:g}")
+        ax.axvline(obj["min_fps"], color="#555555", linestyle="--", linewidth=1, zorder=1)
+        notes.append(f"dashed: --min-fps {obj['min_fps']:g}")
     elif ref is not None:
         floor = ref["miou"] - report["budget"]
-        ax.axhline(floor, color="#555555", linestyle="--", linewidth=1,
-                   label=f"budget: FP32 mIoU - {report['budget']:g} = {floor:.2f}")
-    ax.legend(fontsize=9, framealpha=0.95, loc="lower left")
+        ax.axhline(floor, color="#555555", linestyle="--", linewidth=1, zorder=1)
+        notes.append(f"dashed: the budget, FP32 mIoU - {report['budget']:g} = {floor:.2f}")
+    fig.text(0.09, 0.015, "; ".join(notes), fontsize=9, color="#333333")  # the legend stays where labels avoid it
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
 
