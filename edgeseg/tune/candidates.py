@@ -40,6 +40,7 @@ class Candidate:
         return cls(**{k: (tuple(v) if k == "size" and v else v) for k, v in row.items() if k in names})
 
 
+BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_AMX", "AVX10", "ALL", "DEFAULT")  # ONEDNN_MAX_CPU_ISA values with bf16
 INT8_PRESETS = {"int8-tensorrt": "tensorrt", "int8-cpu": "cpu"}  # graph -> quant preset of the export
 
 
@@ -53,19 +54,22 @@ class CpuFacts:
     onnxruntime: bool
     openvino: bool
     nncf: bool
+    isa_cap: str | None = None  # ONEDNN_MAX_CPU_ISA: oneDNN kept to a lesser CPU's instructions
 
     @property
     def bf16(self) -> bool:
-        return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine)
+        capped = self.isa_cap is not None and not self.isa_cap.upper().startswith(BF16_ISAS)
+        return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine) and not capped
 
 
 def cpu_facts() -> CpuFacts:
+    import os
     import platform
 
 
     ov = runners.installed("openvino")
     return CpuFacts(platform.machine(), hardware.this_cpu_flags(), hardware.openvino_capabilities() if ov else (),
-                    runners.installed("onnxruntime"), ov, ov and _found("nncf"))
+                    runners.installed("onnxruntime"), ov, ov and _found("nncf"), os.environ.get("ONEDNN_MAX_CPU_ISA"))
 
 
 def _found(module: str) -> bool:
@@ -106,6 +110,8 @@ def accuracy_control(order: int) -> Candidate:
 def _no_bf16(facts: CpuFacts) -> str:
     if not facts.openvino:
         return "openvino is not installed"
+    if facts.isa_cap and not facts.isa_cap.upper().startswith(BF16_ISAS):
+        return f"ONEDNN_MAX_CPU_ISA={facts.isa_cap} keeps OpenVINO's CPU kernels below bfloat16"
     if "BF16" not in facts.ov_caps:
         return f"OpenVINO's CPU capabilities have no BF16 ({', '.join(facts.ov_caps) or 'none read'})"
     return "the CPU's flags have no bfloat16 instructions (avx512_bf16/amx_bf16; Arm bf16)"

@@ -293,7 +293,15 @@ class Measuring:
                     todo.append((c, path, row))
             rows.append(row)
         if todo:
-            runners = self._open([(self._reference(), self.built["fp32"])] + [(c, p) for c, p, _ in todo])
+            runners = self._open([(self._reference(), self.built["fp32"])])
+            kept = []
+            for c, p, row in todo:  # a runtime that cannot compile one candidate must not sink the others
+                try:
+                    runners += self._open([(c, p)])
+                    kept.append((c, p, row))
+                except EdgesegError as exc:
+                    row["error"] = str(exc)
+            todo = kept
             try:
                 scores = measure.accuracy(runners, self.ds)[1:]
             finally:

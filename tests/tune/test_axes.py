@@ -38,3 +38,30 @@ def test_thread_counts_on_candidates_in_the_running_only():
 def test_a_row_gives_back_its_candidate():
     c = Candidate("n", "nncf", "openvino", "int8", 3, tail="argmax", size=(288, 384), threads=1)
     assert Candidate.from_row({**c.to_dict(), "miou": 60.0, "pipeline_ms": 20.0}) == c
+
+
+def test_a_candidate_the_runtime_cannot_compile_is_a_row_with_its_reason(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    import edgeseg.tune.build as build
+    import edgeseg.tune.measure as measure
+    from edgeseg.errors import EdgesegError
+    from edgeseg.tune.run import Measuring
+
+    def open_runners(items, threads, size=None, dataset=None):
+        if items[0][0].name == "bad":
+            raise EdgesegError("bad.xml: OpenVINO cannot compile it for CPU")
+        return [object() for _ in items]
+
+    monkeypatch.setattr(measure, "open_runners", open_runners)
+    monkeypatch.setattr(measure, "close", lambda runners: None)
+    monkeypatch.setattr(measure, "artifact_sha", lambda p: "sha")
+    monkeypatch.setattr(measure, "accuracy", lambda runners, ds: [{"miou": 60.0}] * len(runners))
+    monkeypatch.setattr(build, "artifact", lambda c, built: Path(c.name))
+    state = Measuring.__new__(Measuring)
+    state.machine, state.val, state.size, state.built = {"threads": 2, "cpu": "c", "flags": [], "versions": {}}, "v", \
+        (4, 4), {"fp32": Path("fp32")}
+    state.builts, state.cache, state.o = {(4, 4): state.built}, measure.Cache(tmp_path / "m.json"), TuneOptions(val="v")
+    state.ds = None
+    rows = state.score([Candidate("good", "g", "openvino", "int8", 0), Candidate("bad", "g", "openvino", "bf16", 1)])
+    assert rows[0]["miou"] == 60.0 and "cannot compile" in rows[1]["error"] and "miou" not in rows[1]
