@@ -40,3 +40,21 @@ def run_once(tmp_path_factory):
         opts = options(folder / "sets")
         _RUNS["run"] = (tune(TRAINED, folder / "out", opts), opts, folder / "out")
     return _RUNS["run"]
+
+
+def refresh(result):
+    """After a re-run into the shared folder (its pick may change): the shared run is the new one."""
+    if "run" in _RUNS:
+        _, opts, out = _RUNS["run"]
+        _RUNS["run"] = (result, opts, out)
+    return result
+
+
+def refresh_from_record(out: Path):
+    """As `refresh`, for a re-run by the CLI: the result read back from out/tune.json."""
+    import json
+
+    from edgeseg.tune import TuneResult
+
+    report = json.loads((out / "tune.json").read_text())
+    return refresh(TuneResult(Path(report["chosen"]["path"]), report))

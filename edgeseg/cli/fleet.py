@@ -188,6 +188,9 @@ def tune_cmd(
     work_dir: str = typer.Option("fleet-tune", help="where a default calibration manifest is drawn"),
     json_out: Optional[str] = typer.Option(None, "--json", help="write every target's report"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
+    tails: str = typer.Option("logits,argmax,argmax-lowres", help="output tails to try (see `edgeseg tune --help`)"),
+    min_fps: Optional[float] = typer.Option(None, help="the most accurate candidate whose pipeline reaches this rate"),
+    max_class_drop: Optional[float] = typer.Option(None, help="bound the worst single class's IoU drop (points)"),
 ):
     """`edgeseg tune` on every target at once: each builds and measures its own candidates; one table of picks."""
     from edgeseg.tune import TuneOptions
@@ -197,7 +200,8 @@ def tune_cmd(
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
     opts = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
                        input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit,
-                       protocol=Protocol(rounds=rounds, iters=iters))
+                       protocol=Protocol(rounds=rounds, iters=iters), min_fps=min_fps, max_class_drop=max_class_drop,
+                       tails=tuple(parse_names(tails) or ()))
     err = console(stderr=True)
     rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout,
                                  lambda line: err.print(line, markup=False))

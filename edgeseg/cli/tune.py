@@ -6,11 +6,12 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import CalibData, DataAsCalibRoot, InputSize, console, deprecated_alias, progress
+from edgeseg.cli.common import (CalibData, DataAsCalibRoot, InputSize, console, deprecated_alias, parse_names,
+                                parse_size, progress)
 
 
 def tune_cmd(
-    checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth)"),
+    checkpoint: Optional[str] = typer.Argument(None, help="trained checkpoint (.pth); not with --check"),
     val: Optional[str] = typer.Option(None, help="labelled validation data, ROOT[:SPLIT] or a list file (required)"),
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget: mIoU points below FP32 a pick may lose"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
@@ -26,38 +27,97 @@ def tune_cmd(
     rounds: int = typer.Option(10, help="interleaved timing rounds (each runs every candidate)"),
     iters: int = typer.Option(10, help="timed inferences per candidate per round"),
     out_dir: str = typer.Option("edgeseg-tune", "-o", "--out", help="output folder (candidates/, tune.md, the pick)"),
+    tails: str = typer.Option("logits,argmax,argmax-lowres", help="output tails to try (comma list): logits | "
+                              "argmax (uint8 class map in the graph) | argmax-lowres (argmax at the head's "
+                              "resolution, nearest upsample in the graph); tried on candidates within the budget"),
+    min_fps: Optional[float] = typer.Option(None, help="instead of the fastest within --max-miou-drop: the most "
+                                                       "accurate candidate whose pipeline reaches this rate"),
+    max_class_drop: Optional[float] = typer.Option(None, help="also bound the worst single class's IoU drop "
+                                                              "(points)"),
+    input_sizes: Optional[str] = typer.Option(None, help="also try these smaller model inputs (comma list of HxW), "
+                                                         "built only for candidates within the budget; scored at "
+                                                         "the labels' resolution, timed to a full-size class map"),
+    thread_counts: Optional[str] = typer.Option(None, help="also try these CPU thread counts (comma list) on the "
+                                                           "candidates within the budget"),
+    check: Optional[str] = typer.Option(None, help="regression gate: re-measure the pick and runner-up of this "
+                                                   "tune.json here; exit 1 when they regressed"),
+    tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
+    plan: bool = typer.Option(False, help="print what would be built and measured, and an estimate of the time; "
+                                          "build nothing"),
 ):
-    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest within the budget.
-
-    The last line on stdout is the chosen artifact's path."""
+    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest
+    within the budget (or the most accurate at --min-fps). The last line on stdout is the chosen
+    artifact's path."""
+    from edgeseg.errors import EdgesegError
     from edgeseg.filesystem import check_out_dir
     from edgeseg.tune import TuneOptions, tune
     from edgeseg.tune.measure import Protocol
 
+    if check:
+        if checkpoint:
+            raise EdgesegError("--check re-measures a recorded tune.json: give no checkpoint with it")
+        return _check(check, tolerance)
+    if not checkpoint:
+        raise EdgesegError("tune needs a CHECKPOINT (or --check DIR/tune.json)")
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
     options = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data, device=device,
-                          input_size=input_size, dataset=dataset, variant=variant, threads=threads,
-                          val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters))
+                          input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
+                          val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters),
+                          tails=tuple(parse_names(tails) or ()), min_fps=min_fps,
+                          max_class_drop=max_class_drop,
+                          input_sizes=tuple(parse_size(v) for v in parse_names(input_sizes) or ()),
+                          thread_counts=_counts(thread_counts))
     check_out_dir(out_dir)
+    if plan:
+        from edgeseg.tune.plan import plan as make_plan
+
+        typer.echo(make_plan(checkpoint, out_dir, options))
+        return
     result = tune(checkpoint, out_dir, options, progress=progress)
     console().print(_table(result.report))
     typer.echo(str(result.path))
+
+
+def _counts(text: str | None) -> tuple[int, ...]:
+    from edgeseg.errors import EdgesegError
+
+    try:
+        return tuple(int(v) for v in parse_names(text) or ())
+    except ValueError:
+        raise EdgesegError(f"--thread-counts must be a comma list of whole numbers, got {text!r}") from None
+
+
+def _check(record: str, tolerance: float):
+    from edgeseg.tune.check import check
+
+    result = check(record, tolerance)
+    err = console(stderr=True)
+    for r in result.rows:
+        err.print(f"{r['name']}: pipeline {r['pipeline_ms']:.2f} ms (recorded {r['recorded_pipeline_ms']:.2f}), "
+                  f"mIoU {r['miou']:.2f} (recorded {r['recorded_miou']:.2f})", markup=False)
+    if result.load:
+        err.print(f"load average before/after: {result.load['before']} / {result.load['after']}", markup=False)
+    if not result.ok:
+        err.print(f"[red]regression:[/red] {result.reason}")
+        raise typer.Exit(1)
+    typer.echo(f"ok: {result.reason}")
 
 
 def _table(report: dict):
     from rich.table import Table
 
     table = Table(title=f"tune: {report['machine']['cpu']}, {report['machine']['threads']} threads, "
-                        f"budget {report['budget']} mIoU")
-    for col in ("candidate", "median ms", "x FP32 OV", "mIoU", "drop", "agree %"):
+                        f"{report['objective']['text']}")
+    for col in ("candidate", "pipeline ms", "model ms", "x FP32 OV", "mIoU", "drop", "class drop", "agree %"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for r in report["candidates"]:
         name = f"[bold]{r['name']}[/bold]" if r["name"] == report["chosen"]["name"] else r["name"]
         if r.get("error"):
-            table.add_row(name, "not built", "", "", "", r["error"][:60])
+            table.add_row(name, "not built", "", "", "", "", "", r["error"][:60])
             continue
         table.add_row(name, *(f"{r[k]:.2f}" if r.get(k) is not None else "-"
-                              for k in ("median_ms", "x_fp32_ov", "miou", "miou_drop", "agreement")))
+                              for k in ("pipeline_ms", "median_ms", "x_fp32_ov", "miou", "miou_drop", "class_drop",
+                                        "agreement")))
     return table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 from edgeseg.errors import EdgesegError, OptionError
@@ -11,6 +12,13 @@ METHODS = ("minmax", "entropy", "percentile")
 TARGETS = ("tensorrt", "cpu")
 QUANTIZED = ("int8", "fp8")  # the quantized precisions; fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
 DEFAULT_METHOD = "percentile"  # measured: closest to FP32 (argmax agreement), benchmarks/results/int8-cpu.json
+
+
+def check_budget(path: str, value) -> None:
+    """An accuracy budget (the option at field `path`) is a finite number >= 0: nan passes every
+    comparison and inf is not JSON."""
+    if value is None or not math.isfinite(value) or value < 0:
+        raise OptionError(f"{f(path)} must be a finite number >= 0 (mIoU points), got {value}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,8 +50,8 @@ class QuantConfig:
             raise OptionError(f"{f('quant.target')} must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if not 90.0 <= self.percentile < 100.0:
             raise OptionError(f"{f('quant.percentile')} must be within [90, 100) %, got {self.percentile}")
-        if self.max_miou_drop is not None and self.max_miou_drop < 0:
-            raise OptionError(f"{f('quant.max_miou_drop')} must be >= 0")
+        if self.max_miou_drop is not None:
+            check_budget("quant.max_miou_drop", self.max_miou_drop)
         if self.dtype not in QUANTIZED:
             raise OptionError(f"quantized type must be one of {', '.join(QUANTIZED)}, got {self.dtype!r}")
         if self.dtype == "fp8" and self.target != "tensorrt":

@@ -21,9 +21,11 @@ from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, r
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.export.samples import read_images
+from edgeseg.outputs import is_disk_full
 from edgeseg.quant import nncf_ov
 from edgeseg.tune.candidates import INT8_PRESETS
 from edgeseg.tune.gpu import ENGINES, export_engine
+from edgeseg.tune.tails import with_tail
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ def build_graphs(ckpt, work: Path, opts, graphs: set[str], calib, progress=None)
         try:
             built[graph] = export(ckpt, work, opts, graph, calib, progress)
         except EdgesegError as exc:
+            stop_if_disk_full(exc)
             if graph == "fp32":
                 raise
             log.warning("%s: not built (%s)", graph, exc)
@@ -111,10 +114,21 @@ def _try(make) -> Path | str:
     try:
         return make()
     except EdgesegError as exc:
+        stop_if_disk_full(exc)
         return str(exc)
     except Exception as exc:  # an NNCF/OpenVINO failure on one candidate must not sink the others
+        stop_if_disk_full(exc)
         log.warning("build failed: %s", exc)
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def stop_if_disk_full(exc: BaseException) -> None:
+    """A full disk fails every later candidate too (OpenVINO says only "basic_ios::clear: iostream
+    error"): stop the run with the reason instead of losing candidates one by one."""
+    if is_disk_full(exc) or "iostream error" in str(exc):
+        raise EdgesegError(f"writing a candidate failed ({str(exc).splitlines()[0][:120]}): the disk is full or "
+                           "not writable; free space under the -o folder and run tune again (built "
+                           "candidates are reused)") from None
 
 
 def artifact(cand, built: dict) -> Path | str:
@@ -122,6 +136,8 @@ def artifact(cand, built: dict) -> Path | str:
     source = built.get(cand.graph)
     if not isinstance(source, Path):
         return source or "not built"
-    if cand.backend != "openvino" or source.suffix == ".xml":
-        return source
-    return _try(lambda: ir_for(source, cand.hint))
+    if cand.backend == "openvino" and source.suffix != ".xml":
+        source = _try(lambda: ir_for(source, cand.hint))
+    if cand.tail and isinstance(source, Path):
+        return _try(lambda: with_tail(source, cand.tail))
+    return source

@@ -8,7 +8,7 @@ plain NNCF misses the budget). On an NVIDIA GPU: see gpu.py.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from edgeseg import runtime as runners
 from edgeseg.errors import EdgesegError
@@ -26,11 +26,21 @@ class Candidate:
     calib: bool = False  # needs calibration images
     hint: str | None = None  # OpenVINO float precision (bf16)
     torch_mode: str | None = None  # torch runner on CUDA: eager | compile
+    tail: str | None = None  # output tail (tails.py); None: the graph's logits
+    size: tuple[int, int] | None = None  # model input (H, W) when not tune's --input-size
+    threads: int | None = None  # CPU threads when not tune's --threads (the threads axis)
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Candidate":
+        """The candidate a table row (to_dict plus figures) was measured as."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "size" and v else v) for k, v in row.items() if k in names})
 
 
+BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_AMX", "AVX10", "ALL", "DEFAULT")  # ONEDNN_MAX_CPU_ISA values with bf16
 INT8_PRESETS = {"int8-tensorrt": "tensorrt", "int8-cpu": "cpu"}  # graph -> quant preset of the export
 
 
@@ -44,19 +54,22 @@ class CpuFacts:
     onnxruntime: bool
     openvino: bool
     nncf: bool
+    isa_cap: str | None = None  # ONEDNN_MAX_CPU_ISA: oneDNN kept to a lesser CPU's instructions
 
     @property
     def bf16(self) -> bool:
-        return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine)
+        capped = self.isa_cap is not None and not self.isa_cap.upper().startswith(BF16_ISAS)
+        return "BF16" in self.ov_caps and has_bf16(self.flags, self.machine) and not capped
 
 
 def cpu_facts() -> CpuFacts:
+    import os
     import platform
 
 
     ov = runners.installed("openvino")
     return CpuFacts(platform.machine(), hardware.this_cpu_flags(), hardware.openvino_capabilities() if ov else (),
-                    runners.installed("onnxruntime"), ov, ov and _found("nncf"))
+                    runners.installed("onnxruntime"), ov, ov and _found("nncf"), os.environ.get("ONEDNN_MAX_CPU_ISA"))
 
 
 def _found(module: str) -> bool:
@@ -97,6 +110,8 @@ def accuracy_control(order: int) -> Candidate:
 def _no_bf16(facts: CpuFacts) -> str:
     if not facts.openvino:
         return "openvino is not installed"
+    if facts.isa_cap and not facts.isa_cap.upper().startswith(BF16_ISAS):
+        return f"ONEDNN_MAX_CPU_ISA={facts.isa_cap} keeps OpenVINO's CPU kernels below bfloat16"
     if "BF16" not in facts.ov_caps:
         return f"OpenVINO's CPU capabilities have no BF16 ({', '.join(facts.ov_caps) or 'none read'})"
     return "the CPU's flags have no bfloat16 instructions (avx512_bf16/amx_bf16; Arm bf16)"

@@ -1,43 +1,119 @@
-"""The choice rule, a pure function of recorded measurements (tested on them, no model needed).
+"""The choice rules, pure functions of recorded measurements (tested on them, no model needed).
 
-A candidate qualifies when it was measured and its mIoU drop against FP32 is within the budget;
-an FP32 candidate always qualifies (the drop of FP32 on another runtime is noise in the float
-sums, not a loss the user chose). The fastest median latency wins; equal medians (to 0.01 ms)
-go to the smaller drop, then to the simpler artifact (candidate order), then to the name.
+Latency here is the pipeline figure (model + host work to a full-size class map): what an
+application pays. Two questions, one rule each:
+- fastest within a budget (`--max-miou-drop`, optionally `--max-class-drop`, the worst single
+  class's IoU drop): a candidate qualifies when it was measured and its drops are within; an FP32
+  candidate always does (its drop on another runtime is float noise, not a loss the user chose).
+  Equal latencies (to 0.01 ms) go to the smaller drop, then the simpler artifact, then the name.
+- most accurate at a frame rate (`--min-fps`): the highest mIoU whose pipeline reaches the rate
+  (and within `--max-class-drop` when given); equal mIoU goes to the faster.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from edgeseg.errors import EdgesegError
 
 
-def qualifies(row: dict, budget: float) -> bool:
-    if row.get("median_ms") is None or row.get("miou") is None:
+@dataclass(frozen=True)
+class Objective:
+    max_miou_drop: float = 0.3
+    max_class_drop: float | None = None
+    min_fps: float | None = None
+
+    def describe(self) -> str:
+        if self.min_fps is not None:
+            text = f"most accurate at >= {self.min_fps:g} FPS (pipeline)"
+        else:
+            text = f"fastest pipeline within {self.max_miou_drop:g} mIoU points"
+        if self.max_class_drop is not None:
+            text += f", worst class drop <= {self.max_class_drop:g}"
+        return text
+
+
+def measured(row: dict) -> bool:
+    return row.get("pipeline_ms") is not None and row.get("miou") is not None
+
+
+def accurate_enough(row: dict, obj: Objective) -> bool:
+    """Within the accuracy budgets (FP32 always is); timing not considered."""
+    if row.get("miou") is None:
         return False
-    return row.get("precision") == "fp32" or (row.get("miou_drop") or 0.0) <= budget + 1e-9
+    if row.get("precision") == "fp32" and row.get("tail") != "argmax-lowres":
+        return True
+    drop_ok = obj.min_fps is not None or (row.get("miou_drop") or 0.0) <= obj.max_miou_drop + 1e-9
+    cls = row.get("class_drop")
+    class_ok = obj.max_class_drop is None or (cls is not None and cls <= obj.max_class_drop + 1e-9)
+    return drop_ok and class_ok
 
 
-def rank_key(row: dict) -> tuple:
-    return (round(row["median_ms"], 2), max(row.get("miou_drop") or 0.0, 0.0), row.get("order", 0), row["name"])
+def qualifies(row: dict, obj: Objective) -> bool:
+    if not (measured(row) and accurate_enough(row, obj)):
+        return False
+    return obj.min_fps is None or fps(row) >= obj.min_fps - 1e-9
 
 
-def choose(rows: list[dict], budget: float) -> tuple[dict, str]:
+def fps(row: dict) -> float:
+    return 1000.0 / row["pipeline_ms"]
+
+
+def rank_key(row: dict, obj: Objective) -> tuple:
+    drop = max(row.get("miou_drop") or 0.0, 0.0)
+    if obj.min_fps is not None:
+        return (-round(row["miou"], 2), round(row["pipeline_ms"], 2), row.get("order", 0), row["name"])
+    return (round(row["pipeline_ms"], 2), drop, row.get("order", 0), row["name"])
+
+
+def pareto(rows: list[dict]) -> list[dict]:
+    """The measured rows no other row beats on both pipeline latency and mIoU, fastest first."""
+    pts = sorted((r for r in rows if measured(r)), key=lambda r: (r["pipeline_ms"], -r["miou"]))
+    front, best = [], float("-inf")
+    for r in pts:
+        if r["miou"] > best:
+            front.append(r)
+            best = r["miou"]
+    return front
+
+
+def choose(rows: list[dict], obj: Objective) -> tuple[dict, str]:
     """(winning row, why it won, in one sentence)."""
-    if budget < 0:
-        raise EdgesegError(f"--max-miou-drop must be >= 0 mIoU points, got {budget}")
-    ok = sorted((r for r in rows if qualifies(r, budget)), key=rank_key)
+    ok = sorted((r for r in rows if qualifies(r, obj)), key=lambda r: rank_key(r, obj))
     if not ok:
-        raise EdgesegError("no candidate was measured (every build failed); see the table for why")
+        timed = [r for r in rows if measured(r)]
+        if not timed:
+            raise EdgesegError("no candidate was measured (every build failed); see the table for why")
+        if obj.min_fps is not None:
+            within = [r for r in timed if accurate_enough(r, obj)]
+            best = min(within or timed, key=lambda r: r["pipeline_ms"])
+            where = "within --max-class-drop " if within and obj.max_class_drop is not None else ""
+            raise EdgesegError(f"--min-fps {obj.min_fps:g}: no candidate reaches it here; the fastest "
+                               f"{where}is {best['name']} at "
+                               f"{fps(best):.1f} FPS ({best['pipeline_ms']:.2f} ms pipeline)")
+        raise EdgesegError(f"no candidate is within {obj.describe()}; see the table")
     best = ok[0]
-    over = [r for r in rows if r.get("median_ms") is not None and r.get("miou") is not None and not qualifies(r, budget)
-            and r["median_ms"] < best["median_ms"]]
-    why = (f"fastest within the budget of {budget:g} mIoU points: {best['median_ms']:.2f} ms median, "
-           f"drop {best.get('miou_drop') or 0.0:.2f}")
+    why = f"{obj.describe()}: {best['pipeline_ms']:.2f} ms pipeline ({fps(best):.1f} FPS), " \
+          f"mIoU {best['miou']:.2f}, drop {best.get('miou_drop') or 0.0:.2f}"
+    if best.get("class_drop") is not None:
+        why += f", worst class drop {best['class_drop']:.2f}"
     if len(ok) > 1:
         second = ok[1]
-        why += f"; next {second['name']} at {second['median_ms']:.2f} ms"
-        if round(second["median_ms"], 2) == round(best["median_ms"], 2):
-            why += " (tie: smaller drop, then the simpler artifact)"
-    if over:
-        why += "; faster but over the budget: " + ", ".join(f"{r['name']} (drop {r['miou_drop']:.2f})" for r in over)
+        why += f"; next {second['name']} at {second['pipeline_ms']:.2f} ms, mIoU {second['miou']:.2f}"
+        if rank_key(second, obj)[:1] == rank_key(best, obj)[:1]:
+            rule = "the faster" if obj.min_fps is not None else "smaller drop, then the simpler artifact"
+            why += f" (tie: {rule})"
+    if obj.min_fps is None:
+        over = [r for r in rows if measured(r) and not accurate_enough(r, obj)
+                and r["pipeline_ms"] < best["pipeline_ms"]]
+        if over:
+            why += "; faster but over the budget: " + ", ".join(
+                f"{r['name']} (drop {r.get('miou_drop') or 0.0:.2f}" +
+                (f", class {r['class_drop']:.2f}" if r.get("class_drop") is not None else "") + ")" for r in over)
     return best, why
+
+
+def runner_up(rows: list[dict], obj: Objective, pick: str) -> dict | None:
+    """The next qualifying row after `pick` (what `--check` re-measures beside it)."""
+    ok = sorted((r for r in rows if qualifies(r, obj)), key=lambda r: rank_key(r, obj))
+    return next((r for r in ok if r["name"] != pick), None)

@@ -46,7 +46,7 @@ def tune_target(head_version: str, target_key: str, options: dict, inputs: dict)
     profile = load_profile(target_key.split("#")[0])
     work = cache_dir() / target_key / "tune"
     ckpt, val, calib = _unpack(inputs, work / "inputs")
-    opts = TuneOptions(**{**options, "val": val, "calib": calib, "calib_data": None,
+    opts = TuneOptions(**{**options, "val": val, "calib": calib, "calib_data": None, "tails": tuple(options["tails"]),
                           "device": profile.name if profile.jetson else ("cuda" if profile.gpu else "cpu"), "protocol": Protocol(**options["protocol"])})
     return tune(ckpt, work / "out", opts).report
 
@@ -73,20 +73,21 @@ def target_row(target, ok: bool, value) -> dict:
     if not ok:
         return {**row, "status": f"failed: {value}"}
     chosen = next(r for r in value["candidates"] if r["name"] == value["chosen"]["name"])
-    nncf = next((r for r in value["candidates"] if r["name"] == "nncf-int8 openvino" and r.get("median_ms")), None)
+    nncf = next((r for r in value["candidates"] if r["name"] == "nncf-int8 openvino" and r.get("pipeline_ms")), None)
     return {**row, "status": "ok", "cpu": value["machine"]["cpu"], "isa": value["machine"]["isa"],
-            "pick": chosen["name"], "median_ms": chosen["median_ms"], "miou": chosen["miou"],
-            "miou_drop": chosen["miou_drop"], "x_fp32_ov": chosen.get("x_fp32_ov"),
-            "x_nncf": round(chosen["median_ms"] / nncf["median_ms"], 3) if nncf else None,
+            "pick": chosen["name"], "pipeline_ms": chosen["pipeline_ms"], "median_ms": chosen["median_ms"],
+            "miou": chosen["miou"], "miou_drop": chosen["miou_drop"], "x_fp32_ov": chosen.get("x_fp32_ov"),
+            "x_nncf": round(chosen["pipeline_ms"] / nncf["pipeline_ms"], 3) if nncf else None,
             "candidates": len(value["candidates"]), "why": value["why"], "report": value}
 
 
 def markdown(rows: list[dict], title: str) -> str:
-    lines = [f"# {title}", "", "| target | CPU / ISA | pick | median ms | x FP32 OV | x NNCF | mIoU | drop | status |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [f"# {title}", "", "| target | CPU / ISA | pick | pipeline ms | model ms | x FP32 OV | x NNCF | mIoU | drop "
+             "| status |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         cells = [r["target"], f"{r.get('cpu', '?')} ({', '.join(r.get('isa') or [])})", r.get("pick", "-")]
-        cells += ["-" if r.get(k) is None else f"{r[k]:.3f}" for k in ("median_ms", "x_fp32_ov", "x_nncf", "miou", "miou_drop")]
+        cells += ["-" if r.get(k) is None else f"{r[k]:.3f}" for k in ("pipeline_ms", "median_ms", "x_fp32_ov", "x_nncf", "miou",
+                                                                          "miou_drop")]
         lines.append("| " + " | ".join(cells + [r["status"]]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -102,10 +103,11 @@ def run_fleet_tune(checkpoint, address: str, devices: list[str] | None, opts, wo
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     calib_set = calibration(opts, Path(work_dir), ds)
     options = {"max_miou_drop": opts.max_miou_drop, "input_size": opts.input_size, "dataset": opts.dataset,
-               "variant": None, "threads": opts.threads, "val_limit": None, "protocol": opts.protocol.to_dict()}
+               "variant": None, "threads": opts.threads, "val_limit": None, "protocol": opts.protocol.to_dict(),
+               "tails": list(opts.tails), "min_fps": opts.min_fps, "max_class_drop": opts.max_class_drop}
     with connected(address, **local_args(address)) as r:
         targets = select(list_targets(r), devices, address)
         say(f"targets: {', '.join(t.name for t in targets)}")
         rows = tune_fleet(checkpoint, ds, calib_set, targets, options, r, timeout,
                           on_done=lambda name, ok, v: say(f"{name}: {'done' if ok else 'failed: ' + v}"))
-    return rows, f"edgeseg fleet tune: {len(targets)} targets, budget {opts.max_miou_drop} mIoU"
+    return rows, f"edgeseg fleet tune: {len(targets)} targets, {opts.objective.describe()}"

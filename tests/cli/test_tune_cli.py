@@ -25,6 +25,12 @@ needs_shared = pytest.mark.skipif(not TRAINED.exists() or not CAMVID.exists(), r
     (["--val", "/nonexistent/camvid"], ["--val", "no such"]),
     (["--val", f"{CAMVID}:nosuchsplit"], ["nosuchsplit"]),
     (["--val", str(CAMVID), "--max-miou-drop", "-0.1"], ["--max-miou-drop", ">= 0"]),
+    (["--val", str(CAMVID), "--max-miou-drop", "nan"], ["--max-miou-drop", "finite"]),
+    (["--val", str(CAMVID), "--max-miou-drop", "inf"], ["--max-miou-drop", "finite"]),
+    (["--val", str(CAMVID), "--max-class-drop", "nan"], ["--max-class-drop", "finite"]),
+    (["--val", str(CAMVID), "--min-fps", "0"], ["--min-fps"]),
+    (["--val", str(CAMVID), "--tails", "logits,bogus"], ["--tails"]),
+    (["--val", str(CAMVID), "--variant", "bogus"], ["--variant", "bogus"]),
     (["--val", str(CAMVID), "--device", "jetson-orin"], ["jetson-orin"]),
     (["--val", str(CAMVID), "--device", "nosuch"], ["unknown device profile"]),
     (["--val", str(CAMVID), "--calib", "/nonexistent/calib.txt"], ["--calib", "no such"]),
@@ -61,4 +67,25 @@ def test_rerun_prints_the_pick_last(tmp_path_factory):
     p = cli("tune", TRAINED, "--val", f"{CAMVID}:{split}", "--calib", opts.calib, "--input-size", "180x240",
             "--threads", "2", "--rounds", "2", "--iters", "2", "-o", out, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert Path(p.stdout.strip().splitlines()[-1]) == result.path
+    pick = Path(p.stdout.strip().splitlines()[-1])
+    assert pick.is_file() and pick == tuned.refresh_from_record(out).path  # re-timed: the pick may differ
+    assert [x for x in out.glob("*.tuned.*") if x.suffix in (".onnx", ".xml")] == [pick]
+
+
+@needs_shared
+def test_plan_prints_candidates_and_an_estimate_and_builds_nothing(tmp_path):
+    out = tmp_path / "out"
+    p = cli("tune", TRAINED, "--val", CAMVID, "--plan", "--input-sizes", "360x480,288x384", "--threads", "2", "-o", out,
+            timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "nncf-int8 openvino" in p.stdout and "estimate (rough" in p.stdout and "288x384" in p.stdout
+    assert not (out / "candidates").exists()
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe", b"[1]", b'{"candidates": []}'])
+def test_check_of_a_file_that_is_no_tune_record_is_one_line(tmp_path, content):
+    record = tmp_path / "tune.json"
+    record.write_bytes(content)
+    refused(cli("tune", "--check", record, timeout=120), "--check")
+    refused(cli("tune", "--check", tmp_path / "none.json", timeout=120), "--check", "cannot read")
+    refused(cli("tune", TRAINED, "--check", record, timeout=120), "no checkpoint")

@@ -61,3 +61,11 @@ def test_without_nncf_the_nncf_candidate_is_skipped_with_the_reason():
 def test_orders_are_unique_tie_breaks():
     cands = cpu_candidates(facts(AMX))[0]
     assert len({c.order for c in cands}) == len(cands)
+
+
+def test_bf16_not_offered_when_onednn_is_capped_below_it():
+    capped = CpuFacts("x86_64", AMX, ("FP32", "BF16", "INT8"), True, True, True, "AVX2")
+    cands, skipped = cpu_candidates(capped)
+    assert "bf16 openvino" not in [c.name for c in cands] and "ONEDNN_MAX_CPU_ISA=AVX2" in skipped[0]["reason"]
+    assert cpu_candidates(CpuFacts("x86_64", AMX, ("FP32", "BF16"), True, True, True, "AVX512_CORE_AMX"))[0][2].name \
+        == "bf16 openvino"

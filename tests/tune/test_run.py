@@ -90,27 +90,82 @@ def test_bf16_pick_runs_bf16_from_the_file(tuned_run):
     assert open_runner(row["path"], precision_hint="f32").properties()["INFERENCE_PRECISION_HINT"] == "f32"
 
 
-def test_rerun_reuses_builds_and_measurements(tuned_run, monkeypatch):
+def test_tails_on_candidates_in_the_running(tuned_run):
+    """In-graph argmax gives the logits model's class maps (same mIoU and agreement over the val
+    set); argmax at the head's resolution is scored on its own."""
+    result, opts, _ = tuned_run
+    rows = {r["name"]: r for r in result.report["candidates"]}
+    tailed = [r for r in rows.values() if r.get("tail") and r.get("miou") is not None]
+    assert {r["tail"] for r in tailed} == {"argmax", "argmax-lowres"}
+    for r in tailed:
+        base = rows[r["name"].rsplit(" ", 1)[0]]
+        assert base.get("miou_drop") is not None and base["miou_drop"] <= opts.max_miou_drop or base["precision"] == "fp32"
+        output = read_metadata(r["path"])["io"]["output"]
+        assert output["kind"] == "labels" and output["tail"] == r["tail"]
+        if r["tail"] == "argmax":
+            assert (r["miou"], r["agreement"]) == (base["miou"], base["agreement"]), r["name"]
+        assert r["pipeline_ms"] >= r["median_ms"] > 0
+
+
+def test_rerun_reuses_accuracy_and_times_every_candidate_again(tuned_run, monkeypatch):
+    """Latencies compare only within one interleaved run: a re-run re-times all, re-scores none."""
+    from dataclasses import replace
+
     from edgeseg.tune import measure, tune
 
     result, opts, out = tuned_run
 
-    def no_timing(*a, **k):
-        raise AssertionError("a re-run measured again")
+    def no_scoring(*a, **k):
+        raise AssertionError("a re-run scored again")
 
-    monkeypatch.setattr(measure, "latency", no_timing)
-    again = tune(TRAINED, out, opts)
-    assert all(r["cached"] for r in again.report["candidates"])
-    assert [r["median_ms"] for r in again.report["candidates"]] == [r["median_ms"] for r in result.report["candidates"]]
-    assert again.report["chosen"]["name"] == result.report["chosen"]["name"]
+    monkeypatch.setattr(measure, "accuracy", no_scoring)
+    again = tuned.refresh(tune(TRAINED, out, replace(opts, tails=("logits",))))  # lean: the base candidates
+    measured = [r for r in again.report["candidates"] if r.get("miou") is not None]
+    assert measured and all(r["cached"] for r in measured)
+    assert all(r["load"]["before"] and r["pipeline_ms"] >= r["median_ms"] > 0 for r in measured)
+    before = {r["name"]: r["miou"] for r in result.report["candidates"] if r.get("miou") is not None}
+    assert {r["name"]: r["miou"] for r in measured}.items() <= before.items()
+    assert len(list(out.glob("*.tuned.xml")) + list(out.glob("*.tuned.onnx"))) == 1  # one pick, the new one
 
 
 def test_other_threads_measure_again(tuned_run):
     from edgeseg.tune.candidates import Candidate
-    from edgeseg.tune.measure import Protocol, key, machine
+    from edgeseg.tune.measure import key, machine
 
     result, _, _ = tuned_run
     row = result.report["candidates"][0]
     cand = Candidate(row["name"], row["graph"], row["backend"], row["precision"], row["order"])
-    keys = {key(row["path"], cand, machine(t), "val", Protocol(), tuned.SIZE) for t in (1, 2)}
+    keys = {key(row["sha256"], cand, machine(t), "val", tuned.SIZE) for t in (1, 2)}
     assert len(keys) == 2
+
+
+def test_input_sizes_scored_at_label_resolution(tuned_run):
+    """A smaller input is built only for candidates in the running, and its mIoU is the one of its
+    class maps at the labels' size (logits resized bilinearly, as eval does), recomputed here."""
+    from dataclasses import replace
+
+    from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.data.metrics import ConfusionMatrix
+    from edgeseg.runtime import open_runner
+    from edgeseg.tune import tune
+    from edgeseg.tune.run import open_val
+
+    _, opts, out = tuned_run
+    small = (144, 192)
+    result = tuned.refresh(tune(TRAINED, out, replace(opts, tails=("logits",), input_sizes=(tuned.SIZE, small))))
+    rows = {r["name"]: r for r in result.report["candidates"]}
+    sized = [r for r in rows.values() if r.get("size") == list(small)]
+    assert sized and all(rows[r["name"].rsplit(" @", 1)[0]]["miou_drop"] <= opts.max_miou_drop
+                         or r["precision"] == "fp32" for r in sized)
+    row = next(r for r in sized if r["backend"] == "onnxruntime" and r["precision"] == "fp32")
+    assert read_metadata(row["path"])["preprocess"]["input_size"] == list(small)
+    ds = open_val(opts)
+    cm = ConfusionMatrix(ds.info.num_classes, ds.info.ignore_index)
+    with open_runner(row["path"], threads=2) as runner:
+        for s in ds.samples:
+            image, label = ds.load(s)
+            labels = predict_labels(runner, image)
+            assert labels.shape == label.shape  # the labels' resolution, not the model's
+            cm.update(label, labels)
+    assert cm.miou() == pytest.approx(row["miou"], abs=1e-3)
+    assert row["pipeline_ms"] >= row["median_ms"] > 0
