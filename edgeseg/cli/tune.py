@@ -45,9 +45,10 @@ def tune_cmd(
     plan: bool = typer.Option(False, help="print what would be built and measured, and an estimate of the time; "
                                           "build nothing"),
 ):
-    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest
-    within the budget (or the most accurate at --min-fps). The last line on stdout is the chosen
-    artifact's path."""
+    """Build every candidate valid here, measure latency and mIoU on this machine, keep the fastest within the budget.
+
+    Or, with --min-fps, the most accurate one that reaches that rate. The last line on stdout is the
+    chosen artifact's path."""
     from edgeseg.errors import EdgesegError
     from edgeseg.filesystem import check_out_dir
     from edgeseg.tune import TuneOptions, tune

@@ -21,7 +21,7 @@ from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, r
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.export.samples import read_images
-from edgeseg.outputs import is_disk_full
+from edgeseg.filesystem import is_disk_full
 from edgeseg.quant import nncf_ov
 from edgeseg.tune.candidates import INT8_PRESETS
 from edgeseg.tune.gpu import ENGINES, export_engine

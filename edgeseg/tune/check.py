@@ -106,7 +106,7 @@ def check(record_path, tolerance: float = 0.10) -> CheckResult:
             raise EdgesegError(f"--check: {path.name} is not the file that was tuned (sha256 differs); run tune again")
     p = report["protocol"]
     opts = TuneOptions(val=report["val"], dataset=report.get("dataset", "camvid"), val_limit=report.get("val_limit"),
-                       protocol=measure.Protocol(p["rounds"], p["iters"], p["warmup"]))
+                       protocol=measure.Protocol(rounds=p["rounds"], iters=p["iters"], warmup=p["warmup"]))
     ds = open_val(opts)
     if report.get("val_id") and measure.val_id(ds) != report["val_id"]:
         raise EdgesegError(f"--check: the val set {report['val']} is not the one that was tuned on "

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, read_metadata, sha256_file, set_onnx_metadata, write_sidecar
+from edgeseg.artifacts import atomic_path, metadata_dict, sha256_file, set_onnx_metadata, write_sidecar
 from edgeseg.errors import EdgesegError
 from edgeseg.export.openvino_ir import write_ir
+from edgeseg.metadata import ArtifactMetadata
 from edgeseg.quant.graph_order import topological_sort
 
 TAILS = ("logits", "argmax", "argmax-lowres")
@@ -43,14 +44,14 @@ def with_tail(path: Path, tail: str) -> Path:
     parent = sha256_file(path)
     if dest.is_file():
         try:
-            if (read_metadata(dest).get("provenance") or {}).get("tail", {}).get("parent_sha256") == parent:
+            if (metadata_dict(dest).get("provenance") or {}).get("tail", {}).get("parent_sha256") == parent:
                 return dest
         except EdgesegError:
             pass
-    meta = read_metadata(path)
+    meta = metadata_dict(path)
     if (meta.get("io") or {}).get("output", {}).get("kind") == "labels":
         raise EdgesegError(f"{path.name} outputs a class map already: no tail to add")
-    meta = {k: v for k, v in meta.items() if k not in ("sha256", "bin_sha256", "size_bytes", "tuned", "verification")}
+    meta = {k: v for k, v in meta.items() if k not in ("sha256", "bin_sha256", "contract_sha256", "size_bytes", "tuned", "verification")}
     meta["provenance"] = {**(meta.get("provenance") or {}),
                           "tail": {"name": tail, "parent": str(path), "parent_sha256": parent}}
     return (_ir_tail if path.suffix == ".xml" else _onnx_tail)(path, dest, tail, meta)
@@ -147,4 +148,4 @@ def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     out = ops.result(labels)
     tailed = ov.Model([out], model.get_parameters(), model.get_friendly_name())
     _labels_io(meta, [shape[0], shape[2], shape[3]], tail)
-    return write_ir(tailed, dest, meta)
+    return write_ir(tailed, dest, ArtifactMetadata.from_dict(meta))

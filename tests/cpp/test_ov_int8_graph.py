@@ -11,7 +11,7 @@ import pytest
 
 from conftest import DEMO, run_cpp
 from edgeseg.platform import hardware
-from test_parity import assert_same_pictures
+from test_cpp_parity import assert_same_pictures
 
 pytestmark = pytest.mark.slow
 

@@ -62,6 +62,6 @@ def test_a_candidate_the_runtime_cannot_compile_is_a_row_with_its_reason(monkeyp
     state.machine, state.val, state.size, state.built = {"threads": 2, "cpu": "c", "flags": [], "versions": {}}, "v", \
         (4, 4), {"fp32": Path("fp32")}
     state.builts, state.cache, state.o = {(4, 4): state.built}, measure.Cache(tmp_path / "m.json"), TuneOptions(val="v")
-    state.ds = None
+    state.ds, state.progress = [], None
     rows = state.score([Candidate("good", "g", "openvino", "int8", 0), Candidate("bad", "g", "openvino", "bf16", 1)])
     assert rows[0]["miou"] == 60.0 and "cannot compile" in rows[1]["error"] and "miou" not in rows[1]

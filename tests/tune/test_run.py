@@ -100,7 +100,7 @@ def test_tails_on_candidates_in_the_running(tuned_run):
     for r in tailed:
         base = rows[r["name"].rsplit(" ", 1)[0]]
         assert base.get("miou_drop") is not None and base["miou_drop"] <= opts.max_miou_drop or base["precision"] == "fp32"
-        output = read_metadata(r["path"])["io"]["output"]
+        output = metadata_dict(r["path"])["io"]["output"]
         assert output["kind"] == "labels" and output["tail"] == r["tail"]
         if r["tail"] == "argmax":
             assert (r["miou"], r["agreement"]) == (base["miou"], base["agreement"]), r["name"]
@@ -158,7 +158,7 @@ def test_input_sizes_scored_at_label_resolution(tuned_run):
     assert sized and all(rows[r["name"].rsplit(" @", 1)[0]]["miou_drop"] <= opts.max_miou_drop
                          or r["precision"] == "fp32" for r in sized)
     row = next(r for r in sized if r["backend"] == "onnxruntime" and r["precision"] == "fp32")
-    assert read_metadata(row["path"])["preprocess"]["input_size"] == list(small)
+    assert metadata_dict(row["path"])["preprocess"]["input_size"] == list(small)
     ds = open_val(opts)
     cm = ConfusionMatrix(ds.info.num_classes, ds.info.ignore_index)
     with open_runner(row["path"], threads=2) as runner:

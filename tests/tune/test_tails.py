@@ -43,8 +43,10 @@ def ir_of(onnx_path):
     import openvino as ov
 
     from edgeseg.export.openvino_ir import write_ir
+    from edgeseg.metadata import ArtifactMetadata
 
-    return write_ir(ov.Core().read_model(str(onnx_path)), onnx_path.with_suffix(".xml"), {"stage": "test"})
+    return write_ir(ov.Core().read_model(str(onnx_path)), onnx_path.with_suffix(".xml"),
+                    ArtifactMetadata.from_dict({"kind": "openvino-ir", "stage": "test"}))
 
 
 def ov_run(path, x):
@@ -83,9 +85,9 @@ def test_onnx_tails(tmp_path):
     assert (labels[0] == logits[0].argmax(0)).all()
     low = ort(with_tail(src, "argmax-lowres"), X)
     assert low.dtype == np.uint8 and (low[0] == lowres_reference(X, src)).all()
-    from edgeseg.artifacts import read_metadata, sha256_file
+    from edgeseg.artifacts import metadata_dict, sha256_file
 
-    meta = read_metadata(argmax)
+    meta = metadata_dict(argmax)
     assert meta["io"]["output"]["tail"] == "argmax" and meta["io"]["output"]["kind"] == "labels"
     assert meta["provenance"]["tail"]["parent_sha256"] == sha256_file(src)
     assert with_tail(src, "logits") == src and with_tail(src, "argmax") == argmax  # reused, not rebuilt
