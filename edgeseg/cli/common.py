@@ -169,8 +169,9 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    # Pipes and CI logs get a fixed 100 columns (rich would take 80); tables are made to fit it.
-    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else WIDTH)
+    # Pipes and CI logs get a fixed 100 columns (rich would take 80); tables are made to fit it. A line
+    # of text is never cut (soft_wrap): paths and messages stay one greppable line.
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else WIDTH, soft_wrap=True)
 
 
 def show_results(result: dict, title: str, json_out=None, md_out=None, plot=None, notes=None, wide=False) -> None:

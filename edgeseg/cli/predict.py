@@ -67,7 +67,7 @@ def predict_cmd(
         for r in runners:
             r.activate()
         write_predictions(runners, paths, Path(out), palette_for(runners[0], dataset), alpha,
-                          lambda line: (err if line.startswith("skipped") else out_con).print(line, markup=False))
+                          lambda line: (err if line.startswith("skipped") else out_con).print(line, markup=False, soft_wrap=True))
     finally:
         for r in runners:
             r.deactivate()

@@ -19,6 +19,23 @@ from edgeseg.artifacts import metadata_dict
 log = logging.getLogger(__name__)
 
 
+def contract_mismatch(meta: dict, is_uint8: bool, dtype: str, shape: list) -> str | None:
+    """Why a graph whose input is `dtype` `shape` contradicts its metadata (uint8 NHWC when the
+    preprocessing is embedded, float NCHW with 3 channels otherwise), or None. Every runtime asks it:
+    a contract that lies about the graph segments garbage on whichever runtime skips the check."""
+    if not meta:
+        return None
+    embedded = bool(meta.get("embedded_preprocess"))
+    problem = None
+    if embedded != is_uint8:
+        problem = f"metadata says {'uint8 NHWC BGR' if embedded else 'float NCHW'} input, the graph takes {dtype} {shape}"
+    else:
+        channels = shape[3] if embedded and len(shape) == 4 else (shape[1] if len(shape) == 4 else None)
+        if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
+            problem = f"expected a 4-D input with 3 channels, the graph takes {dtype} {shape}"
+    return problem and f"the graph does not match its metadata's contract ({problem}); re-export it with edgeseg"
+
+
 @dataclass(frozen=True)
 class IOSpec:
     """What a runner takes and gives, so callers can prepare the right batch."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.errors import EdgesegError
-from edgeseg.runtime.base import IOSpec, Runner, Timing
+from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
 from edgeseg.runtime.ort import session
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
@@ -15,23 +15,6 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "te
 FALLBACKS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
              "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
 _NP = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
-
-
-def _contract_mismatch(meta: dict, graph_input) -> str | None:
-    """What the graph's input contradicts in the metadata (uint8 NHWC when preprocessing is embedded,
-    float NCHW with 3 channels otherwise), or None."""
-    if not meta:
-        return None
-    embedded = bool(meta.get("embedded_preprocess"))
-    is_uint8 = graph_input.type == "tensor(uint8)"
-    shape = list(graph_input.shape)
-    if embedded != is_uint8:
-        return (f"metadata says {'uint8 NHWC BGR' if embedded else 'float NCHW'} input, the graph takes "
-                f"{graph_input.type} {shape}")
-    channels = shape[3] if embedded and len(shape) == 4 else (shape[1] if len(shape) == 4 else None)
-    if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
-        return f"expected a 4-D input with 3 channels, the graph takes {graph_input.type} {shape}"
-    return None
 
 
 class OrtRunner(Runner):
@@ -65,11 +48,11 @@ class OrtRunner(Runner):
                                "check its CUDA/TensorRT libraries, or use --provider cpu")
         self._input = self.session.get_inputs()[0]
         self._output = self.session.get_outputs()[0]
-        problem = _contract_mismatch(self.metadata, self._input)
+        problem = contract_mismatch(self.metadata, self._input.type == "tensor(uint8)", self._input.type,
+                                    list(self._input.shape))
         if problem:
             self.session = None
-            raise EdgesegError(f"{self.path}: the graph does not match its metadata's contract ({problem}); "
-                               "re-export it with edgeseg")
+            raise EdgesegError(f"{self.path}: {problem}")
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         dtype = _NP.get(self._input.type, np.float32)

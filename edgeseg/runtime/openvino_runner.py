@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.errors import EdgesegError, require
-from edgeseg.runtime.base import IOSpec, Runner, Timing
+from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
 from edgeseg.runtime.cache_trim import max_bytes, trim
 from edgeseg.platform import hardware
 from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
@@ -120,6 +120,12 @@ class OpenVINORunner(Runner):
         self.request = self.compiled.create_infer_request()
         self._input, self._output = self.compiled.inputs[0], self.compiled.outputs[0]
         self._dtype = self._input.get_element_type().to_dtype()
+        shape = [d.get_length() if d.is_static else "?" for d in self._input.get_partial_shape()]
+        problem = contract_mismatch(self.metadata, self._input.get_element_type().get_type_name() == "u8",
+                                    self._input.get_element_type().get_type_name(), shape)
+        if problem:
+            self.compiled = self.request = None
+            raise EdgesegError(f"{self.path}: {problem}")
 
     def _source(self) -> str:
         if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":

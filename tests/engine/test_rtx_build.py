@@ -45,7 +45,7 @@ def trained(tmp_path_factory, trained_ckpt, camvid_root):
 
     work = tmp_path_factory.mktemp("rtx")
     make_manifest(camvid_root, "camvid", "train", 100, 0, work / "calib.txt")
-    calib = {"calib": str(work / "calib.txt"), "data": str(camvid_root)}
+    calib = {"calib": str(work / "calib.txt"), "calib_data": str(camvid_root)}
     size, verify = ContractOptions(input_size=(180, 240)), VerifyOptions(num_samples=2)
     base = {"contract": size, "verify": verify}
     runs = {

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # exports or builds real models: the full run, no
 
 SIZE = (64, 96)  # small: the checks are about graph structure, not accuracy
 CALIB = Path(__file__).resolve().parents[2] / "calib" / "camvid-demo.txt"
-INT8 = {"calib": str(CALIB), "limit": 4}
+INT8 = {"calib": str(CALIB), "calib_limit": 4}
 CASES = {
     "fp32": {},
     "fp16": {"precision": "fp16"},

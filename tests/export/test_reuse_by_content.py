@@ -31,7 +31,8 @@ def root(tmp_path_factory):
 
 def export(capsys, ckpt, out, calib):
     code = main(["export", str(ckpt), "-o", str(out), "--input-size", "96x128", "--precision", "int8", "--calib",
-                 str(calib), "--num-samples", "2", "--min-agreement", "0.8", "--dataset", DATASET])
+                 str(calib), "--num-samples", "2", "--min-agreement", "0.8", "--dataset", DATASET,
+                 "--allow-mismatch"])  # random weights: how each runtime agrees is tests/export/test_runtimes.py's
     _, err = capsys.readouterr()
     assert code == 0, err
     return err

@@ -125,7 +125,7 @@ def exports(gpu, tmp_path_factory, trained_ckpt, camvid_root):
     make_manifest(camvid_root, "camvid", "train", 300, 0, manifest)
     out = {}
     for precision in ("fp32", "fp16", "int8"):
-        quant = QuantOptions(calib=str(manifest), data=str(camvid_root)) if precision == "int8" else QuantOptions()
+        quant = QuantOptions(calib=str(manifest), calib_data=str(camvid_root)) if precision == "int8" else QuantOptions()
         options = ExportOptions(contract=ContractOptions(input_size=(180, 240)), precision=precision, quant=quant)
         out[precision] = run_export(trained_ckpt, work, options).final
     return work, out
