@@ -70,15 +70,16 @@ def _engines(paths: list[Path], profile, work: Path) -> tuple[dict, dict]:
 
 def _accuracy(result: dict, options: dict, data: dict, work: Path) -> None:
     """mIoU and drop on the rows that ran, evaluated here; timings stand if this fails."""
-    paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
+    rows = [r for r in result["rows"] if r["status"] == "ok"]
+    paths = [r["path"] for r in rows]
     if not paths:
         result["accuracy"] = {"error": "no artifact ran"}
         return
     runners = []
     try:
         ds = unpack_dataset(data["packed"], data["info"], data["split"], data["lut"], work / "data")
-        for p in paths:
-            runners.append(open_runner(p, **options).activate())
+        for r in rows:  # each scored on the runtime it was timed on: a figure belongs to its runtime's row
+            runners.append(open_runner(r["path"], r.get("backend"), **options).activate())
         attach_accuracy(result, evaluate(runners, ds).to_dict())
         result["accuracy"]["reference"] = paths[0]
     except Exception as exc:

@@ -82,7 +82,9 @@ def test_fleet_bench_two_targets_one_table(cluster, models, tmp_path, capsys):
     assert result["format"] == "edgeseg-fleet/1"
     assert [t["device"]["target"].split("@")[0] for t in result["targets"]] == ["cpu#a", "cpu#b"]
     rows = report.load_rows_from(result)
-    assert len(rows) == 4 and all(r["status"] == "ok" and r["fps"] and r["miou"] is not None for r in rows)
+    # b is another random model: its drop against a is past the budget, and the row says so
+    assert len(rows) == 4 and all(r["status"].split(":")[0] in ("ok", "over budget") and r["fps"]
+                                  and r["miou"] is not None for r in rows)
     assert rows[0]["drop"] is None and rows[1]["drop"] > 0  # b against a, on each target
     assert {r["artifact"] for r in rows} == {"a.onnx", "b.onnx"}
     md = (tmp_path / "fleet.md").read_text()

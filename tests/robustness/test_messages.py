@@ -150,7 +150,7 @@ def test_eval_ray_local_ends_cleanly_on_a_signal(tmp_path, sig):
     if sig == "SIGTERM":
         assert rc in (143, 130) and "Traceback" not in err and "*** " not in err, err[-2000:]
         assert err.rstrip().splitlines()[-1] == "error: terminated", err[-2000:]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # the reaper polls; a loaded CI machine is slower
     while (_ray_processes(p.pid) - orphans_before) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not (_ray_processes(p.pid) - orphans_before)
