@@ -25,3 +25,17 @@ def tiny_onnx(path, seed=0, precision="fp32", input_size=None, **preprocess):
     return path
 
 
+
+
+def tiny_camvid(root, images: int = 3):
+    """A CamVid-layout folder (`val/`, `valannot/`) of random 12 x 16 images and labels, for commands
+    that score a tiny model end to end."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for i in range(images):
+        for sub, arr in (("val", rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)),
+                         ("valannot", rng.integers(0, 12, (12, 16), dtype=np.uint8))):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / sub / f"im{i}.png"), arr)
+    return root

@@ -9,18 +9,12 @@ import pytest
 from edgeseg.bench.visualize import colorize
 from edgeseg.cli.main import main
 from edgeseg.data.contract import DatasetInfo
-from tiny import tiny_onnx
+from tiny import tiny_camvid, tiny_onnx
 
 
 @pytest.fixture
 def camvid_tree(tmp_path):
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        for sub, arr in (("val", rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)),
-                         ("valannot", rng.integers(0, 12, (12, 16), dtype=np.uint8))):
-            (tmp_path / "cv" / sub).mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(tmp_path / "cv" / sub / f"im{i}.png"), arr)
-    return tmp_path / "cv"
+    return tiny_camvid(tmp_path / "cv")
 
 
 def test_eval_two_artifacts_json(tmp_path, capsys, camvid_tree):

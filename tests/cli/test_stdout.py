@@ -4,14 +4,12 @@ output go to stderr. One test per command, on small inputs; scripts read the las
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from edgeseg.cli.main import main
 from edgeseg.demo import assets
 from golden import save_checkpoint
-from tiny import tiny_onnx
+from tiny import tiny_camvid, tiny_onnx
 from videos import make_video
 
 CKPT = assets() / "s2fpn18_camvid_half.pth"
@@ -36,12 +34,7 @@ def last_line(out: str) -> str:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("stdout")
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        for sub, arr in (("val", rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)),
-                         ("valannot", rng.integers(0, 12, (12, 16), dtype=np.uint8))):
-            (root / "cv" / sub).mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(root / "cv" / sub / f"im{i}.png"), arr)
+    tiny_camvid(root / "cv")
     return root, tiny_onnx(root / "a.onnx"), tiny_onnx(root / "b.onnx", seed=1)
 
 
