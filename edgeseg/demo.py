@@ -16,7 +16,7 @@ from edgeseg.artifacts import write_json
 from edgeseg.bench import report
 from edgeseg.bench.accuracy import evaluate, predict_labels
 from edgeseg.bench.plot import draw
-from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+from edgeseg.bench.benchmark import BenchSettings, attach_accuracy, run_bench
 from edgeseg.bench.visualize import colorize, disagreement, overlay
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset

@@ -153,7 +153,7 @@ def test_no_cycle_between_files_counting_lazy_imports():
     "from edgeseg.cli.main import main; main(['export', '--help'])",
     "import edgeseg; edgeseg.load, edgeseg.export_checkpoint, edgeseg.tune_checkpoint, edgeseg.FrameResult",
     "from edgeseg.runtime import open_runner; import edgeseg.runtime.onnx_runner, edgeseg.runtime.tensorrt_runner, "
-    "edgeseg.runtime.ort, edgeseg.engine.sidecar, edgeseg.bench.run, edgeseg.bench.report, edgeseg.platform.hardware",
+    "edgeseg.runtime.ort, edgeseg.engine.sidecar, edgeseg.bench.benchmark, edgeseg.bench.report, edgeseg.platform.hardware",
 ])
 def test_help_and_the_runtime_side_import_no_torch(probe):
     code = f"import sys; {probe}; print(sorted(m for m in ('torch', 'tensorrt', 'openvino', 'ray') if m in sys.modules))"

@@ -52,7 +52,7 @@ def bench_cmd(
 ):
     """Warm-up, timed iterations; mean/median/p90/p99 latency, FPS, GPU compute vs end-to-end, power on Jetson."""
     from edgeseg.bench import report
-    from edgeseg.bench.run import add_accuracy, check_dataset, profile_settings, run_bench
+    from edgeseg.bench.benchmark import add_accuracy, check_dataset, profile_settings, run_bench
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.memory import set_limit_gb
     from edgeseg.filesystem import check_out_file

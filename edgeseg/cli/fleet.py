@@ -89,7 +89,7 @@ def ls_cmd(
     import edgeseg
     from edgeseg.cli.common import print_json
     from edgeseg.fleet.cluster import connected
-    from edgeseg.fleet.run import local_args
+    from edgeseg.fleet.bench_job import local_args
     from edgeseg.fleet.targets import RUNTIMES, label_value, list_targets
 
     with connected(ray, **local_args(ray)) as r:
@@ -145,7 +145,7 @@ def bench_cmd(
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
-    from edgeseg.fleet.run import FleetData, choose_precisions, run_fleet_bench
+    from edgeseg.fleet.bench_job import FleetData, choose_precisions, run_fleet_bench
     from edgeseg.filesystem import check_out_file
 
     iters = default_iters(iters, duration)

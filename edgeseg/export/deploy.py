@@ -14,7 +14,7 @@ import time
 from edgeseg.artifacts import FORMAT
 from edgeseg.export import parity
 from edgeseg.export.stage import Built, Lazy, Stage, StageResult, run_stage
-from edgeseg.export.stages import worst
+from edgeseg.export.onnx_stages import worst
 from edgeseg.workdir import new_temp
 
 

@@ -21,7 +21,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.export.naming import engine_path
 from edgeseg.export.options import QUANTIZED
 from edgeseg.export.stage import Built, Stage
-from edgeseg.export.stages import verify_sizes
+from edgeseg.export.onnx_stages import verify_sizes
 from edgeseg.runtime.tensorrt_runner import TensorRTRunner
 from edgeseg.workdir import new_temp
 

@@ -23,13 +23,13 @@ from edgeseg.errors import field as f
 from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
-from edgeseg.export.int8 import Fp8, Int8
+from edgeseg.export.quantized_stage import Fp8, Int8
 from edgeseg.export.naming import contract_tag, stage_path
 from edgeseg.export.options import ExportOptions, prepared
 from edgeseg.export.preflight import preflight
 from edgeseg.export.samples import image_paths, read_images, synthetic_images
 from edgeseg.export.stage import Stage, StageResult, run_stage
-from edgeseg.export.stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
+from edgeseg.export.onnx_stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
 from edgeseg.models import checkpoint
 from edgeseg.workdir import locked, sweep_stale
 

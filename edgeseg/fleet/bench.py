@@ -18,7 +18,7 @@ import edgeseg
 from edgeseg.artifacts import read_artifact
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT, check_rows
-from edgeseg.bench.run import BenchSettings, attach_accuracy, run_bench
+from edgeseg.bench.benchmark import BenchSettings, attach_accuracy, run_bench
 from edgeseg.engine.builder import BuildSettings, build_engine
 from edgeseg.errors import EdgesegError
 from edgeseg.fleet.packing import pack_file, unpack_dataset

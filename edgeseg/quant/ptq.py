@@ -1,7 +1,7 @@
 """Post-training quantization in three steps: calibrate, choose the fallback, report.
 
 Pure ONNX -> ONNX: `quantize` takes an in-memory FP32 model and returns the Q/DQ model; the
-export pipeline's INT8/FP8 stage (edgeseg/export/int8.py) calls it.
+export pipeline's INT8/FP8 stage (edgeseg/export/quantized_stage.py) calls it.
 """
 
 from __future__ import annotations

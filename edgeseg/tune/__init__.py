@@ -5,6 +5,6 @@ NNCF), measure.py times it and scores it through the runtime that will run it, c
 record.py writes the tables, the plot and the pick.
 """
 
-from edgeseg.tune.run import TuneOptions, TuneResult, tune
+from edgeseg.tune.search import TuneOptions, TuneResult, tune
 
 __all__ = ["TuneOptions", "TuneResult", "tune"]

@@ -18,7 +18,7 @@ import edgeseg.tune.measure as measure
 from edgeseg.errors import EdgesegError
 from edgeseg.tune.candidates import Candidate
 from edgeseg.tune.choose import Objective, choose, runner_up
-from edgeseg.tune.run import TuneOptions, open_val
+from edgeseg.tune.search import TuneOptions, open_val
 
 MIOU_TOLERANCE = 0.1  # points; accuracy is deterministic on one machine, so this is generous
 

@@ -14,13 +14,13 @@ from edgeseg.errors import EdgesegError
 from edgeseg.fleet.bench import cache_dir
 from edgeseg.fleet.cluster import connected
 from edgeseg.fleet.packing import pack_file, pack_samples, unpack_dataset
-from edgeseg.fleet.run import local_args
+from edgeseg.fleet.bench_job import local_args
 from edgeseg.fleet.targets import PREFIX, list_targets, select
 from edgeseg.fleet.tasks import check_version, gather
 from edgeseg.platform.devices import load_profile
 from edgeseg.tune import TuneOptions, tune
 from edgeseg.tune.measure import Protocol
-from edgeseg.tune.run import calibration, open_val
+from edgeseg.tune.search import calibration, open_val
 
 
 def pack_inputs(ckpt, ds, calib) -> dict:

@@ -16,7 +16,7 @@ from edgeseg.data.contract import DatasetInfo
 from edgeseg.platform.hardware import physical_cores
 from edgeseg.tune.candidates import cpu_candidates, cpu_facts
 from edgeseg.tune.gpu import gpu_candidates
-from edgeseg.tune.run import check_device, open_val
+from edgeseg.tune.search import check_device, open_val
 
 BASE_MS, BASE_PIXELS, BASE_THREADS = 91.9, 360 * 480, 2  # FP32 OpenVINO, docs/tune.md (AMX Xeon, 2 threads)
 BUILD_S = {"fp32": 40, "int8": 120, "nncf": 90, "ir": 6, "tail": 6, "engine": 300}  # typical, same machine

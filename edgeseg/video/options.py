@@ -3,7 +3,7 @@ the fastest installed backend (as `edgeseg bench` picks it), unless the user nam
 
 from __future__ import annotations
 
-from edgeseg.bench.run import BenchSettings, resolve_backend
+from edgeseg.bench.benchmark import BenchSettings, resolve_backend
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import check_profile, load_profile
 

@@ -150,7 +150,7 @@ def test_an_eval_figure_goes_only_to_rows_of_its_own_runtime():
 
 
 def test_attach_accuracy_never_crosses_runtimes():
-    from edgeseg.bench.run import attach_accuracy
+    from edgeseg.bench.benchmark import attach_accuracy
 
     result = {"rows": [{"path": "m.onnx", "backend": "openvino"}]}
     attach_accuracy(result, {"dataset": "camvid", "split": "val", "images": 1, "resize": "logits",

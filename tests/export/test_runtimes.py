@@ -129,7 +129,7 @@ def test_the_int8_export_is_verified_on_each_runtime_that_will_run_it_on_this_cp
 
 
 def test_the_budget_holds_on_every_runtime(caplog):
-    from edgeseg.export.int8 import Quantized
+    from edgeseg.export.quantized_stage import Quantized
 
     stage = Quantized.__new__(Quantized)
     stage.config, stage.fail_on_budget = SimpleNamespace(max_miou_drop=0.3), False

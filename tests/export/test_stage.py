@@ -16,7 +16,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.export import stage as stage_mod
 from edgeseg.export.options import ExportOptions
 from edgeseg.export.stage import Built, Lazy, complete, run_stage
-from edgeseg.export.stages import OnnxStage, run_onnx, verify_sizes
+from edgeseg.export.onnx_stages import OnnxStage, run_onnx, verify_sizes
 
 SIZE = (4, 6)
 

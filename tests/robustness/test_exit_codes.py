@@ -218,7 +218,7 @@ def test_fail_on_budget_ends_the_export_before_the_artifact(tmp_path):
 
     from cliproc import REPO
     from edgeseg.errors import EdgesegError
-    from edgeseg.export.int8 import Int8
+    from edgeseg.export.quantized_stage import Int8
     from edgeseg.quant.config import QuantConfig
 
     ckpt = tmp_path / "junk.pth"

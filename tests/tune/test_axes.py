@@ -3,7 +3,7 @@ in the running (recorded rows, no model needed)."""
 
 from edgeseg.tune import TuneOptions
 from edgeseg.tune.candidates import Candidate
-from edgeseg.tune.run import tail_candidates, threaded
+from edgeseg.tune.search import tail_candidates, threaded
 
 
 def row(name, drop, precision="int8", **kw):
@@ -46,7 +46,7 @@ def test_a_candidate_the_runtime_cannot_compile_is_a_row_with_its_reason(monkeyp
     import edgeseg.tune.build as build
     import edgeseg.tune.measure as measure
     from edgeseg.errors import EdgesegError
-    from edgeseg.tune.run import Measuring
+    from edgeseg.tune.search import Measuring
 
     def open_runners(items, threads, size=None, dataset=None):
         if items[0][0].name == "bad":

@@ -41,7 +41,7 @@ def test_fleet_tune_on_a_local_ray(tmp_path_factory):
         pytest.skip("../shared is absent or a Ray session is open")
     from edgeseg.fleet.targets import LABEL, label_value, list_targets
     from edgeseg.tune.fleet import tune_fleet
-    from edgeseg.tune.run import calibration, open_val
+    from edgeseg.tune.search import calibration, open_val
 
     folder = tmp_path_factory.mktemp("fleet-tune")
     os.environ["XDG_CACHE_HOME"] = str(folder / "cache")

@@ -10,7 +10,7 @@ import pytest
 
 from edgeseg.errors import EdgesegError
 from edgeseg.tune import TuneOptions
-from edgeseg.tune.run import open_val
+from edgeseg.tune.search import open_val
 from paths import REPO
 
 DEMO = REPO / "edgeseg" / "assets" / "camvid-demo"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from edgeseg.bench import report
-from edgeseg.bench.run import BenchSettings, run_bench
+from edgeseg.bench.benchmark import BenchSettings, run_bench
 from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
 from edgeseg.video.bench import add_cpp_rows, add_end_to_end, check_source
@@ -37,9 +37,9 @@ def test_a_bad_source_is_refused_before_timing(tmp_path):
 
 def test_cpp_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
     """--cpp: a missing or non-executable program, no video file, or nothing it runs: one line, exit 1, no timing."""
-    import edgeseg.bench.run
+    import edgeseg.bench.benchmark
 
-    monkeypatch.setattr(edgeseg.bench.run, "run_bench", lambda *a, **k: pytest.fail("timed before refusing"))
+    monkeypatch.setattr(edgeseg.bench.benchmark, "run_bench", lambda *a, **k: pytest.fail("timed before refusing"))
     model = tiny_onnx(tmp_path / "tiny.onnx")
     make_video(tmp_path / "clip.avi", count=2)
     plain = tmp_path / "edgeseg-cpp"

@@ -148,7 +148,7 @@ def test_input_sizes_scored_at_label_resolution(tuned_run):
     from edgeseg.data.metrics import ConfusionMatrix
     from edgeseg.runtime import open_runner
     from edgeseg.tune import tune
-    from edgeseg.tune.run import open_val
+    from edgeseg.tune.search import open_val
 
     _, opts, out = tuned_run
     small = (144, 192)

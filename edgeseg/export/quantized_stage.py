@@ -20,7 +20,7 @@ from edgeseg.errors import field as f
 from edgeseg.export import runtimes
 from edgeseg.export.naming import stage_path
 from edgeseg.export.stage import Built
-from edgeseg.export.stages import OnnxStage, load
+from edgeseg.export.onnx_stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes
 from edgeseg.quant.config import artifact_tag, budget_missed
 from edgeseg.quant.placement import RULES_VERSION
