@@ -26,9 +26,10 @@ from edgeseg.filesystem import describe_os_error
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".edgeseg.lock"
-# the only suffixes edgeseg gives its temporaries (+ '.json': a candidate's sidecar)
-SUFFIXES = ("", ".tmp", ".onnx", ".engine")
-_OWNED = re.compile(r"^\..+\.edgeseg-([1-9]\d{0,9})-[0-9a-f]{12}(?:\.tmp|\.onnx|\.engine)?(?:\.json)?$")
+# the only suffixes edgeseg gives its temporaries (+ '.json': a candidate's sidecar; '.bin': the
+# weights OpenVINO writes beside a candidate IR's '.xml')
+SUFFIXES = ("", ".tmp", ".onnx", ".engine", ".xml")
+_OWNED = re.compile(r"^\..+\.edgeseg-([1-9]\d{0,9})-[0-9a-f]{12}(?:\.tmp|\.onnx|\.engine|\.xml|\.bin)?(?:\.json)?$")
 
 
 def new_temp(directory, prefix: str, suffix: str = "") -> Path:

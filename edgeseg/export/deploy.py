@@ -11,10 +11,10 @@ import copy
 import os
 import time
 
-from edgeseg.artifacts import FORMAT
 from edgeseg.export import parity
 from edgeseg.export.stage import Built, Lazy, Stage, StageResult, run_stage
 from edgeseg.export.onnx_stages import worst
+from edgeseg.metadata import ArtifactMetadata
 from edgeseg.workdir import new_temp
 
 
@@ -69,17 +69,17 @@ class Deploy(Stage):
         return outputs, check, {}
 
     def publish(self, ctx, built, candidate, record, files):
+        """The schema every artifact's sidecar has: the contract the deploy model takes (it is the
+        ONNX's source), its provenance and verification; no `io` (a PyTorch module names no tensors)."""
         os.replace(candidate, files.temp(self.path))
-        return {"format": FORMAT, "kind": "pytorch", "stage": self.name, "precision": "fp32",
-                "model": ctx.arch.to_dict(), "provenance": {"parent": record["parent"], "options": self.options(ctx),
-                                                           "stage_key": record["key"]},
-                "verification": record["verification"], "extra": record["extra"]}
+        return ArtifactMetadata(kind="pytorch", stage=self.name, precision="fp32", model=ctx.arch.to_dict(),
+                                preprocess=ctx.preprocess.to_dict(), dataset=ctx.dataset.to_dict(), io={},
+                                provenance={"parent": record["parent"], "options": self.options(ctx),
+                                            "stage_key": record["key"]},
+                                verification=record["verification"], extra=record["extra"])
 
     def outputs(self, ctx, path):
         return {s: run_torch(self.model(ctx), ctx.batches(s)) for s in ctx.sizes}
-
-    def restored(self, meta):
-        return dict(meta.get("extra", {}))
 
     def _params(self) -> dict:
         return {"params": sum(p.numel() for p in self._model.parameters())} if self._model is not None else {}

@@ -92,7 +92,7 @@ class Engine(Stage):
         meta = meta.with_(provenance={**meta.provenance, "parent": parent_entry(self.parent.path, self.path),
                                       "stage_key": record["key"]}, verification=record["verification"])
         os.replace(candidate, files.temp(self.path))
-        return meta.to_dict()
+        return meta
 
 
 def runtime_missing(engine_path) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseg.artifacts import scratch_path, set_onnx_metadata, versions
+from edgeseg.artifacts import scratch_path, set_onnx_metadata, sha256_file, versions
 from edgeseg.engine.parse_check import check_stage
 from edgeseg.export import io_wrap, metadata, parity, simplify
 from edgeseg.export.naming import io_wrapped_path
@@ -83,8 +83,8 @@ class OnnxStage(Stage):
                               provenance={"parent": record["parent"], "options": self.options(ctx),
                                           "versions": versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
                                           "stage_key": record["key"]},
-                              verification=record["verification"], extra=record["extra"]).to_dict()
-        set_onnx_metadata(proto, meta)
+                              verification=record["verification"], extra=record["extra"])
+        set_onnx_metadata(proto, meta.to_dict())
         onnx.save(proto, str(files.temp(self.path)))
         return meta
 
@@ -93,6 +93,20 @@ class OnnxStage(Stage):
 
         return {"nodes": len(onnx.load(str(path), load_external_data=False).graph.node),
                 "size_bytes": path.stat().st_size}
+
+
+class OnnxFile(OnnxStage):
+    """An ONNX file already on disk (an earlier export's), the parent of a stage made from it (tune's
+    IRs): keyed by its bytes, run for the reference outputs; never built or published here."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path, uint8: bool = False):
+        super().__init__(path, None)
+        self.uint8 = uint8
+
+    def key(self, ctx) -> str:
+        return sha256_file(self.path)
 
 
 class RawOnnx(OnnxStage):

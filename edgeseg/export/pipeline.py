@@ -27,7 +27,7 @@ from edgeseg.export.quantized_stage import Fp8, Int8
 from edgeseg.export.naming import contract_tag, stage_path
 from edgeseg.export.options import ExportOptions, prepared
 from edgeseg.export.preflight import preflight
-from edgeseg.export.samples import image_paths, read_images, synthetic_images
+from edgeseg.export.samples import batches, image_paths, read_images, synthetic_images
 from edgeseg.export.stage import Stage, StageResult, run_stage
 from edgeseg.export.onnx_stages import Fp16, IoWrap, RawOnnx, Simplified, run_onnx, verify_onnx  # noqa: F401 (public)
 from edgeseg.models import checkpoint
@@ -73,10 +73,7 @@ class Context:
                 raise OptionError(f"{f('verify.samples')} .npy holds inputs of size {self.arrays.shape[2:]}; "
                                   f"this stage needs {'uint8 images' if uint8 else size}: give images instead")
             return [a[None].astype(np.float32) for a in self.arrays]
-        pre = Preprocess(**{**self.preprocess.__dict__, "input_size": size})
-        if uint8:
-            return [pre.resize(img)[None] for img in self.images]
-        return [pre.apply(img)[None] for img in self.images]
+        return batches(self.preprocess, self.images, size, uint8)
 
 
 def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=None) -> Context:

@@ -150,7 +150,7 @@ class Quantized(OnnxStage):
     def restored(self, meta):
         """A reused artifact keeps its verdicts: a mismatch is refused again (or warned about under
         --allow-mismatch), and a verification made on another CPU kind is said to be one."""
-        checks = (meta.get("verification") or {}).get("checks") or {}
+        checks = (meta.verification or {}).get("checks") or {}
         if checks.get("mismatch"):
             runtimes.judge(checks.get("runtimes") or {}, None, self.allow_mismatch, self.path.name)
         elsewhere = runtimes.bound_elsewhere(checks.get("runtimes") or {})

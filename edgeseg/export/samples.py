@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeseg.data.contract import Preprocess
 from edgeseg.data.images import read_image
 from edgeseg.data.listfile import read_lines
 from edgeseg.errors import EdgesegError
@@ -52,3 +53,10 @@ def image_paths(source: str, limit: int | None = None) -> list[Path]:
 
 def read_images(paths) -> list[np.ndarray]:
     return [read_image(p) for p in paths]
+
+
+def batches(preprocess, images, size, uint8: bool = False) -> list[np.ndarray]:
+    """BGR images as a model of `preprocess` at `size` takes them: resized uint8 NHWC (preprocessing
+    in the graph) or preprocessed float NCHW, one batch of one per image."""
+    pre = Preprocess(**{**preprocess.__dict__, "input_size": tuple(size)})
+    return [pre.resize(img)[None] if uint8 else pre.apply(img)[None] for img in images]

@@ -9,6 +9,10 @@ every file written under a temporary name, the old primary removed, companions a
 renamed into place, the primary last. A reader that sees the primary sees its whole set; a run
 killed half-way leaves a set that the next run finds incomplete and rebuilds. What `checks`
 finds lands in the sidecar's `verification.checks` and the summary.
+
+Every artifact kind runs here: the export's (deploy model, ONNX, engine) and `tune`'s OpenVINO IRs
+(export/openvino_ir.py: an `.xml` whose `.bin` is an owned companion). Metadata is written and read
+back as the one schema (`ArtifactMetadata`, through `artifacts.read_artifact`).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import edgeseg
-from edgeseg.artifacts import sha256_file, sidecar_path
+from edgeseg.artifacts import read_artifact, sha256_file, sidecar_path
+from edgeseg.errors import EdgesegError
 from edgeseg.export import parity
+from edgeseg.metadata import ArtifactMetadata
 from edgeseg.workdir import new_temp
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,7 @@ class Built:
     model: object = None
     file: Path | None = None
     companions: dict = field(default_factory=dict)  # suffix -> str | bytes, published with the artifact
+    scratch: list = field(default_factory=list)  # more files `file` brought along (an IR's .bin), removed after
     extra: dict = field(default_factory=dict)  # facts for the summary (and the sidecar's `extra`)
 
 
@@ -76,7 +83,7 @@ class Stage:
     tolerance = "fp32"  # parity tolerance class against the parent (export/parity.py TOLERANCES)
     precision = "fp32"
     uint8 = False  # verified on uint8 images (preprocessing in the graph)
-    companions: tuple[str, ...] = ()  # suffixes of the files owned beside `path` and its sidecar
+    companions: tuple[str, ...] = ()  # suffixes (after the primary's name) of the data files `Built` carries
 
     def __init__(self, path: Path, parent: "Stage | None" = None):
         self.path, self.parent = Path(path), parent
@@ -96,8 +103,9 @@ class Stage:
         """(outputs per size, check against the parent, extra checks) for a candidate file."""
         raise NotImplementedError
 
-    def publish(self, ctx, built: Built, candidate: Path, record: dict, files: "StagedSet") -> dict:
-        """Write the primary into `files`; return its metadata (the runner adds hashes, writes the sidecar)."""
+    def publish(self, ctx, built: Built, candidate: Path, record: dict, files: "StagedSet") -> ArtifactMetadata:
+        """Write the primary (and any file it brings, an IR's .bin) into `files`; return its metadata
+        (the runner adds the hashes and writes the sidecar)."""
         raise NotImplementedError
 
     def checks(self, ctx, candidate: Path) -> dict:
@@ -108,13 +116,13 @@ class Stage:
         """The artifact's outputs per verified size (parents' reference for the next stage)."""
         raise NotImplementedError
 
-    def describe(self, path: Path, meta: dict) -> dict:
+    def describe(self, path: Path, meta: ArtifactMetadata) -> dict:
         """nodes / size for the summary."""
         return {"nodes": None, "size_bytes": path.stat().st_size}
 
-    def restored(self, meta: dict) -> dict:
+    def restored(self, meta: ArtifactMetadata) -> dict:
         """Summary facts of a reused artifact (what `Built.extra` held when it was built)."""
-        return dict(meta.get("extra", {}))
+        return dict(meta.extra or {})
 
     # -- shared ----------------------------------------------------------------------------
     def parent_record(self, ctx) -> dict:
@@ -131,8 +139,12 @@ class Stage:
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def owned(self) -> list[Path]:
+        """The files beside `path` that belong to its set, besides the sidecar (hashed in its `files`)."""
+        return [self.path.with_name(self.path.name + s) for s in self.companions]
+
     def files(self) -> list[Path]:
-        return [self.path, sidecar_path(self.path), *(self.path.with_name(self.path.name + s) for s in self.companions)]
+        return [self.path, sidecar_path(self.path), *self.owned()]
 
 
 class StagedSet:
@@ -170,22 +182,20 @@ class StagedSet:
         self.temps.clear()
 
 
-def complete(stage: Stage, key: str) -> dict | None:
-    """The sidecar of a complete, up-to-date set on disk, or None (then the stage is rebuilt)."""
-    side = sidecar_path(stage.path)
-    if not stage.path.is_file() or not side.is_file():
+def complete(stage: Stage, key: str) -> ArtifactMetadata | None:
+    """The metadata of a complete, up-to-date set on disk, or None (then the stage is rebuilt).
+    Read as every reader reads it (artifacts.read_artifact): a sidecar that does not describe its
+    file, or an IR whose .xml does not bind its .bin, is not a set to reuse."""
+    if not stage.path.is_file() or not sidecar_path(stage.path).is_file():
         return None
     try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError):
+        meta = read_artifact(stage.path)
+    except EdgesegError:
         return None
-    if not isinstance(meta, dict) or meta.get("provenance", {}).get("stage_key") != key:
+    if meta.provenance.get("stage_key") != key or meta.sha256 != sha256_file(stage.path):
         return None
-    if meta.get("sha256") != sha256_file(stage.path):
-        return None
-    owned = meta.get("files", {})
-    needed = {stage.path.name + s for s in stage.companions}
-    if not needed <= set(owned):
+    owned = meta.files or {}
+    if not {p.name for p in stage.owned()} <= set(owned):
         return None
     for name, sha in owned.items():
         p = stage.path.with_name(name)
@@ -212,8 +222,8 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy) -> tuple[StageResult, Laz
 
             candidate = new_temp(stage.path.parent, ".scratch", ".onnx")
             onnx.save(built.model, str(candidate))
-        stack.callback(_unlink, candidate)
-        stack.callback(_unlink, sidecar_path(candidate))
+        for scratch in (candidate, sidecar_path(candidate), *built.scratch):
+            stack.callback(_unlink, scratch)
         outputs, check, checks = stage.verify(ctx, candidate, parent_outputs)
         if check is not None:
             parity.require_ok(check, stage.name)
@@ -225,9 +235,10 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy) -> tuple[StageResult, Laz
         meta = stage.publish(ctx, built, candidate, record, files)
         for suffix, data in built.companions.items():
             files.write(stage.path.with_name(stage.path.name + suffix), data)
-        meta["sha256"] = sha256_file(files.temp(stage.path))
-        meta["files"] = {final.name: sha256_file(tmp) for final, tmp in files.temps.items() if final != stage.path}
-        files.write(sidecar_path(stage.path), json.dumps(meta, indent=2) + "\n")
+        meta = meta.with_(sha256=sha256_file(files.temp(stage.path)),
+                          files={final.name: sha256_file(tmp) for final, tmp in files.temps.items()
+                                 if final != stage.path})
+        files.write(sidecar_path(stage.path), json.dumps(meta.to_dict(), indent=2) + "\n")
         files.commit()
     result = _result(stage, meta, time.perf_counter() - t0, False, dict(built.extra), check)
     if checks:
@@ -235,8 +246,9 @@ def run_stage(ctx, stage: Stage, parent_outputs: Lazy) -> tuple[StageResult, Laz
     return result, Lazy(lambda: stage.outputs(ctx, stage.path), outputs)
 
 
-def _result(stage: Stage, meta: dict, seconds: float, reused: bool, extra: dict, check=None) -> StageResult:
-    v = meta.get("verification") or {}
+def _result(stage: Stage, meta: ArtifactMetadata, seconds: float, reused: bool, extra: dict,
+            check=None) -> StageResult:
+    v = meta.verification or {}
     if check is None and "agreement" in v:
         check = parity.Parity(v.get("max_abs"), v.get("mean_abs"), v["agreement"], v.get("max_abs_allowed"),
                               v["min_agreement"])

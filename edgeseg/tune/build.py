@@ -1,8 +1,9 @@
 """Build every candidate's artifact with the existing pipeline, reused by stage keys on a re-run.
 
 ONNX graphs come from `run_export` (FP32, our two INT8 presets); what OpenVINO runs is delivered
-as an OpenVINO IR (export/openvino_ir.py) so the file carries what was measured (BF16 hint,
-same-grid uint8 activations); NNCF quantizes the verified FP32 model read by OpenVINO.
+as an OpenVINO IR so the file carries what was measured (BF16 hint, same-grid uint8 activations);
+NNCF quantizes the verified FP32 model read by OpenVINO. Both IRs are export stages
+(export/openvino_ir.py, run by export/stage.run_stage): keyed, verified against their ONNX, reused.
 A build that fails is recorded with its reason and the others go on.
 """
 
@@ -11,18 +12,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from edgeseg.artifacts import read_artifact, sha256_file
 from edgeseg.bench.accuracy import to_labels
 from edgeseg.data.contract import Preprocess
 from edgeseg.data.metrics import ConfusionMatrix
 from edgeseg.errors import EdgesegError
-from edgeseg.export.naming import ir_path, nncf_ir_path
-from edgeseg.export.openvino_ir import ir_key, ir_meta, onnx_to_ir, read_onnx, reusable, write_ir
+from edgeseg.export.openvino_ir import nncf_to_ir, onnx_to_ir
 from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
-from edgeseg.export.samples import read_images
 from edgeseg.filesystem import is_disk_full
-from edgeseg.quant import nncf_ov
 from edgeseg.tune.candidates import INT8_PRESETS
 from edgeseg.tune.gpu import ENGINES, export_engine
 from edgeseg.tune.tails import with_tail
@@ -42,35 +39,14 @@ def export(ckpt, work: Path, opts, graph: str, calib=None, progress=None) -> Pat
 
 
 def ir_for(onnx_path: Path, hint: str | None) -> Path:
-    return onnx_to_ir(onnx_path, ir_path(onnx_path, hint), precision_hint=hint)
-
-
-def calib_batches(fp32_onnx: Path, calib) -> list:
-    """Calibration images preprocessed by the FP32 model's own contract (what NNCF feeds it)."""
-    pre = Preprocess.from_dict(read_artifact(fp32_onnx).preprocess)
-    return [pre.apply(img)[None] for img in read_images(calib.paths)]
+    """The OpenVINO IR stage of one of the built ONNX files (`hint`: bf16 asks OpenVINO for BF16)."""
+    return onnx_to_ir(onnx_path, precision_hint=hint)
 
 
 def nncf_ir(fp32_onnx: Path, calib, accuracy=None) -> Path:
-    """NNCF INT8 of the verified FP32 model as an IR; `accuracy` = (val items, metric, budget) for
-    accuracy control."""
-    stage = "nncf-ac" if accuracy else "nncf"
-    options = {"preset": "performance", "calib_sha256": calib.sha256, "calib_images": len(calib)}
-    if accuracy:
-        options.update(max_miou_drop=accuracy[2], val=accuracy[3])
-    key = ir_key(sha256_file(fp32_onnx), stage, options)
-    xml = nncf_ir_path(fp32_onnx, stage)
-    if reusable(xml, key):
-        return xml
-    model = read_onnx(fp32_onnx)
-    batches = calib_batches(fp32_onnx, calib)
-    if accuracy:
-        items, metric, budget, _ = accuracy
-        quantized = nncf_ov.quantize_with_accuracy(model, batches, items, metric, budget)
-    else:
-        quantized = nncf_ov.quantize(model, batches)
-    meta = ir_meta(read_artifact(fp32_onnx), fp32_onnx, stage=stage, precision="int8", key=key, options=options)
-    return write_ir(quantized, xml, meta)
+    """NNCF INT8 of the verified FP32 model as an IR stage; `accuracy` = (val items, metric, budget,
+    val id) for accuracy control."""
+    return nncf_to_ir(fp32_onnx, calib, accuracy)
 
 
 def val_items(ds, preprocess: dict) -> list:

@@ -33,10 +33,14 @@ def test_contract_in_the_file_and_the_sidecar(ir):
     assert metadata_dict(ir)["precision"] == "int8"  # rt_info alone still knows its contract
 
 
-def test_reusable_only_with_the_same_key(ir):
-    from edgeseg.export.openvino_ir import reusable
+def test_written_as_one_set(ir):
+    """The sidecar binds the .xml and its .bin (the set a stage reuses); no temporary is left behind."""
+    from edgeseg.artifacts import read_artifact, sha256_file
 
-    assert reusable(ir, "k1") and not reusable(ir, "k2")
+    meta = read_artifact(ir)
+    assert meta.files == {"m.bin": sha256_file(ir.with_suffix(".bin"))} and meta.sha256 == sha256_file(ir)
+    assert meta.size_bytes == ir.stat().st_size + ir.with_suffix(".bin").stat().st_size
+    assert sorted(p.name for p in ir.parent.iterdir()) == ["m.bin", "m.xml", "m.xml.json"]
 
 
 def _damage(ir, how: str) -> None:
