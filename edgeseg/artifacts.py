@@ -1,8 +1,9 @@
 """Artifacts on disk: atomic writes, sha256, and the metadata every artifact carries.
 
-Every artifact `X` (ONNX model, engine, deploy checkpoint) has a sidecar `X.json` holding
-the same metadata; ONNX models also carry it in `metadata_props["edgeseg"]`, so a model
-copied without its sidecar still knows its preprocessing contract.
+Every artifact `X` (ONNX model, engine, OpenVINO IR, deploy model) has a sidecar `X.json` holding
+the same metadata; ONNX models also carry it in `metadata_props["edgeseg"]` and IRs in their
+`rt_info`, so a model copied without its sidecar still knows its preprocessing contract.
+`read_artifact` is the one reader: it returns the typed schema (edgeseg/metadata.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import edgeseg
 from edgeseg.errors import EdgesegError
-from edgeseg.metadata import (CONTRACT_FIELDS, FORMAT, ArtifactMetadata,  # noqa: F401  (FORMAT: public here too)
-                              contract_digest)
+from edgeseg.metadata import (CONTRACT_FIELDS, FIELD_TYPES, FORMAT,  # noqa: F401  (FORMAT: public here too)
+                              ArtifactMetadata, contract_digest)
 from edgeseg.filesystem import describe_os_error, is_disk_full
 from edgeseg.workdir import new_temp
 
@@ -110,21 +111,26 @@ def parent_entry(parent, artifact) -> dict:
     return {"path": rel, "sha256": sha256_file(parent)}
 
 
-def parent_hint(artifact, meta: dict) -> str:
+def _typed(meta) -> ArtifactMetadata:
+    """The schema of metadata given typed, or as the JSON a writer builds before writing it."""
+    return meta if isinstance(meta, ArtifactMetadata) else ArtifactMetadata.from_dict(meta or {})
+
+
+def parent_hint(artifact, meta: ArtifactMetadata | dict) -> str:
     """Where the recorded parent should be, as a path for a message ('MODEL.onnx' when none is recorded)."""
-    parent = (meta.get("provenance") or {}).get("parent")
+    parent = (_typed(meta).provenance or {}).get("parent")
     path = parent.get("path") if isinstance(parent, dict) else None
     if not isinstance(path, str) or not path:
         return "MODEL.onnx"
     return path if os.path.isabs(path) else os.path.normpath(Path(artifact).parent / path)
 
 
-def recorded_parent(artifact, meta: dict) -> Path:
+def recorded_parent(artifact, meta: ArtifactMetadata | dict) -> Path:
     """The parent file the metadata names, found and checked: a relative path is read from the
     artifact's folder, never the current directory, and the file must have the recorded sha256
     (a file of the same name elsewhere is another model)."""
     artifact = Path(artifact)
-    parent = (meta.get("provenance") or {}).get("parent")
+    parent = (_typed(meta).provenance or {}).get("parent")
     where = f"{sidecar_path(artifact)}: provenance.parent"
     if not isinstance(parent, dict) or not isinstance(parent.get("path"), str) or not parent["path"]:
         raise EdgesegError(f"{where} does not name the file {artifact.name} was made from; "
@@ -259,18 +265,16 @@ def _meta_object(text: str, path) -> dict:
 
 
 
-# The metadata's blocks and the JSON type each must have where present (absent ones are checked by
-# whoever needs them); a wrong type would otherwise surface as an AttributeError deep in a command.
-_BLOCKS = {"kind": str, "precision": str, "sha256": str, "stage": str, "io": dict, "preprocess": dict,
-           "dataset": dict, "model": dict, "target": dict, "engine": dict, "provenance": dict,
-           "embedded_preprocess": bool}
+# The metadata's fields and the JSON type each must have where present: the schema's (metadata.py); a
+# wrong type would otherwise surface as an AttributeError deep in a command.
+_BLOCKS = FIELD_TYPES
 _TENSOR = {"name": str, "dtype": str, "shape": list, "layout": str, "kind": str}
 
 
-def require_io(meta: dict, where) -> tuple[dict, dict]:
+def require_io(meta: ArtifactMetadata | dict, where) -> tuple[dict, dict]:
     """(input, output) of the metadata's `io`, each with a name, dtype and shape, or one line naming
     the first one missing (types are checked when the metadata is read)."""
-    io = meta.get("io") or {}
+    io = _typed(meta).io or {}
     for end in ("input", "output"):
         tensor = io.get(end) or {}
         missing = [k for k in ("name", "dtype", "shape") if tensor.get(k) is None]
@@ -282,7 +286,7 @@ def require_io(meta: dict, where) -> tuple[dict, dict]:
 def check_fields(meta: dict, where) -> None:
     """One line naming the first field of `meta` whose JSON type is not the one edgeseg writes."""
     def bad(path: str, value, kind) -> None:
-        want = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}[kind]
+        want = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "an integer"}[kind]
         raise EdgesegError(f"{where}: {path} must be {want}, got {json.dumps(value)[:60]}; "
                            "delete it or rebuild the artifact")
 

@@ -1,14 +1,18 @@
-"""The metadata every artifact carries, one schema for all: ONNX models (in `metadata_props` and
-the sidecar), TensorRT engines (the sidecar) and what reads them back.
+"""The metadata every artifact carries, one schema for all five kinds written (KINDS): ONNX models
+(in `metadata_props` and the sidecar), TensorRT engines (the sidecar), OpenVINO IRs (`rt_info` and
+the sidecar), the deploy model (`.pt`, the sidecar) and a checkpoint run as it is (in memory, the
+torch runner's); `artifacts.read_artifact` reads every one back as `ArtifactMetadata`.
 
 Every block is plain JSON data; `ArtifactMetadata.to_dict` writes the keys in one order for
 every kind of artifact, so an ONNX model's embedded copy and its sidecar agree byte for byte.
+The JSON type of each field (`FIELD_TYPES`, what a reader checks) is derived from the dataclass.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, fields, replace
+from typing import get_type_hints
 
 FORMAT = "edgeseg-artifact/1"
 
@@ -26,6 +30,8 @@ def io_block(inp: dict, out: dict) -> dict:
 
 
 KINDS = ("onnx", "engine", "openvino-ir", "pytorch", "checkpoint")  # what `kind` names: the file type
+# onnx: .onnx; engine: a TensorRT plan; openvino-ir: .xml + .bin; pytorch: the deploy model (.pt);
+# checkpoint: a training checkpoint (.pth) as the torch runner describes it
 # The fields that decide what an artifact computes and expects (a sidecar must agree with its file on them).
 CONTRACT_FIELDS = ("precision", "preprocess", "embedded_preprocess", "io")
 
@@ -49,7 +55,7 @@ def now() -> str:
 class ArtifactMetadata:
     """What an artifact is, what it expects and where it came from.
 
-    `kind` is the file type (KINDS); `stage` the step that made it; `target` (engines) where the
+    `kind` is the file type, one of KINDS (onnx, engine, openvino-ir, pytorch, checkpoint); `stage` the step that made it; `target` (engines) where the
     plan was built for; `engine` the plan's own facts; `openvino` (IRs) how OpenVINO should run it;
     `bin_sha256` and `contract_sha256` (IRs, embedded) bind the .xml to its weights and its contract;
     `sha256`, `size_bytes` and `files` (the sidecar only) bind it to its file and companions.
@@ -100,3 +106,15 @@ class ArtifactMetadata:
                     "io": {}, "provenance": {}}
         other = {k: v for k, v in d.items() if k not in known}  # embedded_preprocess as read, too
         return cls(**{**required, **{k: v for k, v in d.items() if k in known}}, other=other or None)
+
+
+def _json_type(hint) -> type:
+    """The JSON type of a field's annotation (`dict | None` -> dict)."""
+    args = [a for a in getattr(hint, "__args__", (hint,)) if a is not type(None)]
+    return args[0]
+
+
+# Each field's JSON type where present, derived from the schema (absent ones are checked by whoever
+# needs them), and `embedded_preprocess`, which `to_dict` writes from `io`.
+FIELD_TYPES = {**{f.name: _json_type(get_type_hints(ArtifactMetadata)[f.name]) for f in fields(ArtifactMetadata)
+                  if f.name != "other"}, "embedded_preprocess": bool}

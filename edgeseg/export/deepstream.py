@@ -20,10 +20,11 @@ import math
 import os
 from pathlib import Path
 
-from edgeseg.artifacts import atomic_path, metadata_dict, recorded_parent, require_io
+from edgeseg.artifacts import atomic_path, read_artifact, recorded_parent, require_io
 from edgeseg.data.contract import Preprocess
 from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
+from edgeseg.metadata import ArtifactMetadata
 
 SUFFIX = ".nvinfer.txt"
 # nvinfer's network-mode enum (NvDsInferNetworkMode): 0 FP32, 1 INT8, 2 FP16; it has no FP8 value.
@@ -83,40 +84,42 @@ def check_export_options(options) -> None:
                           "tensorrt preset")
 
 
-def nvinfer_config(meta: dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,
+def nvinfer_config(meta: ArtifactMetadata | dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,
                    gie_unique_id: int = 1, threshold: float = 0.0, tensor_meta: bool = False, gpu_id: int = 0) -> str:
     """The `[property]` group nvinfer needs to run `artifact` (an ONNX model or a TensorRT engine).
 
     Paths are written relative to `out_dir` (where the config goes; nvinfer resolves them from there).
+    `meta`: the artifact's (artifacts.read_artifact), or the same as JSON.
     """
+    meta = meta if isinstance(meta, ArtifactMetadata) else ArtifactMetadata.from_dict(meta or {})
     artifact = Path(artifact)
     out_dir = Path(out_dir) if out_dir is not None else artifact.parent
     _check_numbers(threshold=threshold, gie_unique_id=gie_unique_id, gpu_id=gpu_id)
-    kind, io = meta.get("kind"), meta.get("io") or {}
+    kind, io = meta.kind, meta.io
     if kind == "openvino-ir":
         raise EdgesegError(f"{artifact.name} is an OpenVINO IR: DeepStream's nvinfer runs ONNX models and TensorRT "
                            "engines; give the ONNX model it was made from (its sidecar's provenance.parent)")
-    if kind not in ("onnx", "engine") or not meta.get("preprocess") or not io:
+    if kind not in ("onnx", "engine") or not meta.preprocess or not io:
         raise EdgesegError(f"{artifact}: no edgeseg metadata (kind, io, preprocessing contract) to write a "
                            "DeepStream config from; give an ONNX model or engine from `edgeseg export`/`build`")
-    if kind == "engine" and ((meta.get("target") or {}).get("runtime") or "tensorrt") == "tensorrt-rtx":
+    if kind == "engine" and ((meta.target or {}).get("runtime") or "tensorrt") == "tensorrt-rtx":
         raise EdgesegError(f"{artifact.name} is a TensorRT-RTX engine: {WHY_NOT_RTX}")
     inp, outp = require_io(meta, artifact)
-    if inp.get("dtype") == "uint8" or meta.get("embedded_preprocess"):
+    if inp.get("dtype") == "uint8" or meta.embedded_preprocess:
         raise EdgesegError(f"{artifact.name}: {WHY_NOT_EMBEDDED}")
     if outp.get("kind") == "labels":
         raise EdgesegError(f"{artifact.name} outputs the class map: {WHY_NOT_LABELS}")
     if outp.get("dtype") != "float32":
         raise EdgesegError(f"{artifact.name} outputs {outp.get('dtype')}; nvinfer's segmentation parser reads "
                            "float32 scores: export with float32 I/O")
-    if ((meta.get("provenance") or {}).get("options") or {}).get("quant", {}).get("target") == "cpu":
+    if (meta.provenance.get("options") or {}).get("quant", {}).get("target") == "cpu":
         raise EdgesegError(f"{artifact.name} carries the CPU Q/DQ placement (ONNX Runtime); DeepStream runs "
                            "TensorRT: export with the tensorrt quantization preset")
-    pre = Preprocess.from_dict(meta["preprocess"])
-    precision = meta.get("precision", "fp32")
+    pre = Preprocess.from_dict(meta.preprocess)
+    precision = meta.precision
     if precision not in NETWORK_MODE:
         raise EdgesegError(f"{artifact.name}: unknown precision {precision!r} in its metadata")
-    classes = list((meta.get("dataset") or {}).get("classes") or [])
+    classes = list(meta.dataset.get("classes") or [])
     c, h, w = _dims(inp["shape"], input_size, pre, meta)
     batch = _batch(inp["shape"][0], batch_size)
     out_c = outp["shape"][1] if len(outp.get("shape", [])) == 4 else None
@@ -142,7 +145,7 @@ def write_nvinfer_config(artifact, out=None, **options) -> Path:
     if not artifact.exists():
         raise EdgesegError(f"{artifact}: no such artifact")
     out = Path(out) if out else config_path(artifact)
-    text = nvinfer_config(metadata_dict(artifact), artifact, out_dir=out.parent, **options)
+    text = nvinfer_config(read_artifact(artifact), artifact, out_dir=out.parent, **options)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     return out
@@ -182,7 +185,7 @@ def _num(v: float) -> str:
     return repr(float(v))
 
 
-def _dims(shape, input_size, pre: Preprocess, meta: dict) -> tuple[int, int, int]:
+def _dims(shape, input_size, pre: Preprocess, meta: ArtifactMetadata) -> tuple[int, int, int]:
     c, h, w = shape[1:4] if len(shape) == 4 else (3, None, None)
     if c not in (3, None) and not isinstance(c, str):
         raise EdgesegError(f"the model takes {c} channels; nvinfer's RGB/BGR formats feed 3")
@@ -191,7 +194,7 @@ def _dims(shape, input_size, pre: Preprocess, meta: dict) -> tuple[int, int, int
             raise OptionError(f"{f('input_size')} {input_size[0]}x{input_size[1]}: the model's input is fixed at "
                               f"{h}x{w}")
         return 3, h, w
-    size = input_size or pre.input_size or (meta.get("dataset") or {}).get("input_size")
+    size = input_size or pre.input_size or meta.dataset.get("input_size")
     if not size:
         raise OptionError(f"the model has a dynamic input size: give {f('input_size')} HxW for nvinfer's infer-dims")
     return 3, int(size[0]), int(size[1])
@@ -211,7 +214,7 @@ def _rel(path, out_dir: Path) -> str:
     return os.path.relpath(Path(path).resolve(), out_dir.resolve())
 
 
-def _model_files(meta: dict, artifact: Path, out_dir: Path) -> dict:
+def _model_files(meta: ArtifactMetadata, artifact: Path, out_dir: Path) -> dict:
     """onnx-file / model-engine-file, and for INT8 the calibration cache `export` wrote beside the ONNX.
 
     nvinfer sets TensorRT's INT8 flag only when it has an int8-calib-file; without one it logs
@@ -220,20 +223,20 @@ def _model_files(meta: dict, artifact: Path, out_dir: Path) -> dict:
     uses the Q/DQ scales in an explicitly quantized network), so pointing at it changes nothing else.
     """
     files = {}
-    onnx = artifact if meta.get("kind") == "onnx" else None
+    onnx = artifact if meta.kind == "onnx" else None
     if onnx is None:  # lets nvinfer rebuild for another GPU: the very ONNX the engine was built from
         onnx = recorded_parent(artifact, meta)
     files["onnx-file"] = _rel(onnx, out_dir)
     cache = onnx.with_name(onnx.name + ".calib.cache")
-    if meta.get("precision") == "int8" and cache.exists():
+    if meta.precision == "int8" and cache.exists():
         files["int8-calib-file"] = _rel(cache, out_dir)
-    if meta.get("kind") == "engine":
+    if meta.kind == "engine":
         files["model-engine-file"] = _rel(artifact, out_dir)
     return files
 
 
-def _header(artifact: Path, meta: dict, pre: Preprocess, classes: list, precision: str) -> list[str]:
-    kind = meta.get("kind")
+def _header(artifact: Path, meta: ArtifactMetadata, pre: Preprocess, classes: list, precision: str) -> list[str]:
+    kind = meta.kind
     contract = (f"BGR image - mean {list(pre.mean_bgr)}" + (f", / std {list(pre.std_bgr)}" if pre.std_bgr else "")
                 + f", channels {pre.channel_order}")
     lines = [f"# DeepStream nvinfer config for {artifact.name}, written by edgeseg from its metadata.",

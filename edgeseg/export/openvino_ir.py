@@ -32,6 +32,7 @@ from edgeseg.export.options import ExportOptions
 from edgeseg.export.samples import batches, read_images, synthetic_images
 from edgeseg.export.stage import Built, Lazy, Stage, StagedSet, run_stage
 from edgeseg.metadata import ArtifactMetadata, contract_digest
+from edgeseg.quant import nncf_ov
 from edgeseg.runtime.openvino_runner import OpenVINORunner, cache_dir
 from edgeseg.runtime.ov_graph import openvino_copy
 from edgeseg.workdir import new_temp
@@ -242,8 +243,6 @@ class NncfIr(IrStage):
         return options
 
     def model(self, ctx):
-        from edgeseg.quant import nncf_ov
-
         model = read_onnx(self.parent.path)
         inputs = batches(ctx.preprocess, read_images(self.calib.paths), ctx.sizes[0])
         if self.accuracy:
