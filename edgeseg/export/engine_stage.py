@@ -18,7 +18,7 @@ from edgeseg.engine import cuda as cuda_device
 from edgeseg.engine import flavors, rtx
 from edgeseg.engine.builder import BuildSettings
 from edgeseg.errors import EdgesegError
-from edgeseg.export.naming import engine_path
+from edgeseg.export.naming import path_for
 from edgeseg.export.options import QUANTIZED
 from edgeseg.export.stage import Built, Stage
 from edgeseg.export.onnx_stages import verify_sizes
@@ -51,7 +51,7 @@ class Engine(Stage):
     name = "engine"
 
     def __init__(self, parent: Stage, settings: BuildSettings):
-        super().__init__(engine_path(parent.path), parent)
+        super().__init__(path_for("engine", parent=parent.path), parent)
         self.precision, self.uint8, self.settings = parent.precision, parent.uint8, settings
         # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another;
         # a quantized parent keeps its own (INT8 or FP8) class

@@ -1,4 +1,4 @@
-"""Artifact file names, decided here only: every stage's, an IR's and an NNCF IR's.
+"""Artifact file names, decided here only (`path_for`): every stage's, an IR's, an NNCF IR's, a tail's.
 
 An export whose contract differs from the official one gets its own name.
 
@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from edgeseg.export.simplify import DEFAULT
+from edgeseg.quant.config import artifact_tag
 
 OFFICIAL_OPSET = 17
 
@@ -35,26 +36,40 @@ def contract_tag(options, preprocess, official) -> str:
     return "".join(f"_{p}" for p in parts)
 
 
-def stage_path(out_dir, stem: str, tag: str, suffix: str = ".onnx") -> Path:
-    """`{stem}.{tag}{suffix}` in the work directory: deploy.pt, raw, fp32, fp16[-io16], int8-..., fp8."""
-    return Path(out_dir) / f"{stem}.{tag}{suffix}"
+def export_stem(variant: str, size, dynamic: bool, options, preprocess, official) -> str:
+    """`{variant}_{H}x{W}` (or `_dynamic`), with the contract tag of a non-official contract."""
+    return f"{variant}_" + ("dynamic" if dynamic else f"{size[0]}x{size[1]}") + contract_tag(options, preprocess,
+                                                                                             official)
 
 
-def io_wrapped_path(parent: Path, embed_preprocess: bool, argmax: str | None) -> Path:
-    """The parent's name with what the graph now takes and gives: `.bgr8in`, `.labels-int32`."""
-    parts = (["bgr8in"] if embed_preprocess else []) + ([f"labels-{argmax}"] if argmax else [])
-    return parent.with_name(parent.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
+def path_for(stage: str, *, out_dir=None, stem: str | None = None, parent: Path | None = None, **facts) -> Path:
+    """The file of `stage`, decided here only (`facts`: what the name records).
 
-
-def engine_path(parent: Path) -> Path:
-    return parent.with_suffix(".engine")
-
-
-def ir_path(onnx: Path, hint: str | None = None) -> Path:
-    """The OpenVINO IR of an ONNX model, beside it (`.bf16` when it asks OpenVINO for BF16)."""
-    return onnx.with_name(onnx.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
-
-
-def nncf_ir_path(fp32_onnx: Path, stage: str) -> Path:
-    """NNCF's INT8 IR of the verified FP32 model: `{stem}.{stage}-int8.xml` (stage: nncf | nncf-ac)."""
-    return fp32_onnx.with_name(fp32_onnx.name.removesuffix(".fp32.onnx") + f".{stage}-int8.xml")
+    In the work directory, `{stem}.{tag}{suffix}`: deploy (`.deploy.pt`), raw, simplified (`.fp32`),
+    fp16 (`.fp16`, `.fp16-io16` with `fp16_io`), int8 / fp8 (the quantization's tag, from `quant`: its
+    config). Named after the parent file: io (`.bgr8in`, `.labels-int32`: what the graph now takes
+    and gives, from `embed_preprocess` and `argmax`), engine (`.engine`), openvino (the IR beside its
+    ONNX, `.bf16` with `hint`), nncf / nncf-ac (`{stem}.nncf-int8.xml` of the FP32 ONNX), tail
+    (`{name}.{tail}{suffix}`: tune's output tails).
+    """
+    if stage in ("deploy", "raw", "simplified", "fp16", "int8", "fp8"):
+        if stage in ("int8", "fp8"):
+            tag = artifact_tag(facts["quant"])
+        else:
+            tag = {"simplified": "fp32", "fp16": "fp16-io16" if facts.get("fp16_io") else "fp16"}.get(stage, stage)
+        return Path(out_dir) / f"{stem}.{tag}{'.pt' if stage == 'deploy' else '.onnx'}"
+    parent = Path(parent)
+    if stage == "io":
+        parts = (["bgr8in"] if facts.get("embed_preprocess") else []) + (
+            [f"labels-{facts['argmax']}"] if facts.get("argmax") else [])
+        return parent.with_name(parent.name.replace(".onnx", f".{'-'.join(parts)}.onnx"))
+    if stage == "engine":
+        return parent.with_suffix(".engine")
+    if stage == "openvino":
+        hint = facts.get("hint")
+        return parent.with_name(parent.name.removesuffix(".onnx") + (f".{hint}" if hint else "") + ".xml")
+    if stage in ("nncf", "nncf-ac"):
+        return parent.with_name(parent.name.removesuffix(".fp32.onnx") + f".{stage}-int8.xml")
+    if stage == "tail":
+        return parent.with_name(f"{parent.stem}.{facts['tail']}{parent.suffix}")
+    raise ValueError(f"no file name for stage {stage!r}")

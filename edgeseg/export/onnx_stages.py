@@ -13,7 +13,7 @@ import numpy as np
 from edgeseg.artifacts import scratch_path, set_onnx_metadata, sha256_file, versions
 from edgeseg.engine.parse_check import check_stage
 from edgeseg.export import io_wrap, metadata, parity, simplify
-from edgeseg.export.naming import io_wrapped_path
+from edgeseg.export.naming import path_for
 from edgeseg.export.onnx_export import export_onnx
 from edgeseg.export.stage import Built, Stage
 from edgeseg.quant import fp16
@@ -157,7 +157,8 @@ class IoWrap(OnnxStage):
     name = "io"
 
     def __init__(self, parent: Stage, contract):
-        super().__init__(io_wrapped_path(parent.path, contract.embed_preprocess, contract.argmax), parent)
+        super().__init__(path_for("io", parent=parent.path, embed_preprocess=contract.embed_preprocess,
+                                  argmax=contract.argmax), parent)
         self.precision = parent.precision
         self.tolerance = "labels" if contract.argmax else parent.tolerance
         self.uint8 = contract.embed_preprocess

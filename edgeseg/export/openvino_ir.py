@@ -26,7 +26,7 @@ from pathlib import Path
 from edgeseg.artifacts import META_KEY, read_artifact, sha256_file, sidecar_path, versions
 from edgeseg.data.contract import Preprocess
 from edgeseg.errors import EdgesegError, require
-from edgeseg.export.naming import ir_path, nncf_ir_path
+from edgeseg.export.naming import path_for
 from edgeseg.export.onnx_stages import OnnxFile, verify_sizes
 from edgeseg.export.options import ExportOptions
 from edgeseg.export.samples import batches, read_images, synthetic_images
@@ -213,7 +213,7 @@ class OpenVinoIr(IrStage):
 
     def __init__(self, parent: Stage, precision: str, hint: str | None = None, uint8: bool = False,
                  labels: bool = False):
-        super().__init__(ir_path(parent.path, hint), parent)
+        super().__init__(path_for(self.name, parent=parent.path, hint=hint), parent)
         self.hint, self.uint8 = hint, uint8
         self.precision = "bf16" if hint == "bf16" else precision
         self.tolerance = "labels" if labels else self.precision
@@ -233,7 +233,7 @@ class NncfIr(IrStage):
 
     def __init__(self, parent: Stage, calib, accuracy=None):
         self.name = "nncf-ac" if accuracy else "nncf"
-        super().__init__(nncf_ir_path(parent.path, self.name), parent)
+        super().__init__(path_for(self.name, parent=parent.path), parent)
         self.calib, self.accuracy = calib, accuracy
 
     def options(self, ctx):

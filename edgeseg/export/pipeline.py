@@ -24,7 +24,7 @@ from edgeseg.export.deepstream import write_nvinfer_config
 from edgeseg.export.deploy import Deploy, run_torch
 from edgeseg.export.engine_stage import Engine
 from edgeseg.export.quantized_stage import Fp8, Int8
-from edgeseg.export.naming import contract_tag, stage_path
+from edgeseg.export.naming import export_stem, path_for
 from edgeseg.export.options import ExportOptions, prepared
 from edgeseg.export.preflight import preflight
 from edgeseg.export.samples import batches, image_paths, read_images, synthetic_images
@@ -90,8 +90,8 @@ def _context(ckpt_path, out_dir, options: ExportOptions, progress=None, score=No
                             input_size=None if c.dynamic else size)
     sizes = list(c.verify_sizes) if c.dynamic and c.verify_sizes else [size]
     images, arrays = _verification_inputs(options, size)
-    stem = f"{ckpt.arch.variant}_" + ("dynamic" if c.dynamic else f"{size[0]}x{size[1]}")
-    stem += contract_tag(options.onnx, preprocess, base)  # a variant never takes the official file's name
+    # a variant never takes the official file's name
+    stem = export_stem(ckpt.arch.variant, size, c.dynamic, options.onnx, preprocess, base)
     return Context(Path(ckpt_path), sha256_file(ckpt_path), ckpt.arch, dataset, preprocess, options,
                    Path(out_dir), stem, images, sizes, arrays, progress, model, score)
 
@@ -123,12 +123,12 @@ def _load_arrays(path: str, limit: int) -> np.ndarray:
 def stages_for(ctx: Context) -> list[Stage]:
     """The stages up to `options.precision` / `options.format`, each the parent of the next.
     Naming them reads nothing; `plan` runs their preflights."""
-    o, out = ctx.options, ctx.out_dir
-    stages: list[Stage] = [Deploy(stage_path(out, ctx.stem, "deploy", ".pt"), ctx.model)]
-    stages.append(RawOnnx(stage_path(out, ctx.stem, "raw"), stages[-1]))
-    stages.append(Simplified(stage_path(out, ctx.stem, "fp32"), stages[-1]))
+    o, here = ctx.options, {"out_dir": ctx.out_dir, "stem": ctx.stem}
+    stages: list[Stage] = [Deploy(path_for("deploy", **here), ctx.model)]
+    stages.append(RawOnnx(path_for("raw", **here), stages[-1]))
+    stages.append(Simplified(path_for("simplified", **here), stages[-1]))
     if o.precision == "fp16":
-        stages.append(Fp16(stage_path(out, ctx.stem, "fp16-io16" if o.contract.fp16_io else "fp16"), stages[-1]))
+        stages.append(Fp16(path_for("fp16", **here, fp16_io=o.contract.fp16_io), stages[-1]))
     elif o.quantized:
         stages.append({"int8": Int8, "fp8": Fp8}[o.precision](ctx, stages[-1]))
     if o.contract.embed_preprocess or o.contract.argmax:

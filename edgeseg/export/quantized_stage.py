@@ -18,11 +18,11 @@ from edgeseg.data.datasets import open_dataset, split_root
 from edgeseg.errors import OptionError
 from edgeseg.errors import field as f
 from edgeseg.export import runtimes
-from edgeseg.export.naming import stage_path
+from edgeseg.export.naming import path_for
 from edgeseg.export.stage import Built
 from edgeseg.export.onnx_stages import OnnxStage, load
 from edgeseg.memory import check_fits, validation_bytes
-from edgeseg.quant.config import artifact_tag, budget_missed
+from edgeseg.quant.config import budget_missed
 from edgeseg.quant.placement import RULES_VERSION
 from edgeseg.quant.ptq import quantize
 from edgeseg.quant.sensitivity import Validation, local_score
@@ -82,7 +82,7 @@ class Quantized(OnnxStage):
         self.val = None  # the validation images, loaded by build (verify measures each runtime's drop on them)
         self.fail_on_budget = bool(ctx.options.quant.fail_on_budget)  # how the run ends, not what is built
         self.allow_mismatch = bool(ctx.options.verify.allow_mismatch)
-        super().__init__(stage_path(ctx.out_dir, ctx.stem, artifact_tag(self.config)), parent)
+        super().__init__(path_for(self.name, out_dir=ctx.out_dir, stem=ctx.stem, quant=self.config), parent)
 
     def preflight(self, ctx):
         """The calibration set and validation split are read and checked here, before any stage runs."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, metadata_dict, sha256_file, set_onnx_metadata, write_sidecar
 from edgeseg.errors import EdgesegError
+from edgeseg.export.naming import path_for
 from edgeseg.export.openvino_ir import write_ir
 from edgeseg.metadata import ArtifactMetadata
 from edgeseg.quant.graph_order import topological_sort
@@ -40,7 +41,7 @@ def with_tail(path: Path, tail: str) -> Path:
         return path
     if tail not in TAILS:
         raise EdgesegError(f"unknown output tail {tail!r}; choose one of {', '.join(TAILS)}")
-    dest = path.with_name(f"{path.stem}.{tail}{path.suffix}")
+    dest = path_for("tail", parent=path, tail=tail)
     parent = sha256_file(path)
     if dest.is_file():
         try:
