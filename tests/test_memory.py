@@ -38,3 +38,19 @@ def test_fit_within_keeps_the_aspect():
     assert memory.fit_within((180, 240), (360, 480)) == (180, 240)
     h, w = memory.fit_within((8000, 8000), (360, 480))
     assert h == w and h * w <= 360 * 480
+
+
+def test_only_the_process_owner_sets_the_limit():
+    """Issue 29: the memory limit is a setting of whoever owns the process (a CLI command), applied
+    before the library runs; no check in the library sets it as a side effect."""
+    import ast
+    from pathlib import Path
+
+    import edgeseg
+
+    root = Path(edgeseg.__file__).parent
+    callers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "memory.py"
+                     for node in ast.walk(ast.parse(p.read_text()))
+                     if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
+                     == "set_limit_gb")
+    assert callers and all(c.startswith("cli/") for c in callers), callers

@@ -196,3 +196,17 @@ def test_export_options_refused_before_the_export():
         with pytest.raises(EdgesegError, match=message):
             check_export_options(options)
     check_export_options(ExportOptions(precision="int8", dynamic=True, calib=__file__))
+
+
+@pytest.mark.slow
+def test_a_library_export_gets_its_deepstream_config_and_prepares_options_once(trained_ckpt, exported, monkeypatch):
+    """Issue 29: the config is the export pipeline's product (a `run_export` caller gets it, not only
+    the CLI's summary), and the options are resolved and checked once per export."""
+    from edgeseg.export import pipeline
+
+    calls, real = [], pipeline.prepared
+    monkeypatch.setattr(pipeline, "prepared", lambda o: calls.append(o) or real(o))
+    result = pipeline.run_export(trained_ckpt, exported.parent,
+                                 ExportOptions(input_size=SIZE, num_samples=1, deepstream=True))
+    assert result.deepstream == config_path(result.final) and result.deepstream.is_file()
+    assert result.to_dict()["deepstream"] == str(result.deepstream) and len(calls) == 1
