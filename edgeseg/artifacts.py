@@ -111,14 +111,14 @@ def parent_entry(parent, artifact) -> dict:
     return {"path": rel, "sha256": sha256_file(parent)}
 
 
-def _typed(meta) -> ArtifactMetadata:
-    """The schema of metadata given typed, or as the JSON a writer builds before writing it."""
+def typed(meta) -> ArtifactMetadata:
+    """The schema of metadata given typed, or as its JSON view (a runner's `metadata`)."""
     return meta if isinstance(meta, ArtifactMetadata) else ArtifactMetadata.from_dict(meta or {})
 
 
 def parent_hint(artifact, meta: ArtifactMetadata | dict) -> str:
     """Where the recorded parent should be, as a path for a message ('MODEL.onnx' when none is recorded)."""
-    parent = (_typed(meta).provenance or {}).get("parent")
+    parent = (typed(meta).provenance or {}).get("parent")
     path = parent.get("path") if isinstance(parent, dict) else None
     if not isinstance(path, str) or not path:
         return "MODEL.onnx"
@@ -130,7 +130,7 @@ def recorded_parent(artifact, meta: ArtifactMetadata | dict) -> Path:
     artifact's folder, never the current directory, and the file must have the recorded sha256
     (a file of the same name elsewhere is another model)."""
     artifact = Path(artifact)
-    parent = (_typed(meta).provenance or {}).get("parent")
+    parent = (typed(meta).provenance or {}).get("parent")
     where = f"{sidecar_path(artifact)}: provenance.parent"
     if not isinstance(parent, dict) or not isinstance(parent.get("path"), str) or not parent["path"]:
         raise EdgesegError(f"{where} does not name the file {artifact.name} was made from; "
@@ -274,7 +274,7 @@ _TENSOR = {"name": str, "dtype": str, "shape": list, "layout": str, "kind": str}
 def require_io(meta: ArtifactMetadata | dict, where) -> tuple[dict, dict]:
     """(input, output) of the metadata's `io`, each with a name, dtype and shape, or one line naming
     the first one missing (types are checked when the metadata is read)."""
-    io = _typed(meta).io or {}
+    io = typed(meta).io or {}
     for end in ("input", "output"):
         tensor = io.get(end) or {}
         missing = [k for k in ("name", "dtype", "shape") if tensor.get(k) is None]

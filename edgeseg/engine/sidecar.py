@@ -17,7 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from edgeseg.artifacts import parent_entry, parent_hint, metadata_dict, read_artifact, require_io, sha256_file, sidecar_path, versions, write_sidecar
+from edgeseg.artifacts import (parent_entry, parent_hint, read_artifact, require_io, sha256_file, sidecar_path, typed,
+                               versions, write_sidecar)
 from edgeseg.metadata import ArtifactMetadata, io_block, now
 from edgeseg.platform.hardware import read_jetson
 from edgeseg.engine.versions import TrtVersion
@@ -119,10 +120,10 @@ def mismatch(built: BuildTarget, here: BuildTarget) -> str | None:
     return None
 
 
-def check_compatible(engine_path, meta: dict, here: BuildTarget) -> None:
+def check_compatible(engine_path, meta: ArtifactMetadata | dict, here: BuildTarget) -> None:
     """Refuse an engine built for another TensorRT, GPU, board or L4T release, in one line."""
     engine_path = Path(engine_path)
-    built = BuildTarget.from_dict(meta.get("target", {}))
+    built = BuildTarget.from_dict(typed(meta).target or {})
     if mismatch(built, here) is None:
         return
     onnx = parent_hint(engine_path, meta)
@@ -132,9 +133,9 @@ def check_compatible(engine_path, meta: dict, here: BuildTarget) -> None:
                        f"{here_text}: rebuild it here with `edgeseg build {onnx} -o {engine_path}{runtime}`")
 
 
-def check_plan_hash(engine_path, meta: dict) -> None:
+def check_plan_hash(engine_path, meta: ArtifactMetadata | dict) -> None:
     """Refuse a plan replaced after edgeseg built it (its sidecar would describe another engine)."""
-    recorded = meta.get("engine", {}).get("sha256")
+    recorded = (typed(meta).engine or {}).get("sha256")
     if recorded and sha256_file(engine_path) != recorded:
         onnx = parent_hint(engine_path, meta)
         raise EdgesegError(f"{sidecar_path(engine_path)}: stale sidecar, it describes another plan (sha256 differs "
@@ -179,15 +180,21 @@ def write(engine_path, meta: ArtifactMetadata) -> Path:
 
 
 def read(engine_path) -> dict:
-    """The engine's sidecar; an engine without one cannot be checked or fed, so it is refused."""
+    """`read_engine` as JSON (a runner's `metadata`)."""
+    return read_engine(engine_path).to_dict()
+
+
+def read_engine(engine_path) -> ArtifactMetadata:
+    """The engine's metadata (its sidecar, read by artifacts.read_artifact); an engine without one
+    cannot be checked or fed, so it is refused."""
     engine_path = Path(engine_path)
     side = sidecar_path(engine_path)
     if not side.exists():
         raise EdgesegError(f"{engine_path}: no sidecar {side.name} beside it; edgeseg needs it for the "
                            "preprocessing contract and to know where the engine was built "
                            "(rebuild with `edgeseg build MODEL.onnx -o ENGINE`)")
-    meta = metadata_dict(engine_path)
-    if meta.get("kind") != "engine" or "target" not in meta:
+    meta = read_artifact(engine_path)
+    if meta.kind != "engine" or meta.target is None:
         raise EdgesegError(f"{side}: not an edgeseg engine sidecar (no 'target' block)")
     require_io(meta, side)
     check_plan_hash(engine_path, meta)  # a sidecar of another plan would describe the wrong engine
