@@ -104,8 +104,11 @@ class ArtifactMetadata:
         known = {f.name for f in fields(cls)} - {"other"}
         required = {"kind": "?", "stage": "?", "precision": "fp32", "model": {}, "preprocess": {}, "dataset": {},
                     "io": {}, "provenance": {}}
-        other = {k: v for k, v in d.items() if k not in known}  # embedded_preprocess as read, too
-        return cls(**{**required, **{k: v for k, v in d.items() if k in known}}, other=other or None)
+        other = {k: v for k, v in d.items() if k not in known}
+        meta = cls(**{**required, **{k: v for k, v in d.items() if k in known}})
+        if other.get("embedded_preprocess", meta.embedded_preprocess) == meta.embedded_preprocess:
+            other.pop("embedded_preprocess", None)  # derived from `io`; kept as read only where it differs
+        return meta.with_(other=other or None)
 
 
 def _json_type(hint) -> type:

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".edgeseg.lock"
 # the only suffixes edgeseg gives its temporaries (+ '.json': a candidate's sidecar; '.bin': the
 # weights OpenVINO writes beside a candidate IR's '.xml')
-SUFFIXES = ("", ".tmp", ".onnx", ".engine", ".xml")
-_OWNED = re.compile(r"^\..+\.edgeseg-([1-9]\d{0,9})-[0-9a-f]{12}(?:\.tmp|\.onnx|\.engine|\.xml|\.bin)?(?:\.json)?$")
+SUFFIXES = ("", ".tmp", ".onnx", ".engine", ".xml", ".pt")
+_OWNED = re.compile(r"^\..+\.edgeseg-([1-9]\d{0,9})-[0-9a-f]{12}(?:\.tmp|\.onnx|\.engine|\.xml|\.bin|\.pt)?(?:\.json)?$")
 
 
 def new_temp(directory, prefix: str, suffix: str = "") -> Path:

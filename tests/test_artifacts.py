@@ -64,6 +64,32 @@ def test_read_artifact_is_the_only_metadata_reader():
     assert [f for f in found if not f.startswith("tune/record.py")] == [], found
 
 
+def test_no_module_parses_a_sidecar_or_takes_the_json_view_to_read_it():
+    """Issue 29: a sidecar is parsed in artifacts.py only (stage reuse once parsed its own), and the
+    JSON view of the typed reader (`metadata_dict`) is taken only where JSON is what is passed on: a
+    runner's `metadata`, and tune's tails, which edit a contract and write it back."""
+    import ast
+    from pathlib import Path
+
+    import edgeseg
+
+    root = Path(edgeseg.__file__).parent
+    parsed, viewed = [], []
+    for path in sorted(root.rglob("*.py")):
+        rel = str(path.relative_to(root))
+        if rel == "artifacts.py":
+            continue
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("load", "loads") \
+                    and getattr(node.func.value, "id", None) == "json" and "side" in ast.get_source_segment(text, node):
+                parsed.append(f"{rel}:{node.lineno}")
+            if isinstance(node, ast.Name) and node.id == "metadata_dict":
+                viewed.append(rel)
+    assert parsed == []
+    assert sorted(set(viewed)) == ["runtime/base.py", "tune/tails.py"]
+
+
 @pytest.mark.parametrize("kind", ["onnx", "engine", "openvino-ir", "pytorch"])
 def test_the_schema_round_trips_every_kind_written(kind):
     """What each writer writes reads back as the same record, blocks the schema does not name included."""
