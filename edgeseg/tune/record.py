@@ -130,6 +130,9 @@ def deliver(winner_path: Path, out_dir: Path, tuned: dict) -> Path:
         _copy(src.with_suffix(".bin"), dest.with_suffix(".bin"))
     _copy(src, dest)
     meta = read_sidecar(sidecar_path(src)) if sidecar_path(src).is_file() else {}  # a checkpoint has none
+    if "files" in meta:  # the set's files as named beside the pick: an IR's .bin (nothing else is copied)
+        copied = {src.with_suffix(".bin").name: dest.with_suffix(".bin").name} if src.suffix == ".xml" else {}
+        meta["files"] = {copied[n]: sha for n, sha in meta["files"].items() if n in copied}
     write_sidecar(dest, {**meta, "tuned": tuned})
     keep = {dest, dest.with_suffix(".bin"), sidecar_path(dest)}
     for old in out_dir.glob("*.tuned.*"):

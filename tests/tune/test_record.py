@@ -75,6 +75,19 @@ def test_a_new_pick_replaces_the_old_one(tmp_path):
     assert {p.name for p in tmp_path.glob("*.tuned.*")} == {"b.tuned.onnx", "b.tuned.onnx.json"}
 
 
+def test_an_ir_pick_names_the_bin_beside_it(tmp_path):
+    """The IR stage's sidecar lists its .bin (`files`); the pick's names the copy beside the pick."""
+    cands = tmp_path / "c"
+    cands.mkdir()
+    src = cands / "a.xml"
+    src.write_bytes(b"xml")
+    src.with_suffix(".bin").write_bytes(b"bin")
+    (cands / "a.xml.json").write_text(json.dumps({"kind": "openvino-ir", "files": {"a.bin": "0" * 64}}))
+    dest = deliver(src, tmp_path, {"chosen": "a"})
+    assert json.loads((tmp_path / "a.tuned.xml.json").read_text())["files"] == {"a.tuned.bin": "0" * 64}
+    assert dest.with_suffix(".bin").read_bytes() == b"bin"
+
+
 def test_temporaries_of_a_killed_run_are_swept(tmp_path):
     stale = tmp_path / "candidates" / ".ir-abc123"
     stale.mkdir(parents=True)
