@@ -77,6 +77,8 @@ def test_a_new_pick_replaces_the_old_one(tmp_path):
 
 def test_an_ir_pick_names_the_bin_beside_it(tmp_path):
     """The IR stage's sidecar lists its .bin (`files`); the pick's names the copy beside the pick."""
+    import json
+
     cands = tmp_path / "c"
     cands.mkdir()
     src = cands / "a.xml"
