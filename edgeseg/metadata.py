@@ -55,8 +55,9 @@ def now() -> str:
 class ArtifactMetadata:
     """What an artifact is, what it expects and where it came from.
 
-    `kind` is the file type, one of KINDS (onnx, engine, openvino-ir, pytorch, checkpoint); `stage` the step that made it; `target` (engines) where the
-    plan was built for; `engine` the plan's own facts; `openvino` (IRs) how OpenVINO should run it;
+    `kind` is the file type, one of KINDS (onnx, engine, openvino-ir, pytorch, checkpoint); `stage`
+    the step that made it; `target` (engines) where the plan was built for; `engine` the plan's own
+    facts; `openvino` (IRs) how OpenVINO should run it;
     `bin_sha256` and `contract_sha256` (IRs, embedded) bind the .xml to its weights and its contract;
     `sha256`, `size_bytes` and `files` (the sidecar only) bind it to its file and companions.
     """

@@ -84,8 +84,9 @@ def check_export_options(options) -> None:
                           "tensorrt preset")
 
 
-def nvinfer_config(meta: ArtifactMetadata | dict, artifact, *, out_dir=None, input_size=None, batch_size: int | None = None,
-                   gie_unique_id: int = 1, threshold: float = 0.0, tensor_meta: bool = False, gpu_id: int = 0) -> str:
+def nvinfer_config(meta: ArtifactMetadata | dict, artifact, *, out_dir=None, input_size=None,
+                   batch_size: int | None = None, gie_unique_id: int = 1, threshold: float = 0.0,
+                   tensor_meta: bool = False, gpu_id: int = 0) -> str:
     """The `[property]` group nvinfer needs to run `artifact` (an ONNX model or a TensorRT engine).
 
     Paths are written relative to `out_dir` (where the config goes; nvinfer resolves them from there).
