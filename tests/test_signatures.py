@@ -65,7 +65,7 @@ def _option_classes() -> set[str]:
 
 OPTION_TYPES = {"ContractOptions", "OnnxOptions", "VerifyOptions", "QuantOptions", "ExportOptions", "BuildSettings",
                 "QuantConfig", "TuneOptions", "FleetBenchSettings", "FleetData", "BenchSettings", "EvalRequest",
-                "RunOptions", "Protocol"}
+                "RunOptions", "Protocol", "RunnerOptions", "RunnerRequest"}
 
 
 def test_options_are_keyword_only_and_never_built_positionally():
