@@ -8,6 +8,7 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
+from edgeseg.runtime.class_map import onnx_with_class_map
 from edgeseg.runtime.ort import session
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
@@ -57,8 +58,6 @@ class OrtRunner(Runner):
     def _graph(self):
         """The file, or with `class_map` the in-memory graph with the argmax appended (runtime/class_map.py)."""
         if self.class_map:
-            from edgeseg.runtime.class_map import onnx_with_class_map
-
             model = onnx_with_class_map(self.path)
             if model is not None:
                 return model

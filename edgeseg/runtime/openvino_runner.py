@@ -27,6 +27,7 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
+from edgeseg.runtime.class_map import ov_with_class_map
 from edgeseg.runtime.cache_trim import max_bytes, trim
 from edgeseg.platform import hardware
 from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
@@ -132,8 +133,6 @@ class OpenVINORunner(Runner):
         (runtime/class_map.py; the compile cache keys it by its content)."""
         if not self.class_map:
             return self.compiled_from
-        from edgeseg.runtime.class_map import ov_with_class_map
-
         model = core.read_model(self.compiled_from)
         return ov_with_class_map(model) or model
 
