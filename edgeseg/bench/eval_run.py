@@ -57,10 +57,15 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
     runtime makes the class maps (runtime/class_map.py): the same maps, less host work."""
     info = DatasetInfo.named(req.dataset) if req.dataset != "folder" else None
     opts = req.runner_request()
-    ds = open_dataset(req.data, req.dataset, req.split, req.limit, info) if info is not None else None
-    size = read_image(ds.samples[0].image).shape[:2] if ds is not None and ds.samples and req.resize == "logits" else None
-    runners = [open_runner(a, *runner_for(a, replace(opts, class_map=size is not None and class_map_fits(a, size, opts))))
-               for a in artifacts]
+    runners = [open_runner(a, *runner_for(a, opts)) for a in artifacts]  # a wrong file stops here
+    ds = size = None
+    if info is not None:
+        check_classes(runners, info)  # from the files' metadata, before the dataset is read
+        ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        size = read_image(ds.samples[0].image).shape[:2] if ds.samples and req.resize == "logits" else None
+    if size is not None:  # not yet activated: opened again, at no cost, where the runtime's class maps fit
+        runners = [open_runner(a, *runner_for(a, replace(opts, class_map=class_map_fits(a, size, opts))))
+                   for a in artifacts]
     try:
         for r in runners:
             r.activate()

@@ -87,7 +87,7 @@ class OrtRunner(Runner):
                           tuple(d if isinstance(d, int) else None for d in inp.shape), kind)
         inp, out = meta_io.get("input", {}), meta_io.get("output", {})
         return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
-                      out.get("kind", "logits"))
+                      "labels" if self.class_map else out.get("kind", "logits"))
 
     @property
     def description(self) -> str:

@@ -213,7 +213,7 @@ class OpenVINORunner(Runner):
             io = self.metadata.get("io", {})
             inp, out = io.get("input", {}), io.get("output", {})
             return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
-                          out.get("kind", "logits"))
+                          "labels" if self.class_map else out.get("kind", "logits"))
         dtype = np.dtype(self._dtype).name
         shape = tuple(d.get_length() if d.is_static else None for d in self._input.get_partial_shape())
         kind = _KIND.get(np.dtype(self._output.get_element_type().to_dtype()).name, "labels")
