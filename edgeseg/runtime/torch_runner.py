@@ -97,4 +97,4 @@ class TorchRunner(Runner):
     @property
     def description(self) -> str:
         return f"torch {self.torch_device}" + (f" {self.amp}-autocast" if self.amp else "") + \
-            (f" compiled ({self.compile_mode})" if self.compile_mode else "")
+            (f" compiled ({self.compile_mode})" if self.compile_mode else "") + (" class-map" if self.class_map else "")
