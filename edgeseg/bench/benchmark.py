@@ -17,7 +17,7 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.progress import phase, silent
 from edgeseg.runtime import open_runner, parse_backend
 from edgeseg.runtime.choice import RunnerRequest, runner_for, unverified
