@@ -34,10 +34,10 @@ THREADS = 2
 
 
 def python_run(artifact: str, video: Path, out: Path, seconds: float) -> dict:
+    from edgeseg.runtime.choice import RunnerRequest
     from edgeseg.video import RunOptions, run_video
 
-    return run_video(artifact, str(video), RunOptions(video=str(out), model_seconds=seconds), backend="openvino",
-                     runner_options={"threads": THREADS})
+    return run_video(artifact, str(video), RunOptions(video=str(out), model_seconds=seconds), request=RunnerRequest(backend="openvino", threads=THREADS, class_map=True))
 
 
 def main() -> None:

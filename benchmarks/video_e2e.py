@@ -4,11 +4,15 @@ The artifact: the trained S²-FPN18 (CamVid, 11 classes) exported at 360x480 INT
 (`edgeseg export --precision int8 --device cpu`), run by OpenVINO; and the same with
 `--embed-preprocess --argmax uint8`, where preprocessing and the argmax run inside the model. The video: camvid-half val
 (sequence 0016E5, 15 frames/s) frames in name order, resized to 480x360 and written as MPEG-4
-(mp4v), as a dash-cam would hand it over. Three things are timed, interleaved round by round
+(mp4v), as a dash-cam would hand it over. These are timed, interleaved round by round
 (A B C A B C ...) so a noisy shared machine hits them alike:
-  model   `runner.infer` alone on one preprocessed frame (what `edgeseg bench` reports)
-  e2e     `edgeseg run`'s pipeline: decode, preprocess, infer, postprocess (argmax, palette,
-          overlay), write MJPG .avi; five threads, bounded queues, OpenVINO async requests
+  model   `runner.infer` alone on one preprocessed frame (what `edgeseg bench` reports), synchronous
+          and asynchronous (as many requests in flight as the pipeline keeps); and asynchronous
+          with the argmax appended in the runtime (RunnerOptions.class_map)
+  e2e     `edgeseg run`'s pipeline: decode, preprocess, infer, postprocess (palette, overlay; the
+          class map comes from the runtime, runtime/class_map.py), write MJPG .avi; five threads,
+          bounded queues, OpenVINO async requests
+  e2e-host the same with the class map made on the host (post.class_map), as before
   naive   the same steps one after another in one loop (read, infer, paint, write)
 Medians over rounds; per-stage mean ms from the pipeline's own clocks.
 
@@ -91,11 +95,15 @@ def one_round(artifact: str, video: Path, tmp: Path, seconds: float) -> dict:
     from edgeseg.bench.speed import cpu_threads
     from edgeseg.bench.visualize import palette_for
     from edgeseg.runtime import open_runner
+    from edgeseg.runtime.choice import RunnerRequest
     from edgeseg.video import RunOptions, run_video
     from edgeseg.video.model_time import time_async, time_sync
 
     import cv2
 
+    with open_runner(artifact, "openvino", class_map=True) as runner:  # the artifact with the argmax in the runtime
+        ok, frame = cv2.VideoCapture(str(video)).read()
+        async_cm = cpu_timed(lambda: time_async(runner, feeder(runner)[1](frame)[None], seconds), 2)
     with open_runner(artifact, "openvino") as runner:
         ok, frame = cv2.VideoCapture(str(video)).read()
         x = feeder(runner)[1](frame)[None]
@@ -103,11 +111,15 @@ def one_round(artifact: str, video: Path, tmp: Path, seconds: float) -> dict:
         asyn = cpu_timed(lambda: time_async(runner, x, seconds), 2)
         palette, threads = palette_for(runner), cpu_threads(runner)
         naive = naive_loop(runner, video, tmp / "naive.avi", palette)
-    cpu0 = []  # process CPU time once the model is loaded, before the first frame
-    e2e = run_video(artifact, str(video), RunOptions(video=str(tmp / "e2e.avi"), model_seconds=0), backend="openvino",
-                    on_start=lambda run, source: cpu0.append(time.process_time()))
-    e2e["cpu_ms_per_frame"] = (time.process_time() - cpu0[0]) * 1000.0 / e2e["frames_out"]
-    return {"sync": sync, "async": asyn, "threads": threads, "e2e": e2e, "naive": naive, "loadavg": os.getloadavg()}
+    runs = {}
+    for name, class_map in (("e2e", True), ("e2e_host", False)):
+        cpu0 = []  # process CPU time once the model is loaded, before the first frame
+        runs[name] = run_video(artifact, str(video), RunOptions(video=str(tmp / "e2e.avi"), model_seconds=0),
+                               request=RunnerRequest(backend="openvino", class_map=class_map),
+                               on_start=lambda run, source: cpu0.append(time.process_time()))
+        runs[name]["cpu_ms_per_frame"] = (time.process_time() - cpu0[0]) * 1000.0 / runs[name]["frames_out"]
+    return {"sync": sync, "async": asyn, "async_class_map": async_cm, "threads": threads, **runs, "naive": naive,
+            "loadavg": os.getloadavg()}
 
 
 def cpu_timed(timing, warmup: int) -> dict:
@@ -120,14 +132,17 @@ def cpu_timed(timing, warmup: int) -> dict:
 
 
 def class_maps_check(artifact: str, video: Path, tmp: Path) -> dict:
-    """Every frame's class map from `edgeseg run` (masks) against `predict`'s for the same frame."""
+    """Every frame's class map from `edgeseg run` (masks; the runtime's argmax) against the host's
+    argmax of the same artifact's logits (`predict`'s path) for the same frame."""
     import cv2
 
     from edgeseg.bench.accuracy import predict_labels
     from edgeseg.runtime import open_runner
+    from edgeseg.runtime.choice import RunnerRequest
     from edgeseg.video import RunOptions, run_video
 
-    run_video(artifact, str(video), RunOptions(masks=str(tmp / "masks"), model_seconds=0), backend="openvino")
+    summary = run_video(artifact, str(video), RunOptions(masks=str(tmp / "masks"), model_seconds=0),
+                        request=RunnerRequest(backend="openvino", class_map=True))
     cap, frames, same = cv2.VideoCapture(str(video)), [], 0
     while (frame := cap.read()[1]) is not None:
         frames.append(frame)
@@ -135,7 +150,7 @@ def class_maps_check(artifact: str, video: Path, tmp: Path) -> dict:
         for i, frame in enumerate(frames):
             written = cv2.imread(str(tmp / "masks" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED)
             same += int(np.array_equal(written, predict_labels(runner, frame)))
-    return {"frames": len(frames), "identical": same}
+    return {"frames": len(frames), "identical": same, "run_backend": summary["backend"]}
 
 
 def host_profile(artifact: str, video: Path, repeat: int = 30) -> dict:
@@ -206,8 +221,10 @@ def main() -> None:
                 rounds[a].append(one_round(a, video, tmp, args.model_seconds))
                 r = rounds[a][-1]
                 print(f"round {i + 1} {Path(a).name}: model sync {r['sync']['fps']:.1f} FPS, async "
-                      f"{r['async']['fps']:.1f} FPS ({r['async']['requests']} requests), e2e {r['e2e']['e2e_fps']:.1f} "
-                      f"FPS, naive {r['naive']['fps']:.1f} FPS; load {r['loadavg'][0]:.1f}", flush=True)
+                      f"{r['async']['fps']:.1f} FPS ({r['async']['requests']} requests), async class map "
+                      f"{r['async_class_map']['fps']:.1f}, e2e {r['e2e']['e2e_fps']:.1f} FPS, e2e host argmax "
+                      f"{r['e2e_host']['e2e_fps']:.1f}, naive {r['naive']['fps']:.1f} FPS; load {r['loadavg'][0]:.1f}",
+                      flush=True)
     results = {"machine": start, "loadavg_end": os.getloadavg(), "frames": args.frames, "rounds": args.rounds,
                "input": list(SIZE), "artifacts": [summarize(rounds[a], a, checks[a], profiles[a]) for a in artifacts]}
     write(results, Path(args.out))
@@ -219,15 +236,23 @@ def summarize(rounds: list[dict], artifact: str, check: dict, profile: dict) -> 
               for s in rounds[0]["e2e"]["stages"]}
     sync, asyn = med([r["sync"]["fps"] for r in rounds]), med([r["async"]["fps"] for r in rounds])
     e2e, naive = med([r["e2e"]["e2e_fps"] for r in rounds]), med([r["naive"]["fps"] for r in rounds])
+    e2e_host, asyn_cm = med([r["e2e_host"]["e2e_fps"] for r in rounds]), med([r["async_class_map"]["fps"] for r in rounds])
     return {"artifact": Path(artifact).name, "backend": "openvino CPU", "model_sync_fps": sync,
             "model_sync_median_ms": med([r["sync"]["median_ms"] for r in rounds]), "model_async_fps": asyn,
             "requests": rounds[0]["async"]["requests"], "e2e_fps": e2e, "naive_fps": naive,
             "e2e_over_async": round(e2e / asyn, 3), "e2e_over_sync": round(e2e / sync, 3),
             "naive_over_sync": round(naive / sync, 3),
             "e2e_over_async_per_round": [round(r["e2e"]["e2e_fps"] / r["async"]["fps"], 3) for r in rounds],
+            "model_async_class_map_fps": asyn_cm, "e2e_host_fps": e2e_host,
+            "e2e_host_over_async": round(e2e_host / asyn, 3),
+            "e2e_host_over_async_per_round": [round(r["e2e_host"]["e2e_fps"] / r["async"]["fps"], 3) for r in rounds],
             "cpu_ms_per_frame": {"model sync": med([r["sync"]["cpu_ms_per_frame"] for r in rounds]),
                                  "model async": med([r["async"]["cpu_ms_per_frame"] for r in rounds]),
+                                 "model async, class map in the runtime": med(
+                                     [r["async_class_map"]["cpu_ms_per_frame"] for r in rounds]),
                                  "edgeseg run": med([r["e2e"]["cpu_ms_per_frame"] for r in rounds]),
+                                 "edgeseg run, class map on the host": med(
+                                     [r["e2e_host"]["cpu_ms_per_frame"] for r in rounds]),
                                  "naive loop": med([r["naive"]["cpu_ms_per_frame"] for r in rounds])},
             "stage_mean_ms": stages, "latency_p50_ms": med([r["e2e"]["latency_p50_ms"] for r in rounds]),
             "latency_p99_ms": med([r["e2e"]["latency_p99_ms"] for r in rounds]), "class_maps": check,
@@ -246,7 +271,8 @@ def write(result: dict, out: Path) -> None:
              f"- lscpu flags: {m['flags']}",
              "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
              f"- {result['frames']} frames at {result['input'][1]}x{result['input'][0]} (mp4v), {result['rounds']} "
-             "rounds interleaved (model sync, model async, naive loop, `edgeseg run`; artifacts in turn), medians",
+             "rounds interleaved (model async with the runtime's class map, model sync, model async, naive loop, "
+             "`edgeseg run`, `edgeseg run` with the host's class map; artifacts in turn), medians",
              "- model sync: `infer` one at a time; model async: as many requests in flight as the pipeline keeps; "
              "`edgeseg run` writes an MJPG overlay .avi", ""]
     for a in result["artifacts"]:
@@ -257,11 +283,18 @@ def write(result: dict, out: Path) -> None:
                   f"{a['model_async_fps'] / a['model_sync_fps']:.2f} |",
                   f"| model only, sync ({a['model_sync_median_ms']:.1f} ms median) | {a['model_sync_fps']:.1f} | "
                   f"{a['model_sync_fps'] / a['model_async_fps']:.2f} | 1.00 |",
-                  f"| edgeseg run (pipeline, async) | {a['e2e_fps']:.1f} | {a['e2e_over_async']:.2f} | "
-                  f"{a['e2e_over_sync']:.2f} |",
+                  f"| model only, async, argmax in the runtime | {a['model_async_class_map_fps']:.1f} | "
+                  f"{a['model_async_class_map_fps'] / a['model_async_fps']:.2f} | "
+                  f"{a['model_async_class_map_fps'] / a['model_sync_fps']:.2f} |",
+                  f"| edgeseg run (pipeline, async, class maps from the runtime) | {a['e2e_fps']:.1f} | "
+                  f"{a['e2e_over_async']:.2f} | {a['e2e_over_sync']:.2f} |",
+                  f"| edgeseg run, class maps on the host (before) | {a['e2e_host_fps']:.1f} | "
+                  f"{a['e2e_host_over_async']:.2f} | {a['e2e_host_fps'] / a['model_sync_fps']:.2f} |",
                   f"| naive loop (sync) | {a['naive_fps']:.1f} | - | {a['naive_over_sync']:.2f} |", "",
-                  "e2e / model async per round: " + ", ".join(f"{x:.2f}" for x in a["e2e_over_async_per_round"]), "",
-                  f"class maps of `edgeseg run` identical to `predict`'s: {c['identical']} of {c['frames']} frames", "",
+                  "e2e / model async per round: " + ", ".join(f"{x:.2f}" for x in a["e2e_over_async_per_round"]),
+                  "(host class maps: " + ", ".join(f"{x:.2f}" for x in a["e2e_host_over_async_per_round"]) + ")", "",
+                  f"class maps of `edgeseg run` ({c['run_backend']}) identical to the host's argmax of the logits "
+                  f"(`predict`'s path): {c['identical']} of {c['frames']} frames", "",
                   "| CPU time per frame (all threads of the process) | ms |", "|---|---|"]
         lines += [f"| {k} | {v:.1f} |" for k, v in a["cpu_ms_per_frame"].items()]
         lines += ["",

@@ -27,6 +27,7 @@ def main() -> None:
     import av
 
     import edgeseg.video.sinks as sinks
+    from edgeseg.runtime.choice import RunnerRequest
     from edgeseg.video import RunOptions, run_video
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,7 +44,7 @@ def main() -> None:
                             ("overlay-mpeg4.mp4", "mpeg4")):
             sinks.video_format = (lambda p: ("mp4", "mpeg4")) if codec else chosen  # the fallback, forced
             d = run_video(args.artifact, str(clip), RunOptions(video=str(tmp / name), model_seconds=0),
-                          backend="openvino")
+                          request=RunnerRequest(backend="openvino"))
             size = (tmp / name).stat().st_size
             with av.open(str(tmp / name)) as c:
                 stream = c.streams.video[0]

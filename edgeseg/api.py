@@ -23,9 +23,9 @@ from edgeseg.export import options as o
 from edgeseg.export.pipeline import run_export
 from edgeseg.filesystem import check_out_dir
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import RunnerRequest, checked_profile, runner_for
 from edgeseg.tune import TuneOptions
 from edgeseg.tune import tune as run_tune
-from edgeseg.video.options import runner_setup
 from edgeseg.video.pipeline import RunOptions
 from edgeseg.video.sources import open_source
 from edgeseg.video.stream import StreamedRun
@@ -48,9 +48,10 @@ class Model:
     def __init__(self, path, backend: str | None = None, device: str = "cpu", threads: int | None = None,
                  input_size: tuple[int, int] | None = None, dataset: str | None = None):
         self.path = str(path)
-        chosen, self._options = runner_setup(self.path, device, backend, None, threads, input_size)
+        checked_profile(device)
+        request = RunnerRequest(profile=device, backend=backend, threads=threads, input_size=input_size)
         self._dataset = dataset
-        self.runner = open_runner(self.path, chosen, **self._options)
+        self.runner = open_runner(self.path, *runner_for(self.path, request))
         self.backend = self.runner.backend
         self.runner.activate()
         try:

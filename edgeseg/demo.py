@@ -26,9 +26,8 @@ from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions,
 from edgeseg.export.pipeline import run_export
 from edgeseg.progress import phase
 from edgeseg.runtime import open_runner
-from edgeseg.runtime.choice import default_backend
+from edgeseg.runtime.choice import RunnerRequest, default_backend, runner_for
 from edgeseg.video import RunOptions, run_video
-from edgeseg.video.options import runner_setup
 
 SIZE = (180, 240)
 log = logging.getLogger(__name__)
@@ -62,8 +61,9 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None, progress=No
     artifacts = [str(ckpt), *models.values()]
     # OpenVINO runs the same ONNX files with its own kernels: its rows are measured, not assumed equal.
     openvino = list(models.values()) if runtime.installed("openvino") else []
-    runners = [open_runner(a, "onnxruntime", input_size=SIZE, threads=threads) for a in artifacts]
-    runners += [open_runner(m, "openvino", threads=threads) for m in openvino]
+    runners = [open_runner(a, *runner_for(a, RunnerRequest(backend="onnxruntime", input_size=SIZE, threads=threads)))
+               for a in artifacts]
+    runners += [open_runner(m, *runner_for(m, RunnerRequest(backend="openvino", threads=threads))) for m in openvino]
     try:
         for r in runners:
             r.activate()
@@ -74,7 +74,7 @@ def run_demo(out: Path, iters: int = 30, threads: int | None = None, progress=No
         for r in runners:
             r.deactivate()
     log.info("benchmark ONNX Runtime%s CPU, %d timed iterations each", " and OpenVINO" if openvino else "", iters)
-    settings = dict(device="cpu", warmup=5, iters=iters, threads=threads, runner_options={"input_size": SIZE})
+    settings = dict(device="cpu", input_size=SIZE, warmup=5, iters=iters, threads=threads)
     bench = run_bench(artifacts, BenchSettings(**settings, backend="onnxruntime"), progress)
     if openvino:
         more = run_bench(openvino, BenchSettings(**settings, backend="openvino"), progress)
@@ -106,10 +106,9 @@ def _video(model: str, val: Path, out: Path, threads: int | None, progress=None)
     """The bundled frames (one drive, in order, every 8th frame of 30/s) as a short video through
     `edgeseg run`'s pipeline: the INT8 model on this CPU's fastest backend, end to end."""
     log.info("run the bundled frames as a video, end to end")
-    backend, options = runner_setup(model, threads=threads)
-    options_ = RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0)
-    return run_video(model, str(val / "val"), options_, backend=backend, fps=30 / 8, runner_options=options,
-                     progress=progress)
+    options = RunOptions(video=str(out / "camvid-demo-overlay.avi"), model_seconds=1.0)
+    return run_video(model, str(val / "val"), options, request=RunnerRequest(threads=threads, class_map=True),
+                     fps=30 / 8, progress=progress)
 
 
 def _predictions(models: dict, val: Path, out: Path, count: int = 3) -> None:

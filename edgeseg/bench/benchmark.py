@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgeseg.artifacts import versions
@@ -17,10 +17,10 @@ from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
-from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.progress import phase, silent
 from edgeseg.runtime import open_runner, parse_backend
-from edgeseg.runtime.choice import default_backend, unverified
+from edgeseg.runtime.choice import RunnerRequest, runner_for, unverified
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,14 @@ class BenchSettings:
     duration: float | None = None
     threads: int | None = None
     provider: str = "cpu"
-    runner_options: dict = field(default_factory=dict)
     backend: str | None = None  # for ONNX models; None: the profile's fastest installed (devices.json)
+    variant: str | None = None  # checkpoints
+    cuda_graph: bool = False  # engines
 
-
-def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
-    """The backend an ONNX model runs on: the one asked for, else the profile's default
-    (edgeseg.runtime.choice, the rule predict, eval and run follow too)."""
-    return settings.backend or default_backend(path, profile.name, settings.provider)
+    def runner_request(self) -> RunnerRequest:
+        """What every artifact is asked (edgeseg.runtime.choice.runner_for: each one's backend and options)."""
+        return RunnerRequest(profile=self.device, backend=self.backend, provider=self.provider, threads=self.threads,
+                             input_size=self.input_size, variant=self.variant, cuda_graph=self.cuda_graph)
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
@@ -72,10 +72,10 @@ def _check_fp8(runner, profile) -> None:
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
     row = {"path": str(path), "status": "ok", "reason": None}
     try:
-        backend = resolve_backend(settings, profile, path)
+        backend, options = runner_for(path, settings.runner_request())
         if backend:
             row["backend"] = parse_backend(backend)[0]  # named even when the row fails
-        runner = open_runner(path, backend, provider=settings.provider, threads=settings.threads, **settings.runner_options)
+        runner = open_runner(path, backend, options)
         with runner:
             _check_fp8(runner, profile)
             size, source = _size(runner, settings, profile)
@@ -138,15 +138,13 @@ def attach_accuracy(result: dict, eval_report: dict) -> None:
 
 
 def profile_settings(device: str, input_size, batch: int, warmup: int, iters, duration, threads, provider,
-                     backend, runner_options: dict) -> BenchSettings:
-    """Settings for device profile `device`: GPU profiles default to the CUDA provider and device."""
+                     backend, extra: dict) -> BenchSettings:
+    """Settings for device profile `device` (GPU profiles default to the CUDA provider); `extra`:
+    the other BenchSettings fields (variant, cuda_graph)."""
     profile = load_profile(device)
     provider = provider or ("cuda" if profile.gpu else "cpu")
-    options = {"input_size": input_size, **runner_options,
-               "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
     return BenchSettings(device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters,
-                         duration=duration, threads=threads, provider=provider, runner_options=options,
-                         backend=backend)
+                         duration=duration, threads=threads, provider=provider, backend=backend, **extra)
 
 
 def open_bench_dataset(ds_args, runner=None):
@@ -162,8 +160,9 @@ def check_dataset(ds_args) -> None:
         open_bench_dataset(ds_args)
 
 
-def add_accuracy(result: dict, ds_args, options: dict, progress=silent) -> None:
-    """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
+def add_accuracy(result: dict, ds_args, request: RunnerRequest, progress=silent) -> None:
+    """mIoU and drop for the rows that ran, each on the backend it was timed on; the first of them is
+    the reference. Never fails the table."""
     paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
     backends = [r["backend"] for r in result["rows"] if r["status"] == "ok"]  # accuracy of what was timed
     if not paths:
@@ -172,7 +171,7 @@ def add_accuracy(result: dict, ds_args, options: dict, progress=silent) -> None:
     runners = []
     try:
         for p, b in zip(paths, backends):
-            runners.append(open_runner(p, b, **options).activate())
+            runners.append(open_runner(p, *runner_for(p, replace(request, backend=b))).activate())
         ds = open_bench_dataset(ds_args, runners[0])
         with progress(len(ds), "evaluating") as step:
             attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())

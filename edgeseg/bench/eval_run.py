@@ -4,7 +4,7 @@ opened and checked against the dataset, evaluated here or by a sharded evaluator
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
@@ -14,7 +14,7 @@ from edgeseg.data.images import read_image
 from edgeseg.errors import EdgesegError
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
-from edgeseg.runtime.choice import default_backend
+from edgeseg.runtime.choice import RunnerRequest, class_map_fits, runner_for
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,10 @@ class EvalRequest:
     variant: str | None = None
     mixed_sizes: bool = False  # compare artifacts that run at different input sizes (a warning, a size column)
 
-    def runner_options(self) -> dict:
-        return {"provider": self.provider, "threads": self.threads, "variant": self.variant,
-                "input_size": self.input_size, "dataset": None if self.dataset == "folder" else self.dataset}
+    def runner_request(self) -> RunnerRequest:
+        """What every artifact is asked (edgeseg.runtime.choice.runner_for: each one's backend and options)."""
+        return RunnerRequest(backend=self.backend, provider=self.provider, threads=self.threads, variant=self.variant,
+                             input_size=self.input_size, dataset=None if self.dataset == "folder" else self.dataset)
 
 
 def check_request(req: EvalRequest) -> None:
@@ -49,11 +50,22 @@ def check_request(req: EvalRequest) -> None:
 
 def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=None) -> dict:
     """The evaluation report of `artifacts` (the first is the reference). Every artifact is opened
-    here first (a wrong file stops the run); `sharded(artifacts, runner_options, dataset, resize,
-    batch, progress)` evaluates elsewhere (e.g. fleet.shard.ray_evaluator) instead of here."""
+    here first (a wrong file stops the run); `sharded(artifacts, runner_request, dataset, resize,
+    batch, progress)` evaluates elsewhere (e.g. fleet.shard.ray_evaluator) instead of here.
+
+    Where the split's images are each model's input size (a named dataset, resized logits), the
+    runtime makes the class maps (runtime/class_map.py): the same maps, less host work."""
     info = DatasetInfo.named(req.dataset) if req.dataset != "folder" else None
-    opts = req.runner_options()
-    runners = [open_runner(a, req.backend or default_backend(a, provider=req.provider), **opts) for a in artifacts]
+    opts = req.runner_request()
+    runners = [open_runner(a, *runner_for(a, opts)) for a in artifacts]  # a wrong file stops here
+    ds = size = None
+    if info is not None:
+        check_classes(runners, info)  # from the files' metadata, before the dataset is read
+        ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        size = read_image(ds.samples[0].image).shape[:2] if ds.samples and req.resize == "logits" else None
+    if size is not None:  # not yet activated: opened again, at no cost, where the runtime's class maps fit
+        runners = [open_runner(a, *runner_for(a, replace(opts, class_map=class_map_fits(a, size, opts))))
+                   for a in artifacts]
     try:
         for r in runners:
             r.activate()
@@ -62,7 +74,7 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
                 raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
             info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
-        ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        ds = ds or open_dataset(req.data, req.dataset, req.split, req.limit, info)
         native = read_image(ds.samples[0].image).shape[:2]  # what "at the image's size" means here
         sizes = check_sizes(artifacts, [run_size(r) or tuple(native) for r in runners], req.mixed_sizes)
         with progress(len(ds), "evaluating") as step:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.bench.accuracy import predict_labels
 from edgeseg.bench.visualize import colorize, disagreement, overlay, write_png
-from edgeseg.data.images import read_image
+from edgeseg.data.images import file_bytes, header_size, read_image
 from edgeseg.errors import EdgesegError
+from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import RunnerRequest, class_map_fits, runner_for
+
+
+def open_predictors(artifacts: list[str], images: list[Path], backend: str | None, provider: str,
+                    dataset: str | None) -> list:
+    """Runners, not yet activated, for `predict`: the first artifact on `backend` (the reference on
+    its default), each making class maps in its runtime when every image is its input size (then
+    they are the host's; runtime/class_map.py)."""
+    sizes = set()
+    for path in images:
+        try:
+            sizes.add(header_size(file_bytes(path)))
+        except EdgesegError:
+            sizes.add(None)  # said when it is read
+    size = next(iter(sizes)) if len(sizes) == 1 else None
+    runners = []
+    for i, a in enumerate(artifacts):
+        request = RunnerRequest(backend=backend if i == 0 else None, provider=provider, dataset=dataset)
+        fits = size is not None and class_map_fits(a, size, request)
+        runners.append(open_runner(a, *runner_for(a, replace(request, class_map=fits))))
+    return runners
 
 
 def write_predictions(runners: list, paths: list[Path], out_dir: Path, palette, alpha: float, say=print) -> int:

@@ -72,7 +72,7 @@ def bench_cmd(
     if source:
         check_source(source)
     result = run_bench(artifacts, settings, progress)
-    run_options = {"provider": settings.provider, "threads": threads, **settings.runner_options}
+    run_options = settings.runner_request()
     if data:
         add_accuracy(result, ds_args, run_options, progress)
     if source:

@@ -27,6 +27,8 @@ def build_cmd(
                                 "tensorrt-rtx (RTX 20-50, DGX Spark; builds on any machine)"),
     compute_capabilities: Optional[str] = typer.Option(None, "--compute-capability", help="tensorrt-rtx: target GPUs, e.g. 8.6,8.9,12.0 "
                                                      "(default 8.6,8.9,12.0,12.1; 7.5 = RTX 20 on request)"),
+    class_map: Optional[bool] = typer.Option(None, "--class-map/--no-class-map", help="end the engine with a TopK over "
+                                             "the classes: it gives class maps, not logits (default: as the ONNX ends)"),
     progress: bool = typer.Option(True, help="show build progress on stderr"),
 ):
     """Build a TensorRT engine the way the installed TensorRT (8.6, 10 or 11) wants it.
@@ -37,7 +39,8 @@ def build_cmd(
     from edgeseg.engine.builder import BuildSettings, build_engine
 
     given = {"device": device, "workspace_gb": workspace_gb, "opt_level": opt_level, "timing_cache": timing_cache,
-             "shapes": shapes, "dla_core": dla_core, "runtime": runtime, "compute_capabilities": compute_capabilities}
+             "shapes": shapes, "dla_core": dla_core, "runtime": runtime, "compute_capabilities": compute_capabilities,
+             "class_map": class_map}
     settings = BuildSettings(**{k: v for k, v in given.items() if v is not None})
     path = build_engine(model, out, settings, progress=progress)
     meta = sidecar.read_engine(path)

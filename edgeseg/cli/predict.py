@@ -51,16 +51,14 @@ def predict_cmd(
     from edgeseg.errors import EdgesegError
     from edgeseg.memory import set_limit_gb
     from edgeseg.filesystem import check_out_dir
-    from edgeseg.runtime import open_runner
-    from edgeseg.runtime.choice import default_backend
+    from edgeseg.bench.predictions import open_predictors
 
     set_limit_gb(max_memory_gb)
     if not 0.0 <= alpha <= 1.0:
         raise EdgesegError(f"--alpha must be within 0..1, got {alpha}")
     paths = _images(images, Path(out))
     check_out_dir(out)
-    runners = [open_runner(a, b or default_backend(a, provider=provider), provider=provider, dataset=dataset)
-               for a, b in [(artifact, backend)] + ([(compare, None)] if compare else [])]  # the reference: its default
+    runners = open_predictors([artifact] + ([compare] if compare else []), paths, backend, provider, dataset)
     check_label_space(runners)
     out_con, err = console(), console(stderr=True)
     try:

@@ -36,7 +36,7 @@ def run_cmd(
     from edgeseg.errors import EdgesegError
     from edgeseg.filesystem import check_out_file
     from edgeseg.video import RunOptions, plan_outputs, run_video
-    from edgeseg.video.options import runner_setup
+    from edgeseg.runtime.choice import RunnerRequest, checked_profile
     from edgeseg.video.sources import check_rates
 
     if sum((overlay, mask, both)) > 1:
@@ -46,10 +46,12 @@ def run_cmd(
     video, masks = plan_outputs(out, "mask" if mask else "both" if both else "overlay", source, json_out)
     options = RunOptions(video=video and str(video), masks=masks and str(masks), realtime=realtime, max_frames=max_frames,
                          alpha=alpha, model_seconds=model_seconds, dataset=dataset)
-    chosen, runner_options = runner_setup(artifact, device, backend, provider, threads, parse_size(input_size))
+    checked_profile(device)
+    request = RunnerRequest(profile=device, backend=backend, provider=provider, threads=threads,
+                            input_size=parse_size(input_size), class_map=True)
     with _Display() as display:
-        summary = run_video(artifact, source, options, backend=chosen, fps=fps, timeout_s=timeout,
-                            runner_options=runner_options, on_start=display.start, progress=display.advance)
+        summary = run_video(artifact, source, options, request=request, fps=fps, timeout_s=timeout,
+                            on_start=display.start, progress=display.advance)
     _report(summary, json_out)
     if summary["interrupted"] and not summary.get("live"):
         raise typer.Exit(130)

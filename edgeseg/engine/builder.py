@@ -23,7 +23,7 @@ from edgeseg.engine import rtx, sidecar
 from edgeseg.engine.cuda import open_device
 from edgeseg.engine.dla import parse_log
 from edgeseg.engine.flavors import TENSORRT, flavor, import_module, missing_line
-from edgeseg.engine.network import INFO, VERBOSE, collecting_logger, parse_network
+from edgeseg.engine.network import INFO, VERBOSE, append_class_map, collecting_logger, parse_network
 from edgeseg.engine.parse_check import refuse_cpu_target
 from edgeseg.engine.progress import build_progress
 from edgeseg.engine.qdq_fusion import analyze, layer_list
@@ -60,6 +60,7 @@ class BuildSettings:
     dla_core: int | None = None
     runtime: str | None = None  # tensorrt (default) | tensorrt-rtx
     compute_capabilities: str | tuple[str, ...] | None = None  # TensorRT-RTX targets, '8.9,12.0' or a tuple
+    class_map: bool = False  # a TopK over the classes ends the network: the engine gives class maps (network.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -275,6 +276,8 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
     logger = collecting_logger(trt, VERBOSE if kind.aot and precision == "int8" else INFO)
     builder = trt.Builder(logger)
     network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
+    if settings.class_map and not append_class_map(trt, network):
+        log.info("%s already gives class maps: built as it is", onnx_path.name)
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
     cache_path = Path(settings.timing_cache) if settings.timing_cache else None
     _attach_timing_cache(config, cache_path)

@@ -44,3 +44,26 @@ def parse_network(trt, builder, logger, onnx_path: Path, mode) -> tuple:
         return network, parser, []
     errors = [" ".join(str(parser.get_error(i)).split()) for i in range(parser.num_errors)]
     return network, parser, errors or [logger.errors()]
+
+
+def append_class_map(trt, network) -> bool:
+    """Class maps from TensorRT (edgeseg.runtime.class_map's rule): a TopK (k=1, max) over the class
+    axis of the first output, its indices as an N x H x W int32 output named `labels` in place of
+    the logits. False, and the network untouched, when that output is not float N x K x H x W
+    logits (labels already: passed through). TopK of one per pixel is TensorRT's argmax; its
+    choice between exactly equal scores is TensorRT's own, where ONNX's ArgMax keeps the lowest class.
+    """
+    out = network.get_output(0)
+    if out.dtype not in (trt.float32, trt.float16, trt.bfloat16) or len(out.shape) != 4:
+        return False
+    top = network.add_topk(out, trt.TopKOperation.MAX, 1, 1 << 1)
+    top.name = "edgeseg_class_map_topk"
+    squeeze = network.add_shuffle(top.get_output(1))  # N x 1 x H x W -> N x H x W (zeros copy the input's dims)
+    squeeze.first_transpose = trt.Permutation([0, 2, 3, 1])
+    squeeze.reshape_dims = trt.Dims([0, 0, 0])
+    squeeze.name = "edgeseg_class_map_squeeze"
+    labels = squeeze.get_output(0)
+    labels.name = "labels"
+    network.unmark_output(out)
+    network.mark_output(labels)
+    return True

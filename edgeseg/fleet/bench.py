@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import edgeseg
@@ -26,6 +26,7 @@ from edgeseg.fleet.targets import PREFIX, label_value
 from edgeseg.fleet.tasks import check_version, gather, reason_of
 from edgeseg.platform.devices import load_profile
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import RunnerRequest, runner_for
 
 logger = logging.getLogger(__name__)
 FLEET_FORMAT = "edgeseg-fleet/1"
@@ -68,7 +69,7 @@ def _engines(paths: list[Path], profile, work: Path) -> tuple[dict, dict]:
     return built, failed
 
 
-def _accuracy(result: dict, options: dict, data: dict, work: Path) -> None:
+def _accuracy(result: dict, request: RunnerRequest, data: dict, work: Path) -> None:
     """mIoU and drop on the rows that ran, evaluated here; timings stand if this fails."""
     rows = [r for r in result["rows"] if r["status"] == "ok"]
     paths = [r["path"] for r in rows]
@@ -79,7 +80,8 @@ def _accuracy(result: dict, options: dict, data: dict, work: Path) -> None:
     try:
         ds = unpack_dataset(data["packed"], data["info"], data["split"], data["lut"], work / "data")
         for r in rows:  # each scored on the runtime it was timed on: a figure belongs to its runtime's row
-            runners.append(open_runner(r["path"], r.get("backend"), **options).activate())
+            runners.append(open_runner(r["path"], *runner_for(r["path"], replace(request, backend=r.get("backend"))))
+                           .activate())
         attach_accuracy(result, evaluate(runners, ds).to_dict())
         result["accuracy"]["reference"] = paths[0]
     except Exception as exc:
@@ -111,14 +113,13 @@ def bench_target(head_version: str, target_key: str, names: list[str], settings:
     if profile.gpu:
         runnable, failed = _engines(paths, profile, work)
     provider = "cuda" if profile.gpu else "cpu"
-    options = {"input_size": settings["input_size"], "device": "cuda" if profile.gpu else "cpu"}
-    bench = BenchSettings(device=profile.name, provider=provider, runner_options=options,
+    bench = BenchSettings(device=profile.name, provider=provider,
                           **{k: settings[k] for k in ("input_size", "batch", "warmup", "iters", "duration", "threads")})
     result = run_bench([str(runnable[p]) for p in paths if p in runnable], bench)
     if data:
         scratch = Path(tempfile.mkdtemp(prefix="edgeseg-fleet-"))
         try:
-            _accuracy(result, {"provider": provider, "threads": settings["threads"], **options}, data, scratch)
+            _accuracy(result, bench.runner_request(), data, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     by_local = {str(runnable[p]): name for p, name in zip(paths, names) if p in runnable}

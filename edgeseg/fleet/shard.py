@@ -11,6 +11,7 @@ import logging
 import shutil
 import tempfile
 from contextlib import ExitStack, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from edgeseg.fleet.tasks import check_version, gather
 from edgeseg.platform.hardware import logical_cpus
 from edgeseg.quant.sensitivity import Validation, run
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import RunnerRequest, runner_for
 
 logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 3600.0
@@ -38,7 +40,7 @@ def shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def score_shard(head_version: str, artifacts: list, options: dict, info, split: str, lut, packed: list,
+def score_shard(head_version: str, artifacts: list, request: RunnerRequest, info, split: str, lut, packed: list,
                 resize: str, batch: int) -> dict:
     """On a worker: write the artifacts and images of one shard locally, evaluate, return the counts
     (and where the time went: setup = files written and models loaded)."""
@@ -54,7 +56,7 @@ def score_shard(head_version: str, artifacts: list, options: dict, info, split: 
         paths = [a.write(work / f"artifact{i}") for i, a in enumerate(artifacts)]
         ds = unpack_dataset(packed, info, split, lut, work / "data")
         for p in paths:
-            runners.append(open_runner(p, **options).activate())
+            runners.append(open_runner(p, *runner_for(p, request)).activate())
         t1 = time.perf_counter()
         result = evaluate(runners, ds, resize=resize, batch=batch, shard=True)
         t2 = time.perf_counter()
@@ -82,20 +84,20 @@ def default_workers(ray, threads: int) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1) // max(1, threads)))
 
 
-def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: str, workers: int | None = None,
+def evaluate_sharded(artifacts: list[str], request: RunnerRequest, dataset, *, address: str, workers: int | None = None,
                      resize: str = "logits", batch: int = 1, timeout: float | None = DEFAULT_TIMEOUT_S,
                      progress=None, shard_stats: list | None = None):
     """`evaluate` over Ray: same EvalResult, counts summed over shards; any failed shard fails the run.
 
-    `options` are the runner options (threads default to 1 per worker); `progress(n)` is called
+    `request` is what every runner is asked (edgeseg.runtime.choice; threads default to 1 per worker); `progress(n)` is called
     with the image count of each finished shard; `shard_stats` receives each shard's host and
     setup/evaluation seconds.
     """
     if workers is not None and workers < 1:
         raise EdgesegError(f"--workers must be at least 1, got {workers}")
-    check_shardable(artifacts, options.get("provider", "cpu"))
-    threads = options.get("threads") or 1
-    options = {**options, "threads": threads}
+    check_shardable(artifacts, request.provider or "cpu")
+    threads = request.threads or 1
+    request = replace(request, threads=threads)
     if address == "local" and workers and workers * threads > logical_cpus():
         capped = max(1, logical_cpus() // threads)
         logger.warning("--workers %d x %d threads on a %d-CPU machine: running %d (each worker holds its own copy "
@@ -105,7 +107,7 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     with connected(address, cpus=cpus) as ray:
         bounds = shard_bounds(len(dataset), workers or default_workers(ray, threads))
         logger.info("evaluating %d images in %d shards on %s", len(dataset), len(bounds), address)
-        done = _run_shards(ray, artifacts, options, dataset, bounds, (resize, batch), timeout, progress)
+        done = _run_shards(ray, artifacts, request, dataset, bounds, (resize, batch), timeout, progress)
     failed = {i: r for i, (ok, r) in done.items() if not ok}
     if failed:
         i, reason = min(failed.items())
@@ -122,12 +124,12 @@ def evaluate_sharded(artifacts: list[str], options: dict, dataset, *, address: s
     return EvalResult(info.name, dataset.split, len(dataset), resize, scores, info.classes, batch).check_measured()
 
 
-def _run_shards(ray, artifacts, options, dataset, bounds, how, timeout, progress) -> dict:
+def _run_shards(ray, artifacts, request, dataset, bounds, how, timeout, progress) -> dict:
     """One task per shard: the artifacts put in the object store once, each shard's files once."""
-    remote = ray.remote(num_cpus=options["threads"], max_retries=RETRIES, retry_exceptions=False,
+    remote = ray.remote(num_cpus=request.threads, max_retries=RETRIES, retry_exceptions=False,
                         scheduling_strategy="SPREAD")(score_shard)
     shared = ray.put([pack_file(a) for a in artifacts])
-    pending = {i: remote.remote(edgeseg.__version__, shared, options, dataset.info, dataset.split, dataset.lut,
+    pending = {i: remote.remote(edgeseg.__version__, shared, request, dataset.info, dataset.split, dataset.lut,
                                 ray.put(pack_samples(dataset.samples[a:b])), *how)
                for i, (a, b) in enumerate(bounds)}
     return gather(ray, pending, timeout,
@@ -217,8 +219,8 @@ def ray_evaluator(address: str, artifacts: list[str], provider: str, workers: in
     check_shardable(artifacts, provider)
     preflight(address)
 
-    def sharded(paths, options, dataset, resize, batch, progress):
-        return evaluate_sharded(paths, options, dataset, address=address, workers=workers, resize=resize,
+    def sharded(paths, request, dataset, resize, batch, progress):
+        return evaluate_sharded(paths, request, dataset, address=address, workers=workers, resize=resize,
                                 batch=batch, timeout=timeout, progress=progress)
 
     return sharded

@@ -8,12 +8,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+from dataclasses import replace
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.runtime.base import IOSpec, Runner, Timing
+from edgeseg.runtime.options import RunnerOptions, runner_options
 
-__all__ = ["IOSpec", "Runner", "Timing", "open_runner", "backend_of", "runner_class", "installed", "parse_backend"]
+__all__ = ["IOSpec", "Runner", "RunnerOptions", "Timing", "open_runner", "runner_options", "honoured_by", "backend_of", "runner_class", "installed", "parse_backend"]
 
 SUFFIXES = {".onnx": "onnxruntime", ".pth": "torch", ".pt": "torch", ".engine": "tensorrt", ".plan": "tensorrt",
             ".xml": "openvino"}
@@ -60,40 +62,43 @@ def runner_class(backend: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def _options_of(cls) -> set[str]:
-    params = list(inspect.signature(cls.__init__).parameters.values())[2:]  # skip self, path
+def honoured_by(backend: str) -> set[str]:
+    """The RunnerOptions fields `backend`'s runner honours: its constructor's keywords."""
+    params = list(inspect.signature(runner_class(backend).__init__).parameters.values())[2:]  # skip self, path
     return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def open_runner(path, backend: str | None = None, **options) -> Runner:
-    """A runner for `path`, built with the options its backend takes.
+def open_runner(path, backend: str | None = None, options: RunnerOptions | None = None, **fields) -> Runner:
+    """A runner for `path` with `options` (or their fields as keywords, a shorthand).
 
     `backend` ('openvino', 'openvino:GPU', 'onnxruntime') applies to the files it can read; the
     others (a checkpoint or engine next to ONNX models) keep the backend of their suffix, but an
     OpenVINO IR asked to run on ONNX Runtime is refused rather than run on OpenVINO silently.
 
-    One command line serves a mix of artifacts (a checkpoint, ONNX models, engines), so an
-    option another backend understands (`provider` for a checkpoint) is dropped; a name no
-    backend knows is a mistake and raises.
+    An option the backend cannot honour (`provider` for a checkpoint, `cuda_graph` for an ONNX
+    model) is refused in one line, never dropped: commands that mix artifacts get each one its
+    own options from edgeseg.runtime.choice.runner_for.
     """
+    if options is not None and fields:
+        raise TypeError("give either options or their fields, not both")
+    options = options if options is not None else runner_options(**fields)
     own = backend_of(path)
     if backend:
         name, device = parse_backend(backend)
         if Path(path).suffix.lower() in READS.get(name, ()):
             own = name
             if device:
-                options["ov_device"] = device
+                options = replace(options, ov_device=device)
         elif name != own and own in READS:  # a model file another runtime of the pair cannot read: say so
             raise EdgesegError(f"{path}: --backend {name} cannot read a {Path(path).suffix} file; "
                                f"it runs on {own} (drop --backend or use --backend {own})")
     backend = own
     if not Path(path).is_file():
         raise EdgesegError(f"{path}: no such file")
-    cls = runner_class(backend)
-    accepted = _options_of(cls)
-    if set(options) - accepted:
-        known = set().union(*(_options_of(runner_class(b)) for b in CLASSES))
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise EdgesegError(f"unknown runner option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return cls(path, **{k: v for k, v in options.items() if k in accepted})
+    accepted = honoured_by(backend)
+    refused = {k: v for k, v in options.changed().items() if k not in accepted}
+    if refused:
+        each = ", ".join(f"{field(k)}={v}" for k, v in refused.items())
+        raise OptionError(f"{Path(path).name} runs on {backend}, which cannot honour {each} "
+                          f"(it takes {', '.join(sorted(accepted))})")
+    return runner_class(backend)(path, **options.for_runner(accepted))

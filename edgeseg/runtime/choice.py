@@ -1,20 +1,79 @@
-"""The one rule for which backend runs an ONNX model when the user names none.
+"""Which backend and which runner options run an artifact on this device: `runner_for`, the one
+place `predict`, `eval`, `run`, `bench`, `tune` and the Python API ask.
 
-`predict`, `eval`, `run` and `bench` all ask here, so the same file segments the same way
-whichever command runs it: the device profile's backends for the model's precision, fastest
-first (devices.json, measured; for INT8 on a CPU, its per-ISA row's backend first), the first one installed. Checkpoints, engines and IRs keep the
-backend of their suffix, and an ONNX Runtime GPU provider asked for keeps ONNX Runtime.
+The backend of an ONNX model, when the user names none: the device profile's backends for the
+model's precision, fastest first (devices.json, measured; for INT8 on a CPU, its per-ISA row's
+backend first), the first one installed. Checkpoints, engines and IRs keep the backend of their
+suffix, and an ONNX Runtime GPU provider asked for keeps ONNX Runtime.
+
+The options: a command asks the same of every artifact on its line (`RunnerRequest`); each
+setting goes to the artifacts whose runner honours it (`--provider` to ONNX Runtime,
+`--input-size` to checkpoints, the GPU of a GPU profile to PyTorch), so a checkpoint next to
+ONNX models next to an engine each get RunnerOptions their backend takes, and open_runner
+refuses, rather than drops, anything else.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseg import runtime
-from edgeseg.artifacts import read_artifact
+from edgeseg.artifacts import metadata_dict, read_artifact
 from edgeseg.errors import EdgesegError
 from edgeseg.platform import hardware
-from edgeseg.platform.devices import backends_for, load_profile
+from edgeseg.platform.devices import backends_for, check_profile, load_profile
+from edgeseg.runtime.options import RunnerOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunnerRequest:
+    """What a command asks of every artifact it runs; `runner_for` makes each one's RunnerOptions."""
+
+    profile: str = "cpu"  # device profile (devices.json)
+    backend: str | None = None  # ONNX models: onnxruntime | openvino[:DEVICE]; None: the profile's fastest installed
+    provider: str | None = None  # ONNX Runtime; None: cuda on GPU profiles, else cpu
+    threads: int | None = None
+    input_size: tuple[int, int] | None = None  # checkpoints (default: the image's own size)
+    variant: str | None = None  # checkpoints
+    dataset: str | None = None  # checkpoints: the contract's dataset
+    cuda_graph: bool = False  # engines
+    class_map: bool = False  # class maps from the runtime where its backend appends the argmax
+
+
+def runner_for(path, request: RunnerRequest = RunnerRequest()) -> tuple[str | None, RunnerOptions]:
+    """(backend for open_runner, RunnerOptions) of `path` under `request`."""
+    profile = load_profile(request.profile)
+    provider = request.provider or ("cuda" if profile.gpu else "cpu")
+    backend = request.backend or default_backend(path, profile.name, provider)
+    name = runtime.backend_of(path)
+    if backend and Path(path).suffix.lower() in runtime.READS.get(runtime.parse_backend(backend)[0], ()):
+        name = runtime.parse_backend(backend)[0]
+    wanted = {"threads": request.threads, "class_map": request.class_map, "provider": provider,
+              "torch_device": "cuda" if profile.gpu and provider != "cpu" else "cpu",
+              "input_size": request.input_size, "variant": request.variant, "dataset": request.dataset,
+              "cuda_graph": request.cuda_graph}
+    honoured = runtime.honoured_by(name)
+    return backend, RunnerOptions(**{k: v for k, v in wanted.items() if k in honoured and v is not None})
+
+
+def checked_profile(name: str):
+    """The device profile `name`, refused in one line when it does not describe this machine."""
+    profile = load_profile(name)
+    check_profile(profile, hardware.detect())
+    return profile
+
+
+def class_map_fits(path, size, request: RunnerRequest = RunnerRequest()) -> bool:
+    """Whether class maps from the runtime are the host's for images of `size` (H, W): the model
+    takes such an image at its own size (runtime/class_map.py), so no resize lies between."""
+    if Path(path).suffix.lower() in (".pth", ".pt"):
+        return request.input_size is not None and tuple(request.input_size) == tuple(size)  # else capped per image
+    try:
+        pre = metadata_dict(path).get("preprocess") or {}
+    except EdgesegError:
+        return False  # the runner says what is wrong with the file
+    return bool(pre.get("input_size")) and tuple(pre["input_size"]) == tuple(size)
 
 
 def default_backend(path, profile: str = "cpu", provider: str = "cpu") -> str | None:

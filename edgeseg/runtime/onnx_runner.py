@@ -8,6 +8,7 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError
 from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
+from edgeseg.runtime.class_map import onnx_with_class_map
 from edgeseg.runtime.ort import session
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
@@ -20,11 +21,11 @@ _NP = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8
 class OrtRunner(Runner):
     backend = "onnxruntime"
 
-    def __init__(self, path, provider: str = "cpu", threads: int | None = None):
+    def __init__(self, path, provider: str = "cpu", threads: int | None = None, class_map: bool = False):
         super().__init__(path)
         if provider not in PROVIDERS:
             raise EdgesegError(f"unknown ONNX Runtime provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
-        self.provider, self.threads = provider, threads
+        self.provider, self.threads, self.class_map = provider, threads, class_map
         self.session = None
 
     def _activate(self) -> None:
@@ -38,7 +39,7 @@ class OrtRunner(Runner):
                                f"available: {', '.join(ort.get_available_providers())}")
         try:
             providers = [p for p in FALLBACKS[self.provider] if p in ort.get_available_providers()]
-            self.session = session(self.path, providers, threads=self.threads)
+            self.session = session(self._graph(), providers, threads=self.threads)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EdgesegError(f"{self.path}: ONNX Runtime cannot load it ({first[:200]})") from None
@@ -53,6 +54,14 @@ class OrtRunner(Runner):
         if problem:
             self.session = None
             raise EdgesegError(f"{self.path}: {problem}")
+
+    def _graph(self):
+        """The file, or with `class_map` the in-memory graph with the argmax appended (runtime/class_map.py)."""
+        if self.class_map:
+            model = onnx_with_class_map(self.path)
+            if model is not None:
+                return model
+        return self.path
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         dtype = _NP.get(self._input.type, np.float32)
@@ -78,8 +87,9 @@ class OrtRunner(Runner):
                           tuple(d if isinstance(d, int) else None for d in inp.shape), kind)
         inp, out = meta_io.get("input", {}), meta_io.get("output", {})
         return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
-                      out.get("kind", "logits"))
+                      "labels" if self.class_map else out.get("kind", "logits"))
 
     @property
     def description(self) -> str:
-        return f"onnxruntime {self.provider}" + (f" {self.threads} threads" if self.threads else "")
+        return (f"onnxruntime {self.provider}" + (f" {self.threads} threads" if self.threads else "")
+                + (" class-map" if self.class_map else ""))

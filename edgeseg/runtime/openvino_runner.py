@@ -27,6 +27,7 @@ import numpy as np
 
 from edgeseg.errors import EdgesegError, require
 from edgeseg.runtime.base import IOSpec, Runner, Timing, contract_mismatch
+from edgeseg.runtime.class_map import ov_with_class_map
 from edgeseg.runtime.cache_trim import max_bytes, trim
 from edgeseg.platform import hardware
 from edgeseg.runtime.ov_graph import openvino_copy, weights_saturate
@@ -59,12 +60,12 @@ class OpenVINORunner(Runner):
     backend = "openvino"
 
     def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str | None = None,
-                 cache: bool = True, uint8_activations: bool = True):
+                 cache: bool = True, uint8_activations: bool = True, class_map: bool = False):
         super().__init__(path)
         if precision_hint is not None and precision_hint not in PRECISIONS:
             raise EdgesegError(f"unknown OpenVINO precision {precision_hint!r}; choose one of {', '.join(PRECISIONS)}")
         self.ov_device, self.threads, self.precision_hint, self.cache = ov_device.upper(), threads, precision_hint, cache
-        self.uint8_activations = uint8_activations
+        self.uint8_activations, self.class_map = uint8_activations, class_map
         self.compiled = self.request = None
         self.load_s: float | None = None
         self.compiled_from: str | None = None  # the file OpenVINO compiled (a same-grid uint8 copy, or the artifact)
@@ -108,7 +109,7 @@ class OpenVINORunner(Runner):
         t0 = time.perf_counter()
         self.compiled_from = self._source()
         try:  # compile from the path, so a cache hit skips reading the ONNX file too
-            self.compiled = core.compile_model(self.compiled_from, self.ov_device, props)
+            self.compiled = core.compile_model(self._graph(core), self.ov_device, props)
         except Exception as exc:
             raise EdgesegError(f"{self.path}: OpenVINO cannot compile it for {self.ov_device} ({cause(exc)})") from None
         self.load_s = time.perf_counter() - t0
@@ -126,6 +127,14 @@ class OpenVINORunner(Runner):
         if problem:
             self.compiled = self.request = None
             raise EdgesegError(f"{self.path}: {problem}")
+
+    def _graph(self, core):
+        """The file to compile, or with `class_map` the model read from it with the argmax appended
+        (runtime/class_map.py; the compile cache keys it by its content)."""
+        if not self.class_map:
+            return self.compiled_from
+        model = core.read_model(self.compiled_from)
+        return ov_with_class_map(model) or model
 
     def _source(self) -> str:
         if not self.uint8_activations or Path(self.path).suffix.lower() != ".onnx":
@@ -204,7 +213,7 @@ class OpenVINORunner(Runner):
             io = self.metadata.get("io", {})
             inp, out = io.get("input", {}), io.get("output", {})
             return IOSpec(inp.get("dtype", "float32"), inp.get("layout", "NCHW"), tuple(inp.get("shape", ())),
-                          out.get("kind", "logits"))
+                          "labels" if self.class_map else out.get("kind", "logits"))
         dtype = np.dtype(self._dtype).name
         shape = tuple(d.get_length() if d.is_static else None for d in self._input.get_partial_shape())
         kind = _KIND.get(np.dtype(self._output.get_element_type().to_dtype()).name, "labels")
@@ -213,4 +222,5 @@ class OpenVINORunner(Runner):
     @property
     def description(self) -> str:
         extra = f" {self.threads} threads" if self.threads else ""
-        return f"openvino {self.ov_device}{extra}" + ("" if self.hint == "f32" else f" {self.hint}")
+        return (f"openvino {self.ov_device}{extra}" + ("" if self.hint == "f32" else f" {self.hint}")
+                + (" class-map" if self.class_map else ""))

@@ -37,9 +37,9 @@ def built_dla_core(meta: dict) -> int | None:
 class TensorRTRunner(Runner):
     backend = "tensorrt"
 
-    def __init__(self, path, cuda_graph: bool = False, device_index: int = 0, runtime_cache=None):
+    def __init__(self, path, cuda_graph: bool = False, gpu_index: int = 0, runtime_cache=None):
         super().__init__(path)
-        self.cuda_graph, self.device_index = bool(cuda_graph), int(device_index)
+        self.cuda_graph, self.gpu_index = bool(cuda_graph), int(gpu_index)
         self.runtime_cache = runtime_cache  # TensorRT-RTX: JIT kernel cache file (default ENGINE.rtxcache)
         self._rtx_cache = None
         self._meta: dict | None = None
@@ -68,13 +68,13 @@ class TensorRTRunner(Runner):
         """
         meta = self.metadata  # no sidecar: refused before anything is loaded
         if self.rtx:  # the GPU class is known before TensorRT-RTX is loaded
-            self.cuda, gpu, cc = cuda_device.open_device(self.device_index)
+            self.cuda, gpu, cc = cuda_device.open_device(self.gpu_index)
             rtx.check_gpu(self.path, meta, gpu, cc, sidecar.this_machine("0", gpu, cc).board)
             trt = flavors.import_module(flavors.TENSORRT_RTX)
             here = sidecar.rtx_target(str(trt.__version__), (cc,))
         else:
             trt = builder.import_tensorrt()
-            self.cuda, gpu, cc = cuda_device.open_device(self.device_index)
+            self.cuda, gpu, cc = cuda_device.open_device(self.gpu_index)
             here = sidecar.this_machine(str(trt.__version__), gpu, cc)
         sidecar.check_compatible(self.path, meta, here)
         sidecar.check_plan_hash(self.path, meta)

@@ -99,5 +99,5 @@ def runner_options(cand: Candidate) -> dict:
     """How the torch runner runs a torch candidate (device, autocast dtype, compile mode)."""
     if cand.backend != "torch":
         return {}
-    return {"device": "cuda", "amp": None if cand.precision == "fp32" else cand.precision,
+    return {"torch_device": "cuda", "amp": None if cand.precision == "fp32" else cand.precision,
             "compile_mode": "reduce-overhead" if cand.torch_mode == "compile" else None}

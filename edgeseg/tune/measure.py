@@ -19,7 +19,7 @@ import logging
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgeseg.artifacts import sha256_file, versions, write_json
@@ -27,6 +27,7 @@ from edgeseg.bench.accuracy import evaluate, to_labels
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.platform import hardware
 from edgeseg.runtime import open_runner
+from edgeseg.runtime.choice import RunnerRequest, runner_for
 from edgeseg.tune.gpu import runner_options
 
 log = logging.getLogger(__name__)
@@ -134,13 +135,14 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     runners = []
     try:
         for cand, path in items:
-            options = {"threads": getattr(cand, "threads", None) or threads, **runner_options(cand)}
-            if cand.backend == "torch":
-                options.update(input_size=tuple(size), dataset=dataset)
-            if cand.backend == "openvino":
-                options["precision_hint"] = cand.hint or "f32"
             backend = cand.backend if Path(path).suffix == ".onnx" else None
-            runners.append(open_runner(path, backend, **options).activate())
+            request = RunnerRequest(backend=backend, threads=getattr(cand, "threads", None) or threads,
+                                    input_size=tuple(size) if size else None, dataset=dataset)
+            backend, options = runner_for(path, request)
+            extra = runner_options(cand)  # the candidate's own: its torch device, autocast, compile mode
+            if cand.backend == "openvino":
+                extra["precision_hint"] = cand.hint or "f32"
+            runners.append(open_runner(path, backend, replace(options, **extra)).activate())
     except BaseException:
         close(runners)
         raise

@@ -8,9 +8,11 @@ and IR, in a row of its own beside Python's."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.errors import EdgesegError
+from edgeseg.runtime.choice import RunnerRequest
 from edgeseg.video import RunOptions, run_video
 from edgeseg.video.cpp import RUNTIME, check_program, run_cpp
 from edgeseg.video.sources import open_source
@@ -27,7 +29,7 @@ def check_source(source: str) -> None:
     open_source(source).close()
 
 
-def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: int | None = None,
+def add_end_to_end(result: dict, source: str, request: RunnerRequest, max_frames: int | None = None,
                    model_seconds: float = MODEL_SECONDS) -> None:
     """Put `video` (end-to-end FPS, latency, stages, model-only sync and async figures, and e2e/model
     against the async one) on every row that ran; a row whose video run fails keeps its timings
@@ -37,7 +39,8 @@ def add_end_to_end(result: dict, source: str, runner_options: dict, max_frames: 
         if row.get("status") != "ok":
             continue
         try:
-            summary = run_video(row["path"], source, options, backend=row.get("backend"), runner_options=runner_options)
+            summary = run_video(row["path"], source, options,
+                                request=replace(request, backend=row.get("backend"), class_map=True))
         except EdgesegError as exc:
             row["video"] = {"source": source, "error": str(exc)}
             log.warning("%s: end-to-end run failed: %s", row["path"], exc)

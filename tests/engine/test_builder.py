@@ -27,7 +27,8 @@ def test_settings_are_recorded_as_given():
     s = BuildSettings(device="jetson-orin", workspace_gb=2.0, opt_level=5, timing_cache="t.cache",
                       shapes="1x3x360x480", dla_core=1)
     assert s.to_dict() == {"device": "jetson-orin", "workspace_gb": 2.0, "opt_level": 5, "timing_cache": "t.cache",
-                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": None, "compute_capabilities": None}
+                           "shapes": "1x3x360x480", "dla_core": 1, "runtime": None, "compute_capabilities": None,
+                           "class_map": False}
     assert check_settings(s).runtime == "tensorrt"
 
 

@@ -133,7 +133,7 @@ def test_missing_package_says_how_to_install(tmp_path, monkeypatch):
 
 def test_open_runner_backend_choice(tmp_path):
     path = tiny_onnx(tmp_path / "t.onnx")
-    runner = open_runner(path, "openvino", provider="cuda", threads=2, device="cpu")
+    runner = open_runner(path, "openvino", threads=2)
     assert type(runner).__name__ == "OpenVINORunner" and (runner.ov_device, runner.threads) == ("CPU", 2)
     assert open_runner(path, "openvino:gpu.1").ov_device == "GPU.1"
     assert open_runner(path, "onnxruntime").backend == "onnxruntime"

@@ -29,7 +29,7 @@ def test_pytorch_only_gets_eager_and_compiled_torch():
 def test_runner_options_of_torch_candidates():
     cands = gpu_candidates({"tensorrt": False, "torch_cuda": True, "compute_cap": "9.0"})[0]
     compiled = next(c for c in cands if c.name == "torch-compile bf16 cuda")
-    assert runner_options(compiled) == {"device": "cuda", "amp": "bf16", "compile_mode": "reduce-overhead"}
+    assert runner_options(compiled) == {"torch_device": "cuda", "amp": "bf16", "compile_mode": "reduce-overhead"}
     assert runner_options(cands[0]) == {}
 
 

@@ -8,6 +8,7 @@ from edgeseg.bench import report
 from edgeseg.bench.benchmark import BenchSettings, run_bench
 from edgeseg.cli.main import main
 from edgeseg.errors import EdgesegError
+from edgeseg.runtime.choice import RunnerRequest
 from edgeseg.video.bench import add_cpp_rows, add_end_to_end, check_source
 from tiny import tiny_onnx
 from videos import make_video
@@ -17,7 +18,7 @@ def test_rows_gain_end_to_end_columns(tmp_path, capsys):
     model = tiny_onnx(tmp_path / "tiny.onnx")
     make_video(tmp_path / "clip.avi", count=6)
     result = run_bench([str(model)], BenchSettings(input_size=(180, 240), warmup=1, iters=5, backend="onnxruntime"))
-    add_end_to_end(result, str(tmp_path / "clip.avi"), {"provider": "cpu"}, model_seconds=0.4)
+    add_end_to_end(result, str(tmp_path / "clip.avi"), RunnerRequest(provider="cpu"), model_seconds=0.4)
     video = result["rows"][0]["video"]
     assert video["frames_out"] == 6 and video["e2e_fps"] > 0 and video["e2e_over_model"] > 0
     # e2e/model divides by the model's rate in the pipeline's own (asynchronous) mode, not the row's sync FPS

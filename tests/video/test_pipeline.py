@@ -6,6 +6,7 @@ import pytest
 
 from edgeseg.bench.accuracy import predict_labels
 from edgeseg.runtime import installed, open_runner
+from edgeseg.runtime.choice import RunnerRequest
 from edgeseg.video import RunOptions, run_video
 from tiny import tiny_onnx
 from videos import FPS, make_video, video_props
@@ -17,13 +18,18 @@ def clip(tmp_path_factory):
     return root / "clip.avi", make_video(root / "clip.avi", count=10), tiny_onnx(root / "tiny.onnx")
 
 
+@pytest.mark.parametrize("class_map", [False, True])
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
-def test_class_maps_equal_predict_and_nothing_is_lost(clip, tmp_path, backend):
+def test_class_maps_equal_predict_and_nothing_is_lost(clip, tmp_path, backend, class_map):
+    """Class maps from the host or (`class_map`, a model of the frames' size) from the runtime: predict's."""
     if not installed(backend):
         pytest.skip(f"{backend} is not installed")
     video, frames, model = clip
+    if class_map:
+        model = tiny_onnx(tmp_path / "sized.onnx", input_size=(180, 240))
     options = RunOptions(video=str(tmp_path / "out.avi"), masks=str(tmp_path / "masks"), model_seconds=0.2)
-    summary = run_video(str(model), str(video), options, backend=backend)
+    summary = run_video(str(model), str(video), options, request=RunnerRequest(backend=backend, class_map=class_map))
+    assert ("class-map" in summary["backend"]) == class_map
     assert (summary["frames_in"], summary["frames_out"], summary["dropped"], summary["unreadable"]) == (10, 10, 0, 0)
     with open_runner(model, backend) as runner:
         for i, frame in enumerate(frames):
@@ -43,10 +49,10 @@ def test_max_frames_and_a_corrupt_image_is_counted_not_fatal(clip, tmp_path):
         shutil.copy(p, tmp_path / p.name)
     (tmp_path / "0016E5_07960.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")  # second in name order
     options = RunOptions(masks=str(tmp_path / "masks"), model_seconds=0)
-    summary = run_video(str(clip[2]), str(tmp_path), options, backend="onnxruntime")
+    summary = run_video(str(clip[2]), str(tmp_path), options, request=RunnerRequest(backend="onnxruntime"))
     assert (summary["frames_in"], summary["frames_out"], summary["unreadable"]) == (5, 4, 1)
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"{i:06d}.png" for i in (0, 2, 3, 4)]
-    short = run_video(str(clip[2]), str(clip[0]), RunOptions(max_frames=3, model_seconds=0), backend="onnxruntime")
+    short = run_video(str(clip[2]), str(clip[0]), RunOptions(max_frames=3, model_seconds=0), request=RunnerRequest(backend="onnxruntime"))
     assert short["frames_out"] == 3 and short["model_fps"] is None
 
 
@@ -74,7 +80,7 @@ def test_model_only_figures_come_in_both_modes_and_e2e_is_compared_in_its_own(cl
     for backend in ("onnxruntime", "openvino"):
         if not installed(backend):
             continue
-        d = run_video(str(model), str(video), RunOptions(model_seconds=0.4), backend=backend)
+        d = run_video(str(model), str(video), RunOptions(model_seconds=0.4), request=RunnerRequest(backend=backend))
         sync, asyn = d["model"]["sync"], d["model"]["async"]
         assert (sync["mode"], sync["requests"], asyn["mode"], d["e2e_mode"], d["model_mode"]) == \
             ("sync", 1, "async", "async", "async")
@@ -95,7 +101,7 @@ def test_a_huge_frame_is_drawn_at_a_bounded_size_in_bounded_memory(clip, tmp_pat
     options = RunOptions(video=str(tmp_path / "o.avi"), masks=str(tmp_path / "m"), model_seconds=0)
     tracemalloc.start()
     try:
-        summary = run_video(str(clip[2]), str(tmp_path / "in"), options, backend="onnxruntime")
+        summary = run_video(str(clip[2]), str(tmp_path / "in"), options, request=RunnerRequest(backend="onnxruntime"))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
