@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseg import runtime
-from edgeseg.artifacts import metadata_dict, read_artifact
+from edgeseg.artifacts import read_artifact
 from edgeseg.errors import EdgesegError
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import backends_for, check_profile, load_profile
@@ -70,7 +70,7 @@ def class_map_fits(path, size, request: RunnerRequest = RunnerRequest()) -> bool
     if Path(path).suffix.lower() in (".pth", ".pt"):
         return request.input_size is not None and tuple(request.input_size) == tuple(size)  # else capped per image
     try:
-        pre = metadata_dict(path).get("preprocess") or {}
+        pre = read_artifact(path).preprocess or {}
     except EdgesegError:
         return False  # the runner says what is wrong with the file
     return bool(pre.get("input_size")) and tuple(pre["input_size"]) == tuple(size)
