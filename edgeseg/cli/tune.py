@@ -6,30 +6,37 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import (CalibData, DataAsCalibRoot, InputSize, console, deprecated_alias, parse_names,
-                                parse_size, progress)
+from edgeseg.cli.common import (CalibData, DataAsCalibRoot, InputSize, console, deprecated_alias, names_fields,
+                                parse_names, parse_size, progress)
+
+TAILS_HELP = ("output tails to try (comma list; default: all three): logits | argmax (uint8 class map in the graph) | "
+              "argmax-lowres (argmax at the head's resolution, nearest upsample in the graph); tried on candidates "
+              "within the budget")
 
 
+# Parameters are named as TuneOptions' fields (edgeseg.tune.options.tune_options): each goes by name,
+# None is the library's default, and an option's error names this command's flag (common.names_fields).
+@names_fields
 def tune_cmd(
     checkpoint: Optional[str] = typer.Argument(None, help="trained checkpoint (.pth); not with --check"),
     val: Optional[str] = typer.Option(None, help="labelled validation data, ROOT[:SPLIT] or a list file (required)"),
-    max_miou_drop: float = typer.Option(0.3, help="accuracy budget: mIoU points below FP32 a pick may lose"),
+    max_miou_drop: Optional[float] = typer.Option(None, help="accuracy budget: mIoU points below FP32 a pick may "
+                                                             "lose (default 0.3)"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "drawn from ROOT's train split)"),
     calib_data: CalibData = None,
     data: DataAsCalibRoot = None,
-    device: str = typer.Option("cpu", help="device profile: cpu (this CPU) or cuda (this NVIDIA GPU)"),
+    device: Optional[str] = typer.Option(None, help="device profile: cpu (this CPU, the default) or cuda (this NVIDIA "
+                                                    "GPU)"),
     input_size: InputSize = None,
-    dataset: str = typer.Option("camvid", help="camvid | cityscapes"),
+    dataset: Optional[str] = typer.Option(None, help="camvid (default) | cityscapes"),
     variant: Optional[str] = typer.Option(None, help="s2fpn34m for ResNet-34M checkpoints"),
     threads: Optional[int] = typer.Option(None, help="CPU threads the model will run with (default: physical cores)"),
     val_limit: Optional[int] = typer.Option(None, help="use the first N validation images"),
-    rounds: int = typer.Option(10, help="interleaved timing rounds (each runs every candidate)"),
-    iters: int = typer.Option(10, help="timed inferences per candidate per round"),
+    rounds: Optional[int] = typer.Option(None, help="interleaved timing rounds (each runs every candidate; default 10)"),
+    iters: Optional[int] = typer.Option(None, help="timed inferences per candidate per round (default 10)"),
     out_dir: str = typer.Option("edgeseg-tune", "-o", "--out", help="output folder (candidates/, tune.md, the pick)"),
-    tails: str = typer.Option("logits,argmax,argmax-lowres", help="output tails to try (comma list): logits | "
-                              "argmax (uint8 class map in the graph) | argmax-lowres (argmax at the head's "
-                              "resolution, nearest upsample in the graph); tried on candidates within the budget"),
+    tails: Optional[str] = typer.Option(None, help=TAILS_HELP),
     min_fps: Optional[float] = typer.Option(None, help="instead of the fastest within --max-miou-drop: the most "
                                                        "accurate candidate whose pipeline reaches this rate"),
     max_class_drop: Optional[float] = typer.Option(None, help="also bound the worst single class's IoU drop "
@@ -51,8 +58,7 @@ def tune_cmd(
     chosen artifact's path."""
     from edgeseg.errors import EdgesegError
     from edgeseg.filesystem import check_out_dir
-    from edgeseg.tune import TuneOptions, tune
-    from edgeseg.tune.measure import Protocol
+    from edgeseg.tune import tune, tune_options
 
     if check:
         if checkpoint:
@@ -61,13 +67,11 @@ def tune_cmd(
     if not checkpoint:
         raise EdgesegError("tune needs a CHECKPOINT (or --check DIR/tune.json)")
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
-    options = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data, device=device,
-                          input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
-                          val_limit=val_limit, protocol=Protocol(rounds=rounds, iters=iters),
-                          tails=tuple(parse_names(tails) or ()), min_fps=min_fps,
-                          max_class_drop=max_class_drop,
-                          input_sizes=tuple(parse_size(v) for v in parse_names(input_sizes) or ()),
-                          thread_counts=_counts(thread_counts))
+    options = tune_options(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data, device=device,
+                           input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
+                           val_limit=val_limit, rounds=rounds, iters=iters, tails=_names(tails), min_fps=min_fps,
+                           max_class_drop=max_class_drop, input_sizes=_sizes(input_sizes),
+                           thread_counts=_counts(thread_counts)).check()
     check_out_dir(out_dir)
     if plan:
         from edgeseg.tune.plan import plan as make_plan
@@ -77,6 +81,15 @@ def tune_cmd(
     result = tune(checkpoint, out_dir, options, progress=progress)
     console().print(_table(result.report))
     typer.echo(str(result.path))
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """A comma list, or None (the library's default) when not given."""
+    return None if text is None else tuple(parse_names(text) or ())
+
+
+def _sizes(text: str | None):
+    return tuple(parse_size(v) for v in parse_names(text) or ())
 
 
 def _counts(text: str | None) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""`edgeseg tune --check DIR/tune.json`: the regression gate on the target.
+"""`edgeseg tune` checking a DIR/tune.json: the regression gate on the target.
 
 Re-measures the recorded pick and runner-up on this machine with the recorded protocol, threads
 and val set (same content, by hash), and fails, in one line, when the pick's pipeline latency
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import edgeseg.tune.measure as measure
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.tune.candidates import Candidate
 from edgeseg.tune.choose import Objective, choose, runner_up
 from edgeseg.tune.search import TuneOptions, open_val
@@ -36,15 +37,25 @@ def read_record(path) -> dict:
     try:
         report = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
-        raise EdgesegError(f"--check {path}: cannot read it ({exc.strerror or exc})") from None
+        raise OptionError(f"{f('check')} {path}: cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
-        raise EdgesegError(f"--check {path}: not a tune.json ({str(exc)[:100]})") from None
+        raise OptionError(f"{f('check')} {path}: not a tune.json ({str(exc)[:100]})") from None
+    return valid(report, path)
+
+
+def valid(report, where) -> dict:
+    """`report` when it is a tune report with a pick; `where` names it in the error."""
     need = ("candidates", "chosen", "protocol", "machine", "objective", "val")
     if not isinstance(report, dict) or any(k not in report for k in need):
-        raise EdgesegError(f"--check {path}: not a tune.json written by this edgeseg (needs {', '.join(need)})")
+        raise OptionError(f"{f('check')} {where}: not a tune.json written by this edgeseg (needs {', '.join(need)})")
     if not report["chosen"]:
-        raise EdgesegError(f"--check {path}: that tune chose nothing ({report.get('why')}); nothing to check")
+        raise OptionError(f"{f('check')} {where}: that tune chose nothing ({report.get('why')}); nothing to check")
     return report
+
+
+def check_tolerance(tolerance: float) -> None:
+    if not (math.isfinite(tolerance) and 0 <= tolerance < 10):
+        raise OptionError(f"{f('tolerance')} must be a fraction within 0..10 (0.1 = 10 %), got {tolerance}")
 
 
 def objective(report: dict) -> Objective:
@@ -57,7 +68,7 @@ def subjects(report: dict) -> list[dict]:
     rows = report["candidates"]
     pick = next((r for r in rows if r["name"] == report["chosen"]["name"]), None)
     if pick is None:
-        raise EdgesegError("--check: the record names a pick that is not among its candidates")
+        raise OptionError(f"{f('check')}: the record names a pick that is not among its candidates")
     second = runner_up(rows, objective(report), pick["name"])
     return [pick] + ([second] if second else [])
 
@@ -91,25 +102,30 @@ def verdict(report: dict, fresh: dict[str, dict], tolerance: float) -> tuple[boo
 
 def check(record_path, tolerance: float = 0.10) -> CheckResult:
     """Re-measure and judge; raises EdgesegError for a record that cannot be checked here."""
-    if not (math.isfinite(tolerance) and 0 <= tolerance < 10):
-        raise EdgesegError(f"--tolerance must be a fraction within 0..10 (0.1 = 10 %), got {tolerance}")
-    report = read_record(record_path)
+    check_tolerance(tolerance)
+    return check_report(read_record(record_path), tolerance)
+
+
+def check_report(report: dict, tolerance: float = 0.10) -> CheckResult:
+    """check() of a report already read (a fleet target's, sent by the head)."""
+    check_tolerance(tolerance)
+    report = valid(report, "the record")
     rows = subjects(report)
     ref = next((r for r in report["candidates"] if r["name"] == "fp32 onnxruntime" and r.get("path")), None)
     if ref is None:
-        raise EdgesegError("--check: the record has no FP32 ONNX Runtime reference to score against")
+        raise OptionError(f"{f('check')}: the record has no FP32 ONNX Runtime reference to score against")
     for r in [ref] + rows:
         path = Path(r["path"])
         if not path.is_file():
-            raise EdgesegError(f"--check: {r['name']}'s artifact {path} is gone; run tune again")
+            raise OptionError(f"{f('check')}: {r['name']}'s artifact {path} is gone; run tune again")
         if r.get("sha256") and measure.artifact_sha(path) != r["sha256"]:
-            raise EdgesegError(f"--check: {path.name} is not the file that was tuned (sha256 differs); run tune again")
+            raise OptionError(f"{f('check')}: {path.name} is not the file that was tuned (sha256 differs); run tune again")
     p = report["protocol"]
     opts = TuneOptions(val=report["val"], dataset=report.get("dataset", "camvid"), val_limit=report.get("val_limit"),
                        protocol=measure.Protocol(rounds=p["rounds"], iters=p["iters"], warmup=p["warmup"]))
     ds = open_val(opts)
     if report.get("val_id") and measure.val_id(ds) != report["val_id"]:
-        raise EdgesegError(f"--check: the val set {report['val']} is not the one that was tuned on "
+        raise OptionError(f"{f('check')}: the val set {report['val']} is not the one that was tuned on "
                            "(its content changed)")
     threads = report["machine"]["threads"]
     size = report["input_size"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ def choose(rows: list[dict], obj: Objective) -> tuple[dict, str]:
         if obj.min_fps is not None:
             within = [r for r in timed if accurate_enough(r, obj)]
             best = min(within or timed, key=lambda r: r["pipeline_ms"])
-            where = "within --max-class-drop " if within and obj.max_class_drop is not None else ""
-            raise EdgesegError(f"--min-fps {obj.min_fps:g}: no candidate reaches it here; the fastest "
+            where = f"within {f('max_class_drop')} " if within and obj.max_class_drop is not None else ""
+            raise OptionError(f"{f('min_fps')} {obj.min_fps:g}: no candidate reaches it here; the fastest "
                                f"{where}is {best['name']} at "
                                f"{fps(best):.1f} FPS ({best['pipeline_ms']:.2f} ms pipeline)")
         raise EdgesegError(f"no candidate is within {obj.describe()}; see the table")
@@ -114,6 +115,6 @@ def choose(rows: list[dict], obj: Objective) -> tuple[dict, str]:
 
 
 def runner_up(rows: list[dict], obj: Objective, pick: str) -> dict | None:
-    """The next qualifying row after `pick` (what `--check` re-measures beside it)."""
+    """The next qualifying row after `pick` (what check.py re-measures beside it)."""
     ok = sorted((r for r in rows if qualifies(r, obj)), key=lambda r: rank_key(r, obj))
     return next((r for r in ok if r["name"] != pick), None)

@@ -23,6 +23,7 @@ BUILD_S = {"fp32": 40, "int8": 120, "nncf": 90, "ir": 6, "tail": 6, "engine": 30
 
 
 def plan(ckpt, out_dir, o) -> str:
+    o.check()
     profile = check_device(o.device)
     ds = open_val(o)
     cands, skipped = gpu_candidates() if profile.gpu else cpu_candidates(cpu_facts())

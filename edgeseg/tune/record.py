@@ -91,7 +91,7 @@ def _fmt(v) -> str:
 
 def plot(report: dict, path: Path) -> None:
     """mIoU against pipeline FPS of every measured candidate: the Pareto front, the pick (a star),
-    the budget (the mIoU floor, or the --min-fps line) and the machine (the legend's device)."""
+    the budget (the mIoU floor, or the minimum frame rate's line) and the machine (the legend's device)."""
     m = report["machine"]
     device = f"{m['cpu']} ({'/'.join((m.get('isa') or ['ISA not read'])[:3])}), {m['threads']} threads"
     if m.get("isa_cap"):
@@ -110,11 +110,11 @@ def plot(report: dict, path: Path) -> None:
     obj = report.get("objective") or {}
     ref = next((r for r in rows if r["name"] == "fp32 onnxruntime"), None)
     if obj.get("min_fps"):
-        ax.axvline(obj["min_fps"], color="#555555", linestyle="--", linewidth=1, zorder=1)
-        notes.append(f"dashed: --min-fps {obj['min_fps']:g}")
+        ax.axvline(obj["min_fps"], color="#555555", linestyle="dashed", linewidth=1, zorder=1)
+        notes.append(f"dashed: the minimum rate, {obj['min_fps']:g} FPS")
     elif ref is not None:
         floor = ref["miou"] - report["budget"]
-        ax.axhline(floor, color="#555555", linestyle="--", linewidth=1, zorder=1)
+        ax.axhline(floor, color="#555555", linestyle="dashed", linewidth=1, zorder=1)
         notes.append(f"dashed: the budget, FP32 mIoU - {report['budget']:g} = {floor:.2f}")
     fig.text(0.09, 0.015, "; ".join(notes), fontsize=9, color="#333333")  # the legend stays where labels avoid it
     with atomic_path(path) as tmp:

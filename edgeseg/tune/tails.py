@@ -6,7 +6,7 @@
 - `argmax-lowres`: argmax where the head emits (before the model's final bilinear Resize), then a
   nearest upsample in the graph to input size: less work, but edges move, so it is scored.
 
-Both class-map tails keep the contract of `export --argmax uint8` (an integer output is a class
+Both class-map tails keep the contract of export's in-graph uint8 argmax (an integer output is a class
 map; metadata `io.output.kind: labels`), which every runner, eval, predict, run and bench already
 read; the contract names the tail (`io.output.tail`) and the provenance its parent's sha256. ONNX models (ONNX Runtime) are
 edited as ONNX, IRs (OpenVINO, NNCF's included) as ov.Model; each result is a new file beside its
@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, metadata_dict, sha256_file, set_onnx_metadata, write_sidecar
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.export.openvino_ir import write_ir
 from edgeseg.metadata import ArtifactMetadata
 from edgeseg.quant.graph_order import topological_sort
@@ -29,7 +30,7 @@ TAILS = ("logits", "argmax", "argmax-lowres")
 def check_tails(tails) -> tuple[str, ...]:
     bad = [t for t in tails if t not in TAILS]
     if bad or not tails:
-        raise EdgesegError(f"--tails must be a comma list of {', '.join(TAILS)}, got {','.join(tails) or 'nothing'}")
+        raise OptionError(f"{f('tails')} must be a comma list of {', '.join(TAILS)}, got {','.join(tails) or 'nothing'}")
     return tuple(dict.fromkeys(tails))
 
 
