@@ -38,7 +38,11 @@ def export_cmd(
     simplifier: _o(Optional[str], MODEL, "onnxsim (default: fewest nodes, measured) | onnxslim | none") = None,
     fp16_io: _o(bool, MODEL, "FP16 model with float16 input/output (default: float32 I/O)") = False,
     embed_preprocess: _o(bool, MODEL, "input uint8 NHWC BGR; preprocessing inside the graph") = False,
-    argmax: _o(Optional[str], MODEL, "output the class map: int32 | uint8") = None,
+    tail: _o(Optional[str], MODEL, "what the model outputs: logits (default) | argmax (the class map, argmax in the "
+             "graph) | argmax-lowres (argmax at the head's resolution, nearest upsample in the graph), as tune "
+             "names them") = None,
+    argmax: _o(Optional[str], MODEL, "the class map's type: int32 | uint8 (alone: --tail argmax; default with a "
+               "class-map --tail: uint8)") = None,
     mean_bgr: _o(Optional[Triple], MODEL, "B,G,R mean override", "--mean", parser=parse_triple("--mean"),
                  metavar="B,G,R") = None,
     std_bgr: _o(Optional[Triple], MODEL, "B,G,R std (official checkpoints use none)", "--std", parser=parse_triple("--std"),
@@ -94,8 +98,8 @@ def export_cmd(
     options = export_options(
         precision=precision, format=format, device=device, save_deploy=save_deploy, deepstream=deepstream,
         dataset=dataset, variant=variant, input_size=input_size, dynamic=dynamic, opset=opset, simplifier=simplifier,
-        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=mean_bgr, std_bgr=std_bgr,
-        channel_order=channel_order, samples=samples, num_samples=num_samples,
+        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, tail=tail, mean_bgr=mean_bgr,
+        std_bgr=std_bgr, channel_order=channel_order, samples=samples, num_samples=num_samples,
         verify_sizes=tuple(verify_sizes) if verify_sizes else None, min_agreement=min_agreement,
         max_rel_diff=max_rel_diff, allow_mismatch=allow_mismatch, calib=calib, calib_data=calib_data, method=method,
         calib_limit=calib_limit,

@@ -60,8 +60,8 @@ def test_fleet_tune_on_a_local_ray(tmp_path_factory):
         recorded = json.loads(json.dumps(tune_fleet(TRAINED, ds, calib, targets, options, ray, 1800)))  # as --json
         rows = {r["profile"]: r for r in recorded}
         said = []
-        verdicts = check_on(recorded, targets, ray, 10.0, 600, said.append)  # the fleet gate, on the same targets
-        lost = check_on(recorded, [t for t in targets if t.profile != "cpu"], ray, 10.0, 600)
+        verdicts = check_on(recorded, targets, ray, 5.0, 600, said.append)  # the fleet gate, on the same targets
+        lost = check_on(recorded, [t for t in targets if t.profile != "cpu"], ray, 5.0, 600)
     finally:
         ray.shutdown()
         os.environ.pop("XDG_CACHE_HOME", None)
