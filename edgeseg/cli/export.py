@@ -72,6 +72,8 @@ def export_cmd(
     val: ValSplit = None,
     val_limit: _o(Optional[int], QUANT, "use at most N validation images") = None,
     max_miou_drop: _o(Optional[float], QUANT, "budget in mIoU points (needs --val)") = None,
+    max_class_drop: _o(Optional[float], QUANT, "with --max-miou-drop: also bound the worst single class's IoU drop "
+                       "(points); layers go back to float until both are met") = None,
     fallback_limit: _o(Optional[int], QUANT, "keep at most N layers in float (default 24; 0: no fallback, only "
                        "the drop is measured)") = None,
     fail_on_budget: _o(bool, QUANT, "exit 1, writing nothing, when --max-miou-drop is still missed (default: a "
@@ -104,7 +106,8 @@ def export_cmd(
         max_rel_diff=max_rel_diff, allow_mismatch=allow_mismatch, calib=calib, calib_data=calib_data, method=method,
         calib_limit=calib_limit,
         percentile=percentile, preset=preset, target=target, fp16_rest=fp16_rest, val=val, val_limit=val_limit,
-        max_miou_drop=max_miou_drop, fallback_limit=fallback_limit, fail_on_budget=fail_on_budget, ray=ray,
+        max_miou_drop=max_miou_drop, max_class_drop=max_class_drop, fallback_limit=fallback_limit,
+        fail_on_budget=fail_on_budget, ray=ray,
         workspace_gb=workspace_gb, timing_cache=timing_cache, runtime=runtime,
         compute_capabilities=compute_capabilities)
     with fallback_scorer(ray) as score:  # --ray: the fallback's candidates scored on a Ray cluster

@@ -90,6 +90,7 @@ class QuantOptions:
     percentile: float | None = None
     target: str | None = None
     max_miou_drop: float | None = None
+    max_class_drop: float | None = None  # the fallback also bounds the worst single class's IoU drop
     val: str | None = None  # ROOT[:SPLIT] or a list file: labelled images the drop is measured on
     val_limit: int | None = None
     fallback_limit: int | None = None
@@ -257,7 +258,8 @@ def _check_quant(q: QuantOptions, precision: str) -> None:
         if getattr(q, key) is not None and getattr(q, key) < least:
             raise OptionError(f"{f('quant.' + key)} must be at least {least}, got {getattr(q, key)}")
     for key, needs, verb in (("max_miou_drop", "val", "needs"), ("val_limit", "val", "only applies with"),
-                             ("fallback_limit", "max_miou_drop", "only applies with")):
+                             ("fallback_limit", "max_miou_drop", "only applies with"),
+                             ("max_class_drop", "max_miou_drop", "only applies with")):
         if getattr(q, key) is not None and getattr(q, needs) is None:
             why = " (validation images with labels to measure the drop on)" if verb == "needs" else ""
             raise OptionError(f"{f('quant.' + key)} {verb} {f('quant.' + needs)}{why}")
