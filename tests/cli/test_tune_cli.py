@@ -1,14 +1,13 @@
-"""`edgeseg tune` on the command line: bad input refused in one line before any build; the last
-stdout line is the pick."""
+"""`edgeseg tune` on the command line: bad input refused in one line before any build, `--plan`,
+`--check` of a file that is no record (the re-run whose last stdout line is the pick is in
+tests/tune/test_search.py, on the shared run)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
-import tuned
 from paths import CAMVID, REPO, TRAINED
 
 sys.path.insert(0, str(REPO / "tests" / "robustness"))
@@ -56,20 +55,6 @@ def test_cuda_device_without_a_gpu_is_refused(tmp_path):
 
 def test_missing_checkpoint(tmp_path):
     refused(cli("tune", tmp_path / "none.pth", "--val", tmp_path, "-o", tmp_path / "o", timeout=120), "no such file")
-
-
-@pytest.mark.slow
-@needs_shared
-def test_rerun_prints_the_pick_last(tmp_path_factory):
-    pytest.importorskip("nncf", reason="the shared run needs nncf")
-    result, opts, out = tuned.run_once(tmp_path_factory)
-    split = opts.val.partition(":")[2]
-    p = cli("tune", TRAINED, "--val", f"{CAMVID}:{split}", "--calib", opts.calib, "--input-size", "180x240",
-            "--threads", "2", "--rounds", "2", "--iters", "2", "-o", out, timeout=600)
-    assert p.returncode == 0, p.stderr[-2000:]
-    pick = Path(p.stdout.strip().splitlines()[-1])
-    assert pick.is_file() and pick == tuned.refresh_from_record(out).path  # re-timed: the pick may differ
-    assert [x for x in out.glob("*.tuned.*") if x.suffix in (".onnx", ".xml")] == [pick]
 
 
 @needs_shared
