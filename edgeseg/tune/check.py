@@ -60,7 +60,7 @@ def check_tolerance(tolerance: float) -> None:
 
 def objective(report: dict) -> Objective:
     o = report["objective"]
-    return Objective(o["max_miou_drop"], o.get("max_class_drop"), o.get("min_fps"))
+    return Objective(o["max_miou_drop"], o.get("max_class_drop"), o.get("min_fps"), bool(o.get("throughput")))
 
 
 def subjects(report: dict) -> list[dict]:
@@ -84,7 +84,11 @@ def verdict(report: dict, fresh: dict[str, dict], tolerance: float) -> tuple[boo
             return False, (f"{old['name']}: mIoU moved {old['miou']:.2f} -> {new['miou']:.2f} "
                            f"(more than {MIOU_TOLERANCE} points)")
     new = fresh[pick["name"]]
-    if new["pipeline_ms"] > pick["pipeline_ms"] * (1 + tolerance):
+    if obj.throughput and new["throughput_fps"] < pick["throughput_fps"] * (1 - tolerance):
+        fell = 1 - new["throughput_fps"] / pick["throughput_fps"]
+        return False, (f"{pick['name']}: throughput regressed {pick['throughput_fps']:.1f} -> "
+                       f"{new['throughput_fps']:.1f} FPS (-{fell:.0%}, tolerance {tolerance:.0%})")
+    if not obj.throughput and new["pipeline_ms"] > pick["pipeline_ms"] * (1 + tolerance):
         grew = new["pipeline_ms"] / pick["pipeline_ms"] - 1
         return False, (f"{pick['name']}: pipeline latency regressed {pick['pipeline_ms']:.2f} -> "
                        f"{new['pipeline_ms']:.2f} ms (+{grew:.0%}, tolerance {tolerance:.0%})")
@@ -134,10 +138,15 @@ def check_report(report: dict, tolerance: float = 0.10) -> CheckResult:
     try:
         scores = measure.accuracy(runners, ds)[1:]
         times = measure.latency(runners[1:], size, opts.protocol)
+        if objective(report).throughput:
+            for t, fps in zip(times, measure.throughputs(runners[1:], size, opts.protocol)):
+                t["throughput_fps"] = fps
     finally:
         measure.close(runners)
     fresh = {r["name"]: {**s, **t} for r, s, t in zip(rows, scores, times)}
     ok, reason = verdict(report, fresh, tolerance)
     table = [{"name": r["name"], "recorded_pipeline_ms": r["pipeline_ms"], "recorded_miou": r["miou"],
+              "recorded_throughput_fps": r.get("throughput_fps"),
+              "throughput_fps": fresh[r["name"]].get("throughput_fps"),
               "pipeline_ms": fresh[r["name"]]["pipeline_ms"], "miou": fresh[r["name"]]["miou"]} for r in rows]
     return CheckResult(ok, reason, table, times[0]["load"] if times else None)

@@ -126,7 +126,7 @@ def run_fleet_tune(checkpoint, address: str, devices: list[str] | None, opts, wo
         say(f"targets: {', '.join(t.name for t in targets)}")
         rows = tune_fleet(checkpoint, ds, calib_set, targets, opts, r, timeout,
                           on_done=lambda name, ok, v: say(f"{name}: {'done' if ok else 'failed: ' + v}"))
-    return rows, f"edgeseg fleet tune: {len(targets)} targets, {opts.objective.describe()}"
+    return rows, f"edgeseg fleet tune: {len(targets)} targets, {opts.rule.describe()}"
 
 
 def read_fleet_record(path) -> list[dict]:

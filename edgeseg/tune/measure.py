@@ -28,6 +28,7 @@ from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.platform import hardware
 from edgeseg.runtime import open_runner
 from edgeseg.tune.gpu import runner_options
+from edgeseg.tune.throughput import streams_runner, throughput
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,9 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     try:
         for cand, path in items:
             options = {"threads": getattr(cand, "threads", None) or threads, **runner_options(cand)}
+            if getattr(cand, "streams", None):  # compiled for throughput (the throughput objective's axis)
+                runners.append(streams_runner(path, options["threads"], cand.streams, cand.hint or "f32").activate())
+                continue
             if cand.backend == "torch":
                 options.update(input_size=tuple(size), dataset=dataset)
             if cand.backend == "openvino":
@@ -173,6 +177,12 @@ def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
              "max_round_ms": round(max(m), 3), "pipeline_ms": round(statistics.median(p), 3),
              "cpu_threads": t, "load": {"before": before, "after": after}}
             for m, p, t in zip(model, pipe, threads)]
+
+
+def throughputs(runners, size, protocol: Protocol) -> list[float]:
+    """Frames/s of each runner with its requests in flight, class maps at `size` (throughput.py)."""
+    batches = [input_batch(r.io_spec, own_size(r.io_spec, size), 1) for r in runners]
+    return throughput(runners, batches, tuple(size), protocol)
 
 
 def own_size(spec, size) -> tuple[int, int]:

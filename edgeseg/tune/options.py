@@ -20,6 +20,9 @@ from edgeseg.tune.measure import Protocol
 from edgeseg.tune.tails import TAILS, check_tails
 
 
+OBJECTIVES = ("latency", "throughput")
+
+
 @dataclass(frozen=True, kw_only=True)
 class TuneOptions:
     val: str | None = None  # ROOT[:SPLIT] or a list file (required)
@@ -38,6 +41,8 @@ class TuneOptions:
     max_class_drop: float | None = None  # worst single class's IoU drop, in points
     input_sizes: tuple[tuple[int, int], ...] = ()  # smaller model inputs to try besides input_size
     thread_counts: tuple[int, ...] = ()  # other CPU thread counts to try on the candidates in the running
+    objective: str = "latency"  # OBJECTIVES: one frame's pipeline latency, or frames/s with requests in flight
+    streams: tuple[int, ...] = ()  # throughput: OpenVINO stream counts to try (default: throughput.DEFAULT_STREAMS)
 
     def __post_init__(self):
         """Normal forms only (tuples, duplicates dropped); what is wrong is check()'s to say."""
@@ -48,10 +53,12 @@ class TuneOptions:
         except (TypeError, ValueError):
             pass  # check() names it
         object.__setattr__(self, "thread_counts", tuple(dict.fromkeys(self.thread_counts)))
+        object.__setattr__(self, "streams", tuple(dict.fromkeys(self.streams)))
 
     @property
-    def objective(self) -> Objective:
-        return Objective(self.max_miou_drop, self.max_class_drop, self.min_fps)
+    def rule(self) -> Objective:
+        """The choice rule these options ask for (choose.py)."""
+        return Objective(self.max_miou_drop, self.max_class_drop, self.min_fps, self.objective == "throughput")
 
     def check(self) -> "TuneOptions":
         """Raise OptionError (field paths) for options that cannot work; returns self."""
@@ -72,6 +79,13 @@ class TuneOptions:
         if any(not isinstance(t, int) or t < 1 for t in self.thread_counts):
             raise OptionError(f"{f('thread_counts')} must be whole numbers >= 1, got {list(self.thread_counts)}")
         _at_least("val_limit", self.val_limit)
+        if self.objective not in OBJECTIVES:
+            raise OptionError(f"{f('objective')} must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if any(not isinstance(n, int) or n < 1 for n in self.streams):
+            raise OptionError(f"{f('streams')} must be whole numbers >= 1, got {list(self.streams)}")
+        if self.streams and self.objective != "throughput":
+            raise OptionError(f"{f('streams')} only applies with {f('objective')} throughput (one frame at a time "
+                              "runs one stream)")
         p = self.protocol
         for name in ("rounds", "iters"):
             _at_least(f"protocol.{name}", getattr(p, name))

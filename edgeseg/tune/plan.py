@@ -43,7 +43,7 @@ def plan(ckpt, out_dir, o) -> str:
     score_s = runs * len(ds) * ms / 1000 * 1.5  # + reading, preprocessing and resizing each image
     time_s = runs * (p.warmup + p.rounds * (1 + 2 * p.iters)) * ms / 1000
     lines = [f"edgeseg tune --plan: {Path(ckpt).name} at {size[0]}x{size[1]}, {threads} threads, "
-             f"{len(ds)} val images, objective: {o.objective.describe()}",
+             f"{len(ds)} val images, objective: {o.rule.describe()}",
              f"graphs to build (reused when built before with the same inputs): {', '.join(graphs)}",
              "candidates:"]
     lines += [f"  {c.name}" for c in cands]

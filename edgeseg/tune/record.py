@@ -14,8 +14,8 @@ from edgeseg.bench.plot import DPI, figure
 from edgeseg.tune.choose import pareto
 
 log = logging.getLogger(__name__)
-COLUMNS = ("name", "precision", "backend", "pipeline_ms", "median_ms", "x_fp32_ov", "miou", "miou_drop", "class_drop",
-           "agreement", "cached")
+COLUMNS = ("name", "precision", "backend", "pipeline_ms", "median_ms", "x_fp32_ov", "throughput_fps", "miou",
+           "miou_drop", "class_drop", "agreement", "cached")
 
 
 def with_ratios(rows: list[dict]) -> list[dict]:
@@ -41,19 +41,19 @@ def markdown(report: dict) -> str:
              "pipeline: the model plus the host's work to a full-size class map (what the choice uses); "
              "model: `infer` alone. Timed together in one interleaved run; accuracy reused by artifact hash "
              "(reused = yes).", "",
-             "| candidate | precision | backend | pipeline ms | model ms | x FP32 (OV) | mIoU | drop | worst class drop "
-             "| agreement % | accuracy reused |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| candidate | precision | backend | pipeline ms | model ms | x FP32 (OV) | throughput FPS | mIoU | drop "
+             "| worst class drop | agreement % | accuracy reused |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["candidates"]:
         if r.get("error"):
             lines.append(f"| {r['name']} | {r['precision']} | {r['backend']} | not built: {r['error'][:120]} "
-                         "| | | | | | | |")
+                         "| | | | | | | | |")
             continue
         mark = "**" if r["name"] == _pick(report) else ""
         cells = [f"{mark}{r['name']}{mark}", r["precision"], r["backend"]] + [_fmt(r.get(c)) for c in COLUMNS[3:]]
         lines.append("| " + " | ".join(cells) + " |")
     for s in report.get("skipped", []):
-        lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | | | |")
+        lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | | | | |")
     front = ", ".join(r["name"] for r in pareto(report["candidates"]))
     lines += ["", f"Pareto front (no other candidate is both faster and more accurate), fastest first: {front}",
               "", (f"**Chosen: {report['chosen']['name']}** ({report['chosen']['path']}): {report['why']}"

@@ -29,6 +29,7 @@ from edgeseg.tune.choose import accurate_enough, choose
 from edgeseg.tune.options import TuneOptions
 from edgeseg.tune.gpu import gpu_candidates
 from edgeseg.tune.record import deliver, sweep_temporaries, with_ratios, write_all
+from edgeseg.tune.throughput import streamed
 from edgeseg.workdir import locked
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         rows += state.score(tailed)
         skipped += out
         rows += state.score(threaded(rows, o, threads))
+        if o.objective == "throughput":
+            rows += state.score(streamed(rows, o, threads))
         state.time(rows)
         return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
 
@@ -148,7 +151,7 @@ def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, prog
     out: list[dict] = []
     for size in (s for s in o.input_sizes if s != state.size):
         keep = [r for r in rows if r.get("miou") is not None and not r.get("tail") and not r.get("size")
-                and accurate_enough(r, o.objective)]
+                and accurate_enough(r, o.rule)]
         if not keep:
             break
         built = build.build_graphs(ckpt, work, replace(o, input_size=size), {r["graph"] for r in keep}, calib, progress)
@@ -164,7 +167,7 @@ def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, prog
 def threaded(rows: list[dict], o: TuneOptions, threads: int) -> list[Candidate]:
     """Each other count of o.thread_counts on each candidate still in the running (tails and sizes
     included), scored and timed like any candidate: the same file, another runtime setting."""
-    keep = [r for r in rows if r.get("miou") is not None and not r.get("threads") and accurate_enough(r, o.objective)]
+    keep = [r for r in rows if r.get("miou") is not None and not r.get("threads") and accurate_enough(r, o.rule)]
     out = []
     for t in (t for t in o.thread_counts if t != threads):
         out += [replace(Candidate.from_row(r), name=f"{r['name']} {t}t", order=len(rows) + len(out) + i, threads=t)
@@ -180,7 +183,7 @@ def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[
     for r in rows:
         if not extra or r.get("miou") is None or r.get("tail"):
             continue
-        if not accurate_enough(r, o.objective):
+        if not accurate_enough(r, o.rule):
             skipped.append({"name": f"{r['name']} + tails", "reason": "over the accuracy budget already as logits"})
             continue
         for t in extra:
@@ -199,18 +202,18 @@ def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
     size = state.size
     report = {"checkpoint": str(ckpt), "input_size": list(size), "budget": o.max_miou_drop,
               "objective": {"max_miou_drop": o.max_miou_drop, "max_class_drop": o.max_class_drop,
-                            "min_fps": o.min_fps, "text": o.objective.describe()},
+                            "min_fps": o.min_fps, "throughput": o.rule.throughput, "text": o.rule.describe()},
               "val": o.val, "val_images": len(state.ds), "val_id": state.val, "dataset": o.dataset,
               "val_limit": o.val_limit, "threads": state.machine["threads"],
               "calib": f"{calib.source} ({len(calib)} images)" if calib else None,
               "protocol": o.protocol.to_dict(), "machine": state.machine, "timing_load": state.load,
               "candidates": rows, "skipped": skipped, "chosen": None, "why": None}
     try:
-        winner, why = choose(rows, o.objective)
+        winner, why = choose(rows, o.rule)
     except EdgesegError as exc:
         write_all({**report, "why": str(exc)}, out_dir)
         raise
-    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.objective.describe(),
+    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.rule.describe(),
              "machine": state.machine, "input_size": list(size), "val": o.val, "val_images": len(state.ds),
              "candidates": [{k: v for k, v in r.items() if k not in ("order", "per_class_iou")} for r in rows]}
     dest = deliver(Path(winner["path"]), out_dir, tuned)
@@ -274,6 +277,10 @@ class Measuring:
         try:
             with phase(self.progress, None, f"tune: timing {len(scored)} candidates, {self.o.protocol.rounds} rounds"):
                 times = measure.latency(runners, self.size, self.o.protocol)
+            if self.o.objective == "throughput":
+                with phase(self.progress, None, f"tune: throughput of {len(scored)} candidates"):
+                    for t, fps in zip(times, measure.throughputs(runners, self.size, self.o.protocol)):
+                        t["throughput_fps"] = fps
         finally:
             measure.close(runners)
         for row, t in zip(scored, times):
