@@ -193,6 +193,7 @@ def tune_cmd(
     tails: Optional[str] = typer.Option(None, help="output tails to try (see `edgeseg tune --help`; default: all)"),
     min_fps: Optional[float] = typer.Option(None, help="the most accurate candidate whose pipeline reaches this rate"),
     max_class_drop: Optional[float] = typer.Option(None, help="bound the worst single class's IoU drop (points)"),
+    objective: Optional[str] = typer.Option(None, help="latency (default) | throughput (see `edgeseg tune --help`)"),
     check: Optional[str] = typer.Option(None, help="regression gate: re-measure each target's pick recorded in this "
                                                    "--json report on that target; exit 1 when any regressed"),
     tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
@@ -213,7 +214,7 @@ def tune_cmd(
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
     opts = tune_options(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
                         input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit, rounds=rounds,
-                        iters=iters, min_fps=min_fps, max_class_drop=max_class_drop,
+                        iters=iters, min_fps=min_fps, max_class_drop=max_class_drop, objective=objective,
                         tails=None if tails is None else tuple(parse_names(tails) or ())).check()
     rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout, say)
     text = markdown(rows, title)

@@ -46,6 +46,11 @@ def tune_cmd(
                                                          "the labels' resolution, timed to a full-size class map"),
     thread_counts: Optional[str] = typer.Option(None, help="also try these CPU thread counts (comma list) on the "
                                                            "candidates within the budget"),
+    objective: Optional[str] = typer.Option(None, help="latency (default: one frame's pipeline) | throughput "
+                                                       "(frames/s with several requests in flight; OpenVINO streams "
+                                                       "tried)"),
+    streams: Optional[str] = typer.Option(None, help="with --objective throughput: OpenVINO stream counts to try "
+                                                     "(comma list; default 1,2,4 up to the threads)"),
     check: Optional[str] = typer.Option(None, help="regression gate: re-measure the pick and runner-up of this "
                                                    "tune.json here; exit 1 when they regressed"),
     tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
@@ -71,7 +76,8 @@ def tune_cmd(
                            input_size=parse_size(input_size), dataset=dataset, variant=variant, threads=threads,
                            val_limit=val_limit, rounds=rounds, iters=iters, tails=_names(tails), min_fps=min_fps,
                            max_class_drop=max_class_drop, input_sizes=_sizes(input_sizes),
-                           thread_counts=_counts(thread_counts)).check()
+                           thread_counts=_counts(thread_counts, "--thread-counts"), objective=objective,
+                           streams=_counts(streams, "--streams")).check()
     check_out_dir(out_dir)
     if plan:
         from edgeseg.tune.plan import plan as make_plan
@@ -92,13 +98,13 @@ def _sizes(text: str | None):
     return tuple(parse_size(v) for v in parse_names(text) or ())
 
 
-def _counts(text: str | None) -> tuple[int, ...]:
+def _counts(text: str | None, flag: str) -> tuple[int, ...]:
     from edgeseg.errors import EdgesegError
 
     try:
         return tuple(int(v) for v in parse_names(text) or ())
     except ValueError:
-        raise EdgesegError(f"--thread-counts must be a comma list of whole numbers, got {text!r}") from None
+        raise EdgesegError(f"{flag} must be a comma list of whole numbers, got {text!r}") from None
 
 
 def _check(record: str, tolerance: float):
@@ -122,16 +128,19 @@ def _table(report: dict):
 
     table = Table(title=f"tune: {report['machine']['cpu']}, {report['machine']['threads']} threads, "
                         f"{report['objective']['text']}")
-    for col in ("candidate", "pipeline ms", "model ms", "x FP32 OV", "mIoU", "drop", "class drop", "agree %"):
+    figures = ("pipeline_ms", "median_ms", "x_fp32_ov") + \
+        (("throughput_fps",) if report["objective"].get("throughput") else ()) + \
+        ("miou", "miou_drop", "class_drop", "agreement")
+    heads = {"pipeline_ms": "pipeline ms", "median_ms": "model ms", "x_fp32_ov": "x FP32 OV", "throughput_fps": "FPS",
+             "miou": "mIoU", "miou_drop": "drop", "class_drop": "class drop", "agreement": "agree %"}
+    for col in ("candidate", *(heads[k] for k in figures)):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for r in report["candidates"]:
         name = f"[bold]{r['name']}[/bold]" if r["name"] == report["chosen"]["name"] else r["name"]
         if r.get("error"):
-            table.add_row(name, "not built", "", "", "", "", "", r["error"][:60])
+            table.add_row(name, "not built", *[""] * (len(figures) - 2), r["error"][:60])
             continue
-        table.add_row(name, *(f"{r[k]:.2f}" if r.get(k) is not None else "-"
-                              for k in ("pipeline_ms", "median_ms", "x_fp32_ov", "miou", "miou_drop", "class_drop",
-                                        "agreement")))
+        table.add_row(name, *(f"{r[k]:.2f}" if r.get(k) is not None else "-" for k in figures))
     return table
 
 

@@ -35,6 +35,10 @@ needs_shared = pytest.mark.skipif(not TRAINED.exists() or not CAMVID.exists(), r
     (["--val", str(CAMVID), "--calib", "/nonexistent/calib.txt"], ["--calib", "no such"]),
     (["--val", str(CAMVID), "--threads", "0"], ["--threads"]),
     (["--val", str(CAMVID), "--input-size", "180by240"], ["HxW"]),
+    (["--val", str(CAMVID), "--objective", "fps"], ["--objective must be one of latency, throughput"]),
+    (["--val", str(CAMVID), "--streams", "2"], ["--streams only applies with --objective throughput"]),
+    (["--val", str(CAMVID), "--objective", "throughput", "--streams", "two"], ["--streams must be a comma list"]),
+    (["--val", str(CAMVID), "--rounds", "0"], ["--rounds must be at least 1"]),
 ])
 def test_bad_input_is_one_line_before_any_build(tmp_path, args, words):
     out = tmp_path / "out"
