@@ -53,7 +53,8 @@ def tune_cmd(
                                                      "(comma list; default 1,2,4 up to the threads)"),
     check: Optional[str] = typer.Option(None, help="regression gate: re-measure the pick and runner-up of this "
                                                    "tune.json here; exit 1 when they regressed"),
-    tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
+    tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth (or, for a throughput record, "
+                                               "throughput fall) allowed (0.1 = 10 %)"),
     plan: bool = typer.Option(False, help="print what would be built and measured, and an estimate of the time; "
                                           "build nothing"),
 ):
@@ -113,7 +114,9 @@ def _check(record: str, tolerance: float):
     result = check(record, tolerance)
     err = console(stderr=True)
     for r in result.rows:
-        err.print(f"{r['name']}: pipeline {r['pipeline_ms']:.2f} ms (recorded {r['recorded_pipeline_ms']:.2f}), "
+        rate = (f", {r['throughput_fps']:.1f} FPS throughput (recorded {r['recorded_throughput_fps']:.1f})"
+                if r.get("throughput_fps") is not None and r.get("recorded_throughput_fps") is not None else "")
+        err.print(f"{r['name']}: pipeline {r['pipeline_ms']:.2f} ms (recorded {r['recorded_pipeline_ms']:.2f}){rate}, "
                   f"mIoU {r['miou']:.2f} (recorded {r['recorded_miou']:.2f})", markup=False)
     if result.load:
         err.print(f"load average before/after: {result.load['before']} / {result.load['after']}", markup=False)
