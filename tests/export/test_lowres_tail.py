@@ -78,20 +78,13 @@ def test_the_class_map_is_the_heads_argmax_upsampled_nearest(label_type, dtype):
                                                                       if n.op_type == "ArgMax"]) == 1
 
 
-def test_a_model_without_a_final_resize_or_size_is_refused():
+def test_a_model_without_a_final_resize_or_size_is_refused(tmp_path):
     from tiny import tiny_onnx  # a 1x1 conv: no head resolution
 
     with pytest.raises(EdgesegError, match="not made by a final Resize"):
-        embed_lowres_argmax(onnx.load(str(tiny_onnx(_tmp() / "t.onnx"))), "uint8", "t.onnx")
+        embed_lowres_argmax(onnx.load(str(tiny_onnx(tmp_path / "t.onnx"))), "uint8", "t.onnx")
     with pytest.raises(OptionError, match="needs a static output size"):
         embed_lowres_argmax(headed(dynamic=True), "uint8")
-
-
-def _tmp():
-    import tempfile
-    from pathlib import Path
-
-    return Path(tempfile.mkdtemp())
 
 
 @pytest.mark.parametrize("contract,tail,argmax", [({"argmax": "int32"}, "argmax", "int32"),
