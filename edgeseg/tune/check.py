@@ -100,8 +100,9 @@ def verdict(report: dict, fresh: dict[str, dict], tolerance: float) -> tuple[boo
     if winner["name"] != pick["name"]:
         return False, (f"a re-tune would pick {winner['name']} ({winner['pipeline_ms']:.2f} ms) over "
                        f"{pick['name']} ({new['pipeline_ms']:.2f} ms)")
-    return True, (f"{pick['name']}: {new['pipeline_ms']:.2f} ms pipeline (recorded {pick['pipeline_ms']:.2f}), "
-                  f"mIoU {new['miou']:.2f} (recorded {pick['miou']:.2f}): still the pick")
+    speed = (f"{new['throughput_fps']:.1f} FPS throughput (recorded {pick['throughput_fps']:.1f})" if obj.throughput
+             else f"{new['pipeline_ms']:.2f} ms pipeline (recorded {pick['pipeline_ms']:.2f})")
+    return True, f"{pick['name']}: {speed}, mIoU {new['miou']:.2f} (recorded {pick['miou']:.2f}): still the pick"
 
 
 def check(record_path, tolerance: float = 0.10) -> CheckResult:
