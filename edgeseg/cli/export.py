@@ -38,7 +38,11 @@ def export_cmd(
     simplifier: _o(Optional[str], MODEL, "onnxsim (default: fewest nodes, measured) | onnxslim | none") = None,
     fp16_io: _o(bool, MODEL, "FP16 model with float16 input/output (default: float32 I/O)") = False,
     embed_preprocess: _o(bool, MODEL, "input uint8 NHWC BGR; preprocessing inside the graph") = False,
-    argmax: _o(Optional[str], MODEL, "output the class map: int32 | uint8") = None,
+    tail: _o(Optional[str], MODEL, "what the model outputs: logits (default) | argmax (the class map, argmax in the "
+             "graph) | argmax-lowres (argmax at the head's resolution, nearest upsample in the graph), as tune "
+             "names them") = None,
+    argmax: _o(Optional[str], MODEL, "the class map's type: int32 | uint8 (alone: --tail argmax; default with a "
+               "class-map --tail: uint8)") = None,
     mean_bgr: _o(Optional[Triple], MODEL, "B,G,R mean override", "--mean", parser=parse_triple("--mean"),
                  metavar="B,G,R") = None,
     std_bgr: _o(Optional[Triple], MODEL, "B,G,R std (official checkpoints use none)", "--std", parser=parse_triple("--std"),
@@ -68,6 +72,8 @@ def export_cmd(
     val: ValSplit = None,
     val_limit: _o(Optional[int], QUANT, "use at most N validation images") = None,
     max_miou_drop: _o(Optional[float], QUANT, "budget in mIoU points (needs --val)") = None,
+    max_class_drop: _o(Optional[float], QUANT, "with --max-miou-drop: also bound the worst single class's IoU drop "
+                       "(points); layers go back to float until both are met") = None,
     fallback_limit: _o(Optional[int], QUANT, "keep at most N layers in float (default 24; 0: no fallback, only "
                        "the drop is measured)") = None,
     fail_on_budget: _o(bool, QUANT, "exit 1, writing nothing, when --max-miou-drop is still missed (default: a "
@@ -94,13 +100,14 @@ def export_cmd(
     options = export_options(
         precision=precision, format=format, device=device, save_deploy=save_deploy, deepstream=deepstream,
         dataset=dataset, variant=variant, input_size=input_size, dynamic=dynamic, opset=opset, simplifier=simplifier,
-        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, mean_bgr=mean_bgr, std_bgr=std_bgr,
-        channel_order=channel_order, samples=samples, num_samples=num_samples,
+        fp16_io=fp16_io, embed_preprocess=embed_preprocess, argmax=argmax, tail=tail, mean_bgr=mean_bgr,
+        std_bgr=std_bgr, channel_order=channel_order, samples=samples, num_samples=num_samples,
         verify_sizes=tuple(verify_sizes) if verify_sizes else None, min_agreement=min_agreement,
         max_rel_diff=max_rel_diff, allow_mismatch=allow_mismatch, calib=calib, calib_data=calib_data, method=method,
         calib_limit=calib_limit,
         percentile=percentile, preset=preset, target=target, fp16_rest=fp16_rest, val=val, val_limit=val_limit,
-        max_miou_drop=max_miou_drop, fallback_limit=fallback_limit, fail_on_budget=fail_on_budget, ray=ray,
+        max_miou_drop=max_miou_drop, max_class_drop=max_class_drop, fallback_limit=fallback_limit,
+        fail_on_budget=fail_on_budget, ray=ray,
         workspace_gb=workspace_gb, timing_cache=timing_cache, runtime=runtime,
         compute_capabilities=compute_capabilities)
     with fallback_scorer(ray) as score:  # --ray: the fallback's candidates scored on a Ray cluster

@@ -10,7 +10,7 @@ import typer
 
 from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind,
                                 Duration, InputSize, Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console,
-                                Names, deprecated_alias, parse_names, show_results, write_reports)
+                                Names, deprecated_alias, names_fields, parse_names, show_results, write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -167,47 +167,72 @@ def bench_cmd(
 
 
 @app.command("tune")
+@names_fields  # parameters named as TuneOptions' fields: its errors name these flags
 def tune_cmd(
-    checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
+    checkpoint: Optional[str] = typer.Argument(None, help="trained checkpoint (.pth); travels to every target; "
+                                                          "not with --check"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
     devices: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
                                             help="comma list of targets (default: every target)"),
-    max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
+    max_miou_drop: Optional[float] = typer.Option(None, help="accuracy budget in mIoU points (default 0.3)"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),
     calib_data: CalibData = None,
     data: DataAsCalibRoot = None,
     input_size: InputSize = None,
-    dataset: str = typer.Option("camvid", help="camvid | cityscapes"),
+    dataset: Optional[str] = typer.Option(None, help="camvid (default) | cityscapes"),
     threads: Optional[int] = typer.Option(None, help="CPU threads on each target (default: its physical cores)"),
     val_limit: Optional[int] = typer.Option(None, help="use the first N validation images"),
-    rounds: int = typer.Option(10, help="interleaved timing rounds"),
-    iters: int = typer.Option(10, help="timed inferences per candidate per round"),
+    rounds: Optional[int] = typer.Option(None, help="interleaved timing rounds (default 10)"),
+    iters: Optional[int] = typer.Option(None, help="timed inferences per candidate per round (default 10)"),
     timeout: float = typer.Option(7200.0, help="seconds before a target that has not answered fails"),
     work_dir: str = typer.Option("fleet-tune", help="where a default calibration manifest is drawn"),
-    json_out: Optional[str] = typer.Option(None, "--json", help="write every target's report"),
+    json_out: Optional[str] = typer.Option(None, "--json", help="write every target's report (what --check reads)"),
     md_out: Optional[str] = typer.Option(None, "--md", help="write the table as Markdown"),
-    tails: str = typer.Option("logits,argmax,argmax-lowres", help="output tails to try (see `edgeseg tune --help`)"),
+    tails: Optional[str] = typer.Option(None, help="output tails to try (see `edgeseg tune --help`; default: all)"),
     min_fps: Optional[float] = typer.Option(None, help="the most accurate candidate whose pipeline reaches this rate"),
     max_class_drop: Optional[float] = typer.Option(None, help="bound the worst single class's IoU drop (points)"),
+    objective: Optional[str] = typer.Option(None, help="latency (default) | throughput (see `edgeseg tune --help`)"),
+    check: Optional[str] = typer.Option(None, help="regression gate: re-measure each target's pick recorded in this "
+                                                   "--json report on that target; exit 1 when any regressed"),
+    tolerance: float = typer.Option(0.10, help="with --check: pipeline latency growth allowed (0.1 = 10 %)"),
 ):
     """`edgeseg tune` on every target at once: each builds and measures its own candidates; one table of picks."""
-    from edgeseg.tune import TuneOptions
+    from edgeseg.errors import EdgesegError
+    from edgeseg.tune import tune_options
     from edgeseg.tune.fleet import markdown, run_fleet_tune
-    from edgeseg.tune.measure import Protocol
 
-    calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
-    opts = TuneOptions(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
-                       input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit,
-                       protocol=Protocol(rounds=rounds, iters=iters), min_fps=min_fps, max_class_drop=max_class_drop,
-                       tails=tuple(parse_names(tails) or ()))
     err = console(stderr=True)
-    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout,
-                                 lambda line: err.print(line, markup=False))
+    say = lambda line: err.print(line, markup=False)  # noqa: E731
+    if check:
+        if checkpoint:
+            raise EdgesegError("--check re-measures a recorded fleet tune report: give no checkpoint with it")
+        return _check_fleet(check, ray, devices, tolerance, timeout, say)
+    if not checkpoint:
+        raise EdgesegError("fleet tune needs a CHECKPOINT (or --check REPORT.json)")
+    calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
+    opts = tune_options(val=val, max_miou_drop=max_miou_drop, calib=calib, calib_data=calib_data,
+                        input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit, rounds=rounds,
+                        iters=iters, min_fps=min_fps, max_class_drop=max_class_drop, objective=objective,
+                        tails=None if tails is None else tuple(parse_names(tails) or ())).check()
+    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout, say)
     text = markdown(rows, title)
     write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))
     typer.echo(text)
+
+
+def _check_fleet(record: str, ray: str, devices, tolerance: float, timeout: float, say) -> None:
+    """One line per recorded target on stderr; exit 1 when any regressed or could not be checked."""
+    from edgeseg.tune.fleet import check_fleet_tune
+
+    verdicts = check_fleet_tune(record, ray, list(devices) if devices else None, tolerance, timeout, say)
+    failed = [v for v in verdicts if not v["ok"]]
+    for v in verdicts:
+        say(f"{v['target']}: {'ok' if v['ok'] else 'REGRESSION'}: {v['reason']}")
+    if failed:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(verdicts)} targets checked")
 
 
 def register(main_app: typer.Typer) -> None:

@@ -79,7 +79,7 @@ class OnnxStage(Stage):
 
         proto = built.model
         meta = metadata.build(arch=ctx.arch, dataset=ctx.dataset, preprocess=ctx.preprocess, stage=self.name,
-                              precision=self.precision, io=metadata.onnx_io(proto),
+                              precision=self.precision, io=self.io(ctx, proto),
                               provenance={"parent": record["parent"], "options": self.options(ctx),
                                           "versions": versions("torch", "onnx", "onnxruntime", "onnxsim", "onnxslim"),
                                           "stage_key": record["key"]},
@@ -87,6 +87,10 @@ class OnnxStage(Stage):
         set_onnx_metadata(proto, meta.to_dict())
         onnx.save(proto, str(files.temp(self.path)))
         return meta
+
+    def io(self, ctx, proto) -> dict:
+        """The contract's io block, read from the graph."""
+        return metadata.onnx_io(proto)
 
     def describe(self, path, meta):
         import onnx
@@ -157,20 +161,33 @@ class IoWrap(OnnxStage):
     name = "io"
 
     def __init__(self, parent: Stage, contract):
+        lowres = contract.tail == "argmax-lowres"
+        labels = f"{contract.argmax}-lowres" if lowres else contract.argmax  # the file name tells the tails apart
         super().__init__(path_for("io", parent=parent.path, embed_preprocess=contract.embed_preprocess,
-                                  argmax=contract.argmax), parent)
+                                  argmax=labels), parent)
         self.precision = parent.precision
-        self.tolerance = "labels" if contract.argmax else parent.tolerance
+        self.tolerance = ("labels-lowres" if lowres else "labels") if contract.argmax else parent.tolerance
         self.uint8 = contract.embed_preprocess
 
     def options(self, ctx):
-        return {"embed_preprocess": ctx.options.contract.embed_preprocess, "argmax": ctx.options.contract.argmax}
+        c = ctx.options.contract
+        return {"embed_preprocess": c.embed_preprocess, "argmax": c.argmax,
+                **({"tail": c.tail} if c.tail == "argmax-lowres" else {})}  # argmax's key as before
 
     def build(self, ctx):
         c = ctx.options.contract
         proto = load(self.parent.path)
         if c.embed_preprocess:
             io_wrap.embed_preprocess(proto, ctx.preprocess)
-        if c.argmax:
+        if c.tail == "argmax-lowres":
+            io_wrap.embed_lowres_argmax(proto, c.argmax, self.parent.path.name)
+        elif c.argmax:
             io_wrap.embed_argmax(proto, c.argmax)
         return Built(model=proto)
+
+    def io(self, ctx, proto) -> dict:
+        """A class-map output names the tail that made it (`io.output.tail`), as tune's tails do."""
+        io = metadata.onnx_io(proto)
+        if ctx.options.contract.argmax:
+            io["output"]["tail"] = ctx.options.contract.tail
+        return io

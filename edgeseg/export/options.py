@@ -22,6 +22,7 @@ from edgeseg.engine.parse_check import CPU_TARGET
 from edgeseg.export.deepstream import check_export_options
 from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
+from edgeseg.export.io_wrap import LABEL_TAILS, TAILS
 from edgeseg.export.simplify import DEFAULT as DEFAULT_SIMPLIFIER
 from edgeseg.export.simplify import SIMPLIFIERS
 from edgeseg.platform import hardware
@@ -48,7 +49,15 @@ class ContractOptions:
     channel_order: str | None = None
     fp16_io: bool = False
     embed_preprocess: bool = False
-    argmax: str | None = None  # None, "int32" or "uint8"
+    argmax: str | None = None  # the class map's type, "int32" or "uint8" (a class-map tail without it: uint8)
+    tail: str | None = None  # io_wrap.TAILS; None: "argmax" when argmax is given, else logits
+
+    def __post_init__(self):
+        """argmax and tail say one thing: either given makes the other (a contradiction is check()'s)."""
+        if self.tail is None and self.argmax:
+            object.__setattr__(self, "tail", "argmax")
+        elif self.tail in LABEL_TAILS and not self.argmax:
+            object.__setattr__(self, "argmax", "uint8")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +90,7 @@ class QuantOptions:
     percentile: float | None = None
     target: str | None = None
     max_miou_drop: float | None = None
+    max_class_drop: float | None = None  # the fallback also bounds the worst single class's IoU drop
     val: str | None = None  # ROOT[:SPLIT] or a list file: labelled images the drop is measured on
     val_limit: int | None = None
     fallback_limit: int | None = None
@@ -221,6 +231,14 @@ def _check_values(o: ExportOptions) -> None:
         raise OptionError(f"{f('onnx.opset')} must be between 11 and 21, got {o.onnx.opset}")
     if c.argmax not in (None, "int32", "uint8"):
         raise OptionError(f"{f('contract.argmax')} must be int32 or uint8, got {c.argmax!r}")
+    if c.tail not in (None, *TAILS):
+        raise OptionError(f"{f('contract.tail')} must be one of {', '.join(TAILS)}, got {c.tail!r}")
+    if c.tail == "logits" and c.argmax:
+        raise OptionError(f"{f('contract.tail')} logits outputs logits: {f('contract.argmax')} needs a class-map "
+                          f"tail ({', '.join(LABEL_TAILS)})")
+    if c.tail == "argmax-lowres" and c.dynamic:
+        raise OptionError(f"{f('contract.tail')} argmax-lowres needs a static output size: not with "
+                          f"{f('contract.dynamic')}")
     if v.num_samples < 1:
         raise OptionError(f"{f('verify.num_samples')} must be at least 1")
     if v.min_agreement is not None and not 0.0 <= v.min_agreement <= 1.0:
@@ -240,7 +258,8 @@ def _check_quant(q: QuantOptions, precision: str) -> None:
         if getattr(q, key) is not None and getattr(q, key) < least:
             raise OptionError(f"{f('quant.' + key)} must be at least {least}, got {getattr(q, key)}")
     for key, needs, verb in (("max_miou_drop", "val", "needs"), ("val_limit", "val", "only applies with"),
-                             ("fallback_limit", "max_miou_drop", "only applies with")):
+                             ("fallback_limit", "max_miou_drop", "only applies with"),
+                             ("max_class_drop", "max_miou_drop", "only applies with")):
         if getattr(q, key) is not None and getattr(q, needs) is None:
             why = " (validation images with labels to measure the drop on)" if verb == "needs" else ""
             raise OptionError(f"{f('quant.' + key)} {verb} {f('quant.' + needs)}{why}")

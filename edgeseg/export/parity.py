@@ -22,6 +22,8 @@ TOLERANCES = {
     "int8": (None, 0.95),
     "fp8": (None, 0.95),
     "labels": (None, 0.999),
+    "labels-lowres": (None, 0.90),  # argmax at the head's resolution: edges move (94.7 % on the demo samples at
+    # 180x240, costing 0.3-0.5 mIoU at 360x480, docs/tune.md); accuracy is what a budget (tune) judges
 }
 
 

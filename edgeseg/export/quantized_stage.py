@@ -68,7 +68,8 @@ def validation(ctx, ds):
         image, label = ds.load(sample)
         batches.append(pre.apply(image)[None])
         labels.append(label)
-    return Validation(tuple(batches), tuple(labels), ctx.dataset.num_classes, ctx.dataset.ignore_index)
+    return Validation(tuple(batches), tuple(labels), ctx.dataset.num_classes, ctx.dataset.ignore_index,
+                      tuple(ctx.dataset.classes))
 
 
 class Quantized(OnnxStage):

@@ -190,6 +190,10 @@ class ShardedScore:
         return self._shards[id(val)][1]
 
     def __call__(self, model, val) -> float:
+        return self.confusion(model, val).miou()
+
+    def confusion(self, model, val) -> ConfusionMatrix:
+        """The summed confusion matrix (what the fallback's class budget reads per-class IoU from)."""
         shards = self._shards_of(val)
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
@@ -203,7 +207,7 @@ class ShardedScore:
             raise EdgesegError(f"fallback evaluation shard {bad[0][0] + 1}/{len(shards)} failed: {bad[0][1]}")
         cm = ConfusionMatrix(val.num_classes, val.ignore_index)
         cm.matrix = np.sum([done[i][1] for i in range(len(shards))], axis=0).astype(np.int64)
-        return cm.miou()
+        return cm
 
 
 def fallback_scorer(address: str | None, workers: int | None = None):

@@ -32,6 +32,7 @@ class QuantConfig:
     bins: int = 2048
     calib_limit: int | None = None
     max_miou_drop: float | None = None  # accuracy-aware fallback budget, in mIoU points
+    max_class_drop: float | None = None  # and the worst single class's IoU drop, in points (with max_miou_drop)
     fallback_limit: int = 24  # at most this many layers kept in float
     keep_float: tuple[str, ...] = ()  # node names never quantized
     dtype: str = "int8"
@@ -52,6 +53,8 @@ class QuantConfig:
             raise OptionError(f"{f('quant.percentile')} must be within [90, 100) %, got {self.percentile}")
         if self.max_miou_drop is not None:
             check_budget("quant.max_miou_drop", self.max_miou_drop)
+        if self.max_class_drop is not None:
+            check_budget("quant.max_class_drop", self.max_class_drop)
         if self.dtype not in QUANTIZED:
             raise OptionError(f"quantized type must be one of {', '.join(QUANTIZED)}, got {self.dtype!r}")
         if self.dtype == "fp8" and self.target != "tensorrt":
@@ -113,12 +116,20 @@ def artifact_tag(config) -> str:
         parts.append("all")
     if config.max_miou_drop is not None:
         parts.append(f"budget{config.max_miou_drop:g}")
+    if config.max_class_drop is not None:
+        parts.append(f"class{config.max_class_drop:g}")
     return "-".join(parts)
 
 
 def budget_missed(config, report: dict) -> str | None:
     """Why the accuracy budget was not met, or None: the artifact is still written, but loudly."""
     drop = report.get("drop_after")
+    cls, worst = report.get("class_drop"), report.get("worst_class")
+    if config.max_class_drop is not None and cls is not None and cls > config.max_class_drop and \
+            (drop is None or drop <= (config.max_miou_drop or 0)):
+        return (f"{config.dtype.upper()} worst class drop {cls:.3f} ({worst}) is still above the class budget "
+                f"{config.max_class_drop:g} with {len(report.get('kept_float', []))} layers in float; raise the "
+                "fallback limit, or calibrate with more images or another method")
     if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
         return None
     return (f"{config.dtype.upper()} drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from edgeseg.quant import strongly_typed
 from edgeseg.quant.placement import plan as make_plan
-from edgeseg.quant.sensitivity import Fallback, Validation, run
+from edgeseg.quant.sensitivity import Fallback, Validation, run, worst_class
 from edgeseg.runtime.ort import mishandled
 
 
@@ -32,6 +32,9 @@ class QuantReport:
     drop_after: float | None = None
     drop_measured_on: str | None = None  # which images fp32/int8 mIoU and the drops above come from
     choose_drop_after: float | None = None  # the drop on the images the fallback chose layers with
+    class_drop: float | None = None  # the worst single class's IoU drop (points), on the images of drop_after
+    worst_class: str | None = None  # that class
+    choose_class_drop_after: float | None = None  # the worst class's drop on the images the layers were chosen on
     warning: str | None = None
     dtype: str = "int8"
     float_compute: str = "fp32"  # precision of what is not quantized
@@ -42,25 +45,35 @@ class QuantReport:
         return asdict(self)
 
 
+def _class_drop(val: Validation, fp32_cm, cm) -> dict:
+    """The worst single class's IoU drop and its name."""
+    index, drop = worst_class(fp32_cm.per_class_iou(), cm.per_class_iou())
+    return {"class_drop": None if drop is None else round(drop, 4),
+            "worst_class": None if index is None else val.class_name(index)}
+
+
 def accuracy_on(val: Validation, model, qmodel) -> dict:
     """FP32 and quantized mIoU on every --val image (no fallback: none of them chose anything)."""
-    fp32 = round(val.miou(run(model, val.batches)), 4)
-    quantized = round(val.miou(run(qmodel, val.batches)), 4)
+    fp32_cm, cm = val.confusion(run(model, val.batches)), val.confusion(run(qmodel, val.batches))
+    fp32, quantized = round(fp32_cm.miou(), 4), round(cm.miou(), 4)
     drop = round(fp32 - quantized, 4)
     return {"fp32_miou": fp32, "int8_miou": quantized, "drop_before": drop, "drop_after": drop,
-            "drop_measured_on": f"all {len(val.batches)} --val images (no fallback: nothing chosen on them)"}
+            "drop_measured_on": f"all {len(val.batches)} --val images (no fallback: nothing chosen on them)",
+            **_class_drop(val, fp32_cm, cm)}
 
 
 def accuracy_held_back(held: Validation, model, qmodel, build, fallback: Fallback, chosen_on: int) -> dict:
     """The drop before and after the fallback on the held-back images, which the choice never saw."""
-    fp32 = held.miou(run(model, held.batches))
-    quantized = held.miou(run(qmodel, held.batches))
+    fp32_cm, cm = held.confusion(run(model, held.batches)), held.confusion(run(qmodel, held.batches))
+    fp32, quantized = fp32_cm.miou(), cm.miou()
     before = quantized if not fallback.kept_float else held.miou(run(build(frozenset()), held.batches))
+    after = fallback.class_drop_after
     return {"fp32_miou": round(fp32, 4), "int8_miou": round(quantized, 4), "drop_before": round(fp32 - before, 4),
             "drop_after": round(fp32 - quantized, 4),
             "drop_measured_on": f"{len(held.batches)} held-back --val images (every second one), not the "
                                 f"{chosen_on} the float layers were chosen on",
-            "choose_drop_after": round(fallback.drop_after, 4)}
+            "choose_drop_after": round(fallback.drop_after, 4), **_class_drop(held, fp32_cm, cm),
+            "choose_class_drop_after": None if after is None else round(after, 4)}
 
 
 def summarize(model, qmodel, config, calib, calibration, kept_float: list[str], accuracy: dict,

@@ -5,6 +5,7 @@ NNCF), measure.py times it and scores it through the runtime that will run it, c
 record.py writes the tables, the plot and the pick.
 """
 
-from edgeseg.tune.search import TuneOptions, TuneResult, tune
+from edgeseg.tune.options import TuneOptions, tune_options
+from edgeseg.tune.search import TuneResult, tune
 
-__all__ = ["TuneOptions", "TuneResult", "tune"]
+__all__ = ["TuneOptions", "TuneResult", "tune", "tune_options"]

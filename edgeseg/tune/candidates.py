@@ -27,8 +27,9 @@ class Candidate:
     hint: str | None = None  # OpenVINO float precision (bf16)
     torch_mode: str | None = None  # torch runner on CUDA: eager | compile
     tail: str | None = None  # output tail (tails.py); None: the graph's logits
-    size: tuple[int, int] | None = None  # model input (H, W) when not tune's --input-size
-    threads: int | None = None  # CPU threads when not tune's --threads (the threads axis)
+    size: tuple[int, int] | None = None  # model input (H, W) when not the run's input size
+    threads: int | None = None  # CPU threads when not the run's (the threads axis)
+    streams: int | None = None  # OpenVINO streams, compiled for throughput (the throughput objective's axis)
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.export.options import QUANTIZED, ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.platform import hardware
@@ -61,7 +62,7 @@ def gpu_candidates(facts: dict | None = None) -> tuple[list[Candidate], list[dic
                 out.append(Candidate(f"torch-{mode} {precision} cuda", "checkpoint", "torch", precision, len(out),
                                      torch_mode=mode))
     else:
-        raise EdgesegError("--device cuda: neither TensorRT nor PyTorch with CUDA can be used here")
+        raise OptionError(f"{f('device')} cuda: neither TensorRT nor PyTorch with CUDA can be used here")
     return out, skipped
 
 

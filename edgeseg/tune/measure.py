@@ -29,6 +29,7 @@ from edgeseg.platform import hardware
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import RunnerRequest, runner_for
 from edgeseg.tune.gpu import runner_options
+from edgeseg.tune.throughput import streams_runner, throughput
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,10 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     runners = []
     try:
         for cand, path in items:
+            if getattr(cand, "streams", None):  # compiled for throughput (the throughput objective's axis)
+                threads_ = getattr(cand, "threads", None) or threads
+                runners.append(streams_runner(path, threads_, cand.streams, cand.hint or "f32").activate())
+                continue
             backend = cand.backend if Path(path).suffix == ".onnx" else None
             request = RunnerRequest(backend=backend, threads=getattr(cand, "threads", None) or threads,
                                     input_size=tuple(size) if size else None, dataset=dataset)
@@ -175,6 +180,12 @@ def latency(runners, size, protocol: Protocol, frame=None) -> list[dict]:
              "max_round_ms": round(max(m), 3), "pipeline_ms": round(statistics.median(p), 3),
              "cpu_threads": t, "load": {"before": before, "after": after}}
             for m, p, t in zip(model, pipe, threads)]
+
+
+def throughputs(runners, size, protocol: Protocol) -> list[float]:
+    """Frames/s of each runner with its requests in flight, class maps at `size` (throughput.py)."""
+    batches = [input_batch(r.io_spec, own_size(r.io_spec, size), 1) for r in runners]
+    return throughput(runners, batches, tuple(size), protocol)
 
 
 def own_size(spec, size) -> tuple[int, int]:

@@ -17,12 +17,14 @@ from edgeseg.platform.hardware import physical_cores
 from edgeseg.tune.candidates import cpu_candidates, cpu_facts
 from edgeseg.tune.gpu import gpu_candidates
 from edgeseg.tune.search import check_device, open_val
+from edgeseg.tune.throughput import stream_counts
 
 BASE_MS, BASE_PIXELS, BASE_THREADS = 91.9, 360 * 480, 2  # FP32 OpenVINO, docs/tune.md (AMX Xeon, 2 threads)
 BUILD_S = {"fp32": 40, "int8": 120, "nncf": 90, "ir": 6, "tail": 6, "engine": 300}  # typical, same machine
 
 
 def plan(ckpt, out_dir, o) -> str:
+    o.check()
     profile = check_device(o.device)
     ds = open_val(o)
     cands, skipped = gpu_candidates() if profile.gpu else cpu_candidates(cpu_facts())
@@ -40,9 +42,11 @@ def plan(ckpt, out_dir, o) -> str:
     runs = (len(cands) + n_tails) * (1 + len(sizes)) * (1 + len(counts))
     p = o.protocol
     score_s = runs * len(ds) * ms / 1000 * 1.5  # + reading, preprocessing and resizing each image
-    time_s = runs * (p.warmup + p.rounds * (1 + 2 * p.iters)) * ms / 1000
+    streams = [n for n in stream_counts(o.streams, threads) if n > 1] if o.objective == "throughput" else []
+    runs *= 1 + len(streams)  # upper bound: every candidate is an OpenVINO one; same files, no scoring
+    time_s = runs * (p.warmup + p.rounds * (1 + 2 * p.iters)) * ms / 1000 * (2 if streams else 1)
     lines = [f"edgeseg tune --plan: {Path(ckpt).name} at {size[0]}x{size[1]}, {threads} threads, "
-             f"{len(ds)} val images, objective: {o.objective.describe()}",
+             f"{len(ds)} val images, objective: {o.rule.describe()}",
              f"graphs to build (reused when built before with the same inputs): {', '.join(graphs)}",
              "candidates:"]
     lines += [f"  {c.name}" for c in cands]
@@ -52,6 +56,9 @@ def plan(ckpt, out_dir, o) -> str:
     if counts:
         lines.append(f"thread counts {', '.join(map(str, counts))}: each at most as many again, only on candidates "
                      "within the budget")
+    if streams:
+        lines.append(f"streams {', '.join(map(str, streams))} (throughput): each at most as many again, only on "
+                     "OpenVINO candidates within the budget; timed twice (latency, then frames/s in flight)")
     if sizes:
         lines.append(f"input sizes {', '.join(f'{h}x{w}' for h, w in sizes)}: each at most as many again, only "
                      "for candidates within the budget")

@@ -14,8 +14,8 @@ from edgeseg.bench.plot import DPI, figure
 from edgeseg.tune.choose import pareto
 
 log = logging.getLogger(__name__)
-COLUMNS = ("name", "precision", "backend", "pipeline_ms", "median_ms", "x_fp32_ov", "miou", "miou_drop", "class_drop",
-           "agreement", "cached")
+COLUMNS = ("name", "precision", "backend", "pipeline_ms", "median_ms", "x_fp32_ov", "throughput_fps", "miou",
+           "miou_drop", "class_drop", "agreement", "cached")
 
 
 def with_ratios(rows: list[dict]) -> list[dict]:
@@ -41,19 +41,19 @@ def markdown(report: dict) -> str:
              "pipeline: the model plus the host's work to a full-size class map (what the choice uses); "
              "model: `infer` alone. Timed together in one interleaved run; accuracy reused by artifact hash "
              "(reused = yes).", "",
-             "| candidate | precision | backend | pipeline ms | model ms | x FP32 (OV) | mIoU | drop | worst class drop "
-             "| agreement % | accuracy reused |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| candidate | precision | backend | pipeline ms | model ms | x FP32 (OV) | throughput FPS | mIoU | drop "
+             "| worst class drop | agreement % | accuracy reused |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["candidates"]:
         if r.get("error"):
             lines.append(f"| {r['name']} | {r['precision']} | {r['backend']} | not built: {r['error'][:120]} "
-                         "| | | | | | | |")
+                         "| | | | | | | | |")
             continue
         mark = "**" if r["name"] == _pick(report) else ""
         cells = [f"{mark}{r['name']}{mark}", r["precision"], r["backend"]] + [_fmt(r.get(c)) for c in COLUMNS[3:]]
         lines.append("| " + " | ".join(cells) + " |")
     for s in report.get("skipped", []):
-        lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | | | |")
+        lines.append(f"| {s['name']} | | | skipped: {s['reason']} | | | | | | | | |")
     front = ", ".join(r["name"] for r in pareto(report["candidates"]))
     lines += ["", f"Pareto front (no other candidate is both faster and more accurate), fastest first: {front}",
               "", (f"**Chosen: {report['chosen']['name']}** ({report['chosen']['path']}): {report['why']}"
@@ -91,7 +91,7 @@ def _fmt(v) -> str:
 
 def plot(report: dict, path: Path) -> None:
     """mIoU against pipeline FPS of every measured candidate: the Pareto front, the pick (a star),
-    the budget (the mIoU floor, or the --min-fps line) and the machine (the legend's device)."""
+    the budget (the mIoU floor, or the minimum frame rate's line) and the machine (the legend's device)."""
     m = report["machine"]
     device = f"{m['cpu']} ({'/'.join((m.get('isa') or ['ISA not read'])[:3])}), {m['threads']} threads"
     if m.get("isa_cap"):
@@ -110,11 +110,11 @@ def plot(report: dict, path: Path) -> None:
     obj = report.get("objective") or {}
     ref = next((r for r in rows if r["name"] == "fp32 onnxruntime"), None)
     if obj.get("min_fps"):
-        ax.axvline(obj["min_fps"], color="#555555", linestyle="--", linewidth=1, zorder=1)
-        notes.append(f"dashed: --min-fps {obj['min_fps']:g}")
+        ax.axvline(obj["min_fps"], color="#555555", linestyle="dashed", linewidth=1, zorder=1)
+        notes.append(f"dashed: the minimum rate, {obj['min_fps']:g} FPS")
     elif ref is not None:
         floor = ref["miou"] - report["budget"]
-        ax.axhline(floor, color="#555555", linestyle="--", linewidth=1, zorder=1)
+        ax.axhline(floor, color="#555555", linestyle="dashed", linewidth=1, zorder=1)
         notes.append(f"dashed: the budget, FP32 mIoU - {report['budget']:g} = {floor:.2f}")
     fig.text(0.09, 0.015, "; ".join(notes), fontsize=9, color="#333333")  # the legend stays where labels avoid it
     with atomic_path(path) as tmp:

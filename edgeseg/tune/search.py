@@ -9,8 +9,7 @@ are tried only on the precisions still in the running after accuracy is known.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import edgeseg.tune.build as build
@@ -19,72 +18,22 @@ from edgeseg.artifacts import read_artifact
 from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset, split_root
-from edgeseg.errors import EdgesegError
-from edgeseg.models.registry import VARIANTS
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import check_profile, load_profile
 from edgeseg.platform.hardware import physical_cores
 from edgeseg.progress import phase
-from edgeseg.quant.config import check_budget
 from edgeseg.tune.candidates import Candidate, accuracy_control, cpu_candidates, cpu_facts
-from edgeseg.tune.choose import Objective, accurate_enough, choose
+from edgeseg.tune.choose import accurate_enough, choose
+from edgeseg.tune.options import TuneOptions
 from edgeseg.tune.gpu import gpu_candidates
 from edgeseg.tune.record import deliver, sweep_temporaries, with_ratios, write_all
-from edgeseg.tune.tails import check_tails
+from edgeseg.tune.throughput import streamed
 from edgeseg.workdir import locked
 
 log = logging.getLogger(__name__)
-DEFAULT_CALIB = 300  # train images drawn when no --calib is given (NVIDIA advises >= 300-500)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TuneOptions:
-    val: str  # ROOT[:SPLIT] or a list file
-    max_miou_drop: float = 0.3
-    calib: str | None = None  # manifest, list or folder; default: DEFAULT_CALIB images of ROOT's train split
-    calib_data: str | None = None
-    device: str = "cpu"
-    input_size: tuple[int, int] | None = None
-    dataset: str = "camvid"
-    variant: str | None = None
-    threads: int | None = None  # default: the physical cores (what ONNX Runtime uses unasked)
-    val_limit: int | None = None
-    protocol: measure.Protocol = field(default_factory=measure.Protocol)
-    tails: tuple[str, ...] = ("logits", "argmax", "argmax-lowres")
-    min_fps: float | None = None  # most accurate whose pipeline reaches it (instead of fastest within the budget)
-    max_class_drop: float | None = None  # worst single class's IoU drop, in points
-    input_sizes: tuple[tuple[int, int], ...] = ()  # smaller model inputs to try besides input_size
-    thread_counts: tuple[int, ...] = ()  # other CPU thread counts to try on the candidates in the running
-
-    def __post_init__(self):
-        if not self.val:
-            raise EdgesegError("tune needs --val ROOT[:SPLIT]: labelled images to measure each candidate's mIoU on")
-        check_budget("max_miou_drop", self.max_miou_drop)
-        if self.max_class_drop is not None:
-            check_budget("max_class_drop", self.max_class_drop)
-        if self.min_fps is not None and not (math.isfinite(self.min_fps) and self.min_fps > 0):
-            raise EdgesegError(f"--min-fps must be a finite number > 0, got {self.min_fps}")
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise EdgesegError(f"--variant {self.variant!r}: unknown; choose one of {', '.join(VARIANTS)}")
-        object.__setattr__(self, "tails", check_tails(tuple(self.tails)))
-        sizes = tuple(tuple(int(v) for v in s) for s in self.input_sizes)
-        if any(len(s) != 2 or min(s) < 1 for s in sizes):
-            raise EdgesegError(f"--input-sizes must be HxW sizes, got {self.input_sizes}")
-        object.__setattr__(self, "input_sizes", tuple(dict.fromkeys(sizes)))
-        if self.threads is not None and self.threads < 1:
-            raise EdgesegError(f"--threads must be at least 1, got {self.threads}")
-        if any(t < 1 for t in self.thread_counts):
-            raise EdgesegError(f"--thread-counts must be at least 1 each, got {list(self.thread_counts)}")
-        object.__setattr__(self, "thread_counts", tuple(dict.fromkeys(int(t) for t in self.thread_counts)))
-        if self.val_limit is not None and self.val_limit < 1:
-            raise EdgesegError(f"--val-limit must be at least 1, got {self.val_limit}")
-        p = self.protocol
-        if min(p.rounds, p.iters) < 1 or p.warmup < 0:
-            raise EdgesegError("--rounds and --iters must be at least 1")
-
-    @property
-    def objective(self) -> Objective:
-        return Objective(self.max_miou_drop, self.max_class_drop, self.min_fps)
+DEFAULT_CALIB = 300  # train images drawn when no calibration set is given (NVIDIA advises >= 300-500)
 
 
 @dataclass
@@ -101,18 +50,18 @@ def open_val(o: TuneOptions):
     if path.is_file():
         ds = open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
     elif not path.is_dir():
-        raise EdgesegError(f"--val {o.val}: no such folder or list file")
+        raise OptionError(f"{f('val')} {o.val}: no such folder or list file")
     else:
         ds = open_dataset(path, o.dataset, split or "val", o.val_limit, DatasetInfo.named(o.dataset))
     unlabelled = [s.image.name for s in ds.samples if s.label is None]
     if unlabelled:
-        raise EdgesegError(f"--val {o.val}: {len(unlabelled)} images without labels (first: {unlabelled[0]}); "
+        raise OptionError(f"{f('val')} {o.val}: {len(unlabelled)} images without labels (first: {unlabelled[0]}); "
                            "tune needs labels to measure mIoU")
     for s in ds.samples:
         try:
             ds.load(s)
         except EdgesegError as exc:
-            raise EdgesegError(f"--val {o.val}: {exc}") from None
+            raise OptionError(f"{f('val')} {o.val}: {exc}") from None
     return ds
 
 
@@ -121,12 +70,13 @@ def check_device(name: str):
     profile = load_profile(name)
     check_profile(profile, hardware.detect())
     if profile.jetson:
-        raise EdgesegError(f"--device {name}: tune has no candidates for Jetson boards yet; use --device cpu or cuda")
+        raise OptionError(f"{f('device')} {name}: tune has no candidates for Jetson boards yet; use {f('device')} "
+                          "cpu or cuda")
     return profile
 
 
 def calibration(o: TuneOptions, out_dir: Path, ds):
-    """The calibration set: --calib, else DEFAULT_CALIB images drawn from ROOT's train split."""
+    """The calibration set: o.calib, else DEFAULT_CALIB images drawn from ROOT's train split."""
     if o.calib:
         calib = load_calibset(o.calib, o.calib_data)
     else:
@@ -137,7 +87,7 @@ def calibration(o: TuneOptions, out_dir: Path, ds):
             calib = load_calibset(manifest) if manifest.is_file() else \
                 make_manifest(root, o.dataset, "train", DEFAULT_CALIB, 0, manifest)
         except EdgesegError as exc:
-            raise EdgesegError(f"INT8 candidates need calibration images: give --calib (and --calib-data); "
+            raise OptionError(f"INT8 candidates need calibration images: give {f('calib')} (and {f('calib_data')}); "
                                f"none found in {root}'s train split ({exc})") from None
     refuse_overlap(calib, [s.image for s in ds.samples])
     return calib
@@ -146,6 +96,7 @@ def calibration(o: TuneOptions, out_dir: Path, ds):
 def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
     """Build, measure, choose, record; returns the chosen artifact's path and the report."""
     ckpt, out_dir = Path(ckpt), Path(out_dir)
+    o.check()
     if not ckpt.is_file():
         raise EdgesegError(f"{ckpt}: no such file (the checkpoint to tune)")
     profile = check_device(o.device)
@@ -171,6 +122,8 @@ def tune(ckpt, out_dir, o: TuneOptions, progress=None) -> TuneResult:
         rows += state.score(tailed)
         skipped += out
         rows += state.score(threaded(rows, o, threads))
+        if o.objective == "throughput":
+            rows += state.score(streamed(rows, o, threads))
         state.time(rows)
         return finish(ckpt, out_dir, o, with_ratios(rows), skipped, state, calib)
 
@@ -182,7 +135,7 @@ def accuracy_controlled(rows: list[dict], o: TuneOptions, state, calib, skipped:
         return []
     if nncf["miou_drop"] <= o.max_miou_drop or o.min_fps is not None:
         skipped.append({"name": "nncf-ac-int8 openvino", "reason": "NNCF INT8 is within the budget already"
-                        if o.min_fps is None else "--min-fps ranks by mIoU: every candidate is in the running"})
+                        if o.min_fps is None else "a minimum frame rate ranks by mIoU: every candidate is in the running"})
         return []
     ds, fp32 = state.ds, state.built["fp32"]
     metric = build.miou_metric(ds.info.num_classes, ds.info.ignore_index)
@@ -193,12 +146,12 @@ def accuracy_controlled(rows: list[dict], o: TuneOptions, state, calib, skipped:
 
 
 def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, progress) -> list[dict]:
-    """The candidates still in the running, built and scored at each other --input-sizes size
+    """The candidates still in the running, built and scored at each other of o.input_sizes
     (scored at the labels' resolution, as eval resizes: logits bilinear, class maps nearest)."""
     out: list[dict] = []
     for size in (s for s in o.input_sizes if s != state.size):
         keep = [r for r in rows if r.get("miou") is not None and not r.get("tail") and not r.get("size")
-                and accurate_enough(r, o.objective)]
+                and accurate_enough(r, o.rule)]
         if not keep:
             break
         built = build.build_graphs(ckpt, work, replace(o, input_size=size), {r["graph"] for r in keep}, calib, progress)
@@ -212,9 +165,9 @@ def sized(rows: list[dict], o: TuneOptions, state, ckpt, work: Path, calib, prog
 
 
 def threaded(rows: list[dict], o: TuneOptions, threads: int) -> list[Candidate]:
-    """Each other --thread-counts count on each candidate still in the running (tails and sizes
+    """Each other count of o.thread_counts on each candidate still in the running (tails and sizes
     included), scored and timed like any candidate: the same file, another runtime setting."""
-    keep = [r for r in rows if r.get("miou") is not None and not r.get("threads") and accurate_enough(r, o.objective)]
+    keep = [r for r in rows if r.get("miou") is not None and not r.get("threads") and accurate_enough(r, o.rule)]
     out = []
     for t in (t for t in o.thread_counts if t != threads):
         out += [replace(Candidate.from_row(r), name=f"{r['name']} {t}t", order=len(rows) + len(out) + i, threads=t)
@@ -230,7 +183,7 @@ def tail_candidates(rows: list[dict], o: TuneOptions, start: int) -> tuple[list[
     for r in rows:
         if not extra or r.get("miou") is None or r.get("tail"):
             continue
-        if not accurate_enough(r, o.objective):
+        if not accurate_enough(r, o.rule):
             skipped.append({"name": f"{r['name']} + tails", "reason": "over the accuracy budget already as logits"})
             continue
         for t in extra:
@@ -249,18 +202,18 @@ def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
     size = state.size
     report = {"checkpoint": str(ckpt), "input_size": list(size), "budget": o.max_miou_drop,
               "objective": {"max_miou_drop": o.max_miou_drop, "max_class_drop": o.max_class_drop,
-                            "min_fps": o.min_fps, "text": o.objective.describe()},
+                            "min_fps": o.min_fps, "throughput": o.rule.throughput, "text": o.rule.describe()},
               "val": o.val, "val_images": len(state.ds), "val_id": state.val, "dataset": o.dataset,
               "val_limit": o.val_limit, "threads": state.machine["threads"],
               "calib": f"{calib.source} ({len(calib)} images)" if calib else None,
               "protocol": o.protocol.to_dict(), "machine": state.machine, "timing_load": state.load,
               "candidates": rows, "skipped": skipped, "chosen": None, "why": None}
     try:
-        winner, why = choose(rows, o.objective)
+        winner, why = choose(rows, o.rule)
     except EdgesegError as exc:
         write_all({**report, "why": str(exc)}, out_dir)
         raise
-    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.objective.describe(),
+    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.rule.describe(),
              "machine": state.machine, "input_size": list(size), "val": o.val, "val_images": len(state.ds),
              "candidates": [{k: v for k, v in r.items() if k not in ("order", "per_class_iou")} for r in rows]}
     dest = deliver(Path(winner["path"]), out_dir, tuned)
@@ -324,6 +277,10 @@ class Measuring:
         try:
             with phase(self.progress, None, f"tune: timing {len(scored)} candidates, {self.o.protocol.rounds} rounds"):
                 times = measure.latency(runners, self.size, self.o.protocol)
+            if self.o.objective == "throughput":
+                with phase(self.progress, None, f"tune: throughput of {len(scored)} candidates"):
+                    for t, fps in zip(times, measure.throughputs(runners, self.size, self.o.protocol)):
+                        t["throughput_fps"] = fps
         finally:
             measure.close(runners)
         for row, t in zip(scored, times):

@@ -6,7 +6,7 @@
 - `argmax-lowres`: argmax where the head emits (before the model's final bilinear Resize), then a
   nearest upsample in the graph to input size: less work, but edges move, so it is scored.
 
-Both class-map tails keep the contract of `export --argmax uint8` (an integer output is a class
+Both class-map tails keep the contract of export's in-graph uint8 argmax (an integer output is a class
 map; metadata `io.output.kind: labels`), which every runner, eval, predict, run and bench already
 read; the contract names the tail (`io.output.tail`) and the provenance its parent's sha256. ONNX models (ONNX Runtime) are
 edited as ONNX, IRs (OpenVINO, NNCF's included) as ov.Model; each result is a new file beside its
@@ -18,19 +18,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, metadata_dict, sha256_file, set_onnx_metadata, write_sidecar
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
+from edgeseg.export.io_wrap import TAILS, embed_argmax, embed_lowres_argmax
 from edgeseg.export.naming import path_for
 from edgeseg.export.openvino_ir import write_ir
 from edgeseg.metadata import ArtifactMetadata
-from edgeseg.quant.graph_order import topological_sort
 
-TAILS = ("logits", "argmax", "argmax-lowres")
+__all__ = ["TAILS", "check_tails", "with_tail"]
 
 
 def check_tails(tails) -> tuple[str, ...]:
     bad = [t for t in tails if t not in TAILS]
     if bad or not tails:
-        raise EdgesegError(f"--tails must be a comma list of {', '.join(TAILS)}, got {','.join(tails) or 'nothing'}")
+        raise OptionError(f"{f('tails')} must be a comma list of {', '.join(TAILS)}, got {','.join(tails) or 'nothing'}")
     return tuple(dict.fromkeys(tails))
 
 
@@ -66,36 +67,17 @@ def _labels_io(meta: dict, shape, tail: str) -> None:
 
 
 def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
-    import numpy as np
+    """The ONNX edit is export's own (export/io_wrap.py): one graph for both commands."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
     model = onnx.load(str(path))
-    graph = model.graph
-    out = graph.output[0]
-    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "d") for d in out.type.tensor_type.shape.dim]
-    nodes = []
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "d")
+            for d in model.graph.output[0].type.tensor_type.shape.dim]
     if tail == "argmax":
-        nodes += [helper.make_node("ArgMax", [out.name], ["tail_i64"], axis=1, keepdims=0),
-                  helper.make_node("Cast", ["tail_i64"], ["labels"], to=TensorProto.UINT8)]
+        embed_argmax(model, "uint8")
+        shape = [dims[0], dims[2], dims[3]]
     else:
-        resize, after = _final_resize(graph, out.name, path)
-        sizes = numpy_helper.from_array(np.array([dims[0], 1, dims[2], dims[3]], np.int64), "tail_sizes")
-        axes = numpy_helper.from_array(np.array([1], np.int64), "tail_axes")
-        graph.initializer.extend([sizes, axes])
-        nodes += [helper.make_node("Cast", [resize.input[0]], ["tail_f32"], to=TensorProto.FLOAT),  # fp16 heads too
-                  helper.make_node("ArgMax", ["tail_f32"], ["tail_i64"], axis=1, keepdims=1),
-                  helper.make_node("Cast", ["tail_i64"], ["tail_u8"], to=TensorProto.UINT8),
-                  helper.make_node("Resize", ["tail_u8", "", "", "tail_sizes"], ["tail_up"], mode="nearest",
-                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
-                  helper.make_node("Squeeze", ["tail_up", "tail_axes"], ["labels"])]
-        for node in [resize, *after]:
-            graph.node.remove(node)
-    graph.node.extend(nodes)
-    graph.output.remove(out)
-    shape = [dims[0], dims[2], dims[3]]
-    graph.output.insert(0, helper.make_tensor_value_info("labels", TensorProto.UINT8, shape))
-    topological_sort(graph)
+        shape = embed_lowres_argmax(model, "uint8", path.name)
     _labels_io(meta, shape, tail)
     set_onnx_metadata(model, meta)
     with atomic_path(dest) as tmp:
@@ -104,21 +86,7 @@ def _onnx_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:
     return dest
 
 
-_PASS_ONNX = ("Cast", "QuantizeLinear", "DequantizeLinear")  # type or grid changes after the Resize
 _PASS_OV = ("Convert", "FakeQuantize")
-
-
-def _final_resize(graph, output: str, path: Path):
-    """(the model's final Resize, the cast/Q-DQ nodes between it and the output)."""
-    producer = {o: n for n in graph.node for o in n.output}
-    node, after = producer.get(output), []
-    while node is not None and node.op_type in _PASS_ONNX:
-        after.append(node)
-        node = producer.get(node.input[0])
-    if node is None or node.op_type != "Resize":
-        raise EdgesegError(f"{path.name}: the output is not made by a final Resize, so there is no head "
-                           "resolution to take the argmax at (argmax-lowres)")
-    return node, after
 
 
 def _ir_tail(path: Path, dest: Path, tail: str, meta: dict) -> Path:

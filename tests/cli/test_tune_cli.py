@@ -1,14 +1,13 @@
-"""`edgeseg tune` on the command line: bad input refused in one line before any build; the last
-stdout line is the pick."""
+"""`edgeseg tune` on the command line: bad input refused in one line before any build, `--plan`,
+`--check` of a file that is no record (the re-run whose last stdout line is the pick is in
+tests/tune/test_search.py, on the shared run)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
-import tuned
 from paths import CAMVID, REPO, TRAINED
 
 sys.path.insert(0, str(REPO / "tests" / "robustness"))
@@ -36,6 +35,10 @@ needs_shared = pytest.mark.skipif(not TRAINED.exists() or not CAMVID.exists(), r
     (["--val", str(CAMVID), "--calib", "/nonexistent/calib.txt"], ["--calib", "no such"]),
     (["--val", str(CAMVID), "--threads", "0"], ["--threads"]),
     (["--val", str(CAMVID), "--input-size", "180by240"], ["HxW"]),
+    (["--val", str(CAMVID), "--objective", "fps"], ["--objective must be one of latency, throughput"]),
+    (["--val", str(CAMVID), "--streams", "2"], ["--streams only applies with --objective throughput"]),
+    (["--val", str(CAMVID), "--objective", "throughput", "--streams", "two"], ["--streams must be a comma list"]),
+    (["--val", str(CAMVID), "--rounds", "0"], ["--rounds must be at least 1"]),
 ])
 def test_bad_input_is_one_line_before_any_build(tmp_path, args, words):
     out = tmp_path / "out"
@@ -56,20 +59,6 @@ def test_cuda_device_without_a_gpu_is_refused(tmp_path):
 
 def test_missing_checkpoint(tmp_path):
     refused(cli("tune", tmp_path / "none.pth", "--val", tmp_path, "-o", tmp_path / "o", timeout=120), "no such file")
-
-
-@pytest.mark.slow
-@needs_shared
-def test_rerun_prints_the_pick_last(tmp_path_factory):
-    pytest.importorskip("nncf", reason="the shared run needs nncf")
-    result, opts, out = tuned.run_once(tmp_path_factory)
-    split = opts.val.partition(":")[2]
-    p = cli("tune", TRAINED, "--val", f"{CAMVID}:{split}", "--calib", opts.calib, "--input-size", "180x240",
-            "--threads", "2", "--rounds", "2", "--iters", "2", "-o", out, timeout=600)
-    assert p.returncode == 0, p.stderr[-2000:]
-    pick = Path(p.stdout.strip().splitlines()[-1])
-    assert pick.is_file() and pick == tuned.refresh_from_record(out).path  # re-timed: the pick may differ
-    assert [x for x in out.glob("*.tuned.*") if x.suffix in (".onnx", ".xml")] == [pick]
 
 
 @needs_shared

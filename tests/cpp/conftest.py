@@ -52,7 +52,7 @@ def run_cpp(program: Path, *args, timeout: float = 300) -> subprocess.CompletedP
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory) -> dict[str, Path]:
     """The demo checkpoint at 180x240 as FP32 ONNX, INT8 ONNX (this machine's default placement), an
-    `--embed-preprocess --argmax uint8` ONNX, and the OpenVINO IRs `edgeseg tune` writes for a CPU
+    `--embed-preprocess --argmax uint8` ONNX, a `--tail argmax-lowres` ONNX, and the OpenVINO IRs `edgeseg tune` writes for a CPU
     (the FP32 IR with its BF16 hint, NNCF INT8)."""
     from edgeseg.cli.main import main
     from edgeseg.data.calibset import load_calibset
@@ -65,8 +65,10 @@ def artifacts(tmp_path_factory) -> dict[str, Path]:
                  "--calib-limit", "8", *common]) == 0
     # the same work folder: the FP32 stages are reused, not exported twice
     assert main(["export", str(ckpt), "-o", str(root), "--embed-preprocess", "--argmax", "uint8", *common]) == 0
+    assert main(["export", str(ckpt), "-o", str(root), "--tail", "argmax-lowres", *common]) == 0
     fp32 = root / "s2fpn18_180x240.fp32.onnx"
     return {"fp32": fp32, "int8": root / "s2fpn18_180x240.int8.onnx",
             "embed-argmax-uint8": root / "s2fpn18_180x240.fp32.bgr8in-labels-uint8.onnx",
+            "argmax-lowres": root / "s2fpn18_180x240.fp32.labels-uint8-lowres.onnx",
             "ir-bf16-hint": ir_for(fp32, "bf16"),
             "ir-nncf-int8": nncf_ir(fp32, load_calibset(str(val), limit=8))}

@@ -17,7 +17,7 @@ from tiny import tiny_onnx
 from videos import FPS, make_video, read_video, video_props
 
 pytestmark = pytest.mark.slow
-KINDS = ["fp32", "int8", "embed-argmax-uint8", "ir-bf16-hint", "ir-nncf-int8"]
+KINDS = ["fp32", "int8", "embed-argmax-uint8", "argmax-lowres", "ir-bf16-hint", "ir-nncf-int8"]
 PALETTE = DatasetInfo.named("camvid").palette
 
 

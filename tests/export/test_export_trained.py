@@ -79,7 +79,8 @@ def test_embedded_preprocess_and_argmax_uint8(trained_ckpt, reference, val_image
     path = run_export(trained_ckpt, work, opts).final
     meta = metadata_dict(path)
     assert meta["embedded_preprocess"] and meta["io"]["input"]["dtype"] == "uint8"
-    assert meta["io"]["output"] == {"name": "labels", "dtype": "uint8", "shape": [1, 180, 240], "kind": "labels"}
+    assert meta["io"]["output"] == {"name": "labels", "dtype": "uint8", "shape": [1, 180, 240], "kind": "labels",
+                                  "tail": "argmax"}
     out = np.concatenate(run_onnx(path, [pre.resize(img)[None] for img in val_images]))
     assert out.dtype == np.uint8 and out.shape == labels.shape
     assert (out == labels).mean() >= 0.9999

@@ -1,6 +1,8 @@
 """`fleet tune`: each target tunes for itself; one row per target with its pick or why it has none."""
 
+import json
 import os
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -40,7 +42,8 @@ def test_fleet_tune_on_a_local_ray(tmp_path_factory):
     if not TRAINED.exists() or ray.is_initialized():
         pytest.skip("../shared is absent or a Ray session is open")
     from edgeseg.fleet.targets import LABEL, label_value, list_targets
-    from edgeseg.tune.fleet import tune_fleet
+    from edgeseg.tune.fleet import check_on, tune_fleet
+    from edgeseg.tune.measure import Protocol
     from edgeseg.tune.search import calibration, open_val
 
     folder = tmp_path_factory.mktemp("fleet-tune")
@@ -53,12 +56,23 @@ def test_fleet_tune_on_a_local_ray(tmp_path_factory):
              log_to_driver=False, configure_logging=False)
     try:
         targets = list_targets(ray)
-        options = {"max_miou_drop": 0.3, "input_size": tuned.SIZE, "dataset": "camvid", "variant": None, "threads": 1,
-                   "val_limit": None, "protocol": {"rounds": 1, "iters": 1, "warmup": 0}, "tails": ["logits"],
-                   "min_fps": None, "max_class_drop": None}
-        rows = {r["profile"]: r for r in tune_fleet(TRAINED, ds, calib, targets, options, ray, 1800)}
+        options = replace(opts, threads=1, protocol=Protocol(rounds=1, iters=1, warmup=0), tails=("logits",))
+        recorded = json.loads(json.dumps(tune_fleet(TRAINED, ds, calib, targets, options, ray, 1800)))  # as --json
+        rows = {r["profile"]: r for r in recorded}
+        said = []
+        verdicts = check_on(recorded, targets, ray, 5.0, 600, said.append)  # the fleet gate, on the same targets
+        lost = check_on(recorded, [t for t in targets if t.profile != "cpu"], ray, 5.0, 600)
     finally:
         ray.shutdown()
         os.environ.pop("XDG_CACHE_HOME", None)
     assert rows["cpu"]["status"] == "ok" and rows["cpu"]["pick"] and rows["cpu"]["median_ms"] > 0
     assert rows["jetson-orin"]["status"].startswith("failed") and "jetson-orin" in rows["jetson-orin"]["status"]
+    by = {v["target"]: v for v in verdicts}
+    cpu = by[rows["cpu"]["target"]]
+    assert cpu["ok"] and "still the pick" in cpu["reason"], cpu  # re-measured there, with its own record
+    assert cpu["rows"][0]["name"] == rows["cpu"]["pick"] and cpu["rows"][0]["miou"] == rows["cpu"]["miou"]
+    orin = by[rows["jetson-orin"]["target"]]
+    assert orin["ok"] and orin["reason"].startswith("not checked: no pick recorded")
+    assert any("checking: " + rows["cpu"]["target"] in line for line in said)
+    gone = {v["target"]: v for v in lost}[rows["cpu"]["target"]]
+    assert not gone["ok"] and gone["reason"] == "not in the fleet now"

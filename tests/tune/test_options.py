@@ -8,8 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from edgeseg.errors import EdgesegError
-from edgeseg.tune import TuneOptions
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.tune import TuneOptions, tune_options
+from edgeseg.tune.measure import Protocol
+from edgeseg.tune.tails import TAILS
 from edgeseg.tune.search import open_val
 from paths import REPO
 
@@ -25,10 +27,46 @@ DEMO = REPO / "edgeseg" / "assets" / "camvid-demo"
     ({"min_fps": 0.0}, "--min-fps must be a finite number > 0"),
     ({"variant": "bogus"}, "--variant 'bogus': unknown"),
     ({"tails": ("argmax", "bogus")}, "--tails must be"),
+    ({"tails": ()}, "--tails must be"),
+    ({"threads": 0}, "--threads must be at least 1"),
+    ({"thread_counts": (2, 0)}, "--thread-counts must be whole numbers >= 1"),
+    ({"input_sizes": ((180, 0),)}, "--input-sizes must be HxW sizes"),
+    ({"protocol": Protocol(rounds=0)}, "--rounds must be at least 1"),
+    ({"val": None}, "tune needs --val"),
 ])
 def test_bad_options_are_refused(kw, words):
-    with pytest.raises(EdgesegError, match=words):
-        TuneOptions(val="v", **kw)
+    """check() refuses with the field path; str() renders it as the field's own flag (the CLI may
+    render it as another, its parameter's)."""
+    options = TuneOptions(**{"val": "v", **kw})
+    with pytest.raises(OptionError, match=words):
+        options.check()
+
+
+def test_an_error_names_the_field_path():
+    with pytest.raises(OptionError) as caught:
+        TuneOptions(val="v", protocol=Protocol(iters=0)).check()
+    assert caught.value.fields == ["protocol.iters"]
+
+
+def test_flat_options_take_the_librarys_defaults_for_none():
+    """The CLI passes every flag by name, None when not given: the default lives here only."""
+    o = tune_options(val="v", tails=None, max_miou_drop=None, rounds=3, iters=None, thread_counts=(2, 2))
+    assert o.tails == TAILS and o.max_miou_drop == TuneOptions.max_miou_drop
+    assert o.protocol == Protocol(rounds=3) and o.thread_counts == (2,)
+    with pytest.raises(TypeError, match="unknown fields bogus"):
+        tune_options(val="v", bogus=1)
+
+
+def test_no_tune_module_spells_a_flag():
+    """Messages name field paths; only the CLI renders them as flags (issue 29)."""
+    import ast
+
+    found = []
+    for path in (REPO / "edgeseg" / "tune").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("--"):
+                found.append(f"{path.name}:{node.lineno} {node.value[:30]!r}")
+    assert not found, found
 
 
 @pytest.mark.parametrize("budget", [math.nan, math.inf])

@@ -1,6 +1,7 @@
 """`tune` end to end on the trained checkpoint at 180x240 (one shared run, tests/tuned.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -107,56 +108,48 @@ def test_tails_on_candidates_in_the_running(tuned_run):
         assert r["pipeline_ms"] >= r["median_ms"] > 0
 
 
-def test_rerun_reuses_accuracy_and_times_every_candidate_again(tuned_run, monkeypatch):
-    """Latencies compare only within one interleaved run: a re-run re-times all, re-scores none."""
-    from dataclasses import replace
-
-    from edgeseg.tune import measure, tune
-
-    result, opts, out = tuned_run
-
-    def no_scoring(*a, **k):
-        raise AssertionError("a re-run scored again")
-
-    monkeypatch.setattr(measure, "accuracy", no_scoring)
-    again = tuned.refresh(tune(TRAINED, out, replace(opts, tails=("logits",))))  # lean: the base candidates
-    measured = [r for r in again.report["candidates"] if r.get("miou") is not None]
-    assert measured and all(r["cached"] for r in measured)
-    assert all(r["load"]["before"] and r["pipeline_ms"] >= r["median_ms"] > 0 for r in measured)
-    before = {r["name"]: r["miou"] for r in result.report["candidates"] if r.get("miou") is not None}
-    assert {r["name"]: r["miou"] for r in measured}.items() <= before.items()
-    assert len(list(out.glob("*.tuned.xml")) + list(out.glob("*.tuned.onnx"))) == 1  # one pick, the new one
-
-
-def test_other_threads_measure_again(tuned_run):
-    from edgeseg.tune.candidates import Candidate
-    from edgeseg.tune.measure import key, machine
-
-    result, _, _ = tuned_run
-    row = result.report["candidates"][0]
-    cand = Candidate(row["name"], row["graph"], row["backend"], row["precision"], row["order"])
-    keys = {key(row["sha256"], cand, machine(t), "val", tuned.SIZE) for t in (1, 2)}
-    assert len(keys) == 2
-
-
-def test_input_sizes_scored_at_label_resolution(tuned_run):
-    """A smaller input is built only for candidates in the running, and its mIoU is the one of its
-    class maps at the labels' size (logits resized bilinearly, as eval does), recomputed here."""
-    from dataclasses import replace
-
+def test_a_cli_rerun_scores_only_what_is_new_and_prints_the_pick_last(tuned_run, monkeypatch, capsys):
+    """One re-run through the command line, lean (logits only) with one smaller --input-sizes size:
+    - latencies compare only within one interleaved run: it re-times every candidate, and re-scores
+      none of those scored before (accuracy reused by key); only the new size's candidates are scored;
+    - the last stdout line is the pick, the only `*.tuned.*` left in the folder (re-timed: it may differ);
+    - a smaller input is built only for candidates in the running, and its mIoU is the one of its
+      class maps at the labels' size (logits resized bilinearly, as eval does), recomputed here."""
     from edgeseg.bench.accuracy import predict_labels
+    from edgeseg.cli.main import main
     from edgeseg.data.metrics import ConfusionMatrix
     from edgeseg.runtime import open_runner
-    from edgeseg.tune import tune
+    from edgeseg.tune import measure
     from edgeseg.tune.search import open_val
 
-    _, opts, out = tuned_run
+    result, opts, out = tuned_run
+    scored, real = [], measure.accuracy
+
+    def counted(runners, ds):
+        scored.extend(str(r.path) for r in runners[1:])  # the first is the FP32 reference
+        return real(runners, ds)
+
+    monkeypatch.setattr(measure, "accuracy", counted)
     small = (144, 192)
-    result = tuned.refresh(tune(TRAINED, out, replace(opts, tails=("logits",), input_sizes=(tuned.SIZE, small))))
-    rows = {r["name"]: r for r in result.report["candidates"]}
+    split = opts.val.partition(":")[2]
+    capsys.readouterr()
+    assert main(["tune", str(TRAINED), "--val", f"{CAMVID}:{split}", "--calib", opts.calib, "--input-size", "180x240",
+                 "--threads", "2", "--rounds", "2", "--iters", "2", "--tails", "logits",
+                 "--input-sizes", f"180x240,{small[0]}x{small[1]}", "-o", str(out)]) == 0
+    pick = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    again = tuned.refresh_from_record(out)
+    assert pick.is_file() and pick == again.path
+    assert [x for x in out.glob("*.tuned.*") if x.suffix in (".onnx", ".xml")] == [pick]
+    rows = {r["name"]: r for r in again.report["candidates"]}
+    base = [r for r in rows.values() if r.get("miou") is not None and not r.get("size")]
     sized = [r for r in rows.values() if r.get("size") == list(small)]
-    assert sized and all(rows[r["name"].rsplit(" @", 1)[0]]["miou_drop"] <= opts.max_miou_drop
-                         or r["precision"] == "fp32" for r in sized)
+    assert base and all(r["cached"] for r in base) and sized and not any(r["cached"] for r in sized)
+    assert sorted(scored) == sorted(r["path"] for r in sized)  # nothing scored before is scored again
+    assert all(r["load"]["before"] and r["pipeline_ms"] >= r["median_ms"] > 0 for r in base + sized)
+    before = {r["name"]: r["miou"] for r in result.report["candidates"] if r.get("miou") is not None}
+    assert {r["name"]: r["miou"] for r in base}.items() <= before.items()
+    assert all(rows[r["name"].rsplit(" @", 1)[0]]["miou_drop"] <= opts.max_miou_drop
+               or r["precision"] == "fp32" for r in sized)
     row = next(r for r in sized if r["backend"] == "onnxruntime" and r["precision"] == "fp32")
     assert metadata_dict(row["path"])["preprocess"]["input_size"] == list(small)
     ds = open_val(opts)
@@ -168,4 +161,14 @@ def test_input_sizes_scored_at_label_resolution(tuned_run):
             assert labels.shape == label.shape  # the labels' resolution, not the model's
             cm.update(label, labels)
     assert cm.miou() == pytest.approx(row["miou"], abs=1e-3)
-    assert row["pipeline_ms"] >= row["median_ms"] > 0
+
+
+def test_other_threads_measure_again(tuned_run):
+    from edgeseg.tune.candidates import Candidate
+    from edgeseg.tune.measure import key, machine
+
+    result, _, _ = tuned_run
+    row = result.report["candidates"][0]
+    cand = Candidate(row["name"], row["graph"], row["backend"], row["precision"], row["order"])
+    keys = {key(row["sha256"], cand, machine(t), "val", tuned.SIZE) for t in (1, 2)}
+    assert len(keys) == 2
