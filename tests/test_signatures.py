@@ -141,15 +141,31 @@ def test_an_option_error_names_the_commands_flag():
     assert flags["verify_sizes"] == "--verify-size" and flags["mean_bgr"] == "--mean"
 
 
+# Packages whose messages still spell flags, cleaned on their branches (issue 29): the lead removes this at merge.
+NOT_YET = ("tune", "runtime", "video")
+
+
+def _flag_strings(tree):
+    """Strings starting like a flag (--x), except in a list or tuple literal: that is another program's
+    command line (nvidia-smi, tegrastats, `ray start`), written as its argv, never a message."""
+    argv = {id(n) for node in ast.walk(tree) if isinstance(node, (ast.List, ast.Tuple)) for e in node.elts
+            for n in ast.walk(e)}
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value[:2] == "--" and node.value[2:3].isalpha() and id(node) not in argv]
+
+
 def test_no_library_module_spells_an_options_flag():
-    """Option checks name fields, never flags: export/, quant/ and the engine builder hold no string
-    starting with -- (edgeseg/errors.py renders field paths; other packages' messages still spell
-    flags: issue 29, to move package by package)."""
-    checked = [str(p.relative_to(ROOT)) for p in [*(ROOT / "export").glob("*.py"), *(ROOT / "quant").glob("*.py")]]
-    checked += ["engine/builder.py"]
+    """Option checks name fields, never flags: no module outside cli/ holds a string starting with --
+    (edgeseg/errors.py renders field paths as flags; each command renders them as its own)."""
     found = []
-    for rel in checked:
-        for node in ast.walk(ast.parse((ROOT / rel).read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("--"):
-                found.append(f"{rel}:{node.lineno} {node.value[:30]!r}")
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in ("cli", *NOT_YET):
+            continue
+        found += [f"{rel}:{n.lineno} {n.value[:30]!r}" for n in _flag_strings(ast.parse(path.read_text()))]
     assert not found, found
+
+
+def test_the_flag_rule_sees_messages_and_spares_argv():
+    tree = ast.parse('raise E(f"--iters must be {n}")\nargv = ["ray", "start", "--head", f"--port={p}"]\n')
+    assert [n.value for n in _flag_strings(tree)] == ["--iters must be "]

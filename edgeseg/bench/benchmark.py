@@ -15,6 +15,7 @@ from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.errors import EdgesegError
+from edgeseg.errors import field as f
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
 from edgeseg.platform.devices import backends_for, check_profile, load_profile
@@ -46,9 +47,9 @@ def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
 
 
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
-    """(H, W) to time at and where it came from: --input-size, else the model's own, else the profile's."""
+    """(H, W) to time at and where it came from: the input size asked for, else the model's own, else the profile's."""
     if settings.input_size:
-        return tuple(settings.input_size), "--input-size"
+        return tuple(settings.input_size), f("input_size")
     pre = runner.metadata.get("preprocess", {})
     if pre.get("input_size"):
         return tuple(pre["input_size"]), "the input size in its metadata"
@@ -65,8 +66,8 @@ def _check_fp8(runner, profile) -> None:
     """An FP8 model timed on a profile without FP8 would time an emulation, not FP8: refuse the row."""
     if runner.metadata.get("precision") == "fp8" and "fp8" not in profile.precisions:
         raise EdgesegError(f"{Path(runner.path).name} is FP8 and the {profile.name} profile has no FP8 path (it runs "
-                           f"{', '.join(profile.precisions)}): its time would be an emulation's; bench it with "
-                           "--device dgx-spark, or cuda on an FP8 GPU (compute capability 8.9+)")
+                           f"{', '.join(profile.precisions)}): its time would be an emulation's; bench it on the "
+                           "dgx-spark profile, or cuda on an FP8 GPU (compute capability 8.9+)")
 
 
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
@@ -157,7 +158,7 @@ def open_bench_dataset(ds_args, runner=None):
 
 
 def check_dataset(ds_args) -> None:
-    """A wrong --data is refused before minutes of timing (a folder dataset is checked with its model)."""
+    """A wrong dataset is refused before minutes of timing (a folder dataset is checked with its model)."""
     if ds_args[0] and ds_args[1] != "folder":
         open_bench_dataset(ds_args)
 

@@ -11,7 +11,7 @@ from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.data.images import read_image
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError, field
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import default_backend
@@ -41,10 +41,12 @@ class EvalRequest:
 
 def check_request(req: EvalRequest) -> None:
     """Refused before any model is loaded."""
-    if req.resize not in RESIZE_MODES or req.batch < 1:
-        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if req.resize not in RESIZE_MODES:
+        raise OptionError(f"{field('resize')} must be one of {', '.join(RESIZE_MODES)}, got {req.resize!r}")
+    if req.batch < 1:
+        raise OptionError(f"{field('batch')} must be at least 1, got {req.batch}")
     if req.limit is not None and req.limit < 1:
-        raise EdgesegError(f"--limit must be at least 1, got {req.limit}")
+        raise OptionError(f"{field('limit')} must be at least 1, got {req.limit}")
 
 
 def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=None) -> dict:
@@ -59,7 +61,8 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
             r.activate()
         if info is None:
             if not runners[0].metadata.get("dataset"):
-                raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
+                raise OptionError(f"{artifacts[0]}: no dataset in its metadata; name one with {field('dataset')} "
+                                  "camvid|cityscapes")
             info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
         ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
@@ -100,8 +103,8 @@ def check_sizes(artifacts, sizes: list, mixed: bool) -> list:
     if len(set(sizes)) > 1:
         each = ", ".join(f"{Path(a).name}: {size_text(s)}" for a, s in zip(artifacts, sizes))
         if not mixed:
-            raise EdgesegError(f"the artifacts run at different input sizes ({each}), so a drop would come from the "
-                               "size alone; give --input-size HxW (checkpoints run at it) to match them, or "
-                               "--mixed-sizes to compare anyway")
+            raise OptionError(f"the artifacts run at different input sizes ({each}), so a drop would come from the "
+                              f"size alone; give {field('input_size')} HxW (checkpoints run at it) to match them, or "
+                              f"{field('mixed_sizes')} to compare anyway")
         log.warning("comparing artifacts at different input sizes (%s): part of each drop is the size", each)
     return sizes

@@ -18,7 +18,7 @@ from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.data.images import IMAGE_SUFFIXES, file_bytes, list_images
 from edgeseg.data.listfile import encode_lines, read_lines
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 MAGIC = "# edgeseg calibration set v1"
 ADVISED = 500  # NVIDIA's advice
@@ -118,10 +118,10 @@ def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
     elif src.is_file():
         paths = _read_list(src, Path(data_root) if data_root else src.parent)
     else:
-        raise EdgesegError(f"--calib {source}: no such file or folder")
+        raise OptionError(f"{field('calib')} {source}: no such file or folder")
     used = paths[:limit] if limit else paths
     expected = _header_hash(src) if src.is_file() else None
-    # The manifest's hash covers every image it lists: with --calib-limit the whole set is still
+    # The manifest's hash covers every image it lists: with a limit the whole set is still
     # read once and checked, so a changed image is caught whichever subset is used.
     digest, whole = content_hashes(paths if expected else used, len(used))
     if expected and expected != whole:
@@ -142,8 +142,8 @@ def _read_list(path: Path, root: Path) -> list[Path]:
         p = root / parts[0]
         (paths if p.exists() else missing).append(p)
     if missing:
-        raise EdgesegError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
-                           "pass --calib-data ROOT if the paths are relative to a dataset root")
+        raise OptionError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
+                          f"pass {field('calib_data')} ROOT if the paths are relative to a dataset root")
     if not paths:
         raise EdgesegError(f"{path}: lists no images")
     return paths

@@ -15,7 +15,7 @@ import numpy as np
 from edgeseg.data.contract import DatasetInfo, _table
 from edgeseg.data.images import list_images, read_image, read_label
 from edgeseg.data.listfile import read_lines
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 KINDS = ("camvid", "cityscapes", "folder")
 
@@ -163,14 +163,15 @@ def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | No
     """
     root = Path(root)
     if limit is not None and limit < 1:
-        raise EdgesegError(f"--limit must be at least 1, got {limit}")
+        raise OptionError(f"{field('limit')} must be at least 1, got {limit}")
     if not root.is_dir():
         raise EdgesegError(f"dataset root {root} does not exist or is not a folder")
     if kind not in KINDS:
         raise EdgesegError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
     info = info or (DatasetInfo.named(kind) if kind != "folder" else None)
     if info is None:
-        raise EdgesegError("a folder dataset needs its classes: take them from the artifact (or use --dataset camvid|cityscapes)")
+        raise OptionError("a folder dataset needs its classes: take them from the artifact (or use "
+                          f"{field('dataset')} camvid|cityscapes)")
     lut = None
     list_file = Path(split) if Path(split).is_file() else root / split
     if split.endswith(".txt") or list_file.is_file():

@@ -184,7 +184,7 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     state.reraise()  # Ctrl-C during the build: the builder stopped early, the interrupt goes on
     if plan is None:
         why = logger.errors()
-        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"
+        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the fp16 export"
                 if "FP32 GEMM is not supported" in why else "")
         raise EdgesegError(f"{who} could not build an engine from {onnx_name}: {why}{hint}")
     return bytes(plan), seconds

@@ -9,7 +9,7 @@ from pathlib import Path
 from edgeseg.artifacts import read_artifact
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.export.options import PRECISIONS, QUANTIZED, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
@@ -31,7 +31,7 @@ class FleetData:
 def choose_precisions(text: str, inputs: list[str], quant: QuantOptions, timeout: float) -> tuple[str, ...]:
     """The precisions to export, checked with the inputs and the timeout before any cluster is contacted."""
     if timeout <= 0:
-        raise EdgesegError(f"--timeout must be positive, got {timeout}")
+        raise OptionError(f"{field('timeout')} must be positive, got {timeout}")
     for item in inputs:
         if not Path(item).is_file():
             raise EdgesegError(f"{item}: no such file")
@@ -41,11 +41,11 @@ def choose_precisions(text: str, inputs: list[str], quant: QuantOptions, timeout
     chosen = [p.strip() for p in text.split(",") if p.strip()]
     bad = [p for p in chosen if p not in PRECISIONS]
     if bad or not chosen:
-        raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
+        raise OptionError(f"{field('precisions')} takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
     quantized = [p for p in chosen if p in QUANTIZED]
     if quantized and not quant.calib and any(not i.lower().endswith(".onnx") for i in inputs):
-        raise EdgesegError(f"--precisions {quantized[0]} exports with calibration: give --calib (a manifest from "
-                           "`edgeseg calib make`)")
+        raise OptionError(f"{field('precisions')} {quantized[0]} exports with calibration: give {field('quant.calib')} "
+                          "(a manifest from `edgeseg calib make`)")
     return tuple(chosen)
 
 

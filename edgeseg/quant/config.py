@@ -117,10 +117,11 @@ def artifact_tag(config) -> str:
 
 
 def budget_missed(config, report: dict) -> str | None:
-    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly."""
+    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly. Logged
+    as a warning too, so it names options in words (a log line is not rendered as a command's flags)."""
     drop = report.get("drop_after")
     if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
         return None
     return (f"{config.dtype.upper()} drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
-            f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
-            f"raise the limit, or calibrate with more images or another --calib-method")
+            f"{len(report.get('kept_float', []))} layers in float (fallback limit {config.fallback_limit}); "
+            "raise the limit, or calibrate with more images or another calibration method")

@@ -108,7 +108,7 @@ def test_ray_local_workers_capped_at_the_cpus(tmp_path):
     p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "4",
             "--ray", "local", "--workers", "64", timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert f"--workers 64 x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
+    assert f"64 workers x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
 
 
 @pytest.mark.parametrize("where", ["folder", "unwritable"])
