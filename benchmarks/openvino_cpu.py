@@ -142,7 +142,7 @@ def eval_wall(models, size: str, threads: int) -> dict:
     for label, graph, extra in (("onnxruntime fp32", "fp32", []), ("openvino int8 cpu", "int8 cpu", ["--backend", "openvino"]),
                                 ("openvino int8 tensorrt", "int8 tensorrt", ["--backend", "openvino"])):
         t = time.perf_counter()
-        cli("eval", models[(size, graph)], "--data", str(DATA), "--threads", str(threads), *extra)
+        cli("eval", models[(size, graph)], "--val", str(DATA), "--threads", str(threads), *extra)
         out[label] = round(time.perf_counter() - t, 2)
     return out
 

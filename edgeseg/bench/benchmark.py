@@ -13,7 +13,7 @@ from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
 from edgeseg.bench.speed import input_batch, time_runner
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import EdgesegError
 from edgeseg.errors import field as f
 from edgeseg.memory import check_fits
@@ -151,10 +151,12 @@ def profile_settings(device: str, input_size, batch: int, warmup: int, iters, du
 
 
 def open_bench_dataset(ds_args, runner=None):
-    """`ds_args` = (root, kind, split, limit); a folder dataset takes its classes from `runner`'s metadata."""
-    data, kind, split, limit = ds_args
+    """`ds_args` = (val, kind, limit), val as `val_split` reads it; a folder dataset takes its classes from
+    `runner`'s metadata."""
+    val, kind, limit = ds_args
     info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
-    return open_dataset(data, kind, split, limit, info)
+    root, split = val_split(val)
+    return open_dataset(root, kind, split, limit, info)
 
 
 def check_dataset(ds_args) -> None:

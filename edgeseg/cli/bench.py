@@ -7,13 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, Data, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
-                                Split, Threads, Variant, Warmup, Wide, parse_size, progress, show_results)
+from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut, OldData,
+                                OldSplit, Threads, Val, Variant, Warmup, Wide, names_fields, parse_size, progress,
+                                scored_val, show_results)
 from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
 log = logging.getLogger(__name__)
 
 
+@names_fields  # the library's field paths named as this command's flags
 def bench_cmd(
     artifacts: Annotated[list[str], typer.Argument(help="checkpoints, ONNX models, engines; the first is the accuracy "
                                                         "reference")],
@@ -34,9 +36,10 @@ def bench_cmd(
     iters: Iters = None,
     duration: Duration = None,
     threads: Threads = None,
-    data: Data = None,
+    val: Val = None,
+    data: OldData = None,
+    split: OldSplit = None,
     dataset: DatasetKind = "camvid",
-    split: Split = "val",
     limit: Limit = None,
     max_memory_gb: MaxMemory = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="write results JSON (for `edgeseg compare`)",
@@ -65,15 +68,15 @@ def bench_cmd(
     check_out_file(md_out, "--md")
     settings = profile_settings(device, parse_size(input_size), batch, warmup, iters, duration, threads, provider,
                                 backend, {"variant": variant, "cuda_graph": cuda_graph})
-    ds_args = (data, dataset, split, limit)
-    check_dataset(ds_args)  # a wrong --data stops here, before minutes of timing
+    ds_args = (scored_val(val, data, split), dataset, limit)
+    check_dataset(ds_args)  # a wrong --val stops here, before minutes of timing
     if cpp is not None:
         check_cpp(cpp, artifacts, source)
     if source:
         check_source(source)
     result = run_bench(artifacts, settings, progress)
     run_options = {"provider": settings.provider, "threads": threads, **settings.runner_options}
-    if data:
+    if ds_args[0]:
         add_accuracy(result, ds_args, run_options, progress)
     if source:
         add_end_to_end(result, source, run_options)

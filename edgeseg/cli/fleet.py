@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind,
-                                Duration, InputSize, Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console,
-                                Names, deprecated_alias, parse_names, show_results, write_reports)
+from edgeseg.cli.common import (CLUSTER, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind, Duration,
+                                InputSize, Iters, Limit, MdOut, OldData, OldSplit, Threads, Val, Variant, Warmup, console,
+                                Names, deprecated_alias, names_fields, parse_names, scored_val, show_results,
+                                write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -110,12 +111,15 @@ def ls_cmd(
 
 
 @app.command("bench")
+@names_fields  # the library's field paths named as this command's flags
 def bench_cmd(
     inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
-    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: profile "
-                                                     "names, target names or "
-                                                   "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
+    targets: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: "
+                                                     "profile names, target names or hosts (default: every target)",
+                                                     rich_help_panel=CLUSTER)] = None,
+    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, hidden=True,
+                                                     help="deprecated: --targets")] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
                                            rich_help_panel=CLUSTER)] = 1800.0,
     precisions: Annotated[str, typer.Option(help="checkpoints: precisions to export; each target runs those its "
@@ -130,10 +134,10 @@ def bench_cmd(
     iters: Iters = None,
     duration: Duration = None,
     threads: Threads = None,
-    data: Annotated[Optional[str], typer.Option(help="dataset root here: its images travel to each target for mIoU",
-                                                rich_help_panel=DATA)] = None,
+    val: Val = None,
+    data: OldData = None,
+    split: OldSplit = None,
     dataset: DatasetKind = "camvid",
-    split: Split = "val",
     limit: Limit = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="also write every target's results (readable "
                                                     "by `edgeseg compare`)", rich_help_panel=OUTPUT)] = None,
@@ -159,10 +163,11 @@ def bench_cmd(
     settings = FleetBenchSettings(precisions=chosen, input_size=size, batch=batch, warmup=warmup, iters=iters,
                                   duration=duration, threads=threads, timeout=timeout)
     err = console(stderr=True)
-    result, targets = run_fleet_bench(inputs, ray, list(devices) if devices else None, settings, export,
-                                      FleetData(root=data, dataset=dataset, split=split, limit=limit), work_dir,
-                                      lambda line: err.print(line, markup=False))
-    show_results(result, f"edgeseg fleet bench: {len(targets)} targets", json_out, md_out, plot, notes=())
+    named = deprecated_alias(targets, devices, "--devices", "--targets")
+    result, reached = run_fleet_bench(inputs, ray, list(named) if named else None, settings, export,
+                                      FleetData(val=scored_val(val, data, split), dataset=dataset, limit=limit),
+                                      work_dir, lambda line: err.print(line, markup=False))
+    show_results(result, f"edgeseg fleet bench: {len(reached)} targets", json_out, md_out, plot, notes=())
     check_fleet(result)
 
 

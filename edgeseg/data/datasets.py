@@ -152,6 +152,15 @@ def split_root(text: str) -> tuple[str, str | None]:
     return (root, split or None) if sep and root else (text, None)
 
 
+def val_split(val: str) -> tuple[Path, str]:
+    """A scored dataset as given (`--val ROOT[:SPLIT]` or a list file) -> (root, split) for
+    `open_dataset`: a list file is its own split, its folder the root; a root alone means its `val`."""
+    root, split = split_root(val)
+    if Path(root).is_file():
+        return Path(root).parent, root
+    return Path(root), split or "val"
+
+
 def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | None = None,
                  info: DatasetInfo | None = None) -> SegDataset:
     """The samples of one split, checked for pairing; `limit` keeps the first N.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edgeseg.artifacts import read_artifact
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.export.options import PRECISIONS, QUANTIZED, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
@@ -20,11 +20,10 @@ from edgeseg.fleet.targets import advertise, list_targets, select
 
 @dataclass(frozen=True, kw_only=True)
 class FleetData:
-    """Images to evaluate on: a dataset root here, its images sent to each target."""
+    """Images to evaluate on: a dataset here (`val`: ROOT[:SPLIT] or a list file), its images sent to each target."""
 
-    root: str | None = None
+    val: str | None = None
     dataset: str = "camvid"
-    split: str = "val"
     limit: int | None = None
 
 
@@ -67,10 +66,11 @@ def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, 
 
 
 def _data(data: FleetData, first: str) -> dict | None:
-    if not data.root:
+    if not data.val:
         return None
     info = DatasetInfo.from_dict(read_artifact(first).dataset) if data.dataset == "folder" else None
-    ds = open_dataset(data.root, data.dataset, data.split, data.limit, info)
+    root, split = val_split(data.val)
+    ds = open_dataset(root, data.dataset, split, data.limit, info)
     return {"packed": pack_samples(ds.samples), "info": ds.info, "split": ds.split, "lut": ds.lut}
 
 

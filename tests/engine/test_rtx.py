@@ -32,8 +32,9 @@ def test_compute_capabilities(text, expected):
 
 @pytest.mark.parametrize("text", ["9.0", "8.7", "sm_100", ","])
 def test_compute_capabilities_outside_rtx_are_refused(text):
-    with pytest.raises(EdgesegError, match="--compute-capability"):
+    with pytest.raises(EdgesegError, match="TensorRT-RTX builds for|needs at least one value") as caught:
         rtx.parse_compute_capabilities(text)
+    assert caught.value.fields == ["engine.compute_capabilities"]  # each command names its own flag for it
 
 
 def test_rtx_target_round_trip_and_text():

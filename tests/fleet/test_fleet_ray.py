@@ -22,7 +22,7 @@ from tiny import tiny_onnx
 pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
 
 DEMO = Path(edgeseg.__file__).parent / "assets" / "camvid-demo"
-DATA = ["--data", str(DEMO), "--split", "camvid_val_list.txt"]
+DATA = ["--val", f"{DEMO}:camvid_val_list.txt"]
 QUICK = ["--iters", "3", "--warmup", "1", "--threads", "1", "--input-size", "36x48"]
 
 

@@ -90,7 +90,7 @@ def test_eval_input_size_respects_the_memory_limit(tmp_path):
 
     ckpt = tmp_path / "junk.pth"
     ckpt.write_bytes(b"\x00not a checkpoint" * 10)
-    p = cli("eval", ckpt, "--data", DEMO, "--split", "camvid_val_list.txt", "--input-size", "8000x8000",
+    p = cli("eval", ckpt, "--val", f"{DEMO}:camvid_val_list.txt", "--input-size", "8000x8000",
             "--max-memory-gb", "1")
     refused(p, "inference at 8000x8000 needs about", "--max-memory-gb limit (1.0 GB)")
 
@@ -105,7 +105,7 @@ def test_ray_local_workers_capped_at_the_cpus(tmp_path):
 
     if logical_cpus() >= 64:
         pytest.skip("this machine has 64 CPUs or more")
-    p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "4",
+    p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--val", f"{DEMO}:camvid_val_list.txt", "--limit", "4",
             "--ray", "local", "--workers", "64", timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
     assert f"64 workers x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
