@@ -5,6 +5,8 @@ into those objects and calls the library (at most 30 lines)."""
 import ast
 from pathlib import Path
 
+import pytest
+
 import edgeseg
 
 ROOT = Path(edgeseg.__file__).parent
@@ -64,7 +66,7 @@ def _option_classes() -> set[str]:
 
 
 OPTION_TYPES = {"ContractOptions", "OnnxOptions", "VerifyOptions", "QuantOptions", "ExportOptions", "BuildSettings",
-                "QuantConfig", "TuneOptions", "FleetBenchSettings", "FleetData", "BenchSettings", "EvalRequest",
+                "QuantConfig", "TuneOptions", "FleetBenchSettings", "ScoredData", "BenchSettings", "EvalRequest",
                 "RunOptions", "Protocol"}
 
 
@@ -127,6 +129,38 @@ def test_build_option_defaults_are_the_librarys():
     named = {f.name for f in fields(BuildSettings)}
     assert named <= set(defaults), named - set(defaults)
     assert all(defaults[n] is None for n in named)
+
+
+def _library_defaults(*classes) -> dict:
+    from dataclasses import MISSING, fields
+
+    return {f.name: f.default for cls in classes for f in fields(cls) if f.default is not MISSING}
+
+
+def _commands_and_their_options():
+    """(command, the dataclasses it builds by name): bench, eval, fleet bench."""
+    from edgeseg.bench.benchmark import BenchSettings, ScoredData
+    from edgeseg.bench.eval_run import EvalRequest
+    from edgeseg.cli.bench import bench_cmd
+    from edgeseg.cli.eval import eval_cmd
+    from edgeseg.cli.fleet import bench_cmd as fleet_bench_cmd
+    from edgeseg.fleet.bench import FleetBenchSettings
+
+    return [(bench_cmd, (BenchSettings, ScoredData)), (eval_cmd, (EvalRequest,)),
+            (fleet_bench_cmd, (FleetBenchSettings, ScoredData))]
+
+
+@pytest.mark.parametrize("index", range(3), ids=["bench", "eval", "fleet-bench"])
+def test_every_bench_and_eval_option_default_is_the_librarys(index):
+    """As for export: a parameter named as a field of what the command builds has the default None (or a
+    switch's own library value); the default is written once, in the dataclass."""
+    command, classes = _commands_and_their_options()[index]
+    defaults, library = _command_defaults(command), _library_defaults(*classes)
+    named = set(defaults) & set(library)
+    assert len(named) >= 5, named  # the walk found the options
+    restated = {n: defaults[n] for n in named if defaults[n] is not None
+                and not (isinstance(defaults[n], bool) and defaults[n] == library[n])}
+    assert not restated, restated
 
 
 def test_an_option_error_names_the_commands_flag():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edgeseg.artifacts import versions
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
-from edgeseg.bench.speed import input_batch, time_runner
+from edgeseg.bench.speed import DEFAULT_ITERS, input_batch, time_runner
 from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import EdgesegError
@@ -32,12 +32,22 @@ class BenchSettings:
     input_size: tuple[int, int] | None = None
     batch: int = 1
     warmup: int = 10
-    iters: int | None = 100
+    iters: int | None = DEFAULT_ITERS  # None with a duration
     duration: float | None = None
     threads: int | None = None
-    provider: str = "cpu"
+    provider: str = "cpu"  # GPU profiles: cuda unless given (profile_settings)
     runner_options: dict = field(default_factory=dict)
     backend: str | None = None  # for ONNX models; None: the profile's fastest installed (devices.json)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoredData:
+    """The labelled dataset a bench scores (here, or on every fleet target): `val` is ROOT[:SPLIT] or a
+    list file (data.datasets.val_split); None: timing only."""
+
+    val: str | None = None
+    dataset: str = "camvid"  # camvid | cityscapes | folder (classes from the first artifact)
+    limit: int | None = None
 
 
 def resolve_backend(settings: BenchSettings, profile, path) -> str | None:
@@ -138,34 +148,33 @@ def attach_accuracy(result: dict, eval_report: dict) -> None:
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}
 
 
-def profile_settings(device: str, input_size, batch: int, warmup: int, iters, duration, threads, provider,
-                     backend, runner_options: dict) -> BenchSettings:
-    """Settings for device profile `device`: GPU profiles default to the CUDA provider and device."""
-    profile = load_profile(device)
-    provider = provider or ("cuda" if profile.gpu else "cpu")
-    options = {"input_size": input_size, **runner_options,
+def profile_settings(runner_options: dict, **given) -> BenchSettings:
+    """BenchSettings from the options given by name (the others: its defaults), for their device profile:
+    GPU profiles default to the CUDA provider and device; a duration replaces the iteration count."""
+    if given.get("duration") is not None:
+        given.setdefault("iters", None)
+    settings = BenchSettings(**given)
+    profile = load_profile(settings.device)
+    provider = settings.provider if "provider" in given else ("cuda" if profile.gpu else "cpu")
+    options = {"input_size": settings.input_size, **runner_options,
                "device": "cuda" if profile.gpu and provider != "cpu" else "cpu"}
-    return BenchSettings(device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters,
-                         duration=duration, threads=threads, provider=provider, runner_options=options,
-                         backend=backend)
+    return replace(settings, provider=provider, runner_options=options)
 
 
-def open_bench_dataset(ds_args, runner=None):
-    """`ds_args` = (val, kind, limit), val as `val_split` reads it; a folder dataset takes its classes from
-    `runner`'s metadata."""
-    val, kind, limit = ds_args
-    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
-    root, split = val_split(val)
-    return open_dataset(root, kind, split, limit, info)
+def open_bench_dataset(data: ScoredData, runner=None):
+    """The dataset `data` names; a folder dataset takes its classes from `runner`'s metadata."""
+    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if data.dataset == "folder" and runner else None
+    root, split = val_split(data.val)
+    return open_dataset(root, data.dataset, split, data.limit, info)
 
 
-def check_dataset(ds_args) -> None:
+def check_dataset(data: ScoredData) -> None:
     """A wrong dataset is refused before minutes of timing (a folder dataset is checked with its model)."""
-    if ds_args[0] and ds_args[1] != "folder":
-        open_bench_dataset(ds_args)
+    if data.val and data.dataset != "folder":
+        open_bench_dataset(data)
 
 
-def add_accuracy(result: dict, ds_args, options: dict, progress=silent) -> None:
+def add_accuracy(result: dict, data: ScoredData, options: dict, progress=silent) -> None:
     """mIoU and drop for the rows that ran; the first of them is the reference. Never fails the table."""
     paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
     backends = [r["backend"] for r in result["rows"] if r["status"] == "ok"]  # accuracy of what was timed
@@ -176,7 +185,7 @@ def add_accuracy(result: dict, ds_args, options: dict, progress=silent) -> None:
     try:
         for p, b in zip(paths, backends):
             runners.append(open_runner(p, b, **options).activate())
-        ds = open_bench_dataset(ds_args, runners[0])
+        ds = open_bench_dataset(data, runners[0])
         with progress(len(ds), "evaluating") as step:
             attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
         result["accuracy"]["reference"] = paths[0]

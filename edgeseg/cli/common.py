@@ -56,8 +56,8 @@ MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OU
 Wide = _opt(bool, "--wide", help="every column in the table, also those the same in every row (default: named "
             "once below it)", panel=OUTPUT)
 Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
-Batch = _opt(int, "--batch", help="batch size", panel=TIMING)
-Warmup = _opt(int, "--warmup", help="untimed iterations first", panel=TIMING)
+Batch = _opt(Optional[int], "--batch", help="batch size (default 1)", panel=TIMING)
+Warmup = _opt(Optional[int], "--warmup", help="untimed iterations first (default 10)", panel=TIMING)
 Iters = _opt(Optional[int], "--iters", help="timed iterations (default 100)", panel=TIMING)
 Duration = _opt(Optional[float], "--duration", help="time for S seconds instead of --iters", panel=TIMING)
 # The scored (labelled) dataset: --val in every command, as export and tune spell it; the calibration root is --calib-data.
@@ -67,7 +67,7 @@ Val = Annotated[Optional[str], typer.Option("--val", help="labelled dataset to s
 # Until this release eval, bench and fleet bench spelled it --data ROOT --split S: kept one release.
 OldData = Annotated[Optional[str], typer.Option("--data", hidden=True, help="deprecated: --val ROOT[:SPLIT]")]
 OldSplit = Annotated[Optional[str], typer.Option("--split", hidden=True, help="deprecated: --val ROOT:SPLIT")]
-DatasetKind = _opt(str, "--dataset", help="camvid | cityscapes | folder", panel=DATA)
+DatasetKind = _opt(Optional[str], "--dataset", help="camvid (default) | cityscapes | folder", panel=DATA)
 Limit = _opt(Optional[int], "--limit", help="evaluate at most N images", panel=DATA)
 
 

@@ -10,7 +10,7 @@ import typer
 
 from edgeseg.cli.common import (CLUSTER, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind, Duration,
                                 InputSize, Iters, Limit, MdOut, OldData, OldSplit, Threads, Val, Variant, Warmup, console,
-                                Names, deprecated_alias, names_fields, parse_names, scored_val, show_results,
+                                Names, deprecated_alias, given, names_fields, parse_names, scored_val, show_results,
                                 write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
@@ -120,24 +120,25 @@ def bench_cmd(
                                                      rich_help_panel=CLUSTER)] = None,
     devices: Annotated[Optional[Names], typer.Option(parser=parse_names, hidden=True,
                                                      help="deprecated: --targets")] = None,
-    timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
-                                           rich_help_panel=CLUSTER)] = 1800.0,
-    precisions: Annotated[str, typer.Option(help="checkpoints: precisions to export; each target runs those its "
-                                            "profile lists", rich_help_panel=MODEL)] = "fp32,fp16",
+    timeout: Annotated[Optional[float], typer.Option(help="seconds before a target that has not answered fails its "
+                                                     "rows (default 1800)", rich_help_panel=CLUSTER)] = None,
+    precisions: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="checkpoints: "
+                                                        "precisions to export (default fp32,fp16); each target runs "
+                                                        "those its profile lists", rich_help_panel=MODEL)] = None,
     input_size: InputSize = None,
     variant: Variant = None,
     work_dir: Annotated[str, typer.Option(help="where checkpoints are exported", rich_help_panel=OUTPUT)] = "fleet-out",
     calib: Calib = None,
     calib_data: CalibData = None,
-    batch: Batch = 1,
-    warmup: Warmup = 10,
+    batch: Batch = None,
+    warmup: Warmup = None,
     iters: Iters = None,
     duration: Duration = None,
     threads: Threads = None,
     val: Val = None,
     data: OldData = None,
     split: OldSplit = None,
-    dataset: DatasetKind = "camvid",
+    dataset: DatasetKind = None,
     limit: Limit = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="also write every target's results (readable "
                                                     "by `edgeseg compare`)", rich_help_panel=OUTPUT)] = None,
@@ -146,26 +147,28 @@ def bench_cmd(
                                                 rich_help_panel=OUTPUT)] = None,
 ):
     """Export once here, build and time on every target, one table (as `edgeseg compare` writes it)."""
+    from dataclasses import replace
+
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
-    from edgeseg.fleet.bench_job import FleetData, choose_precisions, run_fleet_bench
+    from edgeseg.bench.benchmark import ScoredData
+    from edgeseg.fleet.bench_job import choose_precisions, run_fleet_bench
     from edgeseg.filesystem import check_out_file
 
-    iters = default_iters(iters, duration)
-    check_budget(warmup, iters, duration, batch, limit)
+    settings = FleetBenchSettings(iters=default_iters(iters, duration), **given(
+        input_size=input_size, batch=batch, warmup=warmup, duration=duration, threads=threads, timeout=timeout))
+    check_budget(settings.warmup, settings.iters, settings.duration, settings.batch, limit)
     for path, flag in ((json_out, "--json"), (md_out, "--md"), (plot, "--plot")):
         check_out_file(path, flag)  # before the cluster: never a fleet run whose results cannot be written
     quant = QuantOptions(calib=calib, calib_data=calib_data)
-    chosen, size = choose_precisions(precisions, inputs, quant, timeout), input_size
-    export = ExportOptions(contract=ContractOptions(dataset=None if dataset == "folder" else dataset, variant=variant,
-                                                    input_size=size), quant=quant)
-    settings = FleetBenchSettings(precisions=chosen, input_size=size, batch=batch, warmup=warmup, iters=iters,
-                                  duration=duration, threads=threads, timeout=timeout)
+    settings = replace(settings, precisions=choose_precisions(precisions, inputs, quant, settings.timeout))
+    scored = ScoredData(**given(val=scored_val(val, data, split), dataset=dataset, limit=limit))
+    export = ExportOptions(contract=ContractOptions(dataset=None if scored.dataset == "folder" else scored.dataset,
+                                                    variant=variant, input_size=input_size), quant=quant)
     err = console(stderr=True)
     named = deprecated_alias(targets, devices, "--devices", "--targets")
-    result, reached = run_fleet_bench(inputs, ray, list(named) if named else None, settings, export,
-                                      FleetData(val=scored_val(val, data, split), dataset=dataset, limit=limit),
+    result, reached = run_fleet_bench(inputs, ray, list(named) if named else None, settings, export, scored,
                                       work_dir, lambda line: err.print(line, markup=False))
     show_results(result, f"edgeseg fleet bench: {len(reached)} targets", json_out, md_out, plot, notes=())
     check_fleet(result)
