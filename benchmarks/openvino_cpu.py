@@ -34,8 +34,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"
 DATA = SHARED / "data/camvid-half"
-GRAPHS = {"fp32": [], "int8 tensorrt": ["--precision", "int8", "--target", "tensorrt"],
-          "int8 cpu": ["--precision", "int8", "--target", "cpu"]}
+GRAPHS = {"fp32": [], "int8 tensorrt": ["--precision", "int8", "--placement", "tensorrt"],
+          "int8 cpu": ["--precision", "int8", "--placement", "cpu"]}
 NAMES = {"fp32": "fp32", "int8 tensorrt": "int8", "int8 cpu": "int8-cpu"}  # what `edgeseg export` names them
 # (label, backend, runner options, graphs it applies to): bf16 only for the float graph; the TensorRT
 # preset's int8 activations also as they are (without the runner's same-grid uint8 copy), for the record

@@ -20,6 +20,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.progress import phase
 from edgeseg.quant import ranges
 from edgeseg.quant.placement import plan as make_plan
+from edgeseg.quant.config import PLACEMENTS
 from edgeseg.runtime import ort
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,8 @@ def calibration_tensors(model, config) -> list[str]:
     """Every tensor either placement (or this config) may quantize: one calibration serves all
     (ranges are |x| thresholds, the same for INT8 and FP8)."""
     names = set(make_plan(model, config).tensors)
-    for target in ("tensorrt", "cpu"):
-        names |= set(make_plan(model, config.with_(target=target, dtype="int8", fp16_rest=True)).tensors)
+    for placement in PLACEMENTS:
+        names |= set(make_plan(model, config.with_(placement=placement, dtype="int8", fp16_rest=True)).tensors)
     return sorted(names)
 
 

@@ -163,7 +163,7 @@ def test_engine_from_the_cpu_preset_graph_is_refused_before_any_work(tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.int8-cpu.onnx"]
 
 
-@pytest.mark.parametrize("quant", [{"preset": "cpu"}, {"preset": "tensorrt", "target": "cpu"}])
+@pytest.mark.parametrize("quant", [{"preset": "cpu"}, {"preset": "tensorrt", "placement": "cpu"}])
 def test_export_engine_with_the_cpu_preset_is_refused_up_front(quant):
     from edgeseg.export.options import ExportOptions, QuantOptions, check
 

@@ -58,7 +58,7 @@ def test_every_per_isa_row_names_where_it_was_measured():
 def test_an_explicit_preset_or_target_wins():
     cpu = load_profile("cpu")
     assert resolve(options(precision="int8", preset="tensorrt", **CALIB), cpu).quant.preset == "tensorrt"
-    assert resolve(options(precision="int8", target="tensorrt", **CALIB), cpu).quant.preset is None
+    assert resolve(options(precision="int8", placement="tensorrt", **CALIB), cpu).quant.preset is None
 
 
 def test_fp32_for_a_device_keeps_no_quant_settings():

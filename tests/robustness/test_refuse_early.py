@@ -146,13 +146,13 @@ def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
 
 
 def test_deepstream_with_the_cpu_target_refused_before_the_export(tmp_path):
-    """E5: --target cpu --deepstream was refused only after a 43 s INT8 export."""
+    """E5: --placement cpu --deepstream was refused only after a 43 s INT8 export."""
     from cliproc import REPO
 
     ckpt = tmp_path / "junk.pth"
     ckpt.write_bytes(b"\x00not a checkpoint" * 10)
     p = cli("export", ckpt, "-o", tmp_path / "out", "--precision", "int8", "--calib", REPO / "calib" / "camvid-demo.txt",
-            "--target", "cpu", "--deepstream")
+            "--placement", "cpu", "--deepstream")
     refused(p, "--deepstream with the CPU placement")
     assert not (tmp_path / "out").exists()
 
