@@ -88,7 +88,7 @@ def check_settings(settings: BuildSettings, precision: str | None = None) -> Bui
         if profile is not None and profile.jetson:
             raise OptionError(f"{f('engine.device')} {profile.name}: TensorRT-RTX does not run on Jetson; build "
                               f"there with {f('engine.runtime')} tensorrt")
-        rtx.choose_targets(s.compute_capabilities, profile, precision == "fp8")  # refuses what cannot run there
+        rtx.choose_compute_capabilities(s.compute_capabilities, profile, precision == "fp8")  # refuses what cannot run there
         ccs = rtx.parse_compute_capabilities(s.compute_capabilities) if s.compute_capabilities else None
     elif s.compute_capabilities:
         raise OptionError(f"{f('engine.compute_capabilities')} is for {f('engine.runtime')} tensorrt-rtx; TensorRT "
@@ -255,19 +255,19 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
     model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
-    ccs = rtx.choose_targets(settings.compute_capabilities, profile, wanted == "fp8") if kind.aot else None
+    ccs = rtx.choose_compute_capabilities(settings.compute_capabilities, profile, wanted == "fp8") if kind.aot else None
     settings = replace(settings, compute_capabilities=ccs)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
         require_precision(profile, wanted)
     trt = import_module(kind)
     if kind.aot:  # built on the CPU for the listed GPUs; nothing here needs to be one of them
-        target = sidecar.rtx_target(str(trt.__version__), ccs)
+        built_for = sidecar.rtx_built_for(str(trt.__version__), ccs)
     else:
         _cuda, gpu, cc = open_device(0)
         if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
             check_profile(profile, detect())
             require_precision(profile, wanted, cc)
-        target = sidecar.this_machine(str(trt.__version__), gpu, cc)
+        built_for = sidecar.this_machine(str(trt.__version__), gpu, cc)
     version = TrtVersion.parse(trt.__version__)
     precision = onnx_precision(model)
     mode = rtx_build_mode() if kind.aot else build_mode(version, precision, dla=dla_core is not None)
@@ -283,7 +283,7 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
 
     meta = sidecar.build_sidecar(
         onnx_path=onnx_path, plan=plan,
-        target=target, precision=precision,
+        built_for=built_for, precision=precision,
         tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,

@@ -51,11 +51,11 @@ def parse_compute_capabilities(text) -> tuple[str, ...]:
     return tuple(out)
 
 
-def choose_targets(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
+def choose_compute_capabilities(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
     """The compute capabilities to build for: those given (or the default list), checked against the
     named device profile and the graph's precision, so the engine runs where it is meant to.
 
-    A profile's own GPU is the default target and must be among those given; an FP8 graph drops
+    A profile's own GPU is the default and must be among those given; an FP8 graph drops
     default targets without FP8 tensor cores (8.6) and refuses them when named.
     """
     ccs = parse_compute_capabilities(given)
