@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut, OldData,
-                                OldSplit, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size, progress,
-                                scored_val, show_results)
+from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
+                                OldData, OldSplit, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size,
+                                progress, scored_val, show_results)
 from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
 log = logging.getLogger(__name__)

@@ -57,20 +57,20 @@ def content_hashes(paths, first: int) -> tuple[str, str]:
     return head.hexdigest(), whole.hexdigest()
 
 
-def _group(path: Path, kind: str) -> str:
+def _group(path: Path, layout: str) -> str:
     """Cityscapes: the city; CamVid: the sequence (file name prefix); otherwise one group."""
-    if kind == "cityscapes":
+    if layout == "cityscapes":
         return path.parent.name
-    if kind == "camvid":
+    if layout == "camvid":
         return path.name.split("_")[0]
     return ""
 
 
-def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
+def draw_even(paths: list[Path], layout: str, n: int, seed: int) -> list[Path]:
     """Round-robin over groups (each shuffled with `seed`), so every city/sequence is represented."""
     groups: dict[str, list[Path]] = defaultdict(list)
     for p in sorted(paths):
-        groups[_group(p, kind)].append(p)
+        groups[_group(p, layout)].append(p)
     rng = random.Random(seed)
     queues = []
     for key in sorted(groups):
@@ -85,19 +85,19 @@ def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
     return picked
 
 
-def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibSet:
+def make_manifest(root, layout: str, split: str, n: int, seed: int, out) -> CalibSet:
     root = Path(root).resolve()
     if n < 1:
         raise EdgesegError("-n must be at least 1")
-    ds = open_dataset(root, kind, split, info=None if kind != "folder" else _any_info())
-    picked = draw_even([s.image for s in ds.samples], kind, n, seed)
+    ds = open_dataset(root, layout, split, info=None if layout != "folder" else _any_info())
+    picked = draw_even([s.image for s in ds.samples], layout, n, seed)
     digest = content_hash(picked)
     # relative to the root as listed (a symlinked image stays under it; `..` is kept lexical)
     rel = [Path(os.path.relpath(os.path.abspath(p), root)).as_posix() for p in picked]
     odd = next((r for r in rel if "\n" in r or "\r" in r or r != r.strip()), None)
     if odd is not None:  # one path per line, taken whole: spaces inside a name are fine, these are not
         raise EdgesegError(f"image {odd!r}: a name with a line break or edge spaces cannot go in a manifest; rename it")
-    header = [MAGIC, f"# source: {kind} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
+    header = [MAGIC, f"# source: {layout} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
               f"# count: {len(rel)}", f"# sha256: {digest}"]
     with atomic_path(out) as tmp:
         tmp.write_bytes(encode_lines(header + rel))
