@@ -179,8 +179,9 @@ def tune_cmd(
     checkpoint: str = typer.Argument(..., help="trained checkpoint (.pth); travels to every target"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
-    devices: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
+    targets: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
                                             help="comma list of targets (default: every target)"),
+    devices: Optional[Names] = typer.Option(None, parser=parse_names, hidden=True, help="deprecated: --targets"),
     max_miou_drop: float = typer.Option(0.3, help="accuracy budget in mIoU points"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),
@@ -211,7 +212,8 @@ def tune_cmd(
                        protocol=Protocol(rounds=rounds, iters=iters), min_fps=min_fps, max_class_drop=max_class_drop,
                        tails=tuple(parse_names(tails) or ()))
     err = console(stderr=True)
-    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout,
+    targets = deprecated_alias(targets, devices, "--devices", "--targets")  # a fleet node is a target
+    rows, title = run_fleet_tune(checkpoint, ray, list(targets) if targets else None, opts, work_dir, timeout,
                                  lambda line: err.print(line, markup=False))
     text = markdown(rows, title)
     write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))

@@ -159,10 +159,10 @@ def _header_hash(path: Path) -> str | None:
     return None
 
 
-def refuse_overlap(calib: CalibSet, eval_paths) -> None:
+def refuse_overlap(calib_set: CalibSet, eval_paths) -> None:
     """Calibrating on evaluation images would flatter the INT8 figures."""
     names = {Path(p).resolve() for p in eval_paths}
-    shared = [p for p in calib.paths if Path(p).resolve() in names]
+    shared = [p for p in calib_set.paths if Path(p).resolve() in names]
     if shared:
         raise EdgesegError(f"{len(shared)} calibration images are also in the evaluation split "
                            f"(first: {shared[0]}); calibrate on the train split")

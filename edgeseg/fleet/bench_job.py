@@ -76,13 +76,13 @@ def local_args(address: str) -> dict:
     return {"resources": resources, "labels": labels}
 
 
-def run_fleet_bench(inputs: list[str], address: str, devices: list[str] | None, settings: FleetBenchSettings,
+def run_fleet_bench(inputs: list[str], address: str, wanted: list[str] | None, settings: FleetBenchSettings,
                     export: ExportOptions, data: ScoredData, work_dir, say=None) -> tuple[dict, list]:
     """(fleet result, targets): export here, build and time on every chosen target.
     `settings.precisions` must come from `choose_precisions`; `say(line)` reports progress."""
     say = say or (lambda line: None)
     with connected(address, **local_args(address)) as r:
-        targets = select(list_targets(r), devices, address)
+        targets = select(list_targets(r), wanted, address)
         say(f"targets: {', '.join(t.name for t in targets)}")
         paths = export_inputs(inputs, settings.precisions, work_dir, export, say)
         settings = replace(settings, data=_data(data, paths[0]))

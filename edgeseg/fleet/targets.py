@@ -123,15 +123,15 @@ def list_targets(ray) -> list[Target]:
     return sorted(found, key=lambda t: t.name)
 
 
-def select(targets: list[Target], devices: list[str] | None, address: str) -> list[Target]:
+def select(targets: list[Target], wanted: list[str] | None, address: str) -> list[Target]:
     """The targets named (profile, target name or host), all when None."""
     if not targets:
         raise EdgesegError(f"no edgeseg targets in the Ray cluster at {address}: run `edgeseg fleet join {address}` "
                            "on each device")
-    if not devices:
+    if not wanted:
         return targets
     chosen, names = [], ", ".join(t.name for t in targets)
-    for want in devices:
+    for want in wanted:
         hits = [t for t in targets if t.matches(want)]
         if not hits:
             raise OptionError(f"{f('targets')} {want}: no such target in the cluster (targets: {names})")
