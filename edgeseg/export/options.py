@@ -163,7 +163,7 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
     require_precision(profile, options.precision)
     q = options.quant
     if options.precision == "int8" and options.format == "onnx" and not (q.preset or q.placement):
-        options = replace(options, quant=replace(q, preset=profile.int8_placement()))
+        options = replace(options, quant=replace(q, preset=profile.int8_preset()))
         if profile.int8_by_isa and profile.int8_row() is None:
             log.warning("no INT8 placement was measured on a CPU like this one (%s): the TensorRT placement, verified "
                         "on each runtime here by this export; `edgeseg tune` measures the fastest within a budget here",

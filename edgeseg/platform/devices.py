@@ -41,10 +41,10 @@ class DeviceProfile:
             isa = hardware.this_isa()
         return next((r for r in self.int8_by_isa if r["isa"] in isa), None)
 
-    def int8_placement(self, isa: tuple[str, ...] | None = None) -> str:
-        """Q/DQ placement for INT8 without measuring here: the matching per-ISA row's, else
-        TensorRT's, the export default (verified on each runtime here by the export). `edgeseg tune`
-        measures instead."""
+    def int8_preset(self, isa: tuple[str, ...] | None = None) -> str:
+        """The quantization preset for INT8 (which sets its Q/DQ placement) without measuring here: the
+        matching per-ISA row's, else TensorRT's, the export default (verified on each runtime here by the
+        export). `edgeseg tune` measures instead."""
         row = self.int8_row(isa)
         return row["preset"] if row else "tensorrt"
 
