@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
-                                OldData, OldSplit, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size,
+                                OldData, OldSplit, Size, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size,
                                 progress, scored_val, show_results)
 from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
@@ -28,8 +28,9 @@ def bench_cmd(
                                                    rich_help_panel=RUN)] = None,
     cuda_graph: Annotated[bool, typer.Option("--cuda-graph", help="TensorRT engines: replay a captured CUDA graph",
                                              rich_help_panel=RUN)] = False,
-    input_size: Annotated[Optional[str], typer.Option(help="HxW for dynamic inputs (default: the artifact's, else "
-                                                      "the profile's first)", rich_help_panel=MODEL)] = None,
+    input_size: Annotated[Optional[Size], typer.Option(help="HxW for dynamic inputs (default: the artifact's, else "
+                                                       "the profile's first)", rich_help_panel=MODEL,
+                                                       parser=parse_size, metavar="HxW")] = None,
     variant: Variant = None,
     batch: Batch = None,
     warmup: Warmup = None,
@@ -63,7 +64,7 @@ def bench_cmd(
 
     set_limit_gb(max_memory_gb)
     settings = profile_settings({"variant": variant, "cuda_graph": cuda_graph}, **given(
-        device=device, input_size=parse_size(input_size), batch=batch, warmup=warmup, iters=iters, duration=duration,
+        device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters, duration=duration,
         threads=threads, provider=provider, backend=backend))
     check_budget(settings.warmup, settings.iters, settings.duration, settings.batch, limit)
     check_out_file(json_out, "--json")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, RUN, MaxMemory, OldData, OldSplit, Val, Variant, console,
+from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, RUN, MaxMemory, OldData, OldSplit, Size, Val, Variant, console,
                                 given, names_fields, parse_size, progress, scored_val, write_reports)
 
 
@@ -33,8 +33,8 @@ def eval_cmd(
     backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the cpu profile's, as run and bench)",
                                                    rich_help_panel=RUN)] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads per runner", rich_help_panel=RUN)] = None,
-    input_size: Annotated[Optional[str], typer.Option(help="HxW for checkpoints (default: the image's size)",
-                                                      rich_help_panel=MODEL)] = None,
+    input_size: Annotated[Optional[Size], typer.Option(help="HxW for checkpoints (default: the image's size)",
+                                                       rich_help_panel=MODEL, parser=parse_size, metavar="HxW")] = None,
     mixed_sizes: Annotated[bool, typer.Option("--mixed-sizes", help="compare artifacts that run at different "
                                               "input sizes (default: refused, since the size alone changes mIoU)",
                                               rich_help_panel=MODEL)] = False,
@@ -61,7 +61,7 @@ def eval_cmd(
     set_limit_gb(max_memory_gb)
     request = EvalRequest(val=scored_val(val, data, split), **given(
         dataset=dataset, limit=limit, batch=batch, resize=resize, provider=provider, backend=backend, threads=threads,
-        input_size=parse_size(input_size), variant=variant, mixed_sizes=mixed_sizes))
+        input_size=input_size, variant=variant, mixed_sizes=mixed_sizes))
     check_request(request)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")
