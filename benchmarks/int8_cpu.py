@@ -75,7 +75,7 @@ def main():
             # --min-agreement 0: record every method's accuracy, even one the export gate would refuse.
             models[f"int8 {method} {target}"] = export(args, work, "--precision", "int8", "--calib", str(manifest),
                                                        "--calib-data", str(data), "--calib-method", method,
-                                                       "--target", target, "--min-agreement", "0")
+                                                       "--placement", target, "--min-agreement", "0")
             print(f"int8 {method} {target}: export {time.perf_counter() - t:.1f} s", flush=True)
     runners = [open_runner(p).activate() for p in models.values()]
     report = evaluate(runners, open_dataset(data, "camvid", "val")).to_dict()

@@ -34,8 +34,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"
 DATA = SHARED / "data/camvid-half"
-GRAPHS = {"fp32": [], "int8 tensorrt": ["--precision", "int8", "--target", "tensorrt"],
-          "int8 cpu": ["--precision", "int8", "--target", "cpu"]}
+GRAPHS = {"fp32": [], "int8 tensorrt": ["--precision", "int8", "--placement", "tensorrt"],
+          "int8 cpu": ["--precision", "int8", "--placement", "cpu"]}
 NAMES = {"fp32": "fp32", "int8 tensorrt": "int8", "int8 cpu": "int8-cpu"}  # what `edgeseg export` names them
 # (label, backend, runner options, graphs it applies to): bf16 only for the float graph; the TensorRT
 # preset's int8 activations also as they are (without the runner's same-grid uint8 copy), for the record
@@ -142,7 +142,7 @@ def eval_wall(models, size: str, threads: int) -> dict:
     for label, graph, extra in (("onnxruntime fp32", "fp32", []), ("openvino int8 cpu", "int8 cpu", ["--backend", "openvino"]),
                                 ("openvino int8 tensorrt", "int8 tensorrt", ["--backend", "openvino"])):
         t = time.perf_counter()
-        cli("eval", models[(size, graph)], "--data", str(DATA), "--threads", str(threads), *extra)
+        cli("eval", models[(size, graph)], "--val", str(DATA), "--threads", str(threads), *extra)
         out[label] = round(time.perf_counter() - t, 2)
     return out
 

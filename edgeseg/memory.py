@@ -14,7 +14,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError, field
 
 EXPORT_FACTOR = 3  # inferences' worth of activations an export holds at its peak (not measured: an estimate)
 _limit_gb: float | None = None
@@ -26,10 +26,10 @@ def _table() -> dict:
 
 
 def set_limit_gb(value: float | None) -> None:
-    """The CLI's --max-memory-gb: raises (or lowers) the limit for this process."""
+    """The limit the user set (`max_memory_gb`): raises (or lowers) it for this process."""
     global _limit_gb
     if value is not None and value <= 0:
-        raise EdgesegError(f"--max-memory-gb must be > 0, got {value}")
+        raise OptionError(f"{field('max_memory_gb')} must be > 0, got {value}")
     _limit_gb = value
 
 
@@ -53,7 +53,7 @@ def available_bytes() -> int | None:
 def estimate_bytes(variant: str | None, size, batch: int = 1, export: bool = False) -> int:
     """Peak bytes for one run at `size` (H, W); an unknown variant is costed as the hungriest."""
     table = _table()
-    # Unknown: the hungriest that detection can yield (ResNet-34M is only ever chosen with --variant).
+    # Unknown: the hungriest that detection can yield (ResNet-34M is only ever chosen by name).
     entry = table.get(variant or "") or max((e for k, e in table.items() if not k.endswith("m")),
                                             key=lambda e: e["bytes_per_pixel"])
     pixels = int(size[0]) * int(size[1]) * int(batch)
@@ -63,7 +63,7 @@ def estimate_bytes(variant: str | None, size, batch: int = 1, export: bool = Fal
 
 def _limit() -> tuple[int | None, str]:
     if _limit_gb is not None:
-        return int(_limit_gb * 1e9), "the --max-memory-gb limit"
+        return int(_limit_gb * 1e9), f"the {field('max_memory_gb')} limit"
     return available_bytes(), "the memory available now"
 
 
@@ -76,13 +76,13 @@ def check_fits(variant: str | None, size, batch: int = 1, export: bool = False, 
         return
     h, w = size
     what = what or f"{'export' if export else 'inference'} at {h}x{w}" + (f", batch {batch}" if batch != 1 else "")
-    raise EdgesegError(f"{what} needs about {need / 1e9:.1f} GB ({variant or 'any variant'}), more than "
-                       f"{source} ({limit / 1e9:.1f} GB); use a smaller --input-size or batch, or raise the "
-                       "limit with --max-memory-gb")
+    raise OptionError(f"{what} needs about {need / 1e9:.1f} GB ({variant or 'any variant'}), more than "
+                      f"{source} ({limit / 1e9:.1f} GB); use a smaller {field('input_size')} or batch, or raise the "
+                      f"limit with {field('max_memory_gb')}")
 
 
 def validation_bytes(images: int, size, classes: int) -> int:
-    """What INT8/FP8 --val keeps in memory: each image's float input, its label and its FP32 logits."""
+    """What INT8/FP8 validation keeps in memory: each image's float input, its label and its FP32 logits."""
     h, w = size
     return images * h * w * (3 * 4 + 1 + classes * 4)
 
@@ -99,9 +99,9 @@ def check_image(path, size) -> None:
     need = IMAGE_BYTES_PER_PIXEL * h * w
     limit, source = _limit()
     if limit is not None and need > limit:
-        raise EdgesegError(f"image {path} is {w}x{h}: decoding and predicting it at that size needs about "
-                           f"{need / 1e9:.1f} GB, more than {source} ({limit / 1e9:.1f} GB); shrink it first or "
-                           "raise the limit with --max-memory-gb")
+        raise OptionError(f"image {path} is {w}x{h}: decoding and predicting it at that size needs about "
+                          f"{need / 1e9:.1f} GB, more than {source} ({limit / 1e9:.1f} GB); shrink it first or "
+                          f"raise the limit with {field('max_memory_gb')}")
 
 
 def fit_within(size, limit) -> tuple[int, int]:

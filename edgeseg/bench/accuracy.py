@@ -17,7 +17,8 @@ import numpy as np
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.data.loader import prefetch
 from edgeseg.data.metrics import ConfusionMatrix
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.memory import check_fits, fit_within
 
 RESIZE_MODES = ("logits", "labels")
@@ -73,9 +74,9 @@ class EvalResult:
         """Refuse a split with no labelled pixel: its mIoU is not a number, and must not pass as one."""
         if self.scores and not self.scores[0].confusion.matrix.any():
             cm = self.scores[0].confusion
-            raise EdgesegError(f"no labelled pixel in the {self.images} images of {self.split}: every label pixel is "
+            raise OptionError(f"no labelled pixel in the {self.images} images of {self.split}: every label pixel is "
                                f"{cm.ignore_index} (ignored) or outside 0..{cm.num_classes - 1}, so mIoU cannot be "
-                               "measured; check the labels (labelIds vs labelTrainIds, --dataset)")
+                               f"measured; check the labels (labelIds vs labelTrainIds, {f('dataset')})")
         return self
 
     def to_dict(self) -> dict:
@@ -158,7 +159,7 @@ def run_batch(runner, batch: np.ndarray) -> np.ndarray:
     if step >= len(batch):
         return runner.infer(batch)
     if len(batch) % step:
-        raise EdgesegError(f"{runner.path} takes batches of exactly {step}; --batch must be a multiple of it")
+        raise OptionError(f"{runner.path} takes batches of exactly {step}; {f('batch')} must be a multiple of it")
     return np.concatenate([runner.infer(batch[i:i + step]) for i in range(0, len(batch), step)])
 
 
@@ -233,9 +234,9 @@ def evaluate(runners, dataset, *, resize: str = "logits", batch: int = 1, progre
     others may have them, and the sum is checked).
     """
     if resize not in RESIZE_MODES:
-        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
+        raise OptionError(f"{f('resize')} must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     if batch < 1:
-        raise EdgesegError(f"--batch must be at least 1, got {batch}")
+        raise OptionError(f"{f('batch')} must be at least 1, got {batch}")
     info: DatasetInfo = dataset.info
     check_classes(runners, info)
     check_label_space(runners)

@@ -11,10 +11,11 @@ from pathlib import Path
 from edgeseg.artifacts import versions
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT as FORMAT
-from edgeseg.bench.speed import input_batch, time_runner
+from edgeseg.bench.speed import DEFAULT_ITERS, input_batch, time_runner
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import EdgesegError
+from edgeseg.errors import field as f
 from edgeseg.memory import check_fits
 from edgeseg.platform import hardware, jetson
 from edgeseg.platform.devices import check_profile, load_profile
@@ -31,7 +32,7 @@ class BenchSettings:
     input_size: tuple[int, int] | None = None
     batch: int = 1
     warmup: int = 10
-    iters: int | None = 100
+    iters: int | None = DEFAULT_ITERS  # None with a duration
     duration: float | None = None
     threads: int | None = None
     provider: str = "cpu"
@@ -45,10 +46,21 @@ class BenchSettings:
                              input_size=self.input_size, variant=self.variant, cuda_graph=self.cuda_graph)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScoredData:
+    """The labelled dataset a bench scores (here, or on every fleet target): `val` is ROOT[:SPLIT] or a
+    list file (data.datasets.val_split); None: timing only."""
+
+    val: str | None = None
+    dataset: str = "camvid"  # camvid | cityscapes | folder (classes from the first artifact)
+    limit: int | None = None
+
+
+
 def _size(runner, settings: BenchSettings, profile) -> tuple[tuple[int, int], str]:
-    """(H, W) to time at and where it came from: --input-size, else the model's own, else the profile's."""
+    """(H, W) to time at and where it came from: the input size asked for, else the model's own, else the profile's."""
     if settings.input_size:
-        return tuple(settings.input_size), "--input-size"
+        return tuple(settings.input_size), f("input_size")
     pre = runner.metadata.get("preprocess", {})
     if pre.get("input_size"):
         return tuple(pre["input_size"]), "the input size in its metadata"
@@ -65,8 +77,8 @@ def _check_fp8(runner, profile) -> None:
     """An FP8 model timed on a profile without FP8 would time an emulation, not FP8: refuse the row."""
     if runner.metadata.get("precision") == "fp8" and "fp8" not in profile.precisions:
         raise EdgesegError(f"{Path(runner.path).name} is FP8 and the {profile.name} profile has no FP8 path (it runs "
-                           f"{', '.join(profile.precisions)}): its time would be an emulation's; bench it with "
-                           "--device dgx-spark, or cuda on an FP8 GPU (compute capability 8.9+)")
+                           f"{', '.join(profile.precisions)}): its time would be an emulation's; bench it on the "
+                           "dgx-spark profile, or cuda on an FP8 GPU (compute capability 8.9+)")
 
 
 def bench_one(path: str, settings: BenchSettings, profile, sampler_factory) -> dict:
@@ -137,30 +149,31 @@ def attach_accuracy(result: dict, eval_report: dict) -> None:
     result["accuracy"] = {k: eval_report[k] for k in ("dataset", "split", "images", "resize")}
 
 
-def profile_settings(device: str, input_size, batch: int, warmup: int, iters, duration, threads, provider,
-                     backend, extra: dict) -> BenchSettings:
-    """Settings for device profile `device` (GPU profiles default to the CUDA provider); `extra`:
-    the other BenchSettings fields (variant, cuda_graph)."""
-    profile = load_profile(device)
-    provider = provider or ("cuda" if profile.gpu else "cpu")
-    return BenchSettings(device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters,
-                         duration=duration, threads=threads, provider=provider, backend=backend, **extra)
+def profile_settings(**given) -> BenchSettings:
+    """BenchSettings from the options given by name (the others: its defaults), for their device profile:
+    GPU profiles default to the CUDA provider; a duration replaces the iteration count."""
+    if given.get("duration") is not None:
+        given.setdefault("iters", None)
+    settings = BenchSettings(**given)
+    if "provider" in given and given["provider"] is not None:
+        return settings
+    return replace(settings, provider="cuda" if load_profile(settings.device).gpu else "cpu")
 
 
-def open_bench_dataset(ds_args, runner=None):
-    """`ds_args` = (root, kind, split, limit); a folder dataset takes its classes from `runner`'s metadata."""
-    data, kind, split, limit = ds_args
-    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if kind == "folder" and runner else None
-    return open_dataset(data, kind, split, limit, info)
+def open_bench_dataset(data: ScoredData, runner=None):
+    """The dataset `data` names; a folder dataset takes its classes from `runner`'s metadata."""
+    info = DatasetInfo.from_dict(runner.metadata.get("dataset")) if data.dataset == "folder" and runner else None
+    root, split = val_split(data.val)
+    return open_dataset(root, data.dataset, split, data.limit, info)
 
 
-def check_dataset(ds_args) -> None:
-    """A wrong --data is refused before minutes of timing (a folder dataset is checked with its model)."""
-    if ds_args[0] and ds_args[1] != "folder":
-        open_bench_dataset(ds_args)
+def check_dataset(data: ScoredData) -> None:
+    """A wrong dataset is refused before minutes of timing (a folder dataset is checked with its model)."""
+    if data.val and data.dataset != "folder":
+        open_bench_dataset(data)
 
 
-def add_accuracy(result: dict, ds_args, request: RunnerRequest, progress=silent) -> None:
+def add_accuracy(result: dict, data: ScoredData, request: RunnerRequest, progress=silent) -> None:
     """mIoU and drop for the rows that ran, each on the backend it was timed on; the first of them is
     the reference. Never fails the table."""
     paths = [r["path"] for r in result["rows"] if r["status"] == "ok"]
@@ -172,7 +185,7 @@ def add_accuracy(result: dict, ds_args, request: RunnerRequest, progress=silent)
     try:
         for p, b in zip(paths, backends):
             runners.append(open_runner(p, *runner_for(p, replace(request, backend=b))).activate())
-        ds = open_bench_dataset(ds_args, runners[0])
+        ds = open_bench_dataset(data, runners[0])
         with progress(len(ds), "evaluating") as step:
             attach_accuracy(result, evaluate(runners, ds, progress=step).to_dict())
         result["accuracy"]["reference"] = paths[0]

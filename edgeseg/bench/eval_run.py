@@ -9,9 +9,10 @@ from pathlib import Path
 
 from edgeseg.bench.accuracy import RESIZE_MODES, check_classes, evaluate
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.data.images import read_image
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.progress import silent
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import RunnerRequest, class_map_fits, runner_for
@@ -21,9 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class EvalRequest:
-    data: str
+    val: str  # the scored dataset: ROOT[:SPLIT] or a list file (data.datasets.val_split)
     dataset: str = "camvid"  # camvid | cityscapes | folder
-    split: str = "val"
     limit: int | None = None
     batch: int = 1
     resize: str = "logits"
@@ -42,10 +42,19 @@ class EvalRequest:
 
 def check_request(req: EvalRequest) -> None:
     """Refused before any model is loaded."""
-    if req.resize not in RESIZE_MODES or req.batch < 1:
-        raise EdgesegError(f"--resize must be one of {', '.join(RESIZE_MODES)} and --batch at least 1")
+    if not req.val:
+        raise OptionError(f"give the labelled dataset to score: {f('val')} ROOT[:SPLIT] or a list file")
+    if req.resize not in RESIZE_MODES:
+        raise OptionError(f"{f('resize')} must be one of {', '.join(RESIZE_MODES)}, got {req.resize!r}")
+    if req.batch < 1:
+        raise OptionError(f"{f('batch')} must be at least 1, got {req.batch}")
     if req.limit is not None and req.limit < 1:
-        raise EdgesegError(f"--limit must be at least 1, got {req.limit}")
+        raise OptionError(f"{f('limit')} must be at least 1, got {req.limit}")
+
+
+def _root_split(req: EvalRequest) -> tuple[str, str, str | None]:
+    root, split = val_split(req.val)
+    return root, req.dataset, split
 
 
 def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=None) -> dict:
@@ -61,7 +70,7 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
     ds = size = None
     if info is not None:
         check_classes(runners, info)  # from the files' metadata, before the dataset is read
-        ds = open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        ds = open_dataset(*_root_split(req), req.limit, info)
         size = read_image(ds.samples[0].image).shape[:2] if ds.samples and req.resize == "logits" else None
     if size is not None:  # not yet activated: opened again, at no cost, where the runtime's class maps fit
         runners = [open_runner(a, *runner_for(a, replace(opts, class_map=class_map_fits(a, size, opts))))
@@ -71,10 +80,11 @@ def run_eval(artifacts: list[str], req: EvalRequest, progress=silent, sharded=No
             r.activate()
         if info is None:
             if not runners[0].metadata.get("dataset"):
-                raise EdgesegError(f"{artifacts[0]}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
+                raise OptionError(f"{artifacts[0]}: no dataset in its metadata; name one with {f('dataset')} "
+                                  "camvid|cityscapes")
             info = DatasetInfo.from_dict(runners[0].metadata.get("dataset"))
         check_classes(runners, info)
-        ds = ds or open_dataset(req.data, req.dataset, req.split, req.limit, info)
+        ds = ds or open_dataset(*_root_split(req), req.limit, info)
         native = read_image(ds.samples[0].image).shape[:2]  # what "at the image's size" means here
         sizes = check_sizes(artifacts, [run_size(r) or tuple(native) for r in runners], req.mixed_sizes)
         with progress(len(ds), "evaluating") as step:
@@ -112,8 +122,8 @@ def check_sizes(artifacts, sizes: list, mixed: bool) -> list:
     if len(set(sizes)) > 1:
         each = ", ".join(f"{Path(a).name}: {size_text(s)}" for a, s in zip(artifacts, sizes))
         if not mixed:
-            raise EdgesegError(f"the artifacts run at different input sizes ({each}), so a drop would come from the "
-                               "size alone; give --input-size HxW (checkpoints run at it) to match them, or "
-                               "--mixed-sizes to compare anyway")
+            raise OptionError(f"the artifacts run at different input sizes ({each}), so a drop would come from the "
+                              f"size alone; give {f('input_size')} HxW (checkpoints run at it) to match them, or "
+                              f"{f('mixed_sizes')} to compare anyway")
         log.warning("comparing artifacts at different input sizes (%s): part of each drop is the size", each)
     return sizes

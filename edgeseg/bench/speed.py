@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from edgeseg.bench.stats import summarize
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.platform.hardware import physical_cores
 
 _DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
@@ -23,10 +24,11 @@ GPU_TIMES = (("compute_ms", "gpu_compute", "GPU Compute Time"), ("h2d_ms", "h2d"
              ("d2h_ms", "d2h", "D2H Latency"))
 
 
-def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0, source: str = "--input-size") -> np.ndarray:
+def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0, source: str = f("input_size")) -> np.ndarray:
     """A deterministic random batch shaped and typed as the runner declares (dynamic dims from `size`).
 
-    `source` names where `size` came from, so a mismatch blames what the user actually gave.
+    `source` names where `size` came from (a field path marked by `errors.field`, or words), so a
+    mismatch blames what the user actually gave.
     """
     rng = np.random.default_rng(seed)
     h, w = size
@@ -35,10 +37,10 @@ def input_batch(spec, size: tuple[int, int], batch: int, seed: int = 0, source: 
     if len(declared) == 4:
         fixed_hw = declared[1:3] if nhwc else declared[2:4]
         if all(fixed_hw) and tuple(fixed_hw) != (h, w):
-            raise EdgesegError(f"model has a fixed input of {fixed_hw[0]}x{fixed_hw[1]}; "
+            raise OptionError(f"model has a fixed input of {fixed_hw[0]}x{fixed_hw[1]}; "
                                f"{source} {h}x{w} does not fit")
         if declared[0] not in (None, batch):
-            raise EdgesegError(f"model has a fixed batch of {declared[0]}; --batch {batch} does not fit")
+            raise OptionError(f"model has a fixed batch of {declared[0]}; {f('batch')} {batch} does not fit")
     if nhwc:  # preprocessing in the graph: raw BGR camera pixels
         return rng.integers(0, 256, (batch, h, w, 3), dtype=np.uint8)
     # mean-subtracted pixels: roughly zero-centred, tens of units wide
@@ -95,11 +97,11 @@ def time_runner(runner, batch: np.ndarray, warmup: int = 10, iters: int | None =
     return _result(ms, gpu, len(batch), wall, runner, power)
 
 
-DEFAULT_ITERS = 100  # what --help promises when neither --iters nor --duration is given
+DEFAULT_ITERS = 100  # what the help promises when neither iterations nor a duration is given
 
 
 def default_iters(iters: int | None, duration: float | None) -> int | None:
-    """--iters as given, or the documented default when neither it nor --duration is."""
+    """`iters` as given, or the documented default when neither it nor `duration` is."""
     return DEFAULT_ITERS if iters is None and duration is None else iters
 
 
@@ -107,17 +109,17 @@ def check_budget(warmup: int, iters: int | None, duration: float | None, batch: 
                  limit: int | None = None) -> None:
     """Refuse a timing budget that cannot run, before any model is loaded (`edgeseg bench` and `time_runner`)."""
     if (iters is None) == (duration is None):
-        raise EdgesegError("give either --iters or --duration" + (", not both" if iters is not None else ""))
+        raise OptionError(f"give either {f('iters')} or {f('duration')}" + (", not both" if iters is not None else ""))
     if iters is not None and iters < 1:
-        raise EdgesegError(f"--iters must be at least 1, got {iters}")
+        raise OptionError(f"{f('iters')} must be at least 1, got {iters}")
     if duration is not None and duration <= 0:
-        raise EdgesegError(f"--duration must be positive, got {duration}")
+        raise OptionError(f"{f('duration')} must be positive, got {duration}")
     if warmup < 0:
-        raise EdgesegError(f"--warmup must be >= 0, got {warmup}")
+        raise OptionError(f"{f('warmup')} must be >= 0, got {warmup}")
     if batch < 1:
-        raise EdgesegError(f"--batch must be >= 1, got {batch}")
+        raise OptionError(f"{f('batch')} must be >= 1, got {batch}")
     if limit is not None and limit < 1:
-        raise EdgesegError(f"--limit must be >= 1, got {limit}")
+        raise OptionError(f"{f('limit')} must be >= 1, got {limit}")
 
 
 def _result(ms, gpu, batch: int, wall: float, runner, power) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 
 from edgeseg.artifacts import atomic_path
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 DISAGREE_BGR = (255, 0, 255)  # magenta: visible on every CamVid / Cityscapes colour
 DIM = 0.4  # agreeing pixels keep this fraction of their grey brightness
@@ -35,7 +35,8 @@ def palette_for(runner, dataset: str | None = None):
     meta = runner.metadata.get("dataset")
     if dataset is None:
         if not meta:
-            raise EdgesegError(f"{runner.path}: no dataset in its metadata; name one with --dataset camvid|cityscapes")
+            raise OptionError(f"{runner.path}: no dataset in its metadata; name one with {field('dataset')} "
+                              "camvid|cityscapes")
         return DatasetInfo.from_dict(meta).palette
     info = DatasetInfo.named(dataset)
     if meta and len(meta.get("classes", [])) != info.num_classes:

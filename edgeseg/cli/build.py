@@ -44,9 +44,9 @@ def build_cmd(
     settings = BuildSettings(**{k: v for k, v in given.items() if v is not None})
     path = build_engine(model, out, settings, progress=progress)
     meta = sidecar.read_engine(path)
-    target, engine = sidecar.BuildTarget.from_dict(meta.target), meta.engine
+    built_for, engine = sidecar.BuiltFor.from_dict(meta.target), meta.engine
     log.info(f"{meta.precision} engine, {engine['build']['mode']}, {engine['bytes'] / 2**20:.1f} MiB, "
-             f"built in {meta.provenance['build_seconds']} s with {target.describe()}")
+             f"built in {meta.provenance['build_seconds']} s with {built_for.describe()}")
     if engine.get("build", {}).get("shapes"):
         log.info(f"optimization profile {engine['build']['shapes']}")
     if engine.get("qdq_fusion"):

@@ -56,14 +56,18 @@ MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OU
 Wide = _opt(bool, "--wide", help="every column in the table, also those the same in every row (default: named "
             "once below it)", panel=OUTPUT)
 Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
-Batch = _opt(int, "--batch", help="batch size", panel=TIMING)
-Warmup = _opt(int, "--warmup", help="untimed iterations first", panel=TIMING)
+Batch = _opt(Optional[int], "--batch", help="batch size (default 1)", panel=TIMING)
+Warmup = _opt(Optional[int], "--warmup", help="untimed iterations first (default 10)", panel=TIMING)
 Iters = _opt(Optional[int], "--iters", help="timed iterations (default 100)", panel=TIMING)
 Duration = _opt(Optional[float], "--duration", help="time for S seconds instead of --iters", panel=TIMING)
-Data = _opt(Optional[str], "--data", help="dataset root: also measure mIoU and drop against the first artifact",
-            panel=DATA)
-DatasetKind = _opt(str, "--dataset", help="camvid | cityscapes | folder", panel=DATA)
-Split = _opt(str, "--split", help="split name (val, test) or a list file of 'image label' lines", panel=DATA)
+# The scored (labelled) dataset: --val in every command, as export and tune spell it; the calibration root is --calib-data.
+Val = Annotated[Optional[str], typer.Option("--val", help="labelled dataset to score: ROOT[:SPLIT] (split default "
+                                            "val) or a list file of 'image label' lines", rich_help_panel=DATA,
+                                            parser=lambda t: parse_split(t), metavar="ROOT[:SPLIT]")]
+# Until this release eval, bench and fleet bench spelled it --data ROOT --split S: kept one release.
+OldData = Annotated[Optional[str], typer.Option("--data", hidden=True, help="deprecated: --val ROOT[:SPLIT]")]
+OldSplit = Annotated[Optional[str], typer.Option("--split", hidden=True, help="deprecated: --val ROOT:SPLIT")]
+DatasetKind = _opt(Optional[str], "--dataset", help="camvid (default) | cityscapes | folder", panel=DATA)
 Limit = _opt(Optional[int], "--limit", help="evaluate at most N images", panel=DATA)
 
 
@@ -120,6 +124,23 @@ def deprecated_alias(value, old_value, old: str, new: str):
         raise EdgesegError(f"{old} is the old spelling of {new}; give only {new}")
     sys.stderr.write(f"note: {old} is now {new} here (the old spelling goes in the next release)\n")
     return old_value
+
+
+def scored_val(val: str | None, data: str | None, split: str | None) -> str | None:
+    """The scored dataset, `--val ROOT[:SPLIT]`, or the old `--data ROOT [--split S]` (one release, noted)."""
+    val = deprecated_alias(val, data, "--data", "--val")
+    if split is not None:
+        deprecated_alias(None, split, "--split S", "--val ROOT:S")
+        if val is None:
+            raise EdgesegError("--split names a split of a dataset: give --val ROOT:SPLIT")
+        val = parse_split(f"{val}:{split}")
+    return val
+
+
+def given(**options) -> dict:
+    """The options a user gave (None: not given), to build a library dataclass by name: its defaults
+    are written there once, never restated by a command."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def flags_of(command) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""`edgeseg eval ARTIFACT... --data ROOT`: mIoU, drop and agreement against the first artifact."""
+"""`edgeseg eval ARTIFACT... --val ROOT[:SPLIT]`: mIoU, drop and agreement against the first artifact."""
 
 from __future__ import annotations
 
@@ -7,29 +7,34 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, RUN, MaxMemory, Split, Variant, console, parse_size,
-                                progress, write_reports)
+from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, RUN, MaxMemory, OldData, OldSplit, Size, Val, Variant, console,
+                                given, names_fields, parse_size, progress, scored_val, write_reports)
 
 
+# Parameters are named as EvalRequest's fields; None: its default. Its errors name these flags (names_fields).
+@names_fields
 def eval_cmd(
     artifacts: Annotated[list[str], typer.Argument(help="checkpoints (.pth), ONNX models, engines; the first is "
                                                         "the reference")],
-    data: Annotated[str, typer.Option(help="dataset root", rich_help_panel=DATA)],
-    dataset: Annotated[str, typer.Option(help="camvid | cityscapes | folder (ROOT/images + ROOT/labels, classes "
-                                         "from the first artifact)", rich_help_panel=DATA)] = "camvid",
-    split: Split = "val",
+    val: Val = None,
+    data: OldData = None,
+    split: OldSplit = None,
+    dataset: Annotated[Optional[str], typer.Option(help="camvid (default) | cityscapes | folder (ROOT/images + "
+                                                   "ROOT/labels, classes from the first artifact)",
+                                                   rich_help_panel=DATA)] = None,
     limit: Annotated[Optional[int], typer.Option(help="evaluate only the first N images", rich_help_panel=DATA)] = None,
-    batch: Annotated[int, typer.Option(help="images per inference call (images of one size are batched)",
-                                       rich_help_panel=RUN)] = 1,
-    resize: Annotated[str, typer.Option(help="logits: resize logits to the label size (official); labels: labels "
-                                        "to model size", rich_help_panel=RUN)] = "logits",
-    provider: Annotated[str, typer.Option(help="ONNX Runtime provider: cpu | cuda | tensorrt",
-                                          rich_help_panel=RUN)] = "cpu",
+    batch: Annotated[Optional[int], typer.Option(help="images per inference call (images of one size are batched; "
+                                                 "default 1)", rich_help_panel=RUN)] = None,
+    resize: Annotated[Optional[str], typer.Option(help="logits (default): resize logits to the label size "
+                                                  "(official); labels: labels to model size",
+                                                  rich_help_panel=RUN)] = None,
+    provider: Annotated[Optional[str], typer.Option(help="ONNX Runtime provider: cpu (default) | cuda | tensorrt",
+                                                    rich_help_panel=RUN)] = None,
     backend: Annotated[Optional[str], typer.Option(help="ONNX models: onnxruntime | openvino[:DEVICE] (default: the cpu profile's, as run and bench)",
                                                    rich_help_panel=RUN)] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads per runner", rich_help_panel=RUN)] = None,
-    input_size: Annotated[Optional[str], typer.Option(help="HxW for checkpoints (default: the image's size)",
-                                                      rich_help_panel=MODEL)] = None,
+    input_size: Annotated[Optional[Size], typer.Option(help="HxW for checkpoints (default: the image's size)",
+                                                       rich_help_panel=MODEL, parser=parse_size, metavar="HxW")] = None,
     mixed_sizes: Annotated[bool, typer.Option("--mixed-sizes", help="compare artifacts that run at different "
                                               "input sizes (default: refused, since the size alone changes mIoU)",
                                               rich_help_panel=MODEL)] = False,
@@ -54,9 +59,9 @@ def eval_cmd(
     from edgeseg.filesystem import check_out_file
 
     set_limit_gb(max_memory_gb)
-    request = EvalRequest(data=data, dataset=dataset, split=split, limit=limit, batch=batch, resize=resize,
-                          provider=provider, backend=backend, threads=threads, input_size=parse_size(input_size),
-                          variant=variant, mixed_sizes=mixed_sizes)
+    request = EvalRequest(val=scored_val(val, data, split), **given(
+        dataset=dataset, limit=limit, batch=batch, resize=resize, provider=provider, backend=backend, threads=threads,
+        input_size=input_size, variant=variant, mixed_sizes=mixed_sizes))
     check_request(request)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")
@@ -64,7 +69,7 @@ def eval_cmd(
     if ray:
         from edgeseg.fleet.shard import ray_evaluator
 
-        sharded = ray_evaluator(ray, artifacts, provider, workers, ray_timeout)
+        sharded = ray_evaluator(ray, artifacts, request.provider, workers, ray_timeout)
     report = run_eval(artifacts, request, progress, sharded)
     out = console()
     out.print(eval_table(report))

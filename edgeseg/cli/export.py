@@ -65,7 +65,8 @@ def export_cmd(
                    "--calib-percentile") = None,
     preset: _o(Optional[str], QUANT, "tensorrt | cpu | naive (everything quantized, per-tensor, minmax); "
                "default: --device's, else tensorrt", "--quant-preset") = None,
-    target: _o(Optional[str], QUANT, "Q/DQ placement: tensorrt | cpu (default: the preset's)") = None,
+    placement: _o(Optional[str], QUANT, "Q/DQ placement: tensorrt | cpu (default: the preset's)") = None,
+    target: _o(Optional[str], QUANT, "deprecated: --placement", hidden=True) = None,
     fp16_rest: _o(Optional[bool], QUANT, "for TensorRT: what is not quantized runs in FP16 at opset 19 (default), "
                   "or stays FP32 at the export opset (TensorRT 8.6 / JetPack 6.0 read opset <= 17)",
                   "--fp16-rest/--fp32-rest", show_default=False) = None,
@@ -97,6 +98,7 @@ def export_cmd(
 
     set_limit_gb(max_memory_gb)
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
+    placement = deprecated_alias(placement, target, "--target", "--placement")  # a target is a fleet node
     options = export_options(
         precision=precision, format=format, device=device, save_deploy=save_deploy, deepstream=deepstream,
         dataset=dataset, variant=variant, input_size=input_size, dynamic=dynamic, opset=opset, simplifier=simplifier,
@@ -105,7 +107,7 @@ def export_cmd(
         verify_sizes=tuple(verify_sizes) if verify_sizes else None, min_agreement=min_agreement,
         max_rel_diff=max_rel_diff, allow_mismatch=allow_mismatch, calib=calib, calib_data=calib_data, method=method,
         calib_limit=calib_limit,
-        percentile=percentile, preset=preset, target=target, fp16_rest=fp16_rest, val=val, val_limit=val_limit,
+        percentile=percentile, preset=preset, placement=placement, fp16_rest=fp16_rest, val=val, val_limit=val_limit,
         max_miou_drop=max_miou_drop, max_class_drop=max_class_drop, fallback_limit=fallback_limit,
         fail_on_budget=fail_on_budget, ray=ray,
         workspace_gb=workspace_gb, timing_cache=timing_cache, runtime=runtime,

@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from edgeseg.cli.common import (CLUSTER, DATA, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind,
-                                Duration, InputSize, Iters, Limit, MdOut, Split, Threads, Variant, Warmup, console,
-                                Names, deprecated_alias, names_fields, parse_names, show_results, write_reports)
+from edgeseg.cli.common import (CLUSTER, MODEL, OUTPUT, Batch, Calib, CalibData, DataAsCalibRoot, DatasetKind, Duration,
+                                InputSize, Iters, Limit, MdOut, OldData, OldSplit, Threads, Val, Variant, Warmup, console,
+                                Names, deprecated_alias, given, names_fields, parse_names, scored_val, show_results,
+                                write_reports)
 
 app = typer.Typer(help="Benchmark on many devices at once: targets join a Ray cluster, the head runs the table.",
                   no_args_is_help=True)
@@ -110,30 +111,34 @@ def ls_cmd(
 
 
 @app.command("bench")
+@names_fields  # the library's field paths named as this command's flags
 def bench_cmd(
     inputs: Annotated[list[str], typer.Argument(help="checkpoints (exported here once per precision) or ONNX models")],
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP, rich_help_panel=CLUSTER)],
-    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: profile "
-                                                     "names, target names or "
-                                                   "hosts (default: every target)", rich_help_panel=CLUSTER)] = None,
-    timeout: Annotated[float, typer.Option(help="seconds before a target that has not answered fails its rows",
-                                           rich_help_panel=CLUSTER)] = 1800.0,
-    precisions: Annotated[str, typer.Option(help="checkpoints: precisions to export; each target runs those its "
-                                            "profile lists", rich_help_panel=MODEL)] = "fp32,fp16",
+    targets: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="comma list of targets: "
+                                                     "profile names, target names or hosts (default: every target)",
+                                                     rich_help_panel=CLUSTER)] = None,
+    devices: Annotated[Optional[Names], typer.Option(parser=parse_names, hidden=True,
+                                                     help="deprecated: --targets")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="seconds before a target that has not answered fails its "
+                                                     "rows (default 1800)", rich_help_panel=CLUSTER)] = None,
+    precisions: Annotated[Optional[Names], typer.Option(parser=parse_names, metavar="A,B", help="checkpoints: "
+                                                        "precisions to export (default fp32,fp16); each target runs "
+                                                        "those its profile lists", rich_help_panel=MODEL)] = None,
     input_size: InputSize = None,
     variant: Variant = None,
     work_dir: Annotated[str, typer.Option(help="where checkpoints are exported", rich_help_panel=OUTPUT)] = "fleet-out",
     calib: Calib = None,
     calib_data: CalibData = None,
-    batch: Batch = 1,
-    warmup: Warmup = 10,
+    batch: Batch = None,
+    warmup: Warmup = None,
     iters: Iters = None,
     duration: Duration = None,
     threads: Threads = None,
-    data: Annotated[Optional[str], typer.Option(help="dataset root here: its images travel to each target for mIoU",
-                                                rich_help_panel=DATA)] = None,
-    dataset: DatasetKind = "camvid",
-    split: Split = "val",
+    val: Val = None,
+    data: OldData = None,
+    split: OldSplit = None,
+    dataset: DatasetKind = None,
     limit: Limit = None,
     json_out: Annotated[Optional[str], typer.Option("--json", help="also write every target's results (readable "
                                                     "by `edgeseg compare`)", rich_help_panel=OUTPUT)] = None,
@@ -142,27 +147,30 @@ def bench_cmd(
                                                 rich_help_panel=OUTPUT)] = None,
 ):
     """Export once here, build and time on every target, one table (as `edgeseg compare` writes it)."""
+    from dataclasses import replace
+
     from edgeseg.bench.speed import check_budget, default_iters
     from edgeseg.export.options import ContractOptions, ExportOptions, QuantOptions
     from edgeseg.fleet.bench import FleetBenchSettings, check_fleet
-    from edgeseg.fleet.bench_job import FleetData, choose_precisions, run_fleet_bench
+    from edgeseg.bench.benchmark import ScoredData
+    from edgeseg.fleet.bench_job import choose_precisions, run_fleet_bench
     from edgeseg.filesystem import check_out_file
 
-    iters = default_iters(iters, duration)
-    check_budget(warmup, iters, duration, batch, limit)
+    settings = FleetBenchSettings(iters=default_iters(iters, duration), **given(
+        input_size=input_size, batch=batch, warmup=warmup, duration=duration, threads=threads, timeout=timeout))
+    check_budget(settings.warmup, settings.iters, settings.duration, settings.batch, limit)
     for path, flag in ((json_out, "--json"), (md_out, "--md"), (plot, "--plot")):
         check_out_file(path, flag)  # before the cluster: never a fleet run whose results cannot be written
     quant = QuantOptions(calib=calib, calib_data=calib_data)
-    chosen, size = choose_precisions(precisions, inputs, quant, timeout), input_size
-    export = ExportOptions(contract=ContractOptions(dataset=None if dataset == "folder" else dataset, variant=variant,
-                                                    input_size=size), quant=quant)
-    settings = FleetBenchSettings(precisions=chosen, input_size=size, batch=batch, warmup=warmup, iters=iters,
-                                  duration=duration, threads=threads, timeout=timeout)
+    settings = replace(settings, precisions=choose_precisions(precisions, inputs, quant, settings.timeout))
+    scored = ScoredData(**given(val=scored_val(val, data, split), dataset=dataset, limit=limit))
+    export = ExportOptions(contract=ContractOptions(dataset=None if scored.dataset == "folder" else scored.dataset,
+                                                    variant=variant, input_size=input_size), quant=quant)
     err = console(stderr=True)
-    result, targets = run_fleet_bench(inputs, ray, list(devices) if devices else None, settings, export,
-                                      FleetData(root=data, dataset=dataset, split=split, limit=limit), work_dir,
-                                      lambda line: err.print(line, markup=False))
-    show_results(result, f"edgeseg fleet bench: {len(targets)} targets", json_out, md_out, plot, notes=())
+    named = deprecated_alias(targets, devices, "--devices", "--targets")
+    result, reached = run_fleet_bench(inputs, ray, list(named) if named else None, settings, export, scored,
+                                      work_dir, lambda line: err.print(line, markup=False))
+    show_results(result, f"edgeseg fleet bench: {len(reached)} targets", json_out, md_out, plot, notes=())
     check_fleet(result)
 
 
@@ -173,8 +181,9 @@ def tune_cmd(
                                                           "not with --check"),
     ray: str = typer.Option(..., "--ray", help=RAY_HELP),
     val: Optional[str] = typer.Option(None, help="labelled validation data here, ROOT[:SPLIT] or a list file (required)"),
-    devices: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
+    targets: Optional[Names] = typer.Option(None, parser=parse_names, metavar="A,B",
                                             help="comma list of targets (default: every target)"),
+    devices: Optional[Names] = typer.Option(None, parser=parse_names, hidden=True, help="deprecated: --targets"),
     max_miou_drop: Optional[float] = typer.Option(None, help="accuracy budget in mIoU points (default 0.3)"),
     calib: Optional[str] = typer.Option(None, help="INT8 calibration manifest, list or folder (default: 300 images "
                                                    "of ROOT's train split)"),
@@ -205,10 +214,11 @@ def tune_cmd(
 
     err = console(stderr=True)
     say = lambda line: err.print(line, markup=False)  # noqa: E731
+    targets = deprecated_alias(targets, devices, "--devices", "--targets")  # a fleet node is a target
     if check:
         if checkpoint:
             raise EdgesegError("--check re-measures a recorded fleet tune report: give no checkpoint with it")
-        return _check_fleet(check, ray, devices, tolerance, timeout, say)
+        return _check_fleet(check, ray, targets, tolerance, timeout, say)
     if not checkpoint:
         raise EdgesegError("fleet tune needs a CHECKPOINT (or --check REPORT.json)")
     calib_data = deprecated_alias(calib_data, data, "--data", "--calib-data")
@@ -216,7 +226,7 @@ def tune_cmd(
                         input_size=input_size, dataset=dataset, threads=threads, val_limit=val_limit, rounds=rounds,
                         iters=iters, min_fps=min_fps, max_class_drop=max_class_drop, objective=objective,
                         tails=None if tails is None else tuple(parse_names(tails) or ())).check()
-    rows, title = run_fleet_tune(checkpoint, ray, list(devices) if devices else None, opts, work_dir, timeout, say)
+    rows, title = run_fleet_tune(checkpoint, ray, list(targets) if targets else None, opts, work_dir, timeout, say)
     text = markdown(rows, title)
     write_reports(json_out, {"title": title, "targets": rows}, md=(md_out, lambda: text))
     typer.echo(text)

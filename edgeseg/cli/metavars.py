@@ -9,7 +9,7 @@ NAMED = {"input-size": "HxW", "verify-size": "HxW", "data": "ROOT", "val": "ROOT
          "device": "PROFILE", "backend": "BACKEND[:DEVICE]", "provider": "PROVIDER", "precision": "PRECISION",
          "dataset": "NAME", "variant": "VARIANT", "ray": "HEAD:PORT|local", "mean": "B,G,R", "std": "B,G,R",
          "compute-capability": "X.Y,...", "runtime": "RUNTIME", "format": "FORMAT", "simplifier": "NAME",
-         "channel-order": "ORDER", "calib-method": "METHOD", "quant-preset": "PRESET", "target": "TARGET",
+         "channel-order": "ORDER", "calib-method": "METHOD", "quant-preset": "PRESET", "placement": "PLACEMENT",
          "resize": "MODE", "address": "HEAD:PORT"}
 PATHS = ("out", "output", "json", "md", "csv", "plot", "calib", "cache", "source", "samples", "config", "list")
 BY_TYPE = {"int": "N", "float": "X", "list[int]": "N", "list[float]": "X"}  # Typer's type names

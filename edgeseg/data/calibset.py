@@ -18,7 +18,7 @@ from edgeseg.data.contract import DatasetInfo
 from edgeseg.data.datasets import open_dataset
 from edgeseg.data.images import IMAGE_SUFFIXES, file_bytes, list_images
 from edgeseg.data.listfile import encode_lines, read_lines
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 MAGIC = "# edgeseg calibration set v1"
 ADVISED = 500  # NVIDIA's advice
@@ -57,20 +57,20 @@ def content_hashes(paths, first: int) -> tuple[str, str]:
     return head.hexdigest(), whole.hexdigest()
 
 
-def _group(path: Path, kind: str) -> str:
+def _group(path: Path, layout: str) -> str:
     """Cityscapes: the city; CamVid: the sequence (file name prefix); otherwise one group."""
-    if kind == "cityscapes":
+    if layout == "cityscapes":
         return path.parent.name
-    if kind == "camvid":
+    if layout == "camvid":
         return path.name.split("_")[0]
     return ""
 
 
-def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
+def draw_even(paths: list[Path], layout: str, n: int, seed: int) -> list[Path]:
     """Round-robin over groups (each shuffled with `seed`), so every city/sequence is represented."""
     groups: dict[str, list[Path]] = defaultdict(list)
     for p in sorted(paths):
-        groups[_group(p, kind)].append(p)
+        groups[_group(p, layout)].append(p)
     rng = random.Random(seed)
     queues = []
     for key in sorted(groups):
@@ -85,19 +85,19 @@ def draw_even(paths: list[Path], kind: str, n: int, seed: int) -> list[Path]:
     return picked
 
 
-def make_manifest(root, kind: str, split: str, n: int, seed: int, out) -> CalibSet:
+def make_manifest(root, layout: str, split: str, n: int, seed: int, out) -> CalibSet:
     root = Path(root).resolve()
     if n < 1:
         raise EdgesegError("-n must be at least 1")
-    ds = open_dataset(root, kind, split, info=None if kind != "folder" else _any_info())
-    picked = draw_even([s.image for s in ds.samples], kind, n, seed)
+    ds = open_dataset(root, layout, split, info=None if layout != "folder" else _any_info())
+    picked = draw_even([s.image for s in ds.samples], layout, n, seed)
     digest = content_hash(picked)
     # relative to the root as listed (a symlinked image stays under it; `..` is kept lexical)
     rel = [Path(os.path.relpath(os.path.abspath(p), root)).as_posix() for p in picked]
     odd = next((r for r in rel if "\n" in r or "\r" in r or r != r.strip()), None)
     if odd is not None:  # one path per line, taken whole: spaces inside a name are fine, these are not
         raise EdgesegError(f"image {odd!r}: a name with a line break or edge spaces cannot go in a manifest; rename it")
-    header = [MAGIC, f"# source: {kind} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
+    header = [MAGIC, f"# source: {layout} {split} (root given at creation: {root.name}/)", f"# seed: {seed}",
               f"# count: {len(rel)}", f"# sha256: {digest}"]
     with atomic_path(out) as tmp:
         tmp.write_bytes(encode_lines(header + rel))
@@ -118,10 +118,10 @@ def load_calibset(source, data_root=None, limit: int | None = None) -> CalibSet:
     elif src.is_file():
         paths = _read_list(src, Path(data_root) if data_root else src.parent)
     else:
-        raise EdgesegError(f"--calib {source}: no such file or folder")
+        raise OptionError(f"{field('calib')} {source}: no such file or folder")
     used = paths[:limit] if limit else paths
     expected = _header_hash(src) if src.is_file() else None
-    # The manifest's hash covers every image it lists: with --calib-limit the whole set is still
+    # The manifest's hash covers every image it lists: with a limit the whole set is still
     # read once and checked, so a changed image is caught whichever subset is used.
     digest, whole = content_hashes(paths if expected else used, len(used))
     if expected and expected != whole:
@@ -142,8 +142,8 @@ def _read_list(path: Path, root: Path) -> list[Path]:
         p = root / parts[0]
         (paths if p.exists() else missing).append(p)
     if missing:
-        raise EdgesegError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
-                           "pass --calib-data ROOT if the paths are relative to a dataset root")
+        raise OptionError(f"{path}: {len(missing)} listed images do not exist (first: {missing[0]}); "
+                          f"pass {field('calib_data')} ROOT if the paths are relative to a dataset root")
     if not paths:
         raise EdgesegError(f"{path}: lists no images")
     return paths
@@ -159,10 +159,10 @@ def _header_hash(path: Path) -> str | None:
     return None
 
 
-def refuse_overlap(calib: CalibSet, eval_paths) -> None:
+def refuse_overlap(calib_set: CalibSet, eval_paths) -> None:
     """Calibrating on evaluation images would flatter the INT8 figures."""
     names = {Path(p).resolve() for p in eval_paths}
-    shared = [p for p in calib.paths if Path(p).resolve() in names]
+    shared = [p for p in calib_set.paths if Path(p).resolve() in names]
     if shared:
         raise EdgesegError(f"{len(shared)} calibration images are also in the evaluation split "
                            f"(first: {shared[0]}); calibrate on the train split")

@@ -15,9 +15,9 @@ import numpy as np
 from edgeseg.data.contract import DatasetInfo, _table
 from edgeseg.data.images import list_images, read_image, read_label
 from edgeseg.data.listfile import read_lines
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
-KINDS = ("camvid", "cityscapes", "folder")
+LAYOUTS = ("camvid", "cityscapes", "folder")  # how a dataset lies on disk (the --dataset flag)
 
 
 @dataclass(frozen=True)
@@ -152,39 +152,49 @@ def split_root(text: str) -> tuple[str, str | None]:
     return (root, split or None) if sep and root else (text, None)
 
 
-def open_dataset(root, kind: str = "camvid", split: str = "val", limit: int | None = None,
+def val_split(val: str) -> tuple[Path, str]:
+    """A scored dataset as given (`--val ROOT[:SPLIT]` or a list file) -> (root, split) for
+    `open_dataset`: a list file is its own split, its folder the root; a root alone means its `val`."""
+    root, split = split_root(val)
+    if Path(root).is_file():
+        return Path(root).parent, root
+    return Path(root), split or "val"
+
+
+def open_dataset(root, layout: str = "camvid", split: str = "val", limit: int | None = None,
                  info: DatasetInfo | None = None) -> SegDataset:
     """The samples of one split, checked for pairing; `limit` keeps the first N.
 
     `split` is a split name (camvid: `<split>/` + `<split>annot/`; cityscapes: `leftImg8bit/<split>/`
     + `gtFine/<split>/`), or a list file of `image label` lines (a path, or a name relative to
-    `root`). The folder kind ignores the split name: `root/images/` and, optionally,
+    `root`). The folder layout ignores the split name: `root/images/` and, optionally,
     `root/labels/` paired by file stem.
     """
     root = Path(root)
     if limit is not None and limit < 1:
-        raise EdgesegError(f"--limit must be at least 1, got {limit}")
+        raise OptionError(f"{field('limit')} must be at least 1, got {limit}")
     if not root.is_dir():
         raise EdgesegError(f"dataset root {root} does not exist or is not a folder")
-    if kind not in KINDS:
-        raise EdgesegError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
-    info = info or (DatasetInfo.named(kind) if kind != "folder" else None)
+    if layout not in LAYOUTS:
+        raise EdgesegError(f"unknown dataset {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    info = info or (DatasetInfo.named(layout) if layout != "folder" else None)
     if info is None:
-        raise EdgesegError("a folder dataset needs its classes: take them from the artifact (or use --dataset camvid|cityscapes)")
+        raise OptionError("a folder dataset needs its classes: take them from the artifact (or use "
+                          f"{field('dataset')} camvid|cityscapes)")
     lut = None
     list_file = Path(split) if Path(split).is_file() else root / split
     if split.endswith(".txt") or list_file.is_file():
         if not list_file.is_file():
             raise EdgesegError(f"list file {split} not found (looked at {list_file})")
         samples = read_list(list_file, root)
-        if kind == "cityscapes":
+        if layout == "cityscapes":
             lut = _list_lut(samples, list_file)
-    elif kind == "camvid":
+    elif layout == "camvid":
         samples = _camvid(root, split)
-    elif kind == "cityscapes":
+    elif layout == "cityscapes":
         samples, lut = _cityscapes(root, split)
     else:
         samples = _folder(root)
     if not samples:
-        raise EdgesegError(f"split {split!r} of the {kind} dataset at {root} holds no images")
+        raise EdgesegError(f"split {split!r} of the {layout} dataset at {root} holds no images")
     return SegDataset(info, samples[:limit] if limit else samples, split, lut)

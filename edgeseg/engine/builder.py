@@ -77,10 +77,10 @@ def check_settings(settings: BuildSettings, precision: str | None = None) -> Bui
         raise OptionError(f"{f('engine.workspace_gb')} must be a positive number of GB, got {s.workspace_gb}")
     if s.dla_core is not None and s.dla_core < 0:
         raise OptionError(f"{f('engine.dla_core')} must be 0 or more, got {s.dla_core}")
-    kind = flavor(s.runtime)
+    trt_flavor = flavor(s.runtime)
     profile = _engine_profile(s.device) if s.device else None
     ccs = None
-    if kind.aot:
+    if trt_flavor.aot:
         for given, name, why in ((s.dla_core is not None, "dla_core", "RTX GPUs have no DLA"),
                                  (s.timing_cache, "timing_cache", "its timing cache needs a GPU to build; "
                                   "the runtime cache beside the engine keeps the JIT work instead")):
@@ -89,13 +89,14 @@ def check_settings(settings: BuildSettings, precision: str | None = None) -> Bui
         if profile is not None and profile.jetson:
             raise OptionError(f"{f('engine.device')} {profile.name}: TensorRT-RTX does not run on Jetson; build "
                               f"there with {f('engine.runtime')} tensorrt")
-        rtx.choose_targets(s.compute_capabilities, profile, precision == "fp8")  # refuses what cannot run there
+        # refuses what cannot run there
+        rtx.choose_compute_capabilities(s.compute_capabilities, profile, precision == "fp8")
         ccs = rtx.parse_compute_capabilities(s.compute_capabilities) if s.compute_capabilities else None
     elif s.compute_capabilities:
         raise OptionError(f"{f('engine.compute_capabilities')} is for {f('engine.runtime')} tensorrt-rtx; TensorRT "
                           "builds for the GPU it runs on")
     shapes = s.shapes.text if hasattr(s.shapes, "text") else s.shapes
-    return replace(s, runtime=kind.runtime, compute_capabilities=ccs, shapes=shapes,
+    return replace(s, runtime=trt_flavor.runtime, compute_capabilities=ccs, shapes=shapes,
                    timing_cache=str(s.timing_cache) if s.timing_cache else None)
 
 
@@ -185,7 +186,7 @@ def _build(trt, builder, network, config, logger, label: str, progress: bool, on
     state.reraise()  # Ctrl-C during the build: the builder stopped early, the interrupt goes on
     if plan is None:
         why = logger.errors()
-        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the --precision fp16 export"
+        hint = ("; Turing (7.5) has no FP32 GEMM in TensorRT-RTX: build it from the fp16 export"
                 if "FP32 GEMM is not supported" in why else "")
         raise EdgesegError(f"{who} could not build an engine from {onnx_name}: {why}{hint}")
     return bytes(plan), seconds
@@ -250,44 +251,45 @@ def build_plan(onnx_path, out_path, settings: BuildSettings | None = None, progr
     """
     onnx_path, out_path = _check_paths(onnx_path, out_path)
     settings = check_settings(settings or BuildSettings())
-    kind, dla_core = flavor(settings.runtime), settings.dla_core
+    trt_flavor, dla_core = flavor(settings.runtime), settings.dla_core
     profile = _engine_profile(settings.device) if settings.device else None
     explicit = parse_shapes(settings.shapes) if settings.shapes else None
     model = load_onnx(onnx_path)
     refuse_cpu_target(model, onnx_path.name)
     wanted = "fp8" if uses_fp8(model) else onnx_precision(model)
-    ccs = rtx.choose_targets(settings.compute_capabilities, profile, wanted == "fp8") if kind.aot else None
+    ccs = (rtx.choose_compute_capabilities(settings.compute_capabilities, profile, wanted == "fp8")
+           if trt_flavor.aot else None)
     settings = replace(settings, compute_capabilities=ccs)
     if profile is not None:  # e.g. an FP8 graph for an Orin, whose GPU has no FP8: refused before TensorRT loads
         require_precision(profile, wanted)
-    trt = import_module(kind)
-    if kind.aot:  # built on the CPU for the listed GPUs; nothing here needs to be one of them
-        target = sidecar.rtx_target(str(trt.__version__), ccs)
+    trt = import_module(trt_flavor)
+    if trt_flavor.aot:  # built on the CPU for the listed GPUs; nothing here needs to be one of them
+        built_for = sidecar.rtx_built_for(str(trt.__version__), ccs)
     else:
         _cuda, gpu, cc = open_device(0)
         if profile is not None:  # a Jetson profile on a desktop GPU would build an engine for the wrong device
             check_profile(profile, detect())
             require_precision(profile, wanted, cc)
-        target = sidecar.this_machine(str(trt.__version__), gpu, cc)
+        built_for = sidecar.this_machine(str(trt.__version__), gpu, cc)
     version = TrtVersion.parse(trt.__version__)
     precision = onnx_precision(model)
-    mode = rtx_build_mode() if kind.aot else build_mode(version, precision, dla=dla_core is not None)
+    mode = rtx_build_mode() if trt_flavor.aot else build_mode(version, precision, dla=dla_core is not None)
 
-    logger = collecting_logger(trt, VERBOSE if kind.aot and precision == "int8" else INFO)
+    logger = collecting_logger(trt, VERBOSE if trt_flavor.aot and precision == "int8" else INFO)
     builder = trt.Builder(logger)
-    network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{kind.label} {version}")
+    network, _parser = _parse(trt, builder, logger, onnx_path, mode, f"{trt_flavor.label} {version}")
     if settings.class_map and not append_class_map(trt, network):
         log.info("%s already gives class maps: built as it is", onnx_path.name)
     config, used_shapes, workspace = _configure(trt, builder, network, mode, settings, profile, explicit)
     cache_path = Path(settings.timing_cache) if settings.timing_cache else None
     _attach_timing_cache(config, cache_path)
-    label = f"{kind.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
-    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, kind.label)
+    label = f"{trt_flavor.label} {version.short}: building {out_path.name} ({precision}, {mode.name})"
+    plan, seconds = _build(trt, builder, network, config, logger, label, progress, onnx_path.name, trt_flavor.label)
 
     meta = sidecar.build_sidecar(
         onnx_path=onnx_path, plan=plan,
-        target=target, precision=precision,
-        tensors=_engine_tensors(trt, logger, plan, dla_core, network if kind.aot else None),
+        built_for=built_for, precision=precision,
+        tensors=_engine_tensors(trt, logger, plan, dla_core, network if trt_flavor.aot else None),
         build=_build_record(mode, settings, used_shapes, workspace),
         build_seconds=seconds, dla=parse_log(m for _, m in logger.messages).to_dict() if dla_core is not None else None,
         qdq_fusion=_fusion(model, logger, ccs) if precision == "int8" else None, engine_path=out_path)

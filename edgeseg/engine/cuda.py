@@ -12,7 +12,7 @@ import ctypes
 
 import numpy as np
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 INSTALL_HINT = "install it with: pip install 'edgeseg[tensorrt]'"
 
@@ -243,8 +243,8 @@ class PyCuda:
         return float(start.time_till(end))
 
     def begin_capture(self, stream) -> None:
-        raise EdgesegError("CUDA graph capture needs cuda-python (pycuda cannot capture streams): "
-                           "pip install cuda-python, or run without --cuda-graph")
+        raise OptionError("CUDA graph capture needs cuda-python (pycuda cannot capture streams): "
+                           f"pip install cuda-python, or run without {field('cuda_graph')}")
 
     def close(self) -> None:
         if self._context is not None:

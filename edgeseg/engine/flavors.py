@@ -18,12 +18,12 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 
 @dataclass(frozen=True)
 class Flavor:
-    runtime: str  # the name users type: --runtime tensorrt | tensorrt-rtx
+    runtime: str  # the name users type: tensorrt | tensorrt-rtx
     module: str  # the Python module
     label: str  # how messages name it
     extra: str  # pip install 'edgeseg[EXTRA]'
@@ -44,10 +44,10 @@ RUNTIMES = tuple(FLAVORS)
 
 
 def flavor(runtime: str | None) -> Flavor:
-    """The flavor for a --runtime value (default: TensorRT)."""
+    """The flavor for a runtime name (default: TensorRT)."""
     key = (runtime or "tensorrt").strip().lower().replace("_", "-")
     if key not in FLAVORS:
-        raise EdgesegError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+        raise OptionError(f"{field('engine.runtime')} must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     return FLAVORS[key]
 
 

@@ -77,31 +77,31 @@ def refuse_cpu_target(model, name: str) -> None:
                            "(edgeseg export --precision int8 --quant-preset tensorrt)")
 
 
-def _parse_with(kind, onnx_path: Path) -> ParseReport:
-    trt = flavors.import_module(kind)
+def _parse_with(flavor, onnx_path: Path) -> ParseReport:
+    trt = flavors.import_module(flavor)
     version = TrtVersion.parse(trt.__version__)
-    mode = rtx_build_mode() if kind.aot else build_mode(version, "fp32")
+    mode = rtx_build_mode() if flavor.aot else build_mode(version, "fp32")
     logger = collecting_logger(trt)
     builder = trt.Builder(logger)
     if builder is None:  # the full TensorRT creates no builder without a usable GPU
-        raise EdgesegError(f"{kind.label} cannot create a builder here: {logger.errors()}")
+        raise EdgesegError(f"{flavor.label} cannot create a builder here: {logger.errors()}")
     t0 = time.perf_counter()
     network, _parser, errors = parse_network(trt, builder, logger, onnx_path, mode)
     seconds = time.perf_counter() - t0
     types = [network.get_layer(i).type for i in range(network.num_layers)]
-    return ParseReport(kind.label, str(trt.__version__), network.num_layers, types.count(trt.LayerType.QUANTIZE),
+    return ParseReport(flavor.label, str(trt.__version__), network.num_layers, types.count(trt.LayerType.QUANTIZE),
                        types.count(trt.LayerType.DEQUANTIZE), errors, round(seconds, 3))
 
 
 def parse_onnx(onnx_path) -> ParseReport | None:
     """The first working parser's report (TensorRT, else TensorRT-RTX), or None when none is here."""
-    for kind in flavors.importable():
+    for flavor in flavors.importable():
         try:
-            return _parse_with(kind, Path(onnx_path))
+            return _parse_with(flavor, Path(onnx_path))
         except EdgesegError as exc:  # installed but not usable here: try the next one
-            log.debug("%s parser not usable: %s", kind.label, exc)
+            log.debug("%s parser not usable: %s", flavor.label, exc)
         except Exception as exc:  # e.g. the full TensorRT without CUDA raises from its builder
-            log.debug("%s parser not usable: %s", kind.label, exc)
+            log.debug("%s parser not usable: %s", flavor.label, exc)
     return None
 
 

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 
 from edgeseg.artifacts import atomic_path, parent_hint
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.platform.devices import FP8_MIN_CC
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ RTX_GPUS = {"7.5": "RTX 20 (Turing)", "8.6": "RTX 30 (Ampere)", "8.9": "RTX 40 (
             "12.0": "RTX 50 (Blackwell)", "12.1": "DGX Spark (GB10)"}
 DEFAULT_CCS = ("8.6", "8.9", "12.0", "12.1")
 CACHE_SUFFIX = ".rtxcache"
+CCS = field("engine.compute_capabilities")  # the option most messages here are about
 
 
 def parse_compute_capabilities(text) -> tuple[str, ...]:
@@ -41,39 +42,39 @@ def parse_compute_capabilities(text) -> tuple[str, ...]:
             continue
         cc = item if "." in item else (f"{item[:-1]}.{item[-1]}" if item.isdigit() and len(item) >= 2 else item)
         if cc not in RTX_GPUS:
-            raise EdgesegError(f"--compute-capability {raw!r}: TensorRT-RTX builds for "
+            raise OptionError(f"{CCS} {raw!r}: TensorRT-RTX builds for "
                                f"{', '.join(RTX_GPUS)} ({'; '.join(f'{k} {v}' for k, v in RTX_GPUS.items())})")
         if cc not in out:
             out.append(cc)
     if not out:
-        raise EdgesegError("--compute-capability needs at least one value, e.g. 8.6,8.9,12.0")
+        raise OptionError(f"{CCS} needs at least one value, e.g. 8.6,8.9,12.0")
     return tuple(out)
 
 
-def choose_targets(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
+def choose_compute_capabilities(given, profile=None, fp8: bool = False) -> tuple[str, ...]:
     """The compute capabilities to build for: those given (or the default list), checked against the
     named device profile and the graph's precision, so the engine runs where it is meant to.
 
-    A profile's own GPU is the default target and must be among those given; an FP8 graph drops
+    A profile's own GPU is the default and must be among those given; an FP8 graph drops
     default targets without FP8 tensor cores (8.6) and refuses them when named.
     """
     ccs = parse_compute_capabilities(given)
     own = getattr(profile, "compute_capability", None)
     if own:
         if own not in RTX_GPUS:
-            raise EdgesegError(f"--device {profile.name} ({profile.describe_gpu()}) is no GPU TensorRT-RTX runs on "
-                               f"({', '.join(RTX_GPUS)}): use --runtime tensorrt")
+            raise OptionError(f"{field('device')} {profile.name} ({profile.describe_gpu()}) is no GPU TensorRT-RTX "
+                              f"runs on ({', '.join(RTX_GPUS)}): use {field('engine.runtime')} tensorrt")
         if not given:
             ccs = (own,)
         elif own not in ccs:
-            raise EdgesegError(f"--device {profile.name} is {profile.describe_gpu()}; --compute-capability "
-                               f"{','.join(ccs)} makes an engine it cannot run: include {own}")
+            raise OptionError(f"{field('device')} {profile.name} is {profile.describe_gpu()}; {CCS} "
+                              f"{','.join(ccs)} makes an engine it cannot run: include {own}")
     if fp8:
         without = [c for c in ccs if tuple(int(p) for p in c.split(".")) < FP8_MIN_CC]
         if without and given:
-            raise EdgesegError(f"an FP8 engine needs compute capability 8.9+ (FP8 tensor cores); --compute-capability "
-                               f"lists {', '.join(without)} ({', '.join(RTX_GPUS[c] for c in without)}): drop "
-                               f"{'it' if len(without) == 1 else 'them'}, or export int8/fp16 for those GPUs")
+            raise OptionError(f"an FP8 engine needs compute capability 8.9+ (FP8 tensor cores); {CCS} "
+                              f"lists {', '.join(without)} ({', '.join(RTX_GPUS[c] for c in without)}): drop "
+                              f"{'it' if len(without) == 1 else 'them'}, or export int8/fp16 for those GPUs")
         ccs = tuple(c for c in ccs if c not in without)
         if without:
             log.warning("FP8 engine: building for %s only (%s %s no FP8 tensor cores)", ", ".join(ccs),

@@ -1,4 +1,4 @@
-"""Optimization profiles: `--shapes min:opt:max` (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048).
+"""Optimization profiles: `min:opt:max` shapes (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048).
 
 A model exported with dynamic axes needs one profile to become an engine; a static model
 needs none, and shapes given for it must be its own. Device profiles carry NCHW defaults,
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError, field
+
+SHAPES = field("engine.shapes")  # the option every message here is about
 
 
 @dataclass(frozen=True)
@@ -20,11 +22,11 @@ class Shapes:
 
     def __post_init__(self):
         if not (len(self.min) == len(self.opt) == len(self.max)):
-            raise EdgesegError(f"--shapes {self.text}: min, opt and max need the same number of dimensions")
+            raise OptionError(f"{SHAPES} {self.text}: min, opt and max need the same number of dimensions")
         if any(v <= 0 for s in (self.min, self.opt, self.max) for v in s):
-            raise EdgesegError(f"--shapes {self.text}: dimensions must be positive")
+            raise OptionError(f"{SHAPES} {self.text}: dimensions must be positive")
         if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max)):
-            raise EdgesegError(f"--shapes {self.text}: need min <= opt <= max in every dimension")
+            raise OptionError(f"{SHAPES} {self.text}: need min <= opt <= max in every dimension")
 
     @property
     def text(self) -> str:
@@ -37,12 +39,12 @@ class Shapes:
     def fits(self, declared, name: str = "the model input") -> None:
         """Refuse shapes the model cannot take: wrong rank, or a fixed dimension changed."""
         if len(declared) != len(self.min):
-            raise EdgesegError(f"--shapes {self.text} has {len(self.min)} dimensions; {name} has "
-                               f"{len(declared)} ({format_shape(declared)})")
+            raise OptionError(f"{SHAPES} {self.text} has {len(self.min)} dimensions; {name} has "
+                              f"{len(declared)} ({format_shape(declared)})")
         for i, d in enumerate(normalize(declared)):
             if d is not None and not (self.min[i] == self.opt[i] == self.max[i] == d):
-                raise EdgesegError(f"--shapes {self.text}: dimension {i} of {name} is fixed at {d} "
-                                   f"({format_shape(declared)})")
+                raise OptionError(f"{SHAPES} {self.text}: dimension {i} of {name} is fixed at {d} "
+                                  f"({format_shape(declared)})")
 
 
 def normalize(declared) -> list[int | None]:
@@ -62,9 +64,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     try:
         dims = tuple(int(v) for v in text.strip().lower().split("x"))
     except ValueError:
-        raise EdgesegError(f"--shapes: {text!r} is not a shape like 1x3x360x480") from None
+        raise OptionError(f"{SHAPES}: {text!r} is not a shape like 1x3x360x480") from None
     if len(dims) < 2:
-        raise EdgesegError(f"--shapes: {text!r} is not a shape like 1x3x360x480")
+        raise OptionError(f"{SHAPES}: {text!r} is not a shape like 1x3x360x480")
     return dims
 
 
@@ -75,7 +77,7 @@ def parse_shapes(text: str) -> Shapes:
         s = parse_shape(parts[0])
         return Shapes(s, s, s)
     if len(parts) != 3:
-        raise EdgesegError(f"--shapes must be min:opt:max (or one shape), got {text!r}")
+        raise OptionError(f"{SHAPES} must be min:opt:max (or one shape), got {text!r}")
     return Shapes(*(parse_shape(p) for p in parts))
 
 
@@ -100,8 +102,8 @@ def choose(declared, explicit: Shapes | None, default: Shapes | None, name: str 
         return None
     shapes = explicit or default
     if shapes is None:
-        raise EdgesegError(f"model input {name!r} is dynamic ({format_shape(declared)}): give --shapes "
-                           "min:opt:max (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048) or --device PROFILE")
+        raise OptionError(f"model input {name!r} is dynamic ({format_shape(declared)}): give {SHAPES} "
+                          f"min:opt:max (e.g. 1x3x180x240:1x3x360x480:1x3x1024x2048) or {field('device')} PROFILE")
     shapes.fits(declared, f"model input {name!r}")
     return shapes
 
@@ -109,5 +111,5 @@ def choose(declared, explicit: Shapes | None, default: Shapes | None, name: str 
 def require_static(shapes: Shapes | None) -> None:
     """The DLA runs one shape: TensorRT moves every DLA layer to the GPU when min != max."""
     if shapes is not None and not shapes.static:
-        raise EdgesegError(f"--dla-core needs one input shape, the DLA does not take dynamic shapes: give "
-                           f"--shapes {format_shape(shapes.opt)} (min = opt = max) instead of {shapes.text}")
+        raise OptionError(f"{field('engine.dla_core')} needs one input shape, the DLA does not take dynamic "
+                          f"shapes: give {SHAPES} {format_shape(shapes.opt)} (min = opt = max) instead of {shapes.text}")

@@ -50,8 +50,9 @@ def _numbers(version: str) -> tuple[int, ...]:
 
 # -- Where an engine was built, where it is asked to run ---------------------------------------
 @dataclass(frozen=True)
-class BuildTarget:
-    """What an engine was built for (the sidecar's `target` block): not a fleet target, not a Q/DQ placement."""
+class BuiltFor:
+    """What an engine was built for (the sidecar's `target` block, named before the glossary): TensorRT, GPU,
+    compute capabilities, L4T. In the code a target is a fleet node (docs/house.md, Words)."""
 
     tensorrt: str
     gpu: str
@@ -86,24 +87,24 @@ class BuildTarget:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "BuildTarget":
+    def from_dict(cls, d: dict) -> "BuiltFor":
         return cls(str(d.get("tensorrt", "?")), str(d.get("gpu", "?")), str(d.get("compute_capability", "?")),
                    d.get("l4t"), d.get("board"), str(d.get("runtime") or "tensorrt"),
                    tuple(d.get("compute_capabilities") or ()))
 
 
-def rtx_target(version: str, compute_capabilities: tuple[str, ...]) -> BuildTarget:
+def rtx_built_for(version: str, compute_capabilities: tuple[str, ...]) -> BuiltFor:
     """Where an RTX engine runs: any RTX GPU of the listed compute capabilities (built on any machine)."""
-    return BuildTarget(str(version), "RTX", ",".join(compute_capabilities), runtime="tensorrt-rtx",
+    return BuiltFor(str(version), "RTX", ",".join(compute_capabilities), runtime="tensorrt-rtx",
                   compute_capabilities=tuple(compute_capabilities))
 
 
-def this_machine(trt_version: str, gpu: str, compute_capability: str) -> BuildTarget:
+def this_machine(trt_version: str, gpu: str, compute_capability: str) -> BuiltFor:
     l4t, board = read_jetson()
-    return BuildTarget(str(trt_version), gpu, compute_capability, l4t, board)
+    return BuiltFor(str(trt_version), gpu, compute_capability, l4t, board)
 
 
-def mismatch(built: BuildTarget, here: BuildTarget) -> str | None:
+def mismatch(built: BuiltFor, here: BuiltFor) -> str | None:
     """What differs between where an engine was built and where it is asked to run, or None."""
     if built.rtx != here.rtx:
         return "runtime"
@@ -120,10 +121,10 @@ def mismatch(built: BuildTarget, here: BuildTarget) -> str | None:
     return None
 
 
-def check_compatible(engine_path, meta: ArtifactMetadata | dict, here: BuildTarget) -> None:
+def check_compatible(engine_path, meta: ArtifactMetadata | dict, here: BuiltFor) -> None:
     """Refuse an engine built for another TensorRT, GPU, board or L4T release, in one line."""
     engine_path = Path(engine_path)
-    built = BuildTarget.from_dict(typed(meta).target or {})
+    built = BuiltFor.from_dict(typed(meta).target or {})
     if mismatch(built, here) is None:
         return
     onnx = parent_hint(engine_path, meta)
@@ -153,7 +154,7 @@ def io_from_tensors(tensors: list[dict]) -> dict:
     return io_block(*({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in (inputs[0], outputs[0])))
 
 
-def build_sidecar(*, onnx_path, plan: bytes, target: BuildTarget, precision: str, tensors: list[dict], build: dict,
+def build_sidecar(*, onnx_path, plan: bytes, built_for: BuiltFor, precision: str, tensors: list[dict], build: dict,
                   build_seconds: float, dla: dict | None = None, qdq_fusion: dict | None = None,
                   engine_path=None) -> ArtifactMetadata:
     """The metadata of the engine `plan`, in the schema every edgeseg artifact's metadata has.
@@ -166,12 +167,12 @@ def build_sidecar(*, onnx_path, plan: bytes, target: BuildTarget, precision: str
     return ArtifactMetadata(
         kind="engine", stage="engine", precision=precision, model=onnx_meta.model,
         preprocess=onnx_meta.preprocess, dataset=onnx_meta.dataset, io=io_from_tensors(tensors),
-        target=target.to_dict(),
+        target=built_for.to_dict(),  # the sidecar's field keeps its name
         engine={"sha256": hashlib.sha256(plan).hexdigest(), "bytes": len(plan), "tensors": tensors, "build": build, "dla": dla,
                 **({"qdq_fusion": qdq_fusion} if qdq_fusion is not None else {})},
         provenance={"parent": parent_entry(onnx_path, engine_path or onnx_path),
                     "options": build.get("options", {}),
-                    "versions": versions("tensorrt_rtx" if target.rtx else "tensorrt", "onnx"),
+                    "versions": versions("tensorrt_rtx" if built_for.rtx else "tensorrt", "onnx"),
                     "build_seconds": round(build_seconds, 2), "created": now()})
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.metadata import FLOAT8_TYPES
 
 OLDEST = (8, 6)
@@ -83,10 +83,10 @@ def build_mode(version: TrtVersion, precision: str, dla: bool = False) -> BuildM
     if precision == "fp8" and version.major < 10:
         raise EdgesegError(f"FP8 Q/DQ graphs need TensorRT 10 or newer (an Ada, Hopper or Blackwell GPU); this is {version}")
     if dla and precision == "fp8":
-        raise EdgesegError("the DLA has no FP8: export with --precision int8 or fp16 for a DLA core")
+        raise OptionError(f"the DLA has no FP8: export with {field('precision')} int8 or fp16 for a DLA core")
     if dla and precision == "fp32":
-        raise EdgesegError("the DLA runs FP16 or INT8 only: export the model with --precision fp16 or int8 "
-                           "before building for a DLA core")
+        raise OptionError(f"the DLA runs FP16 or INT8 only: export the model with {field('precision')} fp16 or "
+                          "int8 before building for a DLA core")
     if version.major >= 11:
         return BuildMode(True, ("STRONGLY_TYPED",), ("GPU_FALLBACK",) if dla else ())
     network = ("EXPLICIT_BATCH",) if version.major < 10 else ()

@@ -78,8 +78,8 @@ def check_export_options(options) -> None:
         preprocess_keys(Preprocess(mean_bgr=(0.0, 0.0, 0.0), std_bgr=tuple(c.std_bgr)))
     if options.format == "engine" and options.engine.runtime == "tensorrt-rtx":
         raise OptionError(f"{ds} with {f('engine.runtime')} tensorrt-rtx: {WHY_NOT_RTX}")
-    if "cpu" in (options.quant.preset, options.quant.target):
-        raise OptionError(f"{ds} with the CPU placement ({f('quant.target')} cpu, {f('quant.preset')} cpu, or "
+    if "cpu" in (options.quant.preset, options.quant.placement):
+        raise OptionError(f"{ds} with the CPU placement ({f('quant.placement')} cpu, {f('quant.preset')} cpu, or "
                           f"{f('device')} cpu's): that Q/DQ placement is for CPUs; DeepStream runs TensorRT: use the "
                           "tensorrt preset")
 
@@ -113,7 +113,8 @@ def nvinfer_config(meta: ArtifactMetadata | dict, artifact, *, out_dir=None, inp
     if outp.get("dtype") != "float32":
         raise EdgesegError(f"{artifact.name} outputs {outp.get('dtype')}; nvinfer's segmentation parser reads "
                            "float32 scores: export with float32 I/O")
-    if (meta.provenance.get("options") or {}).get("quant", {}).get("target") == "cpu":
+    quant = (meta.provenance.get("options") or {}).get("quant", {})
+    if "cpu" in (quant.get("placement"), quant.get("target")):  # "target": what 0.1.0 called it (one release)
         raise EdgesegError(f"{artifact.name} carries the CPU Q/DQ placement (ONNX Runtime); DeepStream runs "
                            "TensorRT: export with the tensorrt quantization preset")
     pre = Preprocess.from_dict(meta.preprocess)

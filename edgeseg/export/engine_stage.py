@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 KEY_OPTIONS = ("device", "workspace_gb", "opt_level", "shapes", "dla_core")
 
 
-def target_here(settings: BuildSettings) -> dict:
-    """What the plan is built for: TensorRT's version and this GPU, or TensorRT-RTX's targets."""
+def built_for_here(settings: BuildSettings) -> dict:
+    """What the plan is built for: TensorRT's version and this GPU, or the compute capabilities TensorRT-RTX builds for."""
     kind = flavors.flavor(settings.runtime)
     trt = flavors.import_module(kind)
     if kind.aot:
@@ -56,16 +56,16 @@ class Engine(Stage):
         # TensorRT kernels differ from ONNX Runtime CPU's more than one ONNX stage from another;
         # a quantized parent keeps its own (INT8 or FP8) class
         self.tolerance = parent.precision if parent.precision in QUANTIZED else "fp16"
-        self.target = None  # read by preflight
+        self.built_for = None  # read by preflight
         self.built_meta = None  # the plan's metadata, from build() to publish()
 
     def preflight(self, ctx):
         """No TensorRT or no GPU: refused now, before the ONNX stages run."""
-        self.target = target_here(self.settings)
+        self.built_for = built_for_here(self.settings)
 
     def options(self, ctx):
         given = {k: v for k, v in self.settings.to_dict().items() if k in KEY_OPTIONS and v is not None}
-        return {"engine": given, "target": self.target}
+        return {"engine": given, "target": self.built_for}
 
     def build(self, ctx):
         tmp = new_temp(self.path.parent, f".{self.path.name}", ".engine")

@@ -88,7 +88,7 @@ class QuantOptions:
     method: str | None = None
     calib_limit: int | None = None
     percentile: float | None = None
-    target: str | None = None
+    placement: str | None = None  # Q/DQ placement: tensorrt | cpu (default: the preset's)
     max_miou_drop: float | None = None
     max_class_drop: float | None = None  # the fallback also bounds the worst single class's IoU drop
     val: str | None = None  # ROOT[:SPLIT] or a list file: labelled images the drop is measured on
@@ -172,8 +172,8 @@ def resolve(options: ExportOptions, profile=None) -> ExportOptions:
 
     require_precision(profile, options.precision)
     q = options.quant
-    if options.precision == "int8" and options.format == "onnx" and not (q.preset or q.target):
-        options = replace(options, quant=replace(q, preset=profile.int8_placement()))
+    if options.precision == "int8" and options.format == "onnx" and not (q.preset or q.placement):
+        options = replace(options, quant=replace(q, preset=profile.int8_preset()))
         if profile.int8_by_isa and profile.int8_row() is None:
             log.warning("no INT8 placement was measured on a CPU like this one (%s): the TensorRT placement, verified "
                         "on each runtime here by this export; `edgeseg tune` measures the fastest within a budget here",
@@ -203,8 +203,8 @@ def check(o: ExportOptions) -> None:
     if o.contract.verify_sizes and not o.contract.dynamic:
         raise OptionError(f"{f('contract.verify_sizes')} only applies to {f('contract.dynamic')} exports "
                           "(a static model has one size)")
-    if o.format == "engine" and o.precision == "int8" and (o.quant.target or o.quant.preset) == "cpu":
-        raise OptionError(f"{f('format')} engine: {f('quant.preset')}/{f('quant.target')} cpu makes {CPU_TARGET}; "
+    if o.format == "engine" and o.precision == "int8" and (o.quant.placement or o.quant.preset) == "cpu":
+        raise OptionError(f"{f('format')} engine: {f('quant.preset')}/{f('quant.placement')} cpu makes {CPU_TARGET}; "
                           "use the tensorrt preset for engines")
     given = o.quant.given()
     if not o.quantized and given:
@@ -243,9 +243,9 @@ def _check_values(o: ExportOptions) -> None:
         raise OptionError(f"{f('verify.num_samples')} must be at least 1")
     if v.min_agreement is not None and not 0.0 <= v.min_agreement <= 1.0:
         raise OptionError(f"{f('verify.min_agreement')} must be within 0..1, got {v.min_agreement}")
-    if o.precision == "fp8" and "cpu" in (o.quant.target, o.quant.preset):
+    if o.precision == "fp8" and "cpu" in (o.quant.placement, o.quant.preset):
         raise OptionError(f"{f('precision')} fp8 is for TensorRT (Ada/Hopper/Blackwell GPUs); "
-                          f"{f('quant.target')} cpu is int8 only")
+                          f"{f('quant.placement')} cpu is int8 only")
     if c.fp16_io and o.precision != "fp16":
         raise OptionError(f"{f('contract.fp16_io')} only applies to {f('precision')} fp16")
 
@@ -266,7 +266,7 @@ def _check_quant(q: QuantOptions, precision: str) -> None:
     if q.fail_on_budget and q.max_miou_drop is None:
         raise OptionError(f"{f('quant.fail_on_budget')} only applies with {f('quant.max_miou_drop')} "
                           "(the budget it fails on)")
-    config = q.config(precision)  # method, target, percentile range, budget sign: QuantConfig says what is wrong
+    config = q.config(precision)  # method, placement, percentile range, budget sign: QuantConfig says what is wrong
     if q.percentile is not None and config.method != "percentile":
         raise OptionError(f"{f('quant.percentile')} only applies to {f('quant.method')} percentile "
                           f"(not {config.method})")

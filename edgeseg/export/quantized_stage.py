@@ -31,7 +31,7 @@ from edgeseg.quant.trt_cache import cache_text
 log = logging.getLogger(__name__)
 
 QUANT_JSON, CALIB_CACHE = ".quant.json", ".calib.cache"
-SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "target", "quantized_layers", "float_layers", "kept_float",
+SUMMARY_KEYS = ("calib_images", "calib_sha256", "method", "placement", "quantized_layers", "float_layers", "kept_float",
                 "ranges_reused", "fp32_miou", "int8_miou", "drop_before", "drop_after", "drop_measured_on",
                 "choose_drop_after", "seconds", "warning", "dtype", "float_compute", "opset", "onnxruntime")
 

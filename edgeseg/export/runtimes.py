@@ -19,7 +19,8 @@ import numpy as np
 
 from edgeseg import runtime
 from edgeseg.artifacts import versions
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import OptionError
+from edgeseg.errors import field as f
 from edgeseg.export import parity
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import backends_for, load_profile
@@ -114,10 +115,10 @@ def judge(records: dict, fp32_miou: float | None, allow_mismatch: bool, artifact
             rec["mismatch"] = True
             bad.append(describe(name, rec, artifact))
     if bad and not allow_mismatch:
-        raise EdgesegError(bad[0] + "; for OpenVINO use NNCF's IR (edgeseg tune), or publish it marked with "
-                                    "--allow-mismatch")
+        raise OptionError(bad[0] + "; for OpenVINO use NNCF's IR (edgeseg tune), or publish it marked with "
+                                   f"{f('verify.allow_mismatch')}")
     for line in bad:
-        log.warning("MISMATCH, published under --allow-mismatch: %s", line)
+        log.warning("MISMATCH, published as asked (mismatches allowed): %s", line)
     return bad
 
 

@@ -19,6 +19,7 @@ from edgeseg.artifacts import read_artifact
 from edgeseg.bench.accuracy import evaluate
 from edgeseg.bench.report import BENCH_FORMAT, check_rows
 from edgeseg.bench.benchmark import BenchSettings, attach_accuracy, run_bench
+from edgeseg.bench.speed import DEFAULT_ITERS
 from edgeseg.engine.builder import BuildSettings, build_engine
 from edgeseg.errors import EdgesegError
 from edgeseg.fleet.packing import pack_file, unpack_dataset
@@ -39,7 +40,7 @@ class FleetBenchSettings:
     input_size: tuple[int, int] | None = None
     batch: int = 1
     warmup: int = 10
-    iters: int | None = 100
+    iters: int | None = DEFAULT_ITERS  # None with a duration
     duration: float | None = None
     threads: int | None = None
     timeout: float = 1800.0  # per run, all targets in parallel

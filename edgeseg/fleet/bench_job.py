@@ -3,13 +3,14 @@ contacted, checkpoints exported here once per precision, then every target bench
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from edgeseg.artifacts import read_artifact
+from edgeseg.bench.benchmark import ScoredData
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset
-from edgeseg.errors import EdgesegError
+from edgeseg.data.datasets import open_dataset, val_split
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.export.options import PRECISIONS, QUANTIZED, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export
 from edgeseg.fleet.bench import FleetBenchSettings, bench_fleet
@@ -18,34 +19,26 @@ from edgeseg.fleet.packing import pack_samples
 from edgeseg.fleet.targets import advertise, list_targets, select
 
 
-@dataclass(frozen=True, kw_only=True)
-class FleetData:
-    """Images to evaluate on: a dataset root here, its images sent to each target."""
-
-    root: str | None = None
-    dataset: str = "camvid"
-    split: str = "val"
-    limit: int | None = None
-
-
-def choose_precisions(text: str, inputs: list[str], quant: QuantOptions, timeout: float) -> tuple[str, ...]:
-    """The precisions to export, checked with the inputs and the timeout before any cluster is contacted."""
+def choose_precisions(names, inputs: list[str], quant: QuantOptions, timeout: float) -> tuple[str, ...]:
+    """The precisions to export (`names`, None: the settings' default), checked with the inputs and the
+    timeout before any cluster is contacted."""
     if timeout <= 0:
-        raise EdgesegError(f"--timeout must be positive, got {timeout}")
+        raise OptionError(f"{field('timeout')} must be positive, got {timeout}")
     for item in inputs:
         if not Path(item).is_file():
             raise EdgesegError(f"{item}: no such file")
         if Path(item).suffix.lower() not in (".onnx", ".pth", ".pt"):
             raise EdgesegError(f"{item}: fleet bench takes checkpoints (.pth) or ONNX models; engines are built on "
                                "each target from the ONNX")
-    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    chosen = list(FleetBenchSettings.precisions if names is None else names)
     bad = [p for p in chosen if p not in PRECISIONS]
     if bad or not chosen:
-        raise EdgesegError(f"--precisions takes a comma list of {', '.join(PRECISIONS)}, got {text!r}")
+        raise OptionError(f"{field('precisions')} takes a comma list of {', '.join(PRECISIONS)}, got "
+                          f"{','.join(chosen)!r}")
     quantized = [p for p in chosen if p in QUANTIZED]
     if quantized and not quant.calib and any(not i.lower().endswith(".onnx") for i in inputs):
-        raise EdgesegError(f"--precisions {quantized[0]} exports with calibration: give --calib (a manifest from "
-                           "`edgeseg calib make`)")
+        raise OptionError(f"{field('precisions')} {quantized[0]} exports with calibration: give {field('quant.calib')} "
+                          "(a manifest from `edgeseg calib make`)")
     return tuple(chosen)
 
 
@@ -66,11 +59,12 @@ def export_inputs(inputs: list[str], precisions, work_dir, base: ExportOptions, 
     return out
 
 
-def _data(data: FleetData, first: str) -> dict | None:
-    if not data.root:
+def _data(data: ScoredData, first: str) -> dict | None:
+    if not data.val:
         return None
     info = DatasetInfo.from_dict(read_artifact(first).dataset) if data.dataset == "folder" else None
-    ds = open_dataset(data.root, data.dataset, data.split, data.limit, info)
+    root, split = val_split(data.val)
+    ds = open_dataset(root, data.dataset, split, data.limit, info)
     return {"packed": pack_samples(ds.samples), "info": ds.info, "split": ds.split, "lut": ds.lut}
 
 
@@ -82,13 +76,13 @@ def local_args(address: str) -> dict:
     return {"resources": resources, "labels": labels}
 
 
-def run_fleet_bench(inputs: list[str], address: str, devices: list[str] | None, settings: FleetBenchSettings,
-                    export: ExportOptions, data: FleetData, work_dir, say=None) -> tuple[dict, list]:
+def run_fleet_bench(inputs: list[str], address: str, wanted: list[str] | None, settings: FleetBenchSettings,
+                    export: ExportOptions, data: ScoredData, work_dir, say=None) -> tuple[dict, list]:
     """(fleet result, targets): export here, build and time on every chosen target.
     `settings.precisions` must come from `choose_precisions`; `say(line)` reports progress."""
     say = say or (lambda line: None)
     with connected(address, **local_args(address)) as r:
-        targets = select(list_targets(r), devices, address)
+        targets = select(list_targets(r), wanted, address)
         say(f"targets: {', '.join(t.name for t in targets)}")
         paths = export_inputs(inputs, settings.precisions, work_dir, export, say)
         settings = replace(settings, data=_data(data, paths[0]))

@@ -20,7 +20,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.fleet.reaper import MARK, family, reap
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def split_address(address: str) -> tuple[str, int]:
     if not sep:
         host, port = text, str(DEFAULT_PORT)
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise EdgesegError(f"--ray {address!r}: expected HOST:PORT of a Ray head (e.g. 192.168.1.10:6379) or 'local'")
+        raise OptionError(f"{field('ray')} {address!r}: expected HOST:PORT of a Ray head (e.g. 192.168.1.10:6379) or 'local'")
     return host, int(port)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import edgeseg
 from edgeseg.bench.accuracy import ArtifactScore, EvalResult, evaluate
 from edgeseg.data.metrics import ConfusionMatrix
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.fleet.cluster import connected, preflight
 from edgeseg.fleet.packing import pack_file, pack_samples, unpack_dataset
 from edgeseg.fleet.tasks import check_version, gather
@@ -74,10 +74,10 @@ def check_shardable(artifacts: list[str], provider: str) -> None:
     """Shards run on whichever workers' CPUs are free: no engines, no GPU providers."""
     for a in artifacts:
         if Path(a).suffix.lower() in (".engine", ".plan"):
-            raise EdgesegError(f"{Path(a).name}: an engine runs only on the GPU it was built for, not on --ray "
-                               "workers: evaluate it there, or with `edgeseg fleet bench --data` on its target")
+            raise EdgesegError(f"{Path(a).name}: an engine runs only on the GPU it was built for, not on Ray "
+                               "workers: evaluate it there, or with `edgeseg fleet bench --val` on its target")
     if provider != "cpu":
-        raise EdgesegError(f"--ray shards run on the workers' CPUs: use --provider cpu (not {provider})")
+        raise OptionError(f"{field('ray')} shards run on the workers' CPUs: use {field('provider')} cpu (not {provider})")
 
 
 def default_workers(ray, threads: int) -> int:
@@ -94,13 +94,13 @@ def evaluate_sharded(artifacts: list[str], request: RunnerRequest, dataset, *, a
     setup/evaluation seconds.
     """
     if workers is not None and workers < 1:
-        raise EdgesegError(f"--workers must be at least 1, got {workers}")
+        raise OptionError(f"{field('workers')} must be at least 1, got {workers}")
     check_shardable(artifacts, request.provider or "cpu")
     threads = request.threads or 1
     request = replace(request, threads=threads)
     if address == "local" and workers and workers * threads > logical_cpus():
         capped = max(1, logical_cpus() // threads)
-        logger.warning("--workers %d x %d threads on a %d-CPU machine: running %d (each worker holds its own copy "
+        logger.warning("%d workers x %d threads on a %d-CPU machine: running %d (each worker holds its own copy "
                        "of the models; more than the CPUs only costs memory)", workers, threads, logical_cpus(), capped)
         workers = capped
     cpus = (workers or max(1, logical_cpus() // threads)) * threads if address == "local" else None

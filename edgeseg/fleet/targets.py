@@ -15,7 +15,8 @@ import socket
 from dataclasses import dataclass, field
 
 import edgeseg
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import check_profile, load_profile, profile_for_board
 
@@ -60,8 +61,8 @@ def detect_profile(hw) -> str:
     if hw.is_jetson:
         name = profile_for_board(hw.jetson_model or "")
         if name is None:
-            raise EdgesegError(f"this Jetson ({hw.jetson_model or 'unknown board'}) matches no device profile: "
-                               "name one with --profile")
+            raise OptionError(f"this Jetson ({hw.jetson_model or 'unknown board'}) matches no device profile: "
+                              f"name one with {f('profile')}")
         return name
     return "cuda" if hw.has_gpu else "cpu"
 
@@ -74,7 +75,7 @@ def advertise(profile: str | None = None, tag: str | None = None) -> tuple[dict,
     else:
         profile = detect_profile(hw)
     if tag is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", tag):
-        raise EdgesegError(f"--tag {tag!r}: use letters, digits, '-' and '_'")
+        raise OptionError(f"{f('tag')} {tag!r}: use letters, digits, '-' and '_'")
     key = PREFIX + profile + (f"#{tag}" if tag else "")
     labels = {LABEL + "version": label_value(edgeseg.__version__), LABEL + "profile": profile,
               LABEL + "board": label_value(hw.jetson_model or (hw.gpus[0]["name"] if hw.gpus else hw.cpu)),
@@ -122,18 +123,18 @@ def list_targets(ray) -> list[Target]:
     return sorted(found, key=lambda t: t.name)
 
 
-def select(targets: list[Target], devices: list[str] | None, address: str) -> list[Target]:
-    """The targets named by --devices (profile, target name or host), all when None."""
+def select(targets: list[Target], wanted: list[str] | None, address: str) -> list[Target]:
+    """The targets named (profile, target name or host), all when None."""
     if not targets:
         raise EdgesegError(f"no edgeseg targets in the Ray cluster at {address}: run `edgeseg fleet join {address}` "
                            "on each device")
-    if not devices:
+    if not wanted:
         return targets
     chosen, names = [], ", ".join(t.name for t in targets)
-    for want in devices:
+    for want in wanted:
         hits = [t for t in targets if t.matches(want)]
         if not hits:
-            raise EdgesegError(f"--devices {want}: no such target in the cluster (targets: {names})")
+            raise OptionError(f"{f('targets')} {want}: no such target in the cluster (targets: {names})")
         chosen += [t for t in hits if t not in chosen]
     return chosen
 
@@ -144,9 +145,9 @@ def start_argv(ray_cmd: list[str], resources: dict, labels: dict, *, head: str |
     argv = list(ray_cmd) + ["start"]
     argv += ["--head", f"--port={port}", "--include-dashboard=false"] if head is None else [f"--address={head}"]
     if resources:
-        argv.append("--resources=" + json.dumps(resources, separators=(",", ":")))
+        argv += [f"--resources={json.dumps(resources, separators=(',', ':'))}"]
     if labels:
-        argv.append("--labels=" + ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
+        argv += [f"--labels={','.join(f'{k}={v}' for k, v in sorted(labels.items()))}"]
     return argv + (["--block"] if block else [])
 
 

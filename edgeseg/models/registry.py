@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 
 VARIANTS = ("s2fpn18", "s2fpn34", "s2fpn34m", "spfnet18", "spfnet34")
 
@@ -92,8 +92,8 @@ def detect(state_dict: dict, variant: str | None = None) -> Arch:
         want_depth = 34 if "34" in variant else 18
         found = Arch(generation, depth, classes)
         if want_family != found.family or want_depth != depth:
-            raise EdgesegError(
-                f"--variant {variant} does not match the checkpoint, which holds a {found.family} with a "
+            raise OptionError(
+                f"{field('variant')} {variant} does not match the checkpoint, which holds a {found.family} with a "
                 f"ResNet-{depth} encoder")
         resnet34m = variant.endswith("m")
     return Arch(generation, depth, classes, resnet34m)

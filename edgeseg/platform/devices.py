@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
+
+DEVICE, PRECISION = f("device"), f("precision")  # the options a profile is checked for
 from edgeseg.platform import hardware
 
 
@@ -38,10 +41,10 @@ class DeviceProfile:
             isa = hardware.this_isa()
         return next((r for r in self.int8_by_isa if r["isa"] in isa), None)
 
-    def int8_placement(self, isa: tuple[str, ...] | None = None) -> str:
-        """Q/DQ placement for INT8 without measuring here: the matching per-ISA row's, else
-        TensorRT's, the export default (verified on each runtime here by the export). `edgeseg tune`
-        measures instead."""
+    def int8_preset(self, isa: tuple[str, ...] | None = None) -> str:
+        """The quantization preset for INT8 (which sets its Q/DQ placement) without measuring here: the
+        matching per-ISA row's, else TensorRT's, the export default (verified on each runtime here by the
+        export). `edgeseg tune` measures instead."""
         row = self.int8_row(isa)
         return row["preset"] if row else "tensorrt"
 
@@ -98,23 +101,23 @@ def load_profile(name: str) -> DeviceProfile:
 def check_profile(profile: DeviceProfile, hw) -> None:
     """Stop before running anything when the profile does not describe this machine."""
     where = f"this machine is {hw.machine} ({hw.cpu})"
-    instead = "use --device cpu" + (" or --device cuda" if hw.has_gpu and not hw.is_jetson else "")
+    instead = f"use {DEVICE} cpu" + (f" or {DEVICE} cuda" if hw.has_gpu and not hw.is_jetson else "")
     if profile.jetson:
         if not hw.is_jetson:
-            raise EdgesegError(f"--device {profile.name} needs a {profile.description}; {where} with no "
-                               f"/etc/nv_tegra_release: {instead}")
+            raise OptionError(f"{DEVICE} {profile.name} needs a {profile.description}; {where} with no "
+                              f"/etc/nv_tegra_release: {instead}")
         model = hw.jetson_model or ""
         if profile.model_match and model and not any(m.lower() in model.lower() for m in profile.model_match):
-            raise EdgesegError(f"--device {profile.name} is for {profile.description}; this board is {model}"
-                               + _jetson_hint(model))
+            raise OptionError(f"{DEVICE} {profile.name} is for {profile.description}; this board is {model}"
+                              + _jetson_hint(model))
     elif profile.gpu and not hw.has_gpu:
-        raise EdgesegError(f"--device {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none: {instead}")
+        raise OptionError(f"{DEVICE} {profile.name} needs an NVIDIA GPU; {where} and nvidia-smi finds none: {instead}")
     elif profile.gpu and profile.compute_capability and hw.gpus:
         found = {g.get("compute_cap") for g in hw.gpus}
         if profile.compute_capability not in found:
             names = ", ".join(f"{g['name']} ({g.get('compute_cap')})" for g in hw.gpus)
-            raise EdgesegError(f"--device {profile.name} is for {profile.describe_gpu()}; this machine's GPU is "
-                               f"{names}: use --device cuda")
+            raise OptionError(f"{DEVICE} {profile.name} is for {profile.describe_gpu()}; this machine's GPU is "
+                              f"{names}: use {DEVICE} cuda")
 
 
 def profile_for_board(model: str) -> str | None:
@@ -128,7 +131,7 @@ def profile_for_board(model: str) -> str | None:
 
 def _jetson_hint(model: str) -> str:
     name = profile_for_board(model)
-    return f": use --device {name}" if name else ""
+    return f": use {DEVICE} {name}" if name else ""
 
 
 # -- precisions a GPU accelerates ----------------------------------------------------------
@@ -156,9 +159,9 @@ def require_precision(profile: DeviceProfile, precision: str, compute_capability
     if precision == "fp8" and cc is not None and cc < FP8_MIN_CC:
         has = ", ".join(p for p in profile.precisions if p != "fp8")
         what = profile.describe_gpu() if profile.compute_capability else f"a GPU of compute capability {cc_text}"
-        raise EdgesegError(f"--precision fp8 needs FP8 tensor cores (compute capability 8.9+: Ada, Hopper, "
-                           f"Blackwell); --device {profile.name} is {what}, which accelerates {has}: "
-                           f"use --precision int8 or fp16")
+        raise OptionError(f"{PRECISION} fp8 needs FP8 tensor cores (compute capability 8.9+: Ada, Hopper, "
+                          f"Blackwell); {DEVICE} {profile.name} is {what}, which accelerates {has}: "
+                          f"use {PRECISION} int8 or fp16")
     if precision not in profile.precisions:
-        raise EdgesegError(f"--device {profile.name} ({profile.describe_gpu()}) has no {_PRECISION_NAMES[precision]} "
-                           f"path; it runs {', '.join(profile.precisions)}")
+        raise OptionError(f"{DEVICE} {profile.name} ({profile.describe_gpu()}) has no "
+                          f"{_PRECISION_NAMES[precision]} path; it runs {', '.join(profile.precisions)}")

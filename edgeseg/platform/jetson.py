@@ -222,11 +222,11 @@ def clocks_from_sysfs(root: Path = Path("/")) -> dict | None:
     return clock_state(cpus, gpu, None, "sysfs cpufreq/devfreq")
 
 
-def _run(tool: str, *args: str) -> str | None:
-    if not shutil.which(tool):
+def _run(argv: list[str]) -> str | None:
+    if not shutil.which(argv[0]):
         return None
     try:
-        done = subprocess.run([tool, *args], capture_output=True, text=True, timeout=15)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=15)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout + done.stderr
@@ -237,6 +237,6 @@ def read_state(root: Path = Path("/")) -> dict:
 
     jetson_clocks --show needs root; without it the same decision comes from sysfs under `root`.
     """
-    text = _run("nvpmodel", "-q")
-    clocks = parse_jetson_clocks(_run("jetson_clocks", "--show") or "") or clocks_from_sysfs(root)
+    text = _run(["nvpmodel", "-q"])
+    clocks = parse_jetson_clocks(_run(["jetson_clocks", "--show"]) or "") or clocks_from_sysfs(root)
     return {"power_mode": parse_nvpmodel(text) if text else None, "clocks": clocks}

@@ -20,6 +20,7 @@ from edgeseg.errors import EdgesegError
 from edgeseg.progress import phase
 from edgeseg.quant import ranges
 from edgeseg.quant.placement import plan as make_plan
+from edgeseg.quant.config import PLACEMENTS
 from edgeseg.runtime import ort
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,8 @@ def calibration_tensors(model, config) -> list[str]:
     """Every tensor either placement (or this config) may quantize: one calibration serves all
     (ranges are |x| thresholds, the same for INT8 and FP8)."""
     names = set(make_plan(model, config).tensors)
-    for target in ("tensorrt", "cpu"):
-        names |= set(make_plan(model, config.with_(target=target, dtype="int8", fp16_rest=True)).tensors)
+    for placement in PLACEMENTS:
+        names |= set(make_plan(model, config.with_(placement=placement, dtype="int8", fp16_rest=True)).tensors)
     return sorted(names)
 
 
@@ -173,21 +174,21 @@ class Calibration:
     seconds: float
 
 
-def calibrate(model, model_sha: str, config, calib, preprocess, cache_dir: Path, progress=None) -> Calibration:
+def calibrate(model, model_sha: str, config, calib_set, preprocess, cache_dir: Path, progress=None) -> Calibration:
     """Ranges of every tensor a placement may quantize, from the cache when this model, set and
     method were calibrated before. `progress(total, what)` gives `advance()`, called per image."""
     tensors = calibration_tensors(model, config)
-    key = ranges.cache_key(model_sha, calib.sha256, config.range_key, tensors)
+    key = ranges.cache_key(model_sha, calib_set.sha256, config.range_key, tensors)
     amax = ranges.load(cache_dir, key)
     if amax is not None:
         log.info("reusing calibrated ranges ranges-%s.json", key)
         return Calibration(amax, True, 0.0)
-    log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib), config.method)
+    log.info("calibrating %d tensors on %d images (%s)", len(tensors), len(calib_set), config.method)
     t0 = time.perf_counter()
-    batches = (preprocess.apply(read_image(p))[None] for p in calib.paths)
-    with phase(progress, len(calib), f"calibrating ({config.method})") as advance:
+    batches = (preprocess.apply(read_image(p))[None] for p in calib_set.paths)
+    with phase(progress, len(calib_set), f"calibrating ({config.method})") as advance:
         amax = collect(model, tensors, batches, config.method, config.bins, config.percentile, advance)
     seconds = time.perf_counter() - t0
-    ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib.sha256,
-                                       "calib_images": len(calib), **config.range_key})
+    ranges.save(cache_dir, key, amax, {"model_sha256": model_sha, "calib_sha256": calib_set.sha256,
+                                       "calib_images": len(calib_set), **config.range_key})
     return Calibration(amax, False, seconds)

@@ -9,7 +9,7 @@ from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
 
 METHODS = ("minmax", "entropy", "percentile")
-TARGETS = ("tensorrt", "cpu")
+PLACEMENTS = ("tensorrt", "cpu")  # Q/DQ placement rules: TensorRT's, or ONNX Runtime CPU integer kernels
 QUANTIZED = ("int8", "fp8")  # the quantized precisions; fp8: E4M3 Q/DQ (TensorRT on Ada, Hopper, Blackwell)
 DEFAULT_METHOD = "percentile"  # measured: closest to FP32 (argmax agreement), benchmarks/results/int8-cpu.json
 
@@ -25,7 +25,7 @@ def check_budget(path: str, value) -> None:
 class QuantConfig:
     method: str = DEFAULT_METHOD
     percentile: float = 99.999
-    target: str = "tensorrt"  # Q/DQ placement rules: TensorRT's, or ORT-CPU integer kernels
+    placement: str = "tensorrt"  # Q/DQ placement rules (PLACEMENTS)
     per_channel: bool = True  # weights: per output channel (axis 0) or one scale per tensor
     quantize_all: bool = False  # also Sigmoid/Softmax/Resize/MatMul inputs and the classifier (diagnostics)
     quantize_matmul: bool = False  # the strip-attention MatMuls (measured: accuracy cost, little speed)
@@ -36,7 +36,7 @@ class QuantConfig:
     fallback_limit: int = 24  # at most this many layers kept in float
     keep_float: tuple[str, ...] = ()  # node names never quantized
     dtype: str = "int8"
-    # TensorRT target: what is not quantized runs in FP16 (strongly typed builders take precision
+    # TensorRT placement: what is not quantized runs in FP16 (strongly typed builders take precision
     # from the graph); needs opset 19 (FP16 Q/DQ scales). False: FP32 remainder at the export opset.
     fp16_rest: bool = True
 
@@ -47,8 +47,8 @@ class QuantConfig:
         """Refuse a config that cannot work, naming each setting by its export option's field path."""
         if self.method not in METHODS:
             raise OptionError(f"{f('quant.method')} must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if self.target not in TARGETS:
-            raise OptionError(f"{f('quant.target')} must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if self.placement not in PLACEMENTS:
+            raise OptionError(f"{f('quant.placement')} must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
         if not 90.0 <= self.percentile < 100.0:
             raise OptionError(f"{f('quant.percentile')} must be within [90, 100) %, got {self.percentile}")
         if self.max_miou_drop is not None:
@@ -57,10 +57,10 @@ class QuantConfig:
             check_budget("quant.max_class_drop", self.max_class_drop)
         if self.dtype not in QUANTIZED:
             raise OptionError(f"quantized type must be one of {', '.join(QUANTIZED)}, got {self.dtype!r}")
-        if self.dtype == "fp8" and self.target != "tensorrt":
-            raise OptionError(f"fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); {f('quant.target')} cpu is "
+        if self.dtype == "fp8" and self.placement != "tensorrt":
+            raise OptionError(f"fp8 is a TensorRT format (Ada/Hopper/Blackwell GPUs); {f('quant.placement')} cpu is "
                               "int8 only")
-        if not self.fp16_rest and self.target != "tensorrt":
+        if not self.fp16_rest and self.placement != "tensorrt":
             raise OptionError(f"{f('quant.fp16_rest')} only applies to the TensorRT placement (the CPU graph is "
                               "FP32 already)")
         if self.calib_limit is not None and self.calib_limit < 1:
@@ -68,8 +68,8 @@ class QuantConfig:
 
     @property
     def half(self) -> bool:
-        """Non-quantized compute in FP16: TensorRT target only (the CPU graph stays FP32)."""
-        return self.fp16_rest and self.target == "tensorrt"
+        """Non-quantized compute in FP16: TensorRT placement only (the CPU graph stays FP32)."""
+        return self.fp16_rest and self.placement == "tensorrt"
 
     def with_(self, **changes) -> "QuantConfig":
         return replace(self, **changes)
@@ -86,7 +86,7 @@ class QuantConfig:
 
 PRESETS = {
     "tensorrt": QuantConfig(),
-    "cpu": QuantConfig(target="cpu"),
+    "cpu": QuantConfig(placement="cpu"),
     # Everything quantized, per-tensor weights, min/max: the configuration INT8 horror stories come from.
     "naive": QuantConfig(method="minmax", per_channel=False, quantize_all=True, quantize_matmul=True),
 }
@@ -106,9 +106,9 @@ def artifact_tag(config) -> str:
         parts.append(config.method)
     elif config.percentile != default.percentile:
         parts.append(f"p{config.percentile:g}")
-    if config.target != default.target:
-        parts.append(config.target)
-    if not config.half and config.target == "tensorrt":
+    if config.placement != default.placement:
+        parts.append(config.placement)
+    if not config.half and config.placement == "tensorrt":
         parts.append("fp32rest")
     if not config.per_channel:
         parts.append("pertensor")
@@ -122,7 +122,8 @@ def artifact_tag(config) -> str:
 
 
 def budget_missed(config, report: dict) -> str | None:
-    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly."""
+    """Why the accuracy budget was not met, or None: the artifact is still written, but loudly. Logged
+    as a warning too, so it names options in words (a log line is not rendered as a command's flags)."""
     drop = report.get("drop_after")
     cls, worst = report.get("class_drop"), report.get("worst_class")
     if config.max_class_drop is not None and cls is not None and cls > config.max_class_drop and \
@@ -133,5 +134,5 @@ def budget_missed(config, report: dict) -> str | None:
     if config.max_miou_drop is None or drop is None or drop <= config.max_miou_drop:
         return None
     return (f"{config.dtype.upper()} drop {drop:.3f} is still above the budget {config.max_miou_drop:g} with "
-            f"{len(report.get('kept_float', []))} layers in float (--fallback-limit {config.fallback_limit}); "
-            f"raise the limit, or calibrate with more images or another --calib-method")
+            f"{len(report.get('kept_float', []))} layers in float (fallback limit {config.fallback_limit}); "
+            "raise the limit, or calibrate with more images or another calibration method")

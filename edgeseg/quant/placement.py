@@ -27,7 +27,7 @@ class Plan:
 
     activations: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
     weights: list[int] = field(default_factory=list)  # node indices (Conv)
-    outputs: list[str] = field(default_factory=list)  # tensors quantized for every consumer (cpu target)
+    outputs: list[str] = field(default_factory=list)  # tensors quantized for every consumer (cpu placement)
     shared: list[list[str]] = field(default_factory=list)  # tensors that must share one scale
     int32_bias: bool = False
     unique_dq: bool = False
@@ -88,7 +88,7 @@ class Graph:
 
 def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
     g = Graph(model)
-    cpu = config.target == "cpu"
+    cpu = config.placement == "cpu"
     out = Plan(int32_bias=cpu, unique_dq=cpu, unsigned=cpu)
     heads = set() if config.quantize_all else g.head_convs()
     skip = set(keep_float) | set(config.keep_float)
@@ -101,7 +101,7 @@ def plan(model, config, keep_float: set[str] | frozenset = frozenset()) -> Plan:
                 out.activations[n.input[0]].append((i, 0))
             if cpu:
                 out.outputs.append(n.output[0])
-        elif n.op_type == "Add" and config.target == "tensorrt" and not config.quantize_all:
+        elif n.op_type == "Add" and config.placement == "tensorrt" and not config.quantize_all:
             _residual(g, i, n, out)
         elif n.op_type == "MatMul" and (config.quantize_matmul or config.quantize_all):
             for j, t in enumerate(n.input):

@@ -18,7 +18,7 @@ from edgeseg.quant.report import QuantReport
 from edgeseg.quant.sensitivity import Score, Validation
 
 
-def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Path, val: Validation | None = None,
+def quantize(model, model_sha: str, config, calib_set, preprocess, *, cache_dir: Path, val: Validation | None = None,
              score: Score | None = None, progress=None) -> tuple[object, dict[str, float], QuantReport]:
     """(Q/DQ model, amax per tensor, QuantReport) for an in-memory FP32 ONNX model.
 
@@ -29,7 +29,7 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
     """
     t0 = time.perf_counter()
     model = strongly_typed.prepare(model, config)
-    calibration = calibrate(model, model_sha, config, calib, preprocess, cache_dir, progress)
+    calibration = calibrate(model, model_sha, config, calib_set, preprocess, cache_dir, progress)
 
     def build(keep):
         return strongly_typed.build(model, make_plan(model, config, keep), calibration.amax, config)
@@ -46,5 +46,5 @@ def quantize(model, model_sha: str, config, calib, preprocess, *, cache_dir: Pat
         qmodel = build(frozenset())
         if val is not None:
             accuracy = report.accuracy_on(val, model, qmodel)
-    summary = report.summarize(model, qmodel, config, calib, calibration, kept, accuracy, time.perf_counter() - t0)
+    summary = report.summarize(model, qmodel, config, calib_set, calibration, kept, accuracy, time.perf_counter() - t0)
     return qmodel, calibration.amax, summary

@@ -19,7 +19,7 @@ class QuantReport:
     calib_images: int
     calib_sha256: str
     method: str
-    target: str
+    placement: str
     quantized_layers: int
     float_layers: int
     kept_float: list[str] = field(default_factory=list)
@@ -76,14 +76,14 @@ def accuracy_held_back(held: Validation, model, qmodel, build, fallback: Fallbac
             "choose_class_drop_after": None if after is None else round(after, 4)}
 
 
-def summarize(model, qmodel, config, calib, calibration, kept_float: list[str], accuracy: dict,
+def summarize(model, qmodel, config, calib_set, calibration, kept_float: list[str], accuracy: dict,
               seconds: float) -> QuantReport:
     """The report of `qmodel`, quantized from `model` (the prepared FP32 graph) with `kept_float` left in float."""
     quantized = make_plan(model, config, frozenset(kept_float)).layer_count()
     convs = sum(1 for n in model.graph.node if n.op_type == "Conv")
-    return QuantReport(len(calib), calib.sha256, config.method, config.target, quantized, convs - quantized,
+    return QuantReport(len(calib_set), calib_set.sha256, config.method, config.placement, quantized, convs - quantized,
                        list(kept_float), calibration.reused, round(calibration.seconds, 2), round(seconds, 2),
-                       warning=calib.warning(), dtype=config.dtype, float_compute="fp16" if config.half else "fp32",
+                       warning=calib_set.warning(), dtype=config.dtype, float_compute="fp16" if config.half else "fp32",
                        opset=strongly_typed.opset_of(model), onnxruntime=how_to_open(qmodel), **accuracy)
 
 

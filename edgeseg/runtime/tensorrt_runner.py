@@ -71,7 +71,7 @@ class TensorRTRunner(Runner):
             self.cuda, gpu, cc = cuda_device.open_device(self.gpu_index)
             rtx.check_gpu(self.path, meta, gpu, cc, sidecar.this_machine("0", gpu, cc).board)
             trt = flavors.import_module(flavors.TENSORRT_RTX)
-            here = sidecar.rtx_target(str(trt.__version__), (cc,))
+            here = sidecar.rtx_built_for(str(trt.__version__), (cc,))
         else:
             trt = builder.import_tensorrt()
             self.cuda, gpu, cc = cuda_device.open_device(self.gpu_index)

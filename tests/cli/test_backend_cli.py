@@ -77,7 +77,7 @@ def test_eval_and_predict_through_openvino_agree_with_onnxruntime(tmp_path, caps
         (tmp_path / "cv" / sub).mkdir(parents=True)
         cv2.imwrite(str(tmp_path / "cv" / sub / "im0.png"), arr)
     a = tiny_onnx(tmp_path / "a.onnx")
-    code = main(["eval", str(a), "--data", str(tmp_path / "cv"), "--backend", "openvino", "--threads", "1",
+    code = main(["eval", str(a), "--val", str(tmp_path / "cv"), "--backend", "openvino", "--threads", "1",
                  "--json", str(tmp_path / "r.json")])
     assert code == 0, capsys.readouterr().err
     (row,) = json.loads((tmp_path / "r.json").read_text())["artifacts"]

@@ -54,7 +54,7 @@ def test_bench_json_md_then_compare(tmp_path, capsys):
 def test_bench_with_data_measures_miou_and_drop(tmp_path, capsys):
     a, b = tiny_onnx(tmp_path / "a.onnx"), tiny_onnx(tmp_path / "b.onnx", seed=1)
     code = main(["bench", str(tmp_path / "gone.onnx"), str(a), str(b), "--input-size", "32x48", "--duration", "0.05",
-                 "--warmup", "0", "--data", str(DEMO), "--split", "camvid_val_list.txt", "--limit", "3",
+                 "--warmup", "0", "--val", f"{DEMO}:camvid_val_list.txt", "--limit", "3",
                  "--json", str(tmp_path / "r.json")])
     assert code == 1 and "1 of 3 benchmark rows failed" in capsys.readouterr().err
     result = json.loads((tmp_path / "r.json").read_text())
@@ -67,7 +67,7 @@ def test_bench_with_data_measures_miou_and_drop(tmp_path, capsys):
 
 
 def test_wrong_data_stops_before_timing(tmp_path, capsys):
-    code = main(["bench", str(tiny_onnx(tmp_path / "a.onnx")), "--data", str(tmp_path / "nowhere"),
+    code = main(["bench", str(tiny_onnx(tmp_path / "a.onnx")), "--val", str(tmp_path / "nowhere"),
                  "--json", str(tmp_path / "r.json")])
     assert code == 1 and "does not exist" in capsys.readouterr().err and not (tmp_path / "r.json").exists()
 

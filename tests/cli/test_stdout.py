@@ -50,7 +50,7 @@ def test_calib_make(capsys, tmp_path):
 
 def test_eval(capsys, data, tmp_path):
     root, a, b = data
-    out, err = run(capsys, "eval", a, b, "--data", root / "cv", "--json", tmp_path / "e.json")
+    out, err = run(capsys, "eval", a, b, "--val", root / "cv", "--json", tmp_path / "e.json")
     assert "mIoU" in out and json.loads((tmp_path / "e.json").read_text())["images"] == 3
     assert "evaluating: 3/3" in err  # one line per phase when stderr is not a terminal
 
@@ -63,7 +63,7 @@ def test_predict(capsys, data, tmp_path):
 
 def test_bench_and_compare(capsys, data, tmp_path):
     root, a, b = data
-    out, err = run(capsys, "bench", a, b, "--input-size", "24x32", "--warmup", "1", "--iters", "3", "--data",
+    out, err = run(capsys, "bench", a, b, "--input-size", "24x32", "--warmup", "1", "--iters", "3", "--val",
                    root / "cv", "--json", tmp_path / "b.json")
     assert "a.onnx" in out and "benchmarking: 2/2" in err
     out, _ = run(capsys, "compare", tmp_path / "b.json", "--md", tmp_path / "t.md", "--csv", tmp_path / "t.csv")

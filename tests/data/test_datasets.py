@@ -136,7 +136,7 @@ def test_label_checks(tmp_path):
 
 
 def test_unknown_kind_and_missing_split(tmp_path):
-    with pytest.raises(EdgesegError, match="unknown dataset kind 'voc'"):
+    with pytest.raises(EdgesegError, match="unknown dataset 'voc'"):
         open_dataset(tmp_path, "voc")
     with pytest.raises(EdgesegError, match="CamVid split folder .*test does not exist"):
         open_dataset(tmp_path, "camvid", "test")

@@ -16,7 +16,7 @@ RTX_SIDECAR = {
     "format": "edgeseg-artifact/1", "kind": "engine", "stage": "engine", "precision": "fp16",
     "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW", "shape": [1, 3, 180, 240]},
            "output": {"name": "logits", "dtype": "float32", "kind": "logits", "shape": [1, 11, 180, 240]}},
-    "target": sidecar.rtx_target("1.7.1.116", ("8.6", "8.9", "12.0")).to_dict(),
+    "target": sidecar.rtx_built_for("1.7.1.116", ("8.6", "8.9", "12.0")).to_dict(),
     "engine": {"sha256": hashlib.sha256(b"plan").hexdigest()},  # the tests' stand-in plan
     "provenance": {"parent": {"path": "m.onnx"}},
 }
@@ -32,16 +32,17 @@ def test_compute_capabilities(text, expected):
 
 @pytest.mark.parametrize("text", ["9.0", "8.7", "sm_100", ","])
 def test_compute_capabilities_outside_rtx_are_refused(text):
-    with pytest.raises(EdgesegError, match="--compute-capability"):
+    with pytest.raises(EdgesegError, match="TensorRT-RTX builds for|needs at least one value") as caught:
         rtx.parse_compute_capabilities(text)
+    assert caught.value.fields == ["engine.compute_capabilities"]  # each command names its own flag for it
 
 
 def test_rtx_target_round_trip_and_text():
-    target = sidecar.BuildTarget.from_dict(RTX_SIDECAR["target"])
+    target = sidecar.BuiltFor.from_dict(RTX_SIDECAR["target"])
     assert target.rtx and target.compute_capabilities == ("8.6", "8.9", "12.0")
     assert RTX_SIDECAR["target"]["runtime"] == "tensorrt-rtx"
     assert target.describe() == "TensorRT-RTX 1.7.1.116 for sm_86/sm_89/sm_120 (ahead of time)"
-    plain = sidecar.BuildTarget.from_dict({"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7"})
+    plain = sidecar.BuiltFor.from_dict({"tensorrt": "10.3.0.30", "gpu": "Orin", "compute_capability": "8.7"})
     assert plain.runtime == "tensorrt" and not plain.rtx  # sidecars from before the runtime field
 
 
@@ -59,13 +60,13 @@ def test_other_gpu_classes_are_refused_in_one_line(gpu, cc, board, message):
 
 def test_rtx_gpus_it_was_built_for_pass():
     rtx.check_gpu("m.engine", RTX_SIDECAR, "NVIDIA GeForce RTX 4090", "8.9")
-    here = sidecar.rtx_target("1.7.1.116", ("8.9",))
+    here = sidecar.rtx_built_for("1.7.1.116", ("8.9",))
     sidecar.check_compatible("m.engine", RTX_SIDECAR, here)
     with pytest.raises(EdgesegError, match=r"built with TensorRT-RTX 1\.7\.1\.116 .*this machine has TensorRT-RTX "
                                            r"1\.8\.0.*--runtime tensorrt-rtx`$"):
-        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.rtx_target("1.8.0", ("8.9",)))
+        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.rtx_built_for("1.8.0", ("8.9",)))
     with pytest.raises(EdgesegError, match="rebuild it here"):  # an RTX engine handed to the full TensorRT
-        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.BuildTarget("1.7.1.116", "RTX 4090", "8.9"))
+        sidecar.check_compatible("m.engine", RTX_SIDECAR, sidecar.BuiltFor("1.7.1.116", "RTX 4090", "8.9"))
 
 
 def test_runner_refuses_an_rtx_engine_on_an_h200_before_loading(tmp_path, monkeypatch):
@@ -162,7 +163,7 @@ def test_engine_from_the_cpu_preset_graph_is_refused_before_any_work(tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.int8-cpu.onnx"]
 
 
-@pytest.mark.parametrize("quant", [{"preset": "cpu"}, {"preset": "tensorrt", "target": "cpu"}])
+@pytest.mark.parametrize("quant", [{"preset": "cpu"}, {"preset": "tensorrt", "placement": "cpu"}])
 def test_export_engine_with_the_cpu_preset_is_refused_up_front(quant):
     from edgeseg.export.options import ExportOptions, QuantOptions, check
 

@@ -8,11 +8,11 @@ import pytest
 from edgeseg.artifacts import metadata_dict
 from edgeseg.platform import hardware
 from edgeseg.engine import sidecar
-from edgeseg.engine.sidecar import BuildTarget
+from edgeseg.engine.sidecar import BuiltFor
 from edgeseg.errors import EdgesegError
 
-ORIN = BuildTarget("10.3.0.30", "Orin", "8.7", "36.4.0", "NVIDIA Jetson AGX Orin Developer Kit")
-H100 = BuildTarget("11.0.0.8", "NVIDIA H100 80GB HBM3", "9.0")
+ORIN = BuiltFor("10.3.0.30", "Orin", "8.7", "36.4.0", "NVIDIA Jetson AGX Orin Developer Kit")
+H100 = BuiltFor("11.0.0.8", "NVIDIA H100 80GB HBM3", "9.0")
 TENSORS = [{"name": "input", "mode": "input", "dtype": "float32", "shape": [1, 3, 180, 240]},
            {"name": "logits", "mode": "output", "dtype": "float32", "shape": [1, 11, 180, 240]}]
 
@@ -36,7 +36,7 @@ def engine(tmp_path, tagged_onnx):
     path = tmp_path / "model.engine"
     path.write_bytes(b"plan bytes")
     meta = sidecar.build_sidecar(onnx_path=tagged_onnx, plan=path.read_bytes(),
-                                 target=ORIN, precision="int8", tensors=TENSORS,
+                                 built_for=ORIN, precision="int8", tensors=TENSORS,
                                  build={"mode": "weakly typed + INT8/FP16", "options": {"opt_level": 3}},
                                  build_seconds=312.456)
     sidecar.write(path, meta)
@@ -56,13 +56,13 @@ def test_round_trip_carries_contract_target_and_io(engine, tagged_onnx):
     assert meta["provenance"]["parent"]["path"] == tagged_onnx.name and len(meta["provenance"]["parent"]["sha256"]) == 64  # relative to the engine
     assert meta["provenance"]["build_seconds"] == 312.46
     assert engine.read_bytes() == b"plan bytes"  # the plan stays plain; metadata lives beside it
-    assert BuildTarget.from_dict(meta["target"]) == ORIN
+    assert BuiltFor.from_dict(meta["target"]) == ORIN
 
 
 def test_same_machine_passes(engine):
-    sidecar.check_compatible(engine, sidecar.read(engine), BuildTarget("10.3.0.30", "Orin", "8.7", "36.4.0",
+    sidecar.check_compatible(engine, sidecar.read(engine), BuiltFor("10.3.0.30", "Orin", "8.7", "36.4.0",
                                                                   "NVIDIA Jetson AGX Orin Developer Kit"))
-    sidecar.check_compatible(engine, sidecar.read(engine), BuildTarget("10.3.0", "Orin", "8.7"))  # fewer facts known
+    sidecar.check_compatible(engine, sidecar.read(engine), BuiltFor("10.3.0", "Orin", "8.7"))  # fewer facts known
 
 
 def test_other_tensorrt_and_gpu_give_one_line_with_the_rebuild_command(engine, tagged_onnx):
@@ -75,10 +75,10 @@ def test_other_tensorrt_and_gpu_give_one_line_with_the_rebuild_command(engine, t
 
 
 @pytest.mark.parametrize("here,what", [
-    (BuildTarget("10.3.0.26", "Orin", "8.7", "36.4.0"), "TensorRT 10.3.0.26"),  # another build of the same release
-    (BuildTarget("10.3.0.30", "NVIDIA RTX A6000", "8.6"), "RTX A6000 (sm_86)"),
-    (BuildTarget("10.3.0.30", "Orin", "8.7", "36.4.0", "NVIDIA Jetson Orin Nano Developer Kit"), "Orin Nano"),
-    (BuildTarget("10.3.0.30", "Orin", "8.7", "36.4.3", "NVIDIA Jetson AGX Orin Developer Kit"), "L4T 36.4.3"),
+    (BuiltFor("10.3.0.26", "Orin", "8.7", "36.4.0"), "TensorRT 10.3.0.26"),  # another build of the same release
+    (BuiltFor("10.3.0.30", "NVIDIA RTX A6000", "8.6"), "RTX A6000 (sm_86)"),
+    (BuiltFor("10.3.0.30", "Orin", "8.7", "36.4.0", "NVIDIA Jetson Orin Nano Developer Kit"), "Orin Nano"),
+    (BuiltFor("10.3.0.30", "Orin", "8.7", "36.4.3", "NVIDIA Jetson AGX Orin Developer Kit"), "L4T 36.4.3"),
 ])
 def test_each_mismatch_is_refused(engine, here, what):
     assert sidecar.mismatch(ORIN, here) is not None

@@ -171,7 +171,8 @@ def test_dynamic_models_take_their_size(exported):
     ({"embedded_preprocess": True, "io.input.dtype": "uint8"}, "no uint8 input path"),
     ({"io.output.kind": "labels", "io.output.dtype": "uint8"}, "does its own argmax"),
     ({"io.output.dtype": "float16"}, "reads float32"),
-    ({"provenance": {"options": {"quant": {"target": "cpu"}}}}, "CPU Q/DQ placement"),
+    ({"provenance": {"options": {"quant": {"placement": "cpu"}}}}, "CPU Q/DQ placement"),
+    ({"provenance": {"options": {"quant": {"target": "cpu"}}}}, "CPU Q/DQ placement"),  # as 0.1.0 named it
     ({"kind": "deploy"}, "no edgeseg metadata"),
 ])
 def test_what_nvinfer_cannot_run_is_refused(exported, change, message):

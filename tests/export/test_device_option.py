@@ -17,7 +17,7 @@ CALIB = {"calib": __file__}
     ("cpu", ("avx2", "fma"), "cpu"),  # AVX2, no VNNI: measured under ONEDNN_MAX_CPU_ISA=AVX2
     ("cpu", ("sse4_2",), "tensorrt"),  # no measured row: the export default, verified on each runtime
     ("jetson-orin", (), "tensorrt"), ("cuda", (), "tensorrt")])
-def test_the_profile_chooses_the_int8_placement(device, flags, placement, monkeypatch):
+def test_the_profile_chooses_the_int8_preset(device, flags, placement, monkeypatch):
     from edgeseg.platform import hardware
 
     monkeypatch.setattr(hardware, "this_cpu_flags", lambda: flags)
@@ -25,7 +25,7 @@ def test_the_profile_chooses_the_int8_placement(device, flags, placement, monkey
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     given = options(precision="int8", device=device, **CALIB)
     resolved = prepared(given)
-    assert resolved.quant.preset == placement == load_profile(device).int8_placement()
+    assert resolved.quant.preset == placement == load_profile(device).int8_preset()
     assert given.quant.preset is None  # resolve returns new options; the given ones stay as given
 
 
@@ -40,7 +40,7 @@ def test_a_lesser_cpus_kernels_choose_its_row_and_an_unmeasured_cpu_is_told_of_t
     monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     cpu = load_profile("cpu")
-    assert hardware.this_isa() == ("AVX2",) and cpu.int8_placement() == "cpu"
+    assert hardware.this_isa() == ("AVX2",) and cpu.int8_preset() == "cpu"
     assert backends_for(cpu, "int8")[0] == "onnxruntime" and backends_for(cpu, "fp32")[0] == "openvino"
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
     assert hardware.this_isa() == ("VNNI", "AVX-512", "AVX2") and backends_for(cpu, "int8")[0] == "openvino"
@@ -58,7 +58,7 @@ def test_every_per_isa_row_names_where_it_was_measured():
 def test_an_explicit_preset_or_target_wins():
     cpu = load_profile("cpu")
     assert resolve(options(precision="int8", preset="tensorrt", **CALIB), cpu).quant.preset == "tensorrt"
-    assert resolve(options(precision="int8", target="tensorrt", **CALIB), cpu).quant.preset is None
+    assert resolve(options(precision="int8", placement="tensorrt", **CALIB), cpu).quant.preset is None
 
 
 def test_fp32_for_a_device_keeps_no_quant_settings():

@@ -48,7 +48,7 @@ def trt(monkeypatch):
 
     monkeypatch.setattr(builder, "build_plan", build_plan)
     monkeypatch.setattr(flavors, "import_module", lambda kind: object())  # "installed": export options accept it
-    monkeypatch.setattr(engine_stage, "target_here", lambda settings: dict(state["target"]))
+    monkeypatch.setattr(engine_stage, "built_for_here", lambda settings: dict(state["target"]))
     monkeypatch.setattr(engine_stage, "runtime_missing", lambda path: "no CUDA GPU is visible here")
     return state
 

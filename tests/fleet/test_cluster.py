@@ -27,7 +27,7 @@ def test_no_ray_names_the_extra(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "pip install 'edgeseg[fleet]'" in err and err.count("\n") == 1
     a = tiny_onnx(tmp_path / "a.onnx")
-    assert main(["eval", str(a), "--data", DEMO, "--split", "camvid_val_list.txt", "--ray", "local"]) == 1
+    assert main(["eval", str(a), "--val", f"{DEMO}:camvid_val_list.txt", "--ray", "local"]) == 1
     assert "pip install 'edgeseg[fleet]'" in capsys.readouterr().err
 
 
@@ -42,7 +42,7 @@ def test_unreachable_head_fails_in_seconds(capsys, tmp_path, monkeypatch):
         with connected(f"127.0.0.1:{port}"):
             pass
     a = tiny_onnx(tmp_path / "a.onnx")
-    assert main(["eval", str(a), "--data", DEMO, "--split", "camvid_val_list.txt", "--ray", f"127.0.0.1:{port}"]) == 1
+    assert main(["eval", str(a), "--val", f"{DEMO}:camvid_val_list.txt", "--ray", f"127.0.0.1:{port}"]) == 1
     err = capsys.readouterr().err
     assert "cannot reach a Ray head" in err and err.count("\n") == 1
     assert time.monotonic() - t0 < 15 and not ray.is_initialized()
@@ -99,8 +99,8 @@ def test_token_authentication_follows_ray_start(monkeypatch, tmp_path):
 def test_engines_and_gpu_providers_are_not_sharded(tmp_path, capsys):
     engine = tmp_path / "m.engine"
     engine.write_bytes(b"plan")
-    assert main(["eval", str(engine), "--data", DEMO, "--split", "camvid_val_list.txt", "--ray", "local"]) == 1
+    assert main(["eval", str(engine), "--val", f"{DEMO}:camvid_val_list.txt", "--ray", "local"]) == 1
     assert "m.engine: an engine runs only on the GPU it was built for" in capsys.readouterr().err
     a = tiny_onnx(tmp_path / "a.onnx")
-    assert main(["eval", str(a), "--data", DEMO, "--ray", "local", "--provider", "cuda"]) == 1
+    assert main(["eval", str(a), "--val", DEMO, "--ray", "local", "--provider", "cuda"]) == 1
     assert "use --provider cpu" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from tiny import tiny_onnx
 pytestmark = pytest.mark.slow  # exports or builds real models: the full run, not the fast tier
 
 DEMO = Path(edgeseg.__file__).parent / "assets" / "camvid-demo"
-DATA = ["--data", str(DEMO), "--split", "camvid_val_list.txt"]
+DATA = ["--val", f"{DEMO}:camvid_val_list.txt"]
 QUICK = ["--iters", "3", "--warmup", "1", "--threads", "1", "--input-size", "36x48"]
 
 
@@ -73,7 +73,7 @@ def test_sharded_eval_equals_plain_eval(cluster, models, tmp_path, capsys):
 
 def test_fleet_bench_two_targets_one_table(cluster, models, tmp_path, capsys):
     out = tmp_path / "fleet.json"
-    code = main(["fleet", "bench", *map(str, models), "--ray", "local", "--devices", "cpu#a,cpu#b", *QUICK,
+    code = main(["fleet", "bench", *map(str, models), "--ray", "local", "--targets", "cpu#a,cpu#b", *QUICK,
                  *DATA, "--limit", "3", "--json", str(out), "--md", str(tmp_path / "fleet.md"),
                  "--plot", str(tmp_path / "fleet.png")])
     stdout, err = capsys.readouterr()
@@ -95,7 +95,7 @@ def test_fleet_bench_two_targets_one_table(cluster, models, tmp_path, capsys):
 
 def test_target_that_raises_gets_a_failed_row(cluster, models, fp16_model, tmp_path, capsys):
     out = tmp_path / "fleet.json"
-    code = main(["fleet", "bench", str(models[0]), str(fp16_model), "--ray", "local", "--devices", "cpu#a,jetson-orin",
+    code = main(["fleet", "bench", str(models[0]), str(fp16_model), "--ray", "local", "--targets", "cpu#a,jetson-orin",
                  *QUICK, "--json", str(out)])
     assert code == 1, capsys.readouterr().err  # a failed row fails the run, after the table and JSON
     rows = {(r["device"].split("@")[0], r["artifact"]): r for r in report.load_rows_from(json.loads(out.read_text()))}
@@ -214,7 +214,7 @@ def test_a_checkpoint_exported_as_fp8_with_calib(cluster, trained_ckpt, camvid_r
 
     make_manifest(camvid_root, "camvid", "train", 16, 0, tmp_path / "calib.txt")
     out, work = tmp_path / "fleet.json", tmp_path / "work"
-    code = main(["fleet", "bench", str(trained_ckpt), "--ray", "local", "--devices", "cpu#a", "--precisions", "fp32,fp8",
+    code = main(["fleet", "bench", str(trained_ckpt), "--ray", "local", "--targets", "cpu#a", "--precisions", "fp32,fp8",
                  "--calib", str(tmp_path / "calib.txt"), "--calib-data", str(camvid_root), "--work-dir", str(work),
                  "--iters", "2", "--warmup", "0", "--threads", "1", "--input-size", "180x240", "--json", str(out)])
     assert code == 0, capsys.readouterr().err

@@ -19,7 +19,7 @@ def test_defaults_give_the_plain_name():
 @pytest.mark.parametrize("options,tag", [
     ({"method": "entropy"}, "int8-entropy"),
     ({"percentile": 99.9}, "int8-p99.9"),
-    ({"target": "cpu"}, "int8-cpu"),
+    ({"placement": "cpu"}, "int8-cpu"),
     ({"preset": "naive"}, "int8-minmax-pertensor-all"),
     ({"percentile": 99.0, "max_miou_drop": 0.3}, "int8-p99-budget0.3"),
 ])
@@ -39,7 +39,7 @@ def test_a_missed_budget_is_said_not_hidden():
     config = config_from({"max_miou_drop": 0.3, "fallback_limit": 24})
     assert budget_missed(config, {"drop_after": 0.29, "kept_float": ["a"]}) is None
     said = budget_missed(config, {"drop_after": 0.758, "kept_float": ["a"] * 23})
-    assert "0.758 is still above the budget 0.3 with 23 layers in float (--fallback-limit 24)" in said
+    assert "0.758 is still above the budget 0.3 with 23 layers in float (fallback limit 24)" in said
     assert budget_missed(config_from({}), {"drop_after": 5.0}) is None  # no budget asked
 
 
@@ -47,7 +47,7 @@ def test_fp8_with_the_cpu_target_is_refused_before_any_work(tmp_path, capsys):
     from edgeseg.cli.main import main
 
     code = main(["export", str(tmp_path / "missing.pth"), "-o", str(tmp_path / "out"), "--precision", "fp8",
-                 "--target", "cpu", "--calib", str(tmp_path)])
+                 "--placement", "cpu", "--calib", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and "int8 only" in err and not (tmp_path / "out").exists()
 

@@ -81,7 +81,7 @@ def test_int8_parsed_by_tensorrt_rtx(int8_export, rtx_build):
 
 def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_ckpt, camvid_root, manifest):
     code, out, err = export(capsys, trained_ckpt, int8_export["dir"], "--calib", str(manifest), "--calib-data",
-                            str(camvid_root), "--target", "cpu")
+                            str(camvid_root), "--placement", "cpu")
     assert code == 0 and "reusing calibrated ranges" in err
     model = onnx.load(out.strip().splitlines()[-1], load_external_data=False)
     zps = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("_qzp")}
@@ -91,13 +91,13 @@ def test_cpu_target_reuses_ranges_and_is_unchanged(int8_export, capsys, trained_
 
 def test_device_cpu_exports_the_cpu_placement(int8_export, capsys, trained_ckpt, camvid_root, manifest, monkeypatch):
     """--device cpu picks the placement measured for this CPU's ISA: on a VNNI CPU without AMX (where it
-    was measured), the same file --target cpu makes."""
+    was measured), the same file --placement cpu makes."""
     from edgeseg.platform import hardware
 
     monkeypatch.setattr(hardware, "this_cpu_flags", lambda: ("avx2", "avx512f", "avx512_vnni", "avx512_bf16"))
     monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
     args = ("--calib", str(manifest), "--calib-data", str(camvid_root))
-    _, by_target, _ = export(capsys, trained_ckpt, int8_export["dir"], *args, "--target", "cpu")
+    _, by_target, _ = export(capsys, trained_ckpt, int8_export["dir"], *args, "--placement", "cpu")
     code, by_device, err = export(capsys, trained_ckpt, int8_export["dir"], *args, "--device", "cpu")
     assert code == 0 and by_device.strip().splitlines()[-1] == by_target.strip().splitlines()[-1]
     assert "-cpu" in Path(by_device.strip().splitlines()[-1]).name

@@ -64,7 +64,7 @@ def test_quantize_all_and_cpu_target(small_onnx, batches):
     everything = plan(small_onnx, preset("naive"))
     assert {"Softmax", "Sigmoid", "MatMul"} <= {Graph(small_onnx).nodes[i].op_type
                                                  for cs in everything.activations.values() for i, _ in cs}
-    cpu = plan(small_onnx, QuantConfig(target="cpu"))
+    cpu = plan(small_onnx, QuantConfig(placement="cpu"))
     assert cpu.int32_bias and cpu.outputs
     amax = collect(small_onnx, cpu.tensors, iter(batches), "minmax")
     q = quantize_model(small_onnx, cpu, amax)
@@ -92,7 +92,7 @@ def test_cpu_target_keeps_grouped_convs_float():
     model = _convs([1, 4, 8, 1])  # plain, grouped, depthwise, plain (the last is the head)
     names = lambda p: {Graph(model).nodes[i].name for i in p.weights}
     assert names(plan(model, QuantConfig())) == {"conv0", "conv1", "conv2"}
-    assert names(plan(model, QuantConfig(target="cpu"))) == {"conv0", "conv2"}
+    assert names(plan(model, QuantConfig(placement="cpu"))) == {"conv0", "conv2"}
 
 
 def test_keep_float_removes_a_layer(small_onnx):

@@ -137,8 +137,8 @@ def test_weak_builds_get_the_flags_strong_ones_the_graph(small_onnx, batches):
 def test_fp8_config_and_names():
     assert artifact_tag(QuantConfig(dtype="fp8")) == "fp8"
     with pytest.raises(EdgesegError, match="int8 only"):
-        QuantConfig(dtype="fp8", target="cpu")
-    assert not QuantConfig(target="cpu").half  # the CPU graph keeps its FP32 remainder
+        QuantConfig(dtype="fp8", placement="cpu")
+    assert not QuantConfig(placement="cpu").half  # the CPU graph keeps its FP32 remainder
 
 
 @pytest.mark.parametrize("dtype", ["int8", "fp8"])

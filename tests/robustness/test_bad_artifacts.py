@@ -9,7 +9,7 @@ from edgeseg.artifacts import set_onnx_metadata, sha256_file
 from cliproc import DEMO, cli, refused
 from tiny import tiny_onnx
 
-EVAL = ("--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "1")
+EVAL = ("--val", f"{DEMO}:camvid_val_list.txt", "--limit", "1")
 
 
 @pytest.mark.slow

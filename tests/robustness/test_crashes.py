@@ -17,7 +17,7 @@ from cliproc import DEMO, cli, refused
 from paths import REPO
 from tiny import tiny_onnx
 
-EVAL = ("--split", "camvid_val_list.txt", "--limit", "1")
+EVAL = ("--limit", "1")  # after --val ROOT:camvid_val_list.txt
 ODD = os.fsdecode(b"\xff\xfe")  # bytes that are not UTF-8, as Python keeps them in a str
 
 
@@ -36,7 +36,7 @@ def test_predict_and_eval_read_images_whose_names_are_not_utf8(tiny, tmp_path):
     p = cli("predict", tiny, image, "-o", tmp_path / "out")
     assert p.returncode == 0, (p.returncode, p.stderr[-2000:])  # was SIGSEGV (-11 / 139) in cv2.imread
     assert len(list((tmp_path / "out").iterdir())) >= 1
-    p = cli("eval", tiny, "--data", demo, *EVAL)
+    p = cli("eval", tiny, "--val", f"{demo}:camvid_val_list.txt", *EVAL)
     assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
 
 
@@ -157,7 +157,7 @@ def silent_server():
 def test_ray_address_where_something_else_listens(tiny, silent_server):
     pytest.importorskip("ray", reason="Ray is not installed (the fleet extra)")
     refused(cli("fleet", "ls", "--ray", silent_server, timeout=60), silent_server, "is not a Ray head")
-    refused(cli("eval", tiny, "--ray", silent_server, "--data", DEMO, *EVAL, timeout=60), "is not a Ray head")
+    refused(cli("eval", tiny, "--ray", silent_server, "--val", f"{DEMO}:camvid_val_list.txt", *EVAL, timeout=60), "is not a Ray head")
 
 
 def test_calib_make_on_a_dataset_with_a_fifo_image(tmp_path):
@@ -186,7 +186,7 @@ def odd_demo(tmp_path):
 
 @pytest.mark.slow
 def test_lists_that_are_not_utf8(tiny, odd_demo, tmp_path):
-    p = cli("eval", tiny, "--data", odd_demo, "--split", "camvid_val_list.txt", "--limit", "2")
+    p = cli("eval", tiny, "--val", f"{odd_demo}:camvid_val_list.txt", "--limit", "2")
     assert p.returncode == 0, p.stderr[-2000:]
     manifest = tmp_path / "m.txt"
     p = cli("calib", "make", "--data", odd_demo, "--split", "camvid_val_list.txt", "-n", "26", "-o", manifest)

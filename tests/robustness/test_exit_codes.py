@@ -81,7 +81,7 @@ def test_eval_with_every_label_pixel_ignored_is_refused(tmp_path):
         _png(tmp_path / "d" / "lab" / f"{i}.png", np.full((12, 16), 11, np.uint8))  # CamVid ignore index
     (tmp_path / "d" / "list.txt").write_text("".join(f"img/{i}.png lab/{i}.png\n" for i in range(2)))
     model = tiny_onnx(tmp_path / "m.onnx")
-    p = cli("eval", model, "--data", tmp_path / "d", "--split", "list.txt", "--json", tmp_path / "r.json")
+    p = cli("eval", model, "--val", f"{tmp_path / 'd'}:list.txt", "--json", tmp_path / "r.json")
     refused(p, "no labelled pixel", "11 (ignored)")
     assert not (tmp_path / "r.json").exists()
 
@@ -95,7 +95,7 @@ def test_cityscapes_list_mixing_label_kinds_is_refused(tmp_path):
         _png(root / "gt" / f"{name}_gtFine_{kind}.png", np.zeros((8, 8), np.uint8))
         lines.append(f"img/{name}.png gt/{name}_gtFine_{kind}.png\n")
     (root / "list.txt").write_text("".join(lines))
-    p = cli("bench", tiny_onnx(tmp_path / "m.onnx"), "--data", root, "--dataset", "cityscapes", "--split", "list.txt")
+    p = cli("bench", tiny_onnx(tmp_path / "m.onnx"), "--val", f"{root}:list.txt", "--dataset", "cityscapes")
     refused(p, "mixes _labelIds.png", "_labelTrainIds.png")
 
 

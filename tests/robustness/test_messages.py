@@ -136,7 +136,7 @@ def test_eval_ray_local_ends_cleanly_on_a_signal(tmp_path, sig):
 
     orphans_before = _ray_processes(-1)  # agents other runs orphaned are not this run's
     p = subprocess.Popen([sys.executable, "-m", "edgeseg.cli.main", "eval", str(tiny_onnx(tmp_path / "m.onnx")),
-                          "--data", str(DEMO), "--split", "camvid_val_list.txt", "--ray", "local", "--workers", "2"],
+                          "--val", f"{DEMO}:camvid_val_list.txt", "--ray", "local", "--workers", "2"],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     lines = []

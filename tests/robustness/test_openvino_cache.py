@@ -90,5 +90,5 @@ def test_an_openvino_compile_failure_keeps_its_cause(tmp_path):
 def test_eval_of_an_ir_with_backend_onnxruntime_is_refused(tmp_path):
     (tmp_path / "m.xml").write_text("<net/>")
     (tmp_path / "m.bin").write_bytes(b"")
-    p = cli("eval", tmp_path / "m.xml", "--data", tmp_path, "--backend", "onnxruntime")
+    p = cli("eval", tmp_path / "m.xml", "--val", tmp_path, "--backend", "onnxruntime")
     refused(p, "m.xml", "--backend onnxruntime cannot read a .xml file", "openvino")

@@ -90,7 +90,7 @@ def test_eval_input_size_respects_the_memory_limit(tmp_path):
 
     ckpt = tmp_path / "junk.pth"
     ckpt.write_bytes(b"\x00not a checkpoint" * 10)
-    p = cli("eval", ckpt, "--data", DEMO, "--split", "camvid_val_list.txt", "--input-size", "8000x8000",
+    p = cli("eval", ckpt, "--val", f"{DEMO}:camvid_val_list.txt", "--input-size", "8000x8000",
             "--max-memory-gb", "1")
     refused(p, "inference at 8000x8000 needs about", "--max-memory-gb limit (1.0 GB)")
 
@@ -105,10 +105,10 @@ def test_ray_local_workers_capped_at_the_cpus(tmp_path):
 
     if logical_cpus() >= 64:
         pytest.skip("this machine has 64 CPUs or more")
-    p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--data", DEMO, "--split", "camvid_val_list.txt", "--limit", "4",
+    p = cli("eval", tiny_onnx(tmp_path / "m.onnx"), "--val", f"{DEMO}:camvid_val_list.txt", "--limit", "4",
             "--ray", "local", "--workers", "64", timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert f"--workers 64 x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
+    assert f"64 workers x 1 threads on a {logical_cpus()}-CPU machine: running {logical_cpus()}" in p.stderr
 
 
 @pytest.mark.parametrize("where", ["folder", "unwritable"])
@@ -146,13 +146,13 @@ def test_build_sweeps_temporaries_of_killed_builds(tmp_path):
 
 
 def test_deepstream_with_the_cpu_target_refused_before_the_export(tmp_path):
-    """E5: --target cpu --deepstream was refused only after a 43 s INT8 export."""
+    """E5: --placement cpu --deepstream was refused only after a 43 s INT8 export."""
     from cliproc import REPO
 
     ckpt = tmp_path / "junk.pth"
     ckpt.write_bytes(b"\x00not a checkpoint" * 10)
     p = cli("export", ckpt, "-o", tmp_path / "out", "--precision", "int8", "--calib", REPO / "calib" / "camvid-demo.txt",
-            "--target", "cpu", "--deepstream")
+            "--placement", "cpu", "--deepstream")
     refused(p, "--deepstream with the CPU placement")
     assert not (tmp_path / "out").exists()
 

@@ -46,7 +46,7 @@ def test_eval_of_the_pick_gives_the_recorded_miou(tuned_run, tmp_path):
     winner = next(r for r in result.report["candidates"] if r["name"] == result.report["chosen"]["name"])
     report = tmp_path / "eval.json"
     split = opts.val.partition(":")[2]
-    assert main(["eval", str(result.path), "--data", str(CAMVID), "--split", split, "--threads", "2",
+    assert main(["eval", str(result.path), "--val", f"{CAMVID}:{split}", "--threads", "2",
                  "--json", str(report)]) == 0
     assert json.loads(report.read_text())["artifacts"][0]["miou"] == winner["miou"]
 
