@@ -7,9 +7,10 @@ from typing import Optional
 
 import typer
 
-from edgeseg.cli.common import console, write_reports
+from edgeseg.cli.common import console, names_fields, write_reports
 
 
+@names_fields  # the library's field paths named as this command's flags
 def run_cmd(
     artifact: str = typer.Argument(..., help="checkpoint, ONNX model, OpenVINO IR or engine (anything eval takes)"),
     source: str = typer.Argument(..., help="video file, image folder or glob, camera index or /dev/videoN, rtsp:// or http:// URL"),

@@ -45,7 +45,7 @@ def parse_backend(spec: str) -> tuple[str, str | None]:
     if name not in CLASSES:
         raise EdgesegError(f"unknown backend {spec!r}; known: {', '.join(CLASSES)}")
     if device and name != "openvino":
-        raise EdgesegError(f"--backend {spec}: only openvino takes a device (openvino:CPU, openvino:GPU, ...)")
+        raise OptionError(f"{field('backend')} {spec}: only openvino takes a device (openvino:CPU, openvino:GPU, ...)")
     return name, device or None
 
 

@@ -11,7 +11,8 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.runtime.choice import RunnerRequest
 from edgeseg.video import RunOptions, run_video
 from edgeseg.video.cpp import RUNTIME, check_program, run_cpp
@@ -50,15 +51,15 @@ def add_end_to_end(result: dict, source: str, request: RunnerRequest, max_frames
 
 
 def check_cpp(program, artifacts: list[str], source: str | None) -> None:
-    """Refuse --cpp before any timing: without a video file as --source, with no program there, or with
+    """Refuse edgeseg-cpp rows before any timing: without a video file as the source, with no program there, or with
     no artifact it runs."""
     if not source:
-        raise EdgesegError("--cpp needs --source VIDEO: it runs edgeseg-cpp on that video")
+        raise OptionError(f"{f('cpp')} needs {f('source')} VIDEO: it runs edgeseg-cpp on that video")
     if not Path(source).is_file():
-        raise EdgesegError(f"--cpp: edgeseg-cpp reads video files; {source} is not one (a folder, camera or stream?)")
+        raise OptionError(f"{f('cpp')}: edgeseg-cpp reads video files; {source} is not one (a folder, camera or stream?)")
     check_program(program)
     if not any(Path(a).suffix.lower() in CPP_SUFFIXES for a in artifacts):
-        raise EdgesegError("--cpp: edgeseg-cpp runs ONNX models and OpenVINO IRs (.onnx, .xml); none of the "
+        raise OptionError(f"{f('cpp')}: edgeseg-cpp runs ONNX models and OpenVINO IRs (.onnx, .xml); none of the "
                            "artifacts is one")
 
 

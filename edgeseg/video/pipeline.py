@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 
 from edgeseg.bench.accuracy import feeder
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.video.channel import END, Aborted, Channel
 from edgeseg.video.model_time import model_only, requests_in_flight
 from edgeseg.video.post import Painter, class_map
@@ -45,9 +46,9 @@ class RunOptions:
 
     def __post_init__(self):
         if self.max_frames is not None and self.max_frames < 1:
-            raise EdgesegError(f"--max-frames must be at least 1, got {self.max_frames}")
+            raise OptionError(f"{f('max_frames')} must be at least 1, got {self.max_frames}")
         if not 0.0 <= self.alpha <= 1.0:
-            raise EdgesegError(f"--alpha must be within 0..1, got {self.alpha}")
+            raise OptionError(f"{f('alpha')} must be within 0..1, got {self.alpha}")
         if self.queue_size < 1 or not (math.isfinite(self.model_seconds) and self.model_seconds >= 0):
             raise EdgesegError("queue size must be at least 1 and model timing at least 0 s")
 

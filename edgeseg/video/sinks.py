@@ -26,7 +26,8 @@ import numpy as np
 
 from edgeseg.bench.visualize import write_png
 from edgeseg.data.images import IMAGE_SUFFIXES
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.filesystem import check_out_dir, check_out_file, describe_os_error, require_utf8
 
 OUTPUTS = ("overlay", "mask", "both")
@@ -99,9 +100,9 @@ def _refuse_clobbering(video: Path | None, masks: Path | None, source: str | Non
         raise EdgesegError(f"-o {masks}: that is the SOURCE image folder; the class maps would mix with (and "
                            "replace) its images. Give another folder")
     if json_out is not None and video is not None and _same(Path(json_out), video):
-        raise EdgesegError(f"--json {json_out}: the same file as the overlay video (-o); give another name")
+        raise OptionError(f"{f('json_out')} {json_out}: the same file as the overlay video (-o); give another name")
     if json_out is not None and src is not None and _same(Path(json_out), src):
-        raise EdgesegError(f"--json {json_out}: that is the SOURCE; writing it would destroy the input")
+        raise OptionError(f"{f('json_out')} {json_out}: that is the SOURCE; writing it would destroy the input")
 
 
 def video_format(path) -> tuple[str, str]:

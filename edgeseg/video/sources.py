@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from edgeseg.data.images import IMAGE_SUFFIXES, list_images, read_image
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import field as f
 from edgeseg.filesystem import require_utf8
 
 URL_SCHEMES = {"rtsp": 554, "rtsps": 322, "rtmp": 1935, "http": 80, "https": 443, "udp": None, "tcp": None}
@@ -129,11 +130,11 @@ class ImageSource(Source):
 
 
 def check_rates(fps: float | None, timeout_s: float) -> None:
-    """Refuse a --fps or --timeout that cannot mean anything (zero, negative, nan, inf), up front."""
+    """Refuse a frame rate or timeout that cannot mean anything (zero, negative, nan, inf), up front."""
     if fps is not None and not (math.isfinite(fps) and fps > 0):
-        raise EdgesegError(f"--fps must be a positive number of frames per second, got {fps:g}")
+        raise OptionError(f"{f('fps')} must be a positive number of frames per second, got {fps:g}")
     if not (math.isfinite(timeout_s) and timeout_s > 0):
-        raise EdgesegError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
+        raise OptionError(f"{f('timeout')} must be a positive number of seconds, got {timeout_s:g}")
 
 
 def open_source(spec: str, fps: float | None = None, timeout_s: float = 5.0) -> Source:

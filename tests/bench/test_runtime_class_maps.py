@@ -40,7 +40,7 @@ def test_eval_scores_the_runtimes_class_maps_as_the_hosts(tmp_path, monkeypatch,
         pytest.skip(f"{backend} is not installed")
     data = tiny_camvid(tmp_path / "cv", images=4)
     model = str(tiny_onnx(tmp_path / "m.onnx", input_size=(12, 16)))  # the images' size: the runtime's maps fit
-    request = EvalRequest(data=str(data), backend=backend)
+    request = EvalRequest(val=str(data), backend=backend)
     opened = spied(monkeypatch, eval_run)
     report = run_eval([model], request)
     assert opened[-1].class_map and opened[-1].io_spec.output == "labels"
@@ -51,7 +51,7 @@ def test_eval_scores_the_runtimes_class_maps_as_the_hosts(tmp_path, monkeypatch,
     assert report["artifacts"][0]["miou"] == host["artifacts"][0]["miou"]
     monkeypatch.undo()
     opened = spied(monkeypatch, eval_run)
-    run_eval([model], EvalRequest(data=str(data), backend=backend, resize="labels"))
+    run_eval([model], EvalRequest(val=str(data), backend=backend, resize="labels"))
     assert not opened[-1].class_map  # labels mode: the host's
 
 

@@ -123,7 +123,7 @@ def test_an_engine_sidecar(onnx_file):
                {"name": "logits", "mode": "output", "dtype": "float32", "shape": [1, 11, *SIZE]}]
     engine = onnx_file.with_suffix(".engine")
     engine.write_bytes(b"plan")
-    target = sidecar.BuildTarget("10.3.0", "Orin", "8.7")
+    target = sidecar.BuiltFor("10.3.0", "Orin", "8.7")
     written = sidecar.build_sidecar(onnx_path=onnx_file, plan=b"plan", target=target,
                                     precision="fp32", tensors=tensors, build={"mode": "fp32"}, build_seconds=1.0,
                                     engine_path=engine)
