@@ -123,8 +123,8 @@ def test_an_engine_sidecar(onnx_file):
                {"name": "logits", "mode": "output", "dtype": "float32", "shape": [1, 11, *SIZE]}]
     engine = onnx_file.with_suffix(".engine")
     engine.write_bytes(b"plan")
-    target = sidecar.BuiltFor("10.3.0", "Orin", "8.7")
-    written = sidecar.build_sidecar(onnx_path=onnx_file, plan=b"plan", target=target,
+    built_for = sidecar.BuiltFor("10.3.0", "Orin", "8.7")
+    written = sidecar.build_sidecar(onnx_path=onnx_file, plan=b"plan", built_for=built_for,
                                     precision="fp32", tensors=tensors, build={"mode": "fp32"}, build_seconds=1.0,
                                     engine_path=engine)
     sidecar.write(engine, written)
