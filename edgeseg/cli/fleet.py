@@ -232,11 +232,11 @@ def tune_cmd(
     typer.echo(text)
 
 
-def _check_fleet(record: str, ray: str, devices, tolerance: float, timeout: float, say) -> None:
+def _check_fleet(record: str, ray: str, targets, tolerance: float, timeout: float, say) -> None:
     """One line per recorded target on stderr; exit 1 when any regressed or could not be checked."""
     from edgeseg.tune.fleet import check_fleet_tune
 
-    verdicts = check_fleet_tune(record, ray, list(devices) if devices else None, tolerance, timeout, say)
+    verdicts = check_fleet_tune(record, ray, list(targets) if targets else None, tolerance, timeout, say)
     failed = [v for v in verdicts if not v["ok"]]
     for v in verdicts:
         say(f"{v['target']}: {'ok' if v['ok'] else 'REGRESSION'}: {v['reason']}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from edgeseg.artifacts import graph_sha256
 from edgeseg.data.calibset import content_hash, load_calibset, refuse_overlap
 from edgeseg.data.contract import Preprocess
-from edgeseg.data.datasets import open_dataset, split_root
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import OptionError
 from edgeseg.errors import field as f
 from edgeseg.export import runtimes
@@ -42,13 +42,11 @@ def contract(ctx):
 
 
 def open_validation(ctx, val_source: str, limit: int | None):
-    """The validation dataset named by --val (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
-    root, split = split_root(val_source)
-    path = Path(root)
-    if path.is_file():  # a list file: its folder is the root
-        return open_dataset(path.parent, ctx.dataset.name, str(path), limit, ctx.dataset)
-    return open_dataset(path, ctx.dataset.name if ctx.dataset.name != "generic" else "folder", split or "val",
-                        limit, ctx.dataset)
+    """The validation dataset `val_source` names (ROOT[:SPLIT] or a list file); samples listed, not loaded."""
+    root, split = val_split(val_source)
+    listed = Path(val_source).is_file()  # a list file names its own dataset's samples
+    layout = ctx.dataset.name if listed or ctx.dataset.name != "generic" else "folder"
+    return open_dataset(root, layout, split, limit, ctx.dataset)
 
 
 def _check_validation_memory(ctx, images: int) -> None:

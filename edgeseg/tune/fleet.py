@@ -40,8 +40,8 @@ def _unpack(inputs: dict, work: Path) -> tuple[Path, str, str]:
     listing = work / "val.txt"
     listing.write_text("".join(f"{s.image} {s.label}\n" for s in ds.samples))
     calib = work / "calib"
-    for i, f in enumerate(inputs["calib"]):
-        f.write(calib / f"{i:05d}")
+    for i, blob in enumerate(inputs["calib"]):
+        blob.write(calib / f"{i:05d}")
     return ckpt, f"{work}:{listing}", str(calib)
 
 
@@ -163,16 +163,16 @@ def check_rows(rows: list[dict], live: dict, results: dict) -> list[dict]:
     return out
 
 
-def check_fleet_tune(record, address: str, devices: list[str] | None, tolerance: float, timeout: float,
+def check_fleet_tune(record, address: str, wanted: list[str] | None, tolerance: float, timeout: float,
                      say=None) -> list[dict]:
     """Re-measure each target's recorded pick on that target: one verdict per target (check_rows)."""
     say = say or (lambda line: None)
     check_tolerance(tolerance)
     rows = read_fleet_record(record)
-    if devices:
-        rows = [r for r in rows if r["target"] in devices or r.get("profile") in devices or r.get("host") in devices]
+    if wanted:
+        rows = [r for r in rows if r["target"] in wanted or r.get("profile") in wanted or r.get("host") in wanted]
         if not rows:
-            raise OptionError(f"{f('devices')} {','.join(devices)}: none of the recorded targets")
+            raise OptionError(f"{f('targets')} {','.join(wanted)}: none of the recorded targets")
     with connected(address, **local_args(address)) as r:
         return check_on(rows, list_targets(r), r, tolerance, timeout, say)
 

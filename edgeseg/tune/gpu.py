@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from edgeseg.errors import EdgesegError, OptionError
+from edgeseg.errors import OptionError
 from edgeseg.errors import field as f
 from edgeseg.export.options import QUANTIZED, ContractOptions, ExportOptions, QuantOptions
 from edgeseg.export.pipeline import run_export

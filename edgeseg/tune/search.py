@@ -17,7 +17,7 @@ import edgeseg.tune.measure as measure
 from edgeseg.artifacts import read_artifact
 from edgeseg.data.calibset import load_calibset, make_manifest, refuse_overlap
 from edgeseg.data.contract import DatasetInfo
-from edgeseg.data.datasets import open_dataset, split_root
+from edgeseg.data.datasets import open_dataset, val_split
 from edgeseg.errors import EdgesegError, OptionError
 from edgeseg.errors import field as f
 from edgeseg.platform import hardware
@@ -45,14 +45,10 @@ class TuneResult:
 def open_val(o: TuneOptions):
     """The val set, every sample labelled and every label's values read and checked now: a bad
     label found by the first accuracy pass would come after all the builds."""
-    root, split = split_root(o.val)
-    path = Path(root)
-    if path.is_file():
-        ds = open_dataset(path.parent, o.dataset, str(path), o.val_limit, DatasetInfo.named(o.dataset))
-    elif not path.is_dir():
+    root, split = val_split(o.val)
+    if not root.is_dir():
         raise OptionError(f"{f('val')} {o.val}: no such folder or list file")
-    else:
-        ds = open_dataset(path, o.dataset, split or "val", o.val_limit, DatasetInfo.named(o.dataset))
+    ds = open_dataset(root, o.dataset, split, o.val_limit, DatasetInfo.named(o.dataset))
     unlabelled = [s.image.name for s in ds.samples if s.label is None]
     if unlabelled:
         raise OptionError(f"{f('val')} {o.val}: {len(unlabelled)} images without labels (first: {unlabelled[0]}); "
@@ -80,8 +76,7 @@ def calibration(o: TuneOptions, out_dir: Path, ds):
     if o.calib:
         calib = load_calibset(o.calib, o.calib_data)
     else:
-        root = Path(split_root(o.val)[0])
-        root = root.parent if root.is_file() else root
+        root = val_split(o.val)[0]
         manifest = out_dir / f"calib-train-{DEFAULT_CALIB}.txt"
         try:
             calib = load_calibset(manifest) if manifest.is_file() else \
