@@ -39,11 +39,13 @@ class BenchSettings:
     backend: str | None = None  # for ONNX models; None: the profile's fastest installed (devices.json)
     variant: str | None = None  # checkpoints
     cuda_graph: bool = False  # engines
+    streams: int | None = None  # OpenVINO throughput streams (None: a tune pick's, else latency)
 
     def runner_request(self) -> RunnerRequest:
         """What every artifact is asked (edgeseg.runtime.choice.runner_for: each one's backend and options)."""
         return RunnerRequest(profile=self.device, backend=self.backend, provider=self.provider, threads=self.threads,
-                             input_size=self.input_size, variant=self.variant, cuda_graph=self.cuda_graph)
+                             input_size=self.input_size, variant=self.variant, cuda_graph=self.cuda_graph,
+                             streams=self.streams)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from edgeseg.cli.common import (MODEL, OUTPUT, RUN, Batch, DatasetKind, Duration, Iters, Limit, MaxMemory, MdOut,
-                                OldData, OldSplit, Size, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size,
+                                OldData, OldSplit, Size, Streams, Threads, Val, Variant, Warmup, Wide, given, names_fields, parse_size,
                                 progress, scored_val, show_results)
 from edgeseg.platform.devices import profile_names  # names only: devices.json, no heavy import
 
@@ -37,6 +37,7 @@ def bench_cmd(
     iters: Iters = None,
     duration: Duration = None,
     threads: Threads = None,
+    streams: Streams = None,
     val: Val = None,
     data: OldData = None,
     split: OldSplit = None,
@@ -65,7 +66,7 @@ def bench_cmd(
     set_limit_gb(max_memory_gb)
     settings = profile_settings(**given(
         device=device, input_size=input_size, batch=batch, warmup=warmup, iters=iters, duration=duration,
-        threads=threads, provider=provider, backend=backend, variant=variant, cuda_graph=cuda_graph))
+        threads=threads, provider=provider, backend=backend, variant=variant, cuda_graph=cuda_graph, streams=streams))
     check_budget(settings.warmup, settings.iters, settings.duration, settings.batch, limit)
     check_out_file(json_out, "--json")
     check_out_file(md_out, "--md")

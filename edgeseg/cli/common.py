@@ -56,6 +56,8 @@ MdOut = _opt(Optional[str], "--md", help="write the table as Markdown", panel=OU
 Wide = _opt(bool, "--wide", help="every column in the table, also those the same in every row (default: named "
             "once below it)", panel=OUTPUT)
 Threads = _opt(Optional[int], "--threads", help="CPU threads per runner (default: the backend's)", panel=TIMING)
+Streams = _opt(Optional[int], "--streams", help="OpenVINO: compile for throughput with N streams (default: what a "
+               "throughput tune pick recorded, else for latency)", panel=TIMING)
 Batch = _opt(Optional[int], "--batch", help="batch size (default 1)", panel=TIMING)
 Warmup = _opt(Optional[int], "--warmup", help="untimed iterations first (default 10)", panel=TIMING)
 Iters = _opt(Optional[int], "--iters", help="timed iterations (default 100)", panel=TIMING)

@@ -22,6 +22,8 @@ def run_cmd(
     device: str = typer.Option("cpu", help="device profile (edgeseg/platform/devices.json), checked against this machine"),
     provider: Optional[str] = typer.Option(None, help="ONNX Runtime provider: cpu | cuda | tensorrt"),
     threads: Optional[int] = typer.Option(None, help="CPU threads for the model"),
+    streams: Optional[int] = typer.Option(None, help="OpenVINO: compile for throughput with N streams (default: what "
+                                                     "a throughput tune pick recorded, else for latency)"),
     input_size: Optional[str] = typer.Option(None, help="HxW for checkpoints (default: the frame's size)"),
     max_frames: Optional[int] = typer.Option(None, help="stop after N frames"),
     realtime: bool = typer.Option(False, "--realtime", help="live sources: drop the oldest frame rather than fall behind (files: paced at their rate)"),
@@ -49,7 +51,7 @@ def run_cmd(
                          alpha=alpha, model_seconds=model_seconds, dataset=dataset)
     checked_profile(device)
     request = RunnerRequest(profile=device, backend=backend, provider=provider, threads=threads,
-                            input_size=parse_size(input_size), class_map=True)
+                            input_size=parse_size(input_size), class_map=True, streams=streams)
     with _Display() as display:
         summary = run_video(artifact, source, options, request=request, fps=fps, timeout_s=timeout,
                             on_start=display.start, progress=display.advance)

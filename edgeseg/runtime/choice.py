@@ -20,7 +20,7 @@ from pathlib import Path
 
 from edgeseg import runtime
 from edgeseg.artifacts import read_artifact
-from edgeseg.errors import EdgesegError
+from edgeseg.errors import EdgesegError, OptionError, field
 from edgeseg.platform import hardware
 from edgeseg.platform.devices import backends_for, check_profile, load_profile
 from edgeseg.runtime.options import RunnerOptions
@@ -39,6 +39,11 @@ class RunnerRequest:
     dataset: str | None = None  # checkpoints: the contract's dataset
     cuda_graph: bool = False  # engines
     class_map: bool = False  # class maps from the runtime where its backend appends the argmax
+    streams: int | None = None  # OpenVINO throughput streams; None: what a tune pick recorded, else latency
+
+    def __post_init__(self):
+        if self.streams is not None and self.streams < 1:  # refused before any artifact is opened
+            raise OptionError(f"{field('streams')} must be at least 1, got {self.streams}")
 
 
 def runner_for(path, request: RunnerRequest = RunnerRequest()) -> tuple[str | None, RunnerOptions]:
@@ -52,9 +57,19 @@ def runner_for(path, request: RunnerRequest = RunnerRequest()) -> tuple[str | No
     wanted = {"threads": request.threads, "class_map": request.class_map, "provider": provider,
               "torch_device": "cuda" if profile.gpu and provider != "cpu" else "cpu",
               "input_size": request.input_size, "variant": request.variant, "dataset": request.dataset,
-              "cuda_graph": request.cuda_graph}
+              "cuda_graph": request.cuda_graph,
+              "streams": request.streams or (recorded_streams(path) if name == "openvino" else None)}
     honoured = runtime.honoured_by(name)
     return backend, RunnerOptions(**{k: v for k, v in wanted.items() if k in honoured and v is not None})
+
+
+def recorded_streams(path) -> int | None:
+    """The stream count a throughput `tune` pick was measured with (its sidecar's `tuned` block), so the
+    artifact runs as it was chosen."""
+    try:
+        return ((read_artifact(path).other or {}).get("tuned") or {}).get("streams")
+    except EdgesegError:
+        return None  # the runner says what is wrong with the file
 
 
 def checked_profile(name: str):

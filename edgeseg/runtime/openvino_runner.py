@@ -60,12 +60,14 @@ class OpenVINORunner(Runner):
     backend = "openvino"
 
     def __init__(self, path, ov_device: str = "CPU", threads: int | None = None, precision_hint: str | None = None,
-                 cache: bool = True, uint8_activations: bool = True, class_map: bool = False):
+                 cache: bool = True, uint8_activations: bool = True, class_map: bool = False,
+                 streams: int | None = None):
         super().__init__(path)
         if precision_hint is not None and precision_hint not in PRECISIONS:
             raise EdgesegError(f"unknown OpenVINO precision {precision_hint!r}; choose one of {', '.join(PRECISIONS)}")
         self.ov_device, self.threads, self.precision_hint, self.cache = ov_device.upper(), threads, precision_hint, cache
         self.uint8_activations, self.class_map = uint8_activations, class_map
+        self.streams = int(streams) if streams else None  # compiled for throughput: N streams, requests in flight
         self.compiled = self.request = None
         self.load_s: float | None = None
         self.compiled_from: str | None = None  # the file OpenVINO compiled (a same-grid uint8 copy, or the artifact)
@@ -84,6 +86,8 @@ class OpenVINORunner(Runner):
     def properties(self) -> dict:
         """The compile-time properties this runner asks for (also what tests check)."""
         props = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.streams:  # throughput: each stream runs its own request on its share of the threads
+            props = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.streams}
         if self.cache:
             props["CACHE_DIR"] = str(cache_dir())
         if self.ov_device.startswith("CPU"):  # thread count and precision are CPU plugin properties
@@ -119,6 +123,8 @@ class OpenVINORunner(Runner):
         if len(self.compiled.inputs) != 1:
             raise EdgesegError(f"{self.path}: {len(self.compiled.inputs)} inputs; edgeseg models take one image input")
         self.request = self.compiled.create_infer_request()
+        if self.streams:  # as many requests in flight as OpenVINO finds optimal for the streams
+            self.async_depth = max(int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")), self.streams)
         self._input, self._output = self.compiled.inputs[0], self.compiled.outputs[0]
         self._dtype = self._input.get_element_type().to_dtype()
         shape = [d.get_length() if d.is_static else "?" for d in self._input.get_partial_shape()]

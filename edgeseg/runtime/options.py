@@ -37,6 +37,7 @@ class RunnerOptions:
     precision_hint: str | None = None  # OpenVINO float precision (None: the artifact's, else f32)
     cache: bool = True  # OpenVINO compile cache
     uint8_activations: bool = True  # OpenVINO: int8 zero-point-0 activations compiled as uint8 (ov_graph.py)
+    streams: int | None = None  # OpenVINO: compiled for throughput with N streams (None: for latency)
     cuda_graph: bool = False  # TensorRT: replay one CUDA graph per shape
     gpu_index: int = 0  # TensorRT: which CUDA device
     runtime_cache: str | None = None  # TensorRT-RTX: JIT kernel cache file
@@ -50,6 +51,8 @@ class RunnerOptions:
         if self.precision_hint not in PRECISION_HINTS:
             raise OptionError(f"unknown OpenVINO precision {self.precision_hint!r} for {field('precision_hint')}; "
                               f"choose one of {', '.join(p for p in PRECISION_HINTS if p)}")
+        if self.streams is not None and int(self.streams) < 1:
+            raise OptionError(f"{field('streams')} must be at least 1, got {self.streams}")
         if self.threads is not None and int(self.threads) < 1:
             raise OptionError(f"{field('threads')} must be at least 1, got {self.threads}")
         if self.input_size is not None:

@@ -208,7 +208,7 @@ def finish(ckpt, out_dir, o, rows, skipped, state, calib) -> TuneResult:
     except EdgesegError as exc:
         write_all({**report, "why": str(exc)}, out_dir)
         raise
-    tuned = {"chosen": winner["name"], "why": why, "budget": o.max_miou_drop, "objective": o.rule.describe(),
+    tuned = {"chosen": winner["name"], "streams": winner.get("streams"), "why": why, "budget": o.max_miou_drop, "objective": o.rule.describe(),
              "machine": state.machine, "input_size": list(size), "val": o.val, "val_images": len(state.ds),
              "candidates": [{k: v for k, v in r.items() if k not in ("order", "per_class_iou")} for r in rows]}
     dest = deliver(Path(winner["path"]), out_dir, tuned)

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 from edgeseg.bench.accuracy import to_labels
-from edgeseg.runtime.openvino_runner import OpenVINORunner
+from edgeseg.runtime import RunnerOptions, open_runner
 from edgeseg.tune.candidates import Candidate
 from edgeseg.tune.choose import accurate_enough
 
@@ -42,24 +42,9 @@ def streamed(rows: list[dict], o, threads: int) -> list[Candidate]:
     return out
 
 
-class StreamsRunner(OpenVINORunner):
-    """An OpenVINO runner compiled for throughput with `streams` streams; its requests in flight are
-    as many as OpenVINO finds optimal for them (read when activated)."""
-
-    def __init__(self, path, threads: int, streams: int, precision_hint: str | None = None):
-        super().__init__(path, threads=threads, precision_hint=precision_hint)
-        self.streams = int(streams)
-
-    def properties(self) -> dict:
-        return {**super().properties(), "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.streams}
-
-    def _activate(self) -> None:
-        super()._activate()
-        self.async_depth = max(int(self.compiled_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")), self.streams)
-
-
-def streams_runner(path, threads: int, streams: int, hint: str | None) -> StreamsRunner:
-    return StreamsRunner(path, threads, streams, hint)
+def streams_runner(path, threads: int, streams: int, hint: str | None):
+    """An OpenVINO runner compiled for throughput with `streams` streams (RunnerOptions.streams)."""
+    return open_runner(path, "openvino", RunnerOptions(threads=threads, streams=streams, precision_hint=hint))
 
 
 def rate(runner, batch, frame, frames: int) -> float:

@@ -84,12 +84,11 @@ def test_a_streams_runner_gives_the_same_class_maps_with_requests_in_flight(tmp_
 
     from edgeseg.runtime import open_runner
     from edgeseg.tune.measure import Protocol, throughputs
-    from edgeseg.tune.throughput import StreamsRunner
     from tiny import tiny_onnx
 
     model = tiny_onnx(tmp_path / "t.onnx", input_size=(12, 16))
     x = np.random.default_rng(0).normal(size=(1, 3, 12, 16)).astype(np.float32)
-    with open_runner(model, "openvino", threads=2) as plain, StreamsRunner(model, 2, 2) as streams:
+    with open_runner(model, "openvino", threads=2) as plain, open_runner(model, "openvino", threads=2, streams=2) as streams:
         assert streams.properties()["PERFORMANCE_HINT"] == "THROUGHPUT"
         assert int(streams.compiled_property("NUM_STREAMS")) == 2 and streams.async_depth >= 2
         results = [streams.submit(x) for _ in range(streams.async_depth)]
@@ -97,3 +96,27 @@ def test_a_streams_runner_gives_the_same_class_maps_with_requests_in_flight(tmp_
             np.testing.assert_array_equal(result(), plain.infer(x))
         rates = throughputs([plain, streams], (12, 16), Protocol(rounds=2, iters=2, warmup=1))
     assert len(rates) == 2 and min(rates) > 0
+
+
+def test_a_throughput_pick_runs_with_its_recorded_streams(tmp_path):
+    """`run` and `bench` open a tune pick as it was measured: the streams its sidecar's `tuned` block
+    records reach the OpenVINO runner (runtime.choice.runner_for), unless the caller names others;
+    ONNX Runtime, which has no streams, is not asked for them."""
+    from edgeseg.artifacts import read_artifact, write_sidecar
+    from edgeseg.runtime.choice import RunnerRequest, runner_for
+    from tiny import tiny_onnx
+
+    model = tiny_onnx(tmp_path / "t.onnx", input_size=(12, 16))
+    write_sidecar(model, {**read_artifact(model).to_dict(), "tuned": {"chosen": "t x2s", "streams": 2}})
+    assert runner_for(model, RunnerRequest(backend="openvino"))[1].streams == 2
+    assert runner_for(model, RunnerRequest(backend="openvino", streams=1))[1].streams == 1
+    assert runner_for(model, RunnerRequest(backend="onnxruntime"))[1].streams is None
+
+
+def test_zero_streams_are_refused_by_field():
+    from edgeseg.errors import OptionError
+    from edgeseg.runtime.choice import RunnerRequest
+
+    with pytest.raises(OptionError, match="must be at least 1") as err:
+        RunnerRequest(streams=0)
+    assert err.value.fields == ["streams"]
