@@ -7,6 +7,7 @@ import numpy as np
 from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.memory import check_fits
+from edgeseg.metadata import ArtifactMetadata
 from edgeseg.models import checkpoint
 from edgeseg.runtime.base import IOSpec, Runner, Timing
 
@@ -53,12 +54,12 @@ class TorchRunner(Runner):
         info = DatasetInfo.named(self.dataset_name) if self.dataset_name else DatasetInfo.for_classes(ckpt.arch.classes)
         # A checkpoint runs at the image's own size unless told otherwise, as the official test does.
         pre = Preprocess(mean_bgr=info.mean_bgr, input_size=tuple(self.input_size) if self.input_size else None)
-        self._meta = {"kind": "checkpoint", "precision": self.amp or "fp32", "model": ckpt.arch.to_dict(),
-                      "preprocess": pre.to_dict(), "dataset": info.to_dict(), "embedded_preprocess": False,
-                      "io": {"input": {"name": "input", "dtype": "float32", "layout": "NCHW",
-                                       "shape": [None, 3, None, None]},
-                             "output": {"name": "logits", "dtype": "float32", "kind": "logits",  # the file's
-                                        "shape": [None, ckpt.arch.classes, None, None]}}}
+        self._meta = ArtifactMetadata(  # the one schema, as every file's sidecar (the checkpoint has none)
+            kind="checkpoint", stage="checkpoint", precision=self.amp or "fp32", model=ckpt.arch.to_dict(),
+            preprocess=pre.to_dict(), dataset=info.to_dict(), provenance={"checkpoint": str(self.path)},
+            io={"input": {"name": "input", "dtype": "float32", "layout": "NCHW", "shape": [None, 3, None, None]},
+                "output": {"name": "logits", "dtype": "float32", "kind": "logits",  # the file's
+                           "shape": [None, ckpt.arch.classes, None, None]}}).to_dict()
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         import torch
