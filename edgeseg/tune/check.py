@@ -32,15 +32,19 @@ class CheckResult:
     load: dict | None
 
 
-def read_record(path) -> dict:
+def read_json(path, what: str):
+    """The JSON report `--check` names, a bad file refused in one line naming `what` it should be."""
     path = Path(path)
     try:
-        report = json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
         raise OptionError(f"{f('check')} {path}: cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
-        raise OptionError(f"{f('check')} {path}: not a tune.json ({str(exc)[:100]})") from None
-    return valid(report, path)
+        raise OptionError(f"{f('check')} {path}: not {what} ({str(exc)[:100]})") from None
+
+
+def read_record(path) -> dict:
+    return valid(read_json(path, "a tune.json"), Path(path))
 
 
 def valid(report, where) -> dict:

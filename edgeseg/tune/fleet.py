@@ -9,7 +9,6 @@ there: each target checks its own recorded report (check.py), one line per targe
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from edgeseg.fleet.bench_job import local_args
 from edgeseg.fleet.targets import PREFIX, list_targets, select
 from edgeseg.fleet.tasks import check_version, gather
 from edgeseg.platform.devices import load_profile
-from edgeseg.tune.check import check_report, check_tolerance
+from edgeseg.tune.check import check_report, check_tolerance, read_json
 from edgeseg.tune.options import TuneOptions
 from edgeseg.tune.search import calibration, open_val, tune
 
@@ -131,13 +130,7 @@ def run_fleet_tune(checkpoint, address: str, devices: list[str] | None, opts, wo
 
 def read_fleet_record(path) -> list[dict]:
     """The target rows of a `fleet tune` JSON report (its --json output)."""
-    path = Path(path)
-    try:
-        record = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise OptionError(f"{f('check')} {path}: cannot read it ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise OptionError(f"{f('check')} {path}: not a fleet tune report ({str(exc)[:100]})") from None
+    record = read_json(path, "a fleet tune report")
     rows = record.get("targets") if isinstance(record, dict) else None
     if not isinstance(rows, list) or not all(isinstance(r, dict) and "target" in r for r in rows):
         raise OptionError(f"{f('check')} {path}: not a fleet tune report (needs its targets' rows, as written by "
