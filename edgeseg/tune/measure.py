@@ -29,7 +29,7 @@ from edgeseg.platform import hardware
 from edgeseg.runtime import open_runner
 from edgeseg.runtime.choice import RunnerRequest, runner_for
 from edgeseg.tune.gpu import runner_options
-from edgeseg.tune.throughput import streams_runner, throughput
+from edgeseg.tune.throughput import throughput
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,6 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
     runners = []
     try:
         for cand, path in items:
-            if getattr(cand, "streams", None):  # compiled for throughput (the throughput objective's axis)
-                threads_ = getattr(cand, "threads", None) or threads
-                runners.append(streams_runner(path, threads_, cand.streams, cand.hint or "f32").activate())
-                continue
             backend = cand.backend if Path(path).suffix == ".onnx" else None
             request = RunnerRequest(backend=backend, threads=getattr(cand, "threads", None) or threads,
                                     input_size=tuple(size) if size else None, dataset=dataset)
@@ -147,6 +143,7 @@ def open_runners(items, threads: int, size=None, dataset: str | None = None):
             extra = runner_options(cand)  # the candidate's own: its torch device, autocast, compile mode
             if cand.backend == "openvino":
                 extra["precision_hint"] = cand.hint or "f32"
+                extra["streams"] = getattr(cand, "streams", None)  # the throughput objective's axis
             runners.append(open_runner(path, backend, replace(options, **extra)).activate())
     except BaseException:
         close(runners)

@@ -17,7 +17,6 @@ import time
 from dataclasses import replace
 
 from edgeseg.bench.accuracy import to_labels
-from edgeseg.runtime import RunnerOptions, open_runner
 from edgeseg.tune.candidates import Candidate
 from edgeseg.tune.choose import accurate_enough
 
@@ -40,11 +39,6 @@ def streamed(rows: list[dict], o, threads: int) -> list[Candidate]:
         out += [replace(Candidate.from_row(r), name=f"{r['name']} x{n}s", order=len(rows) + len(out) + i, streams=n)
                 for i, r in enumerate(keep)]
     return out
-
-
-def streams_runner(path, threads: int, streams: int, hint: str | None):
-    """An OpenVINO runner compiled for throughput with `streams` streams (RunnerOptions.streams)."""
-    return open_runner(path, "openvino", RunnerOptions(threads=threads, streams=streams, precision_hint=hint))
 
 
 def rate(runner, batch, frame, frames: int) -> float:

@@ -2,7 +2,6 @@
 between files, a stage's extra checks land in the sidecar and the summary, each verified size judged alone."""
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,35 +10,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgeseg.artifacts import sidecar_path
-from edgeseg.data.contract import DatasetInfo, Preprocess
 from edgeseg.errors import EdgesegError
 from edgeseg.export import stage as stage_mod
-from edgeseg.export.options import ExportOptions
 from edgeseg.export.stage import Built, Lazy, complete, run_stage
 from edgeseg.export.onnx_stages import OnnxStage, run_onnx, verify_sizes
 
-SIZE = (4, 6)
-
-
-class Arch:
-    def to_dict(self):
-        return {"variant": "toy"}
-
-
-@dataclass
-class Ctx:
-    out_dir: Path
-    options: ExportOptions = field(default_factory=ExportOptions)
-    sizes: list = field(default_factory=lambda: [SIZE])
-    ckpt_path: Path = Path("toy.pth")
-    ckpt_sha: str = "0" * 64
-    arch: Arch = field(default_factory=Arch)
-    dataset: DatasetInfo = field(default_factory=lambda: DatasetInfo.named("camvid"))
-    preprocess: Preprocess = field(default_factory=lambda: Preprocess(mean_bgr=(1.0, 2.0, 3.0)))
-    progress: object = None
-
-    def batches(self, size, uint8=False):
-        return [np.random.default_rng(0).normal(size=(1, 3, *size)).astype(np.float32)]
+from toy_export import SIZE, Ctx
 
 
 def conv_model(scale: float = 1.0):

@@ -3,7 +3,6 @@
 OpenVINO IR, engine sidecar."""
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,36 +11,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgeseg.artifacts import read_artifact, sidecar_path
-from edgeseg.data.contract import DatasetInfo, Preprocess
+from edgeseg.data.contract import Preprocess
 from edgeseg.export.options import ExportOptions
 from edgeseg.export.stage import Built, Lazy, run_stage
 from edgeseg.export.onnx_stages import OnnxStage, run_onnx
 from edgeseg.metadata import KINDS, ArtifactMetadata
 
-SIZE = (4, 6)
-
-
-class Arch:
-    variant = "toy"
-
-    def to_dict(self):
-        return {"variant": "toy"}
-
-
-@dataclass
-class Ctx:
-    out_dir: Path
-    options: ExportOptions = field(default_factory=ExportOptions)
-    sizes: list = field(default_factory=lambda: [SIZE])
-    ckpt_path: Path = Path("toy.pth")
-    ckpt_sha: str = "0" * 64
-    arch: Arch = field(default_factory=Arch)
-    dataset: DatasetInfo = field(default_factory=lambda: DatasetInfo.named("camvid"))
-    preprocess: Preprocess = field(default_factory=lambda: Preprocess(mean_bgr=(1.0, 2.0, 3.0), input_size=SIZE))
-    progress: object = None
-
-    def batches(self, size, uint8=False):
-        return [np.random.default_rng(0).normal(size=(1, 3, *size)).astype(np.float32)]
+from toy_export import SIZE, Ctx
 
 
 def conv_model():
@@ -70,7 +46,7 @@ def reads_back_as_written(path: Path) -> ArtifactMetadata:
 
 @pytest.fixture
 def onnx_file(tmp_path):
-    ctx = Ctx(tmp_path)
+    ctx = Ctx(tmp_path, preprocess=Preprocess(mean_bgr=(1.0, 2.0, 3.0), input_size=SIZE))
     ref = tmp_path / "ref.onnx"
     onnx.save(conv_model(), str(ref))
     result, _ = run_stage(ctx, Toy(tmp_path / "m.fp32.onnx"), Lazy(None, {SIZE: run_onnx(ref, ctx.batches(SIZE))}))
@@ -99,7 +75,7 @@ def test_the_deploy_model(tmp_path):
         def forward(self, x):
             return self.conv(x)
 
-    ctx = Ctx(tmp_path)
+    ctx = Ctx(tmp_path, preprocess=Preprocess(mean_bgr=(1.0, 2.0, 3.0), input_size=SIZE))
     ctx.arch.resnet34m = False
     ctx.options = ExportOptions(save_deploy=True)
     stage = Deploy(tmp_path / "m.deploy.pt", Net())

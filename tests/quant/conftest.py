@@ -113,3 +113,15 @@ def graph_types():
         return seen
 
     return float_compute_types, types
+
+
+@pytest.fixture
+def calib_images(tmp_path):
+    """Four random 32x48 calibration pictures on disk (seeded), for quantize() with a CalibSet."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    paths = tuple(tmp_path / f"c{i}.png" for i in range(4))
+    for p in paths:
+        cv2.imwrite(str(p), rng.integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    return paths

@@ -54,19 +54,13 @@ def test_a_scorer_without_per_class_iou_cannot_serve_a_class_budget(small_onnx, 
         fall_back(small_onnx, cfg, amax, build, val, fp32, 1.0, local_score)
 
 
-def test_the_report_records_the_worst_class_and_its_drop(small_onnx, batches, tmp_path):
-    import cv2
-    import numpy as np
+def test_the_report_records_the_worst_class_and_its_drop(small_onnx, batches, tmp_path, calib_images):
 
     from edgeseg.data.calibset import CalibSet
     from edgeseg.data.contract import Preprocess
     from edgeseg.quant.ptq import quantize
 
-    rng = np.random.default_rng(1)
-    paths = []
-    for i in range(4):
-        paths.append(tmp_path / f"c{i}.png")
-        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    paths = calib_images
     cfg, _, _, val, _, _ = sabotaged(small_onnx, batches, max_miou_drop=100.0, max_class_drop=0.0, fallback_limit=0)
     _, _, report = quantize(small_onnx, "y" * 64, cfg, CalibSet(tuple(paths), "1" * 64, "test"),
                             Preprocess(mean_bgr=(0, 0, 0), input_size=(32, 48)), cache_dir=tmp_path / "c", val=val)
